@@ -1,0 +1,140 @@
+//! AWS SDK configuration and clients: one shared `SdkConfig`, one client per service.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use aws_config::{BehaviorVersion, Region};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+/// The services secauto talks to, by the name used in `[endpoints]` and in
+/// `AWS_ENDPOINT_URL_<SERVICE>` variables.
+pub const SERVICES: &[&str] = &[
+    "iam",
+    "sns",
+    "sqs",
+    "lambda",
+    "eventbridge",
+    "ssm",
+    "securityhub",
+    "cloudwatch",
+    "sts",
+];
+
+/// How to reach AWS: everything the global flags and `[endpoints]` say.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// `--endpoint-url`: for every service without a more specific endpoint.
+    pub endpoint_url: Option<String>,
+    /// `[endpoints]` from the config file: beats everything else.
+    pub endpoints: BTreeMap<String, String>,
+}
+
+/// One client per service, all built from the same `SdkConfig`.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub iam: aws_sdk_iam::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub securityhub: aws_sdk_securityhub::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+/// The environment variable the SDK reads for a service's endpoint.
+fn service_env_var(service: &str) -> String {
+    let id = match service {
+        "eventbridge" => "EVENTBRIDGE",
+        other => return format!("AWS_ENDPOINT_URL_{}", other.to_ascii_uppercase()),
+    };
+    format!("AWS_ENDPOINT_URL_{id}")
+}
+
+/// The endpoint to set in code for `service`, or `None` to let the SDK decide
+/// (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then AWS itself).
+///
+/// Precedence: `[endpoints].<service>` > `AWS_ENDPOINT_URL_<SERVICE>` > `--endpoint-url` > `AWS_ENDPOINT_URL`.
+pub fn endpoint_for(conn: &Connection, service: &str) -> Option<String> {
+    if let Some(url) = conn.endpoints.get(service) {
+        return Some(url.clone());
+    }
+    if std::env::var_os(service_env_var(service)).is_some() {
+        return None;
+    }
+    conn.endpoint_url.clone()
+}
+
+/// Load the shared SDK config from the standard credential chain.
+pub async fn load(conn: &Connection) -> Result<aws_types::SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &conn.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &conn.profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        anyhow::bail!(
+            "no AWS region is set: pass --region, set [stack] region in secauto.toml, or export AWS_REGION"
+        );
+    }
+    Ok(config)
+}
+
+macro_rules! client {
+    ($krate:ident, $sdk:expr, $conn:expr, $service:expr) => {{
+        let mut builder = $krate::config::Builder::from($sdk);
+        if let Some(url) = endpoint_for($conn, $service) {
+            builder = builder.endpoint_url(url);
+        }
+        $krate::Client::from_conf(builder.build())
+    }};
+}
+
+impl Clients {
+    /// Build every client from one `SdkConfig`, applying per-service endpoints.
+    pub fn new(sdk: &aws_types::SdkConfig, conn: &Connection) -> Self {
+        Clients {
+            iam: client!(aws_sdk_iam, sdk, conn, "iam"),
+            sns: client!(aws_sdk_sns, sdk, conn, "sns"),
+            sqs: client!(aws_sdk_sqs, sdk, conn, "sqs"),
+            lambda: client!(aws_sdk_lambda, sdk, conn, "lambda"),
+            events: client!(aws_sdk_eventbridge, sdk, conn, "eventbridge"),
+            ssm: client!(aws_sdk_ssm, sdk, conn, "ssm"),
+            securityhub: client!(aws_sdk_securityhub, sdk, conn, "securityhub"),
+            cloudwatch: client!(aws_sdk_cloudwatch, sdk, conn, "cloudwatch"),
+            sts: client!(aws_sdk_sts, sdk, conn, "sts"),
+        }
+    }
+}
+
+/// The caller's account id, from STS.
+pub async fn account_id(sts: &aws_sdk_sts::Client) -> Result<String> {
+    let out = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+        .context(
+            "could not identify the AWS account (sts:GetCallerIdentity); check your credentials",
+        )?;
+    out.account
+        .filter(|a| !a.is_empty())
+        .context("sts:GetCallerIdentity returned no account id")
+}
+
+/// The partition of a region: `aws`, `aws-cn` or `aws-us-gov`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}

@@ -1,0 +1,111 @@
+//! Deterministic handler bundles: `<artifacts>/<function>/bootstrap.zip` holding one file, `bootstrap`,
+//! mode 0755, with a fixed timestamp, so the same binary always gives the same bytes (and the same
+//! CodeSha256, so deploy skips the upload).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use zip::write::SimpleFileOptions;
+
+/// Zip one binary as `bootstrap`.
+pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(9))
+            .unix_permissions(0o755)
+            .last_modified_time(zip::DateTime::default());
+        zip.start_file("bootstrap", options)?;
+        zip.write_all(binary)?;
+        zip.finish()?;
+    }
+    Ok(out.into_inner())
+}
+
+/// What `write_bundles` did for one function.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Written {
+    pub function: String,
+    pub path: PathBuf,
+    pub bytes: usize,
+    pub code_sha256: String,
+    /// False when an identical bundle was already there (left untouched).
+    pub changed: bool,
+}
+
+/// Write the bundle of `binary` for every function under `artifacts_dir`.
+pub fn write_bundles(binary_path: &Path, artifacts_dir: &Path) -> Result<Vec<Written>> {
+    let binary = std::fs::read(binary_path)
+        .with_context(|| format!("cannot read handler binary {}", binary_path.display()))?;
+    if !binary.starts_with(b"\x7fELF") {
+        anyhow::bail!(
+            "{} is not a Linux executable (ELF); Lambda's provided.al2023 runtime needs one",
+            binary_path.display()
+        );
+    }
+    let zip = zip_bootstrap(&binary)?;
+    let sha = crate::stack::code_sha256(&zip);
+    let mut out = Vec::new();
+    for (_, suffix) in crate::stack::FUNCTIONS {
+        let path = crate::stack::bundle_path(artifacts_dir, suffix);
+        let changed = std::fs::read(&path).map(|old| old != zip).unwrap_or(true);
+        if changed {
+            let dir = path.parent().unwrap_or(artifacts_dir);
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let tmp = dir.join(".bootstrap.zip.tmp");
+            std::fs::write(&tmp, &zip)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        out.push(Written {
+            function: suffix.to_string(),
+            path,
+            bytes: zip.len(),
+            code_sha256: sha.clone(),
+            changed,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_binary_same_bytes() {
+        let a = zip_bootstrap(b"\x7fELF binary").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let b = zip_bootstrap(b"\x7fELF binary").unwrap();
+        assert_eq!(a, b);
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
+        let f = z.by_name("bootstrap").unwrap();
+        assert_eq!(f.unix_mode().unwrap() & 0o777, 0o755);
+    }
+
+    #[test]
+    fn non_elf_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("x");
+        std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+        let err = write_bundles(&bin, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("ELF"), "{err}");
+    }
+
+    #[test]
+    fn rewrite_is_skipped_when_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bootstrap");
+        std::fs::write(&bin, b"\x7fELF 1").unwrap();
+        let first = write_bundles(&bin, &dir.path().join("out")).unwrap();
+        assert!(first.iter().all(|w| w.changed));
+        let second = write_bundles(&bin, &dir.path().join("out")).unwrap();
+        assert!(second.iter().all(|w| !w.changed));
+        assert_eq!(first[0].code_sha256, second[0].code_sha256);
+    }
+}

@@ -1,0 +1,338 @@
+//! What each command does, from parsed flags to an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::aws::{self, Clients, Connection};
+use crate::cli::{Cli, Command, Global};
+use crate::config::Config;
+use crate::engine::{self, Action};
+use crate::report::{self, Output};
+use crate::resources::Ctx;
+use crate::stack::{self, Code, Stack};
+use crate::state::{Lock, State};
+
+/// Exit codes: success, error, "something to do / not in sync".
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_CHANGES: u8 = 2;
+
+/// `-v` → info, `-vv` → debug; `RUST_LOG` wins when set.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "secauto=info",
+        _ => "secauto=debug,aws_config=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Run one command.
+pub async fn run(cli: Cli) -> Result<u8> {
+    let g = cli.global;
+    match cli.command {
+        Command::Init { force } => init(&g, force),
+        Command::Build { bootstrap } => build(&g, bootstrap),
+        Command::Plan => plan(&g).await,
+        Command::Status => status(&g).await,
+        Command::Deploy { adopt } => deploy(&g, adopt).await,
+        Command::Destroy { yes } => destroy(&g, yes).await,
+    }
+}
+
+/// The config: `--config`, else `secauto.toml` when present, else defaults; then the flags.
+pub fn load_config(g: &Global) -> Result<Config> {
+    let mut config = match &g.config {
+        Some(path) => Config::load(path)?,
+        None if Path::new("secauto.toml").exists() => Config::load(Path::new("secauto.toml"))?,
+        None => Config::default(),
+    };
+    let origin = g
+        .config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "command line".into());
+    if let Some(name) = &g.stack {
+        config.stack.name = name.clone();
+    }
+    if let Some(region) = &g.region {
+        config.stack.region = Some(region.clone());
+    }
+    config.validate(&origin)?;
+    Ok(config)
+}
+
+fn init(g: &Global, force: bool) -> Result<u8> {
+    let path = g
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("secauto.toml"));
+    if path.exists() && !force {
+        anyhow::bail!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        );
+    }
+    std::fs::write(&path, crate::config::TEMPLATE)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(EXIT_OK)
+}
+
+fn build(g: &Global, bootstrap: Option<PathBuf>) -> Result<u8> {
+    let config = load_config(g)?;
+    let binary = match bootstrap {
+        Some(b) => b,
+        None => build_handlers()?,
+    };
+    let written = crate::bundle::write_bundles(&binary, Path::new(&config.lambda.artifacts_dir))?;
+    match g.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&written)?),
+        Output::Text => {
+            for w in &written {
+                println!(
+                    "{} {} ({} bytes, sha256 {})",
+                    if w.changed { "wrote" } else { "unchanged" },
+                    w.path.display(),
+                    w.bytes,
+                    w.code_sha256
+                );
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Build the workspace's handlers package in release mode and return its `bootstrap` binary.
+fn build_handlers() -> Result<PathBuf> {
+    if !Path::new("handlers/Cargo.toml").exists() {
+        anyhow::bail!(
+            "this directory has no handlers package (handlers/Cargo.toml) to build: run secauto build from the secauto source tree, or pass --bootstrap <file> with a Linux executable built for provided.al2023"
+        );
+    }
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "--manifest-path",
+                "handlers/Cargo.toml",
+                "--bin",
+                "bootstrap",
+            ])
+            .status()
+            .context("cannot run cargo to build the handlers")?;
+    if !status.success() {
+        anyhow::bail!("building the handlers failed ({status})");
+    }
+    Ok(PathBuf::from("target/release/bootstrap"))
+}
+
+/// Everything a command that talks to AWS needs.
+struct Session {
+    ctx: Ctx,
+    stack: Stack,
+    state_path: PathBuf,
+}
+
+async fn session(g: &Global, code: Code) -> Result<Session> {
+    let config = load_config(g)?;
+    // Validate the whole graph (names, lengths, bundles) before any API call.
+    stack::build(
+        &config,
+        "000000000000",
+        config.stack.region.as_deref().unwrap_or("us-east-1"),
+        code,
+    )?;
+    let conn = Connection {
+        region: config.stack.region.clone(),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+        endpoints: config.endpoints.clone(),
+    };
+    let sdk = aws::load(&conn).await?;
+    let region = sdk
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    if !crate::config::is_region(&region) {
+        anyhow::bail!("region {region:?} is not an AWS region name (like \"eu-west-1\")");
+    }
+    let clients = Clients::new(&sdk, &conn);
+    let account = aws::account_id(&clients.sts).await?;
+    let stack = stack::build(&config, &account, &region, code)?;
+    let state_path = g
+        .state
+        .clone()
+        .unwrap_or_else(|| crate::state::default_path(&config.stack.name));
+    let ctx = Ctx {
+        clients,
+        stack: stack.name.clone(),
+        tags: stack.tags.clone(),
+        role_wait: std::time::Duration::from_secs(config.lambda.role_propagation_timeout_seconds),
+    };
+    Ok(Session {
+        ctx,
+        stack,
+        state_path,
+    })
+}
+
+fn load_state(s: &Session) -> Result<State> {
+    State::load(
+        &s.state_path,
+        &s.stack.name,
+        &s.stack.region,
+        &s.stack.account,
+    )
+}
+
+fn print_json(v: &serde_json::Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+async fn plan(g: &Global) -> Result<u8> {
+    let s = session(g, Code::Required).await?;
+    let state = load_state(&s)?;
+    let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    match g.output {
+        Output::Json => print_json(&report::plan_json(&s.stack, &plan, &state))?,
+        Output::Text => print!("{}", report::plan_text(&s.stack, &plan)),
+    }
+    Ok(if !plan.conflicts().is_empty() {
+        EXIT_ERROR
+    } else if plan.has_changes() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
+
+async fn status(g: &Global) -> Result<u8> {
+    let s = session(g, Code::Required).await?;
+    let state = load_state(&s)?;
+    let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    let rows = plan.status(&s.stack, &state);
+    match g.output {
+        Output::Json => print_json(&report::status_json(&s.stack, &rows))?,
+        Output::Text => print!("{}", report::status_text(&s.stack, &rows)),
+    }
+    Ok(if rows.iter().all(|r| r.status == engine::Status::InSync) {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    })
+}
+
+async fn deploy(g: &Global, adopt: bool) -> Result<u8> {
+    let s = session(g, Code::Required).await?;
+    let _lock = Lock::acquire(&s.state_path, "secauto deploy")?;
+    let state = load_state(&s)?;
+    let plan = engine::plan(&s.ctx, &s.stack, &state, adopt).await?;
+    if g.output == Output::Text && plan.has_changes() {
+        print!("{}", report::plan_text(&s.stack, &plan));
+    }
+    let progress = report::progress(g.output, g.no_progress);
+    let (outcome, _state) = engine::apply(
+        &s.ctx,
+        &s.stack,
+        &plan,
+        state,
+        &s.state_path,
+        progress.as_ref(),
+    )
+    .await;
+    let unchanged = outcome.count(Action::Noop);
+    match g.output {
+        Output::Json => print_json(&report::outcome_json(&s.stack, &outcome, unchanged))?,
+        Output::Text => print!("{}", report::outcome_text("Deploy", &outcome, unchanged)),
+    }
+    Ok(if outcome.errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}
+
+async fn destroy(g: &Global, yes: bool) -> Result<u8> {
+    let s = session(g, Code::NotNeeded).await?;
+    let _lock = Lock::acquire(&s.state_path, "secauto destroy")?;
+    let state = load_state(&s)?;
+    let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    let owned: Vec<&str> = plan
+        .items
+        .iter()
+        .filter(|p| p.in_state || (p.live.is_some() && p.action != Action::Conflict))
+        .map(|p| p.address.as_str())
+        .collect();
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("destroy deletes {} resources of stack {}; pass --yes to confirm when stdin is not a terminal", owned.len(), s.stack.name);
+        }
+        eprintln!(
+            "This deletes {} resources of stack {} in {} (account {}):",
+            owned.len(),
+            s.stack.name,
+            s.stack.region,
+            s.stack.account
+        );
+        for a in &owned {
+            eprintln!("  - {a}");
+        }
+        eprint!("Type the stack name to confirm: ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if answer.trim() != s.stack.name {
+            eprintln!("Not confirmed; nothing was deleted.");
+            return Ok(EXIT_ERROR);
+        }
+    }
+    let progress = report::progress(g.output, g.no_progress);
+    let (mut outcome, _state) = engine::destroy(
+        &s.ctx,
+        &s.stack,
+        &plan,
+        state,
+        &s.state_path,
+        progress.as_ref(),
+    )
+    .await;
+    // Nothing of ours may be left.
+    let after = engine::plan(&s.ctx, &s.stack, &load_state(&s)?, false).await?;
+    for p in &after.items {
+        if p.live.is_some() && p.action != Action::Conflict {
+            outcome
+                .errors
+                .push(format!("{} still exists after destroy", p.address));
+        }
+    }
+    match g.output {
+        Output::Json => print_json(&report::outcome_json(&s.stack, &outcome, 0))?,
+        Output::Text => {
+            for p in plan.conflicts() {
+                println!(
+                    "left alone {}: {}",
+                    p.address,
+                    p.reason.as_deref().unwrap_or("not ours")
+                );
+            }
+            print!("{}", report::outcome_text("Destroy", &outcome, 0))
+        }
+    }
+    Ok(if outcome.errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}

@@ -1,0 +1,463 @@
+//! `secauto.toml`: the model, its defaults and its validation.
+//!
+//! Every setting has a working default, so running with no file at all deploys a stack named `secauto`.
+//! Unknown keys are rejected (with the line they are on) so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Severity labels of the AWS Security Finding Format.
+pub const SEVERITIES: &[&str] = &["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"];
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub stack: StackConfig,
+    pub findings: FindingsConfig,
+    pub notifications: NotificationsConfig,
+    pub remediation: RemediationConfig,
+    pub securityhub: SecurityHubConfig,
+    pub monitoring: MonitoringConfig,
+    pub lambda: LambdaConfig,
+    pub events: EventsConfig,
+    /// Per-service endpoint URLs (`iam`, `sns`, `sqs`, `lambda`, `eventbridge`, `ssm`, `securityhub`,
+    /// `cloudwatch`, `sts`).
+    pub endpoints: BTreeMap<String, String>,
+}
+
+/// `[stack]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StackConfig {
+    /// Prefix of every physical name; lowercase letters, digits and hyphens.
+    pub name: String,
+    pub region: Option<String>,
+    /// Extra tags on every taggable resource.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            name: "secauto".into(),
+            region: None,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[findings]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FindingsConfig {
+    /// Severity labels the findings rule sends to triage.
+    pub severities: Vec<String>,
+}
+
+impl Default for FindingsConfig {
+    fn default() -> Self {
+        FindingsConfig {
+            severities: vec!["MEDIUM".into(), "HIGH".into(), "CRITICAL".into()],
+        }
+    }
+}
+
+/// `[notifications]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    /// Email addresses subscribed to the topic (each must confirm by mail).
+    pub emails: Vec<String>,
+    /// HTTPS endpoints subscribed to the topic.
+    pub https: Vec<String>,
+    /// SQS queue ARNs subscribed to the topic (their queue policy must let the topic send).
+    pub sqs: Vec<String>,
+    /// KMS key for the topic; the AWS-managed `alias/aws/sns` by default.
+    pub kms_key: Option<String>,
+}
+
+/// `[remediation]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemediationConfig {
+    pub mode: RemediationMode,
+}
+
+/// Whether remediation acts or only reports what it would do.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemediationMode {
+    #[default]
+    NotifyOnly,
+    Enforce,
+}
+
+impl RemediationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemediationMode::NotifyOnly => "notify-only",
+            RemediationMode::Enforce => "enforce",
+        }
+    }
+}
+
+/// `[securityhub]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityHubConfig {
+    pub automation_rules: bool,
+    pub custom_actions: bool,
+    /// Prefix of the custom action ids (letters and digits, at most 11); derived from the stack name by default.
+    pub action_id_prefix: Option<String>,
+}
+
+impl Default for SecurityHubConfig {
+    fn default() -> Self {
+        SecurityHubConfig {
+            automation_rules: true,
+            custom_actions: true,
+            action_id_prefix: None,
+        }
+    }
+}
+
+/// `[monitoring]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitoringConfig {
+    pub alarms: bool,
+    pub dashboard: bool,
+    /// Alarm period in seconds (a multiple of 60).
+    pub alarm_period_seconds: i32,
+    /// DLQ depth at or above which the DLQ alarm fires.
+    pub dlq_depth_threshold: f64,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        MonitoringConfig {
+            alarms: true,
+            dashboard: true,
+            alarm_period_seconds: 300,
+            dlq_depth_threshold: 1.0,
+        }
+    }
+}
+
+/// `[lambda]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LambdaConfig {
+    /// Where `secauto build` writes `<function>/bootstrap.zip`.
+    pub artifacts_dir: String,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// How long deploy keeps retrying while a new IAM role cannot be assumed by Lambda yet.
+    pub role_propagation_timeout_seconds: u64,
+    /// Async invocation retries before the on-failure destination gets the event (0–2).
+    pub async_retry_attempts: i32,
+}
+
+impl Default for LambdaConfig {
+    fn default() -> Self {
+        LambdaConfig {
+            artifacts_dir: "target/lambda".into(),
+            memory_mb: 256,
+            timeout_seconds: 60,
+            architecture: "x86_64".into(),
+            role_propagation_timeout_seconds: 120,
+            async_retry_attempts: 2,
+        }
+    }
+}
+
+/// `[events]`: delivery settings of every EventBridge target.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Retries before an event goes to the DLQ (0–185).
+    pub retry_attempts: i32,
+    /// Maximum age of an event being retried, in seconds (60–86400).
+    pub max_event_age_seconds: i32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            retry_attempts: 8,
+            max_event_age_seconds: 3600,
+        }
+    }
+}
+
+/// Everything wrong with a config, all at once.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path} is not valid:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid { path: String, problems: Vec<String> },
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse and validate config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    /// Check every value the file can hold; names are checked against service limits in `stack`.
+    pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let mut p = Vec::new();
+        let name = &self.stack.name;
+        if name.is_empty() {
+            p.push("[stack] name is empty: set it to a short name such as \"secauto\"".to_string());
+        } else if !name.starts_with(|c: char| c.is_ascii_lowercase())
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || name.ends_with('-')
+            || name.contains("--")
+        {
+            p.push(format!(
+                "[stack] name {name:?} must start with a lowercase letter and hold only lowercase letters, digits and single hyphens"
+            ));
+        }
+        if let Some(region) = &self.stack.region {
+            if !is_region(region) {
+                p.push(format!(
+                    "[stack] region {region:?} is not an AWS region name (like \"eu-west-1\")"
+                ));
+            }
+        }
+        for (k, v) in &self.stack.tags {
+            if k.starts_with("secauto:") {
+                p.push(format!(
+                    "[stack] tags: {k:?} uses the reserved prefix \"secauto:\""
+                ));
+            }
+            if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
+                p.push(format!(
+                    "[stack] tags: {k:?} = {v:?} is not a valid tag (key 1-128 characters not starting with \"aws:\", value at most 256)"
+                ));
+            }
+        }
+        if self.stack.tags.len() > 40 {
+            p.push("[stack] tags: at most 40 extra tags are allowed".into());
+        }
+        if self.findings.severities.is_empty() {
+            p.push(format!(
+                "[findings] severities is empty: list at least one of {}",
+                SEVERITIES.join(", ")
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.findings.severities {
+            if !SEVERITIES.contains(&s.as_str()) {
+                p.push(format!(
+                    "[findings] severities: {s:?} is not a severity label; use {}",
+                    SEVERITIES.join(", ")
+                ));
+            } else if !seen.insert(s) {
+                p.push(format!("[findings] severities: {s:?} is listed twice"));
+            }
+        }
+        for e in &self.notifications.emails {
+            if !is_email(e) {
+                p.push(format!(
+                    "[notifications] emails: {e:?} is not an email address"
+                ));
+            }
+        }
+        for u in &self.notifications.https {
+            if !u.starts_with("https://") || u.len() <= "https://".len() || u.contains(' ') {
+                p.push(format!(
+                    "[notifications] https: {u:?} must be an https:// URL"
+                ));
+            }
+        }
+        for a in &self.notifications.sqs {
+            let parts: Vec<&str> = a.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5].is_empty() {
+                p.push(format!(
+                    "[notifications] sqs: {a:?} must be a queue ARN (arn:aws:sqs:<region>:<account>:<name>)"
+                ));
+            }
+        }
+        if let Some(prefix) = &self.securityhub.action_id_prefix {
+            if prefix.is_empty()
+                || prefix.len() > 11
+                || !prefix.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                p.push(format!(
+                    "[securityhub] action_id_prefix {prefix:?} must be 1-11 letters or digits (custom action ids are at most 20 alphanumeric characters)"
+                ));
+            }
+        }
+        let m = &self.monitoring;
+        if m.alarm_period_seconds < 60 || m.alarm_period_seconds % 60 != 0 {
+            p.push(format!(
+                "[monitoring] alarm_period_seconds = {} must be a multiple of 60, at least 60",
+                m.alarm_period_seconds
+            ));
+        }
+        if !(m.dlq_depth_threshold >= 1.0) {
+            p.push("[monitoring] dlq_depth_threshold must be at least 1".into());
+        }
+        let l = &self.lambda;
+        if l.artifacts_dir.is_empty() {
+            p.push("[lambda] artifacts_dir is empty".into());
+        }
+        if !(128..=10240).contains(&l.memory_mb) {
+            p.push(format!(
+                "[lambda] memory_mb = {} must be between 128 and 10240",
+                l.memory_mb
+            ));
+        }
+        if !(1..=900).contains(&l.timeout_seconds) {
+            p.push(format!(
+                "[lambda] timeout_seconds = {} must be between 1 and 900",
+                l.timeout_seconds
+            ));
+        }
+        if l.architecture != "x86_64" && l.architecture != "arm64" {
+            p.push(format!(
+                "[lambda] architecture {:?} must be \"x86_64\" or \"arm64\"",
+                l.architecture
+            ));
+        }
+        if l.role_propagation_timeout_seconds > 900 {
+            p.push("[lambda] role_propagation_timeout_seconds must be at most 900".into());
+        }
+        if !(0..=2).contains(&l.async_retry_attempts) {
+            p.push("[lambda] async_retry_attempts must be 0, 1 or 2".into());
+        }
+        let ev = &self.events;
+        if !(0..=185).contains(&ev.retry_attempts) {
+            p.push("[events] retry_attempts must be between 0 and 185".into());
+        }
+        if !(60..=86400).contains(&ev.max_event_age_seconds) {
+            p.push("[events] max_event_age_seconds must be between 60 and 86400".into());
+        }
+        for (service, url) in &self.endpoints {
+            if !crate::aws::SERVICES.contains(&service.as_str()) {
+                p.push(format!(
+                    "[endpoints] {service:?} is not a service secauto uses; use one of {}",
+                    crate::aws::SERVICES.join(", ")
+                ));
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                p.push(format!(
+                    "[endpoints] {service} = {url:?} must be an http:// or https:// URL"
+                ));
+            }
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                path: origin.to_string(),
+                problems: p,
+            })
+        }
+    }
+}
+
+/// A loose check of an AWS region name: `xx-name-N`.
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// The commented `secauto.toml` that `secauto init` writes: every setting with its default.
+pub const TEMPLATE: &str = include_str!("../templates/secauto.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::parse("", "t").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.stack.name, "secauto");
+    }
+
+    #[test]
+    fn template_parses_to_defaults() {
+        let c = Config::parse(TEMPLATE, "template").unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let err = Config::parse("[stack]\nname = \"a\"\nnmae = \"b\"\n", "x.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(msg.contains("nmae"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_all_reported() {
+        let err = Config::parse(
+            "[stack]\nname = \"Bad_Name\"\n[findings]\nseverities = [\"SEVERE\"]\n[notifications]\nemails = [\"nope\"]\n",
+            "x.toml",
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("Bad_Name"), "{msg}");
+        assert!(msg.contains("SEVERE"), "{msg}");
+        assert!(msg.contains("nope"), "{msg}");
+    }
+
+    #[test]
+    fn region_check() {
+        assert!(is_region("us-east-1"));
+        assert!(is_region("us-gov-west-1"));
+        assert!(!is_region("useast1"));
+        assert!(!is_region("us-east-x"));
+    }
+}

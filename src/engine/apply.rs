@@ -1,0 +1,359 @@
+//! Carry out a plan: deletions in reverse dependency order, then creates and updates level by level,
+//! concurrently within a level. The state file is saved after every completed operation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use futures::{stream, StreamExt};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use super::{Action, Plan, Progress, CONCURRENCY};
+use crate::resources::{self, Ctx, Kind};
+use crate::stack::Stack;
+use crate::state::{Record, State};
+
+/// What happened to one address.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceResult {
+    pub address: String,
+    pub kind: Kind,
+    pub action: Action,
+    pub arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of a whole run.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub resources: Vec<ResourceResult>,
+    pub errors: Vec<String>,
+}
+
+impl Outcome {
+    pub fn count(&self, action: Action) -> usize {
+        self.resources
+            .iter()
+            .filter(|r| r.action == action && r.error.is_none())
+            .count()
+    }
+}
+
+/// SHA-256 of a spec, as recorded in state.
+pub fn spec_hash(spec: &resources::Spec) -> String {
+    let body = serde_json::to_vec(spec).unwrap_or_default();
+    format!("{:x}", Sha256::digest(body))
+}
+
+struct Shared<'a> {
+    state: Mutex<State>,
+    path: &'a Path,
+}
+
+impl Shared<'_> {
+    async fn record(&self, address: &str, record: Option<Record>) -> anyhow::Result<()> {
+        let mut s = self.state.lock().await;
+        match record {
+            Some(r) => {
+                s.resources.insert(address.to_string(), r);
+            }
+            None => {
+                s.resources.remove(address);
+            }
+        }
+        s.save(self.path)
+    }
+}
+
+/// Apply `plan`. Returns the outcome and the final state (already saved).
+pub async fn apply(
+    ctx: &Ctx,
+    stack: &Stack,
+    plan: &Plan,
+    state: State,
+    state_path: &Path,
+    progress: &dyn Progress,
+) -> (Outcome, State) {
+    let shared = Shared {
+        state: Mutex::new(state),
+        path: state_path,
+    };
+    let mut outcome = Outcome::default();
+
+    // Resources that are already right but not (correctly) recorded: record them, no API call.
+    {
+        let mut s = shared.state.lock().await;
+        let mut changed = false;
+        for p in plan.items.iter().filter(|p| p.action == Action::Noop) {
+            let (Some(r), Some(live)) = (stack.get(&p.address), &p.live) else {
+                continue;
+            };
+            let record = Record {
+                kind: p.kind,
+                physical_id: live.physical_id.clone(),
+                arn: live.arn.clone(),
+                spec_hash: spec_hash(&r.spec),
+                depends_on: r.deps.clone(),
+            };
+            if s.resources.get(&p.address) != Some(&record) {
+                s.resources.insert(p.address.clone(), record);
+                changed = true;
+            }
+        }
+        if changed {
+            if let Err(e) = s.save(state_path) {
+                outcome.errors.push(format!("{e:#}"));
+            }
+        }
+    }
+
+    // Deletions: dependents first.
+    let deletions: BTreeMap<String, Vec<String>> = {
+        let s = shared.state.lock().await;
+        plan.items
+            .iter()
+            .filter(|p| p.action == Action::Delete)
+            .map(|p| {
+                let deps = s
+                    .resources
+                    .get(&p.address)
+                    .map(|r| r.depends_on.clone())
+                    .unwrap_or_default();
+                (p.address.clone(), deps)
+            })
+            .collect()
+    };
+    let delete_levels = crate::graph::reverse_levels(&deletions)
+        .unwrap_or_else(|_| deletions.keys().map(|k| vec![k.clone()]).collect());
+    for level in delete_levels {
+        let results: Vec<ResourceResult> = stream::iter(level)
+            .map(|address| {
+                let shared = &shared;
+                async move {
+                    let (kind, physical_id, arn) = {
+                        let s = shared.state.lock().await;
+                        match s.resources.get(&address) {
+                            Some(r) => (r.kind, r.physical_id.clone(), r.arn.clone()),
+                            None => return None,
+                        }
+                    };
+                    progress.begin(&address, Action::Delete);
+                    let res = match resources::delete(ctx, kind, &physical_id).await {
+                        Ok(()) => shared.record(&address, None).await,
+                        Err(e) => Err(e),
+                    };
+                    let error = res.err().map(|e| format!("{e:#}"));
+                    progress.end(&address, Action::Delete, error.as_deref());
+                    Some(ResourceResult {
+                        address,
+                        kind,
+                        action: Action::Delete,
+                        arn,
+                        error,
+                    })
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .filter_map(|x| async move { x })
+            .collect()
+            .await;
+        outcome.resources.extend(results);
+    }
+
+    // Creates and updates, level by level.
+    let levels = match crate::graph::levels(&stack.edges()) {
+        Ok(l) => l,
+        Err(e) => {
+            outcome.errors.push(e.to_string());
+            let s = shared.state.into_inner();
+            return (outcome, s);
+        }
+    };
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    for level in levels {
+        let mut runnable = Vec::new();
+        for address in level {
+            let Some(p) = plan.get(&address) else {
+                continue;
+            };
+            let Some(r) = stack.get(&address) else {
+                continue;
+            };
+            let blocked: Vec<&String> = r.deps.iter().filter(|d| failed.contains(*d)).collect();
+            if !blocked.is_empty() {
+                failed.insert(address.clone());
+                if p.action.mutates() {
+                    outcome.resources.push(ResourceResult {
+                        address: address.clone(),
+                        kind: p.kind,
+                        action: p.action,
+                        arn: None,
+                        error: Some(format!(
+                            "skipped: depends on {}, which failed",
+                            blocked
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    });
+                }
+                continue;
+            }
+            match p.action {
+                Action::Create | Action::Update => runnable.push((p, r)),
+                Action::Conflict => {
+                    failed.insert(address.clone());
+                    outcome.resources.push(ResourceResult {
+                        address: address.clone(),
+                        kind: p.kind,
+                        action: Action::Conflict,
+                        arn: None,
+                        error: p.reason.clone(),
+                    });
+                }
+                _ => outcome.resources.push(ResourceResult {
+                    address: address.clone(),
+                    kind: p.kind,
+                    action: Action::Noop,
+                    arn: p.arn(stack, &State::new("", "", "")),
+                    error: None,
+                }),
+            }
+        }
+        let results: Vec<ResourceResult> = stream::iter(runnable)
+            .map(|(p, r)| {
+                let shared = &shared;
+                async move {
+                    progress.begin(&p.address, p.action);
+                    let res = match (p.action, &p.live) {
+                        (Action::Update, Some(live)) => r.spec.update(ctx, live, &p.diff).await,
+                        _ => r.spec.create(ctx).await,
+                    };
+                    let res = match res {
+                        Ok(applied) => {
+                            let record = Record {
+                                kind: p.kind,
+                                physical_id: applied.physical_id.clone(),
+                                arn: applied.arn.clone(),
+                                spec_hash: spec_hash(&r.spec),
+                                depends_on: r.deps.clone(),
+                            };
+                            shared
+                                .record(&p.address, Some(record))
+                                .await
+                                .map(|_| applied.arn)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let (arn, error) = match res {
+                        Ok(arn) => (arn, None),
+                        Err(e) => (None, Some(format!("{e:#}"))),
+                    };
+                    progress.end(&p.address, p.action, error.as_deref());
+                    ResourceResult {
+                        address: p.address.clone(),
+                        kind: p.kind,
+                        action: p.action,
+                        arn,
+                        error,
+                    }
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for r in results {
+            if r.error.is_some() {
+                failed.insert(r.address.clone());
+            }
+            outcome.resources.push(r);
+        }
+    }
+    for r in &outcome.resources {
+        if let Some(e) = &r.error {
+            outcome.errors.push(format!("{}: {e}", r.address));
+        }
+    }
+    let order: BTreeMap<&str, usize> = plan
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.address.as_str(), i))
+        .collect();
+    outcome
+        .resources
+        .sort_by_key(|r| order.get(r.address.as_str()).copied().unwrap_or(usize::MAX));
+    (outcome, shared.state.into_inner())
+}
+
+/// Delete everything the stack owns: what the state records plus what a read by name finds tagged
+/// as ours (a crash between a create and the state write leaves such resources behind).
+pub async fn destroy(
+    ctx: &Ctx,
+    stack: &Stack,
+    plan: &Plan,
+    state: State,
+    state_path: &Path,
+    progress: &dyn Progress,
+) -> (Outcome, State) {
+    let mut state = state;
+    // Put every live resource of ours that state lacks into state, so one walk deletes everything.
+    let foreign: BTreeSet<&str> = plan
+        .conflicts()
+        .iter()
+        .map(|p| p.address.as_str())
+        .collect();
+    for p in &plan.items {
+        let (Some(r), Some(live)) = (stack.get(&p.address), &p.live) else {
+            continue;
+        };
+        if p.action == Action::Conflict || state.resources.contains_key(&p.address) {
+            continue;
+        }
+        if r.deps.iter().any(|d| foreign.contains(d.as_str())) {
+            continue;
+        }
+        state.resources.insert(
+            p.address.clone(),
+            Record {
+                kind: p.kind,
+                physical_id: live.physical_id.clone(),
+                arn: live.arn.clone(),
+                spec_hash: spec_hash(&r.spec),
+                depends_on: r.deps.clone(),
+            },
+        );
+    }
+    let items = state
+        .resources
+        .iter()
+        .map(|(address, record)| super::Planned {
+            address: address.clone(),
+            kind: record.kind,
+            action: Action::Delete,
+            live: None,
+            diff: vec![],
+            reason: None,
+            in_state: true,
+        })
+        .collect();
+    let delete_plan = Plan { items };
+    let empty = Stack {
+        resources: vec![],
+        ..stack.clone()
+    };
+    let (mut outcome, state) = apply(ctx, &empty, &delete_plan, state, state_path, progress).await;
+    for p in plan.conflicts() {
+        outcome.resources.push(ResourceResult {
+            address: p.address.clone(),
+            kind: p.kind,
+            action: Action::Conflict,
+            arn: None,
+            error: None,
+        });
+    }
+    (outcome, state)
+}

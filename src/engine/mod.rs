@@ -1,0 +1,27 @@
+//! Plan (desired vs live vs state) and apply (a concurrent walk of the graph that records every
+//! completed operation in the state file).
+
+mod apply;
+mod plan;
+
+pub use apply::{apply, destroy, Outcome, ResourceResult};
+pub use plan::{plan, Action, Plan, Planned, ResourceStatus, Status};
+
+/// How many operations run at once within one level of the graph.
+pub const CONCURRENCY: usize = 8;
+
+/// Receives progress events; the text and JSON reporters implement it.
+pub trait Progress: Send + Sync {
+    /// An operation on `address` starts.
+    fn begin(&self, address: &str, action: Action);
+    /// It ended, with an error message if it failed.
+    fn end(&self, address: &str, action: Action, error: Option<&str>);
+}
+
+/// A reporter that shows nothing (tests, JSON without a terminal).
+pub struct Silent;
+
+impl Progress for Silent {
+    fn begin(&self, _: &str, _: Action) {}
+    fn end(&self, _: &str, _: Action, _: Option<&str>) {}
+}

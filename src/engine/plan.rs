@@ -1,0 +1,271 @@
+//! Read every resource by name and decide, per address, what deploy would do.
+
+use futures::{stream, StreamExt};
+use serde::Serialize;
+
+use super::CONCURRENCY;
+use crate::resources::{self, Ctx, Difference, Kind, Live};
+use crate::stack::Stack;
+use crate::state::State;
+
+/// What deploy does to one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// Live matches desired.
+    Noop,
+    /// A live resource with our name that belongs to someone else: never touched.
+    Conflict,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::Noop => " ",
+            Action::Conflict => "!",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Noop => "unchanged",
+            Action::Conflict => "conflict",
+        }
+    }
+
+    pub fn mutates(self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Delete)
+    }
+}
+
+/// The decision for one address.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub address: String,
+    pub kind: Kind,
+    pub action: Action,
+    pub live: Option<Live>,
+    pub diff: Vec<Difference>,
+    /// Why a conflict is one.
+    pub reason: Option<String>,
+    /// Recorded in the state file.
+    pub in_state: bool,
+}
+
+impl Planned {
+    pub fn arn(&self, stack: &Stack, state: &State) -> Option<String> {
+        self.live
+            .as_ref()
+            .and_then(|l| l.arn.clone())
+            .or_else(|| {
+                state
+                    .resources
+                    .get(&self.address)
+                    .and_then(|r| r.arn.clone())
+            })
+            .or_else(|| stack.get(&self.address).and_then(|r| spec_arn(&r.spec)))
+    }
+}
+
+fn spec_arn(spec: &resources::Spec) -> Option<String> {
+    use resources::Spec as S;
+    match spec {
+        S::IamPolicy(s) => Some(s.arn.clone()),
+        S::SnsTopic(s) => Some(s.arn.clone()),
+        S::SqsQueue(s) => Some(s.arn.clone()),
+        S::SsmDocument(s) => Some(s.arn.clone()),
+        S::LambdaFunction(s) => Some(s.arn.clone()),
+        S::EventRule(s) => Some(s.arn.clone()),
+        S::SecurityhubActionTarget(s) => Some(s.arn.clone()),
+        S::CloudwatchAlarm(s) => Some(s.arn.clone()),
+        S::CloudwatchDashboard(s) => Some(s.arn.clone()),
+        _ => None,
+    }
+}
+
+/// Every address's decision, in graph order, then deletions.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub items: Vec<Planned>,
+}
+
+impl Plan {
+    pub fn count(&self, action: Action) -> usize {
+        self.items.iter().filter(|i| i.action == action).count()
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.items.iter().any(|i| i.action.mutates())
+    }
+
+    pub fn conflicts(&self) -> Vec<&Planned> {
+        self.items
+            .iter()
+            .filter(|i| i.action == Action::Conflict)
+            .collect()
+    }
+
+    pub fn get(&self, address: &str) -> Option<&Planned> {
+        self.items.iter().find(|i| i.address == address)
+    }
+}
+
+/// Build the plan. `adopt` treats untagged live resources with our names as ours (deploy tags them).
+pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyhow::Result<Plan> {
+    let reads: Vec<(usize, anyhow::Result<Option<Live>>)> =
+        stream::iter(stack.resources.iter().enumerate())
+            .map(|(i, r)| async move { (i, r.spec.read(ctx).await) })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+    let mut lives: Vec<Option<Live>> = vec![None; stack.resources.len()];
+    let mut errors = Vec::new();
+    for (i, res) in reads {
+        match res {
+            Ok(l) => lives[i] = l,
+            Err(e) => errors.push(format!("{}: {e:#}", stack.resources[i].address)),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!(
+            "could not read the live stack:\n  - {}",
+            errors.join("\n  - ")
+        );
+    }
+    let mut items = Vec::new();
+    for (r, live) in stack.resources.iter().zip(lives) {
+        let in_state = state.resources.contains_key(&r.address);
+        let desired = r.spec.fields(ctx);
+        let (action, diff, reason) = match &live {
+            None => (Action::Create, vec![], None),
+            Some(l) => {
+                let foreign = match (&l.tags, l.owner()) {
+                    (Some(_), Some(owner)) if owner != stack.name => Some(format!(
+                        "exists and belongs to stack {owner:?} (tag {}={owner})",
+                        resources::STACK_TAG
+                    )),
+                    (Some(_), None) if !in_state && !adopt => Some(format!(
+                        "exists without the tag {}={}: it is not this stack's. Rename or remove it, or run `secauto deploy --adopt` to take it over",
+                        resources::STACK_TAG, stack.name
+                    )),
+                    _ => None,
+                };
+                match foreign {
+                    Some(reason) => (Action::Conflict, vec![], Some(reason)),
+                    None => {
+                        let d = resources::diff(&desired, l);
+                        if d.is_empty() {
+                            (Action::Noop, d, None)
+                        } else {
+                            (Action::Update, d, None)
+                        }
+                    }
+                }
+            }
+        };
+        items.push(Planned {
+            address: r.address.clone(),
+            kind: r.spec.kind(),
+            action,
+            live,
+            diff,
+            reason,
+            in_state,
+        });
+    }
+    for (address, record) in &state.resources {
+        if stack.get(address).is_none() {
+            items.push(Planned {
+                address: address.clone(),
+                kind: record.kind,
+                action: Action::Delete,
+                live: None,
+                diff: vec![],
+                reason: None,
+                in_state: true,
+            });
+        }
+    }
+    Ok(Plan { items })
+}
+
+/// What `status` says of one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    InSync,
+    Drifted,
+    Missing,
+    Unmanaged,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::InSync => "in_sync",
+            Status::Drifted => "drifted",
+            Status::Missing => "missing",
+            Status::Unmanaged => "unmanaged",
+        }
+    }
+}
+
+/// One row of `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceStatus {
+    pub address: String,
+    pub kind: Kind,
+    pub arn: Option<String>,
+    pub status: Status,
+    pub differences: Vec<Difference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Plan {
+    /// The plan seen as drift: in sync, drifted, missing or unmanaged.
+    pub fn status(&self, stack: &Stack, state: &State) -> Vec<ResourceStatus> {
+        self.items
+            .iter()
+            .map(|p| {
+                let (status, note) = match p.action {
+                    Action::Create => (Status::Missing, None),
+                    Action::Conflict => (Status::Unmanaged, p.reason.clone()),
+                    Action::Update => (Status::Drifted, None),
+                    Action::Delete => (
+                        Status::Drifted,
+                        Some(
+                            "recorded in state but no longer in the config: deploy deletes it"
+                                .into(),
+                        ),
+                    ),
+                    Action::Noop if !p.in_state => (
+                        Status::Unmanaged,
+                        Some(
+                            "exists but is not recorded in the state file: deploy records it"
+                                .into(),
+                        ),
+                    ),
+                    Action::Noop => (Status::InSync, None),
+                };
+                ResourceStatus {
+                    address: p.address.clone(),
+                    kind: p.kind,
+                    arn: p.arn(stack, state),
+                    status,
+                    differences: p.diff.clone(),
+                    note,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,48 @@
+//! Turning SDK errors into readable ones, and telling "not found" apart from real failures.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Error codes that mean "no such resource" across the services secauto uses.
+const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchEntity",
+    "NoSuchEntityException",
+    "ResourceNotFoundException",
+    "ResourceNotFound",
+    "NotFound",
+    "NotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "InvalidDocument",
+    "ResourceNotFoundFault",
+];
+
+/// The service error code of an SDK error, if the service sent one.
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(_) => err.code(),
+        _ => None,
+    }
+}
+
+/// True when the SDK error says the resource does not exist.
+pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    if let SdkError::ServiceError(se) = err {
+        if let Some(c) = err.code() {
+            return NOT_FOUND_CODES.contains(&c);
+        }
+        // Some emulators answer 404 with no parsable code.
+        let _ = se;
+    }
+    false
+}
+
+/// Wrap an SDK error with the operation it came from and everything the SDK knows about it.
+pub fn aws<E, R>(operation: &str, err: SdkError<E, R>) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    anyhow::anyhow!("{operation}: {}", DisplayErrorContext(&err))
+}

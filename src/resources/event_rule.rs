@@ -1,0 +1,163 @@
+//! EventBridge rule on the default bus.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use aws_sdk_eventbridge::types::RuleState;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{parse_policy, tags_value, Applied, Ctx, Difference, Live};
+use crate::error::{aws, is_not_found};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    pub name: String,
+    pub arn: String,
+    pub description: String,
+    pub event_pattern: Value,
+}
+
+impl Spec {
+    pub fn fields(&self, ctx: &Ctx) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("event_pattern".into(), self.event_pattern.clone());
+        m.insert("description".into(), json!(self.description));
+        m.insert("state".into(), json!("ENABLED"));
+        m.insert("tags".into(), tags_value(&ctx.tags));
+        m
+    }
+}
+
+fn eb_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_eventbridge::types::Tag>> {
+    ctx.tags
+        .iter()
+        .map(|(k, v)| {
+            Ok(aws_sdk_eventbridge::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()?)
+        })
+        .collect()
+}
+
+pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
+    let events = &ctx.clients.events;
+    let rule = match events.describe_rule().name(&spec.name).send().await {
+        Ok(out) => out,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(aws("events:DescribeRule", e)),
+    };
+    let arn = rule.arn.clone().unwrap_or_else(|| spec.arn.clone());
+    let tags: BTreeMap<String, String> = events
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| aws("events:ListTagsForResource", e))?
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    let mut fields = Map::new();
+    fields.insert(
+        "event_pattern".into(),
+        parse_policy(rule.event_pattern.as_deref().unwrap_or("null")),
+    );
+    fields.insert(
+        "description".into(),
+        json!(rule.description.unwrap_or_default()),
+    );
+    fields.insert(
+        "state".into(),
+        json!(rule
+            .state
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default()),
+    );
+    fields.insert("tags".into(), tags_value(&tags));
+    Ok(Some(Live {
+        physical_id: spec.name.clone(),
+        arn: Some(arn),
+        fields,
+        tags: Some(tags),
+    }))
+}
+
+pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
+    let out = ctx
+        .clients
+        .events
+        .put_rule()
+        .name(&spec.name)
+        .description(&spec.description)
+        .event_pattern(spec.event_pattern.to_string())
+        .state(RuleState::Enabled)
+        .set_tags(Some(eb_tags(ctx)?))
+        .send()
+        .await
+        .map_err(|e| aws("events:PutRule", e))?;
+    Ok(Applied {
+        physical_id: spec.name.clone(),
+        arn: out.rule_arn.or(Some(spec.arn.clone())),
+    })
+}
+
+pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) -> Result<Applied> {
+    let events = &ctx.clients.events;
+    if diff.iter().any(|d| d.field != "tags") {
+        events
+            .put_rule()
+            .name(&spec.name)
+            .description(&spec.description)
+            .event_pattern(spec.event_pattern.to_string())
+            .state(RuleState::Enabled)
+            .send()
+            .await
+            .map_err(|e| aws("events:PutRule", e))?;
+    }
+    if super::touches(diff, "tags") {
+        events
+            .tag_resource()
+            .resource_arn(live.arn.as_deref().unwrap_or(&spec.arn))
+            .set_tags(Some(eb_tags(ctx)?))
+            .send()
+            .await
+            .map_err(|e| aws("events:TagResource", e))?;
+    }
+    Ok(Applied {
+        physical_id: spec.name.clone(),
+        arn: live.arn.clone(),
+    })
+}
+
+/// Remove every target first: EventBridge refuses to delete a rule that has targets.
+pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
+    let events = &ctx.clients.events;
+    let targets = match events.list_targets_by_rule().rule(name).send().await {
+        Ok(out) => out.targets.unwrap_or_default(),
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(aws("events:ListTargetsByRule", e)),
+    };
+    if !targets.is_empty() {
+        let ids: Vec<String> = targets.into_iter().map(|t| t.id).collect();
+        let out = events
+            .remove_targets()
+            .rule(name)
+            .set_ids(Some(ids))
+            .send()
+            .await
+            .map_err(|e| aws("events:RemoveTargets", e))?;
+        super::event_target::check_failed(
+            "events:RemoveTargets",
+            out.failed_entry_count,
+            out.failed_entries.unwrap_or_default(),
+        )?;
+    }
+    match events.delete_rule().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws("events:DeleteRule", e)),
+    }
+}

@@ -1,0 +1,171 @@
+//! IAM role: the execution role of every function.
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Live};
+use crate::error::{aws, is_not_found};
+
+/// An IAM role with a trust policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    pub name: String,
+    pub description: String,
+    pub assume_role_policy: Value,
+}
+
+impl Spec {
+    pub fn fields(&self, ctx: &Ctx) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("assume_role_policy".into(), self.assume_role_policy.clone());
+        m.insert("description".into(), json!(self.description));
+        m.insert("tags".into(), tags_value(&ctx.tags));
+        m
+    }
+}
+
+fn iam_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_iam::types::Tag>> {
+    ctx.tags
+        .iter()
+        .map(|(k, v)| Ok(aws_sdk_iam::types::Tag::builder().key(k).value(v).build()?))
+        .collect()
+}
+
+pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
+    let iam = &ctx.clients.iam;
+    let role = match iam.get_role().role_name(&spec.name).send().await {
+        Ok(out) => match out.role {
+            Some(r) => r,
+            None => return Ok(None),
+        },
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(aws("iam:GetRole", e)),
+    };
+    let tags = iam
+        .list_role_tags()
+        .role_name(&spec.name)
+        .send()
+        .await
+        .map_err(|e| aws("iam:ListRoleTags", e))?
+        .tags
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    let mut fields = Map::new();
+    fields.insert(
+        "assume_role_policy".into(),
+        parse_policy(role.assume_role_policy_document.as_deref().unwrap_or("")),
+    );
+    fields.insert(
+        "description".into(),
+        json!(role.description.unwrap_or_default()),
+    );
+    fields.insert("tags".into(), tags_value(&tags));
+    Ok(Some(Live {
+        physical_id: role.role_name,
+        arn: Some(role.arn),
+        fields,
+        tags: Some(tags),
+    }))
+}
+
+pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
+    let out = ctx
+        .clients
+        .iam
+        .create_role()
+        .role_name(&spec.name)
+        .description(&spec.description)
+        .assume_role_policy_document(spec.assume_role_policy.to_string())
+        .set_tags(Some(iam_tags(ctx)?))
+        .send()
+        .await
+        .map_err(|e| aws("iam:CreateRole", e))?;
+    Ok(Applied {
+        physical_id: spec.name.clone(),
+        arn: out.role.map(|r| r.arn),
+    })
+}
+
+pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) -> Result<Applied> {
+    let iam = &ctx.clients.iam;
+    if touches(diff, "assume_role_policy") {
+        iam.update_assume_role_policy()
+            .role_name(&spec.name)
+            .policy_document(spec.assume_role_policy.to_string())
+            .send()
+            .await
+            .map_err(|e| aws("iam:UpdateAssumeRolePolicy", e))?;
+    }
+    if touches(diff, "description") {
+        iam.update_role()
+            .role_name(&spec.name)
+            .description(&spec.description)
+            .send()
+            .await
+            .map_err(|e| aws("iam:UpdateRole", e))?;
+    }
+    if touches(diff, "tags") {
+        iam.tag_role()
+            .role_name(&spec.name)
+            .set_tags(Some(iam_tags(ctx)?))
+            .send()
+            .await
+            .map_err(|e| aws("iam:TagRole", e))?;
+    }
+    Ok(Applied {
+        physical_id: spec.name.clone(),
+        arn: live.arn.clone(),
+    })
+}
+
+/// Detach every managed policy and delete every inline policy, then the role.
+pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
+    let iam = &ctx.clients.iam;
+    let attached = match iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => out.attached_policies.unwrap_or_default(),
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(aws("iam:ListAttachedRolePolicies", e)),
+    };
+    for p in attached {
+        if let Some(arn) = p.policy_arn {
+            match iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(&arn)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(aws("iam:DetachRolePolicy", e)),
+            }
+        }
+    }
+    let inline = iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| aws("iam:ListRolePolicies", e))?
+        .policy_names;
+    for p in inline {
+        iam.delete_role_policy()
+            .role_name(name)
+            .policy_name(&p)
+            .send()
+            .await
+            .map_err(|e| aws("iam:DeleteRolePolicy", e))?;
+    }
+    match iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws("iam:DeleteRole", e)),
+    }
+}

@@ -1,0 +1,146 @@
+//! A statement of a function's resource policy letting one EventBridge rule invoke it: principal
+//! events.amazonaws.com, the rule's ARN as SourceArn, the account as SourceAccount.
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{split_id, Applied, Ctx, Difference, Live};
+use crate::error::{aws, is_not_found};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    pub function: String,
+    pub statement_id: String,
+    pub principal: String,
+    pub source_arn: String,
+    pub source_account: String,
+}
+
+impl Spec {
+    pub fn fields(&self, _ctx: &Ctx) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("action".into(), json!("lambda:InvokeFunction"));
+        m.insert("principal".into(), json!(self.principal));
+        m.insert("source_arn".into(), json!(self.source_arn));
+        m.insert("source_account".into(), json!(self.source_account));
+        m
+    }
+
+    fn id(&self) -> String {
+        format!("{}|{}", self.function, self.statement_id)
+    }
+}
+
+/// Find a condition value whatever its operator and key case (`AWS:SourceArn`, `aws:SourceArn`).
+fn condition(stmt: &Value, key: &str) -> Value {
+    if let Some(ops) = stmt.get("Condition").and_then(Value::as_object) {
+        for op in ops.values() {
+            if let Some(m) = op.as_object() {
+                for (k, v) in m {
+                    if k.eq_ignore_ascii_case(key) {
+                        return match v {
+                            Value::Array(a) if a.len() == 1 => a[0].clone(),
+                            other => other.clone(),
+                        };
+                    }
+                }
+            }
+        }
+    }
+    Value::Null
+}
+
+fn principal(stmt: &Value) -> Value {
+    match stmt.get("Principal") {
+        Some(Value::Object(m)) => m.get("Service").cloned().unwrap_or(Value::Null),
+        Some(other) => other.clone(),
+        None => Value::Null,
+    }
+}
+
+pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
+    let out = match ctx
+        .clients
+        .lambda
+        .get_policy()
+        .function_name(&spec.function)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(aws("lambda:GetPolicy", e)),
+    };
+    let policy: Value = serde_json::from_str(out.policy().unwrap_or("{}")).unwrap_or(Value::Null);
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ Value::Object(_)) => vec![v.clone()],
+        _ => vec![],
+    };
+    let Some(stmt) = statements
+        .iter()
+        .find(|s| s.get("Sid").and_then(Value::as_str) == Some(spec.statement_id.as_str()))
+    else {
+        return Ok(None);
+    };
+    let mut fields = Map::new();
+    fields.insert(
+        "action".into(),
+        stmt.get("Action").cloned().unwrap_or(Value::Null),
+    );
+    fields.insert("principal".into(), principal(stmt));
+    fields.insert("source_arn".into(), condition(stmt, "AWS:SourceArn"));
+    fields.insert(
+        "source_account".into(),
+        condition(stmt, "AWS:SourceAccount"),
+    );
+    Ok(Some(Live {
+        physical_id: spec.id(),
+        arn: None,
+        fields,
+        tags: None,
+    }))
+}
+
+pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
+    ctx.clients
+        .lambda
+        .add_permission()
+        .function_name(&spec.function)
+        .statement_id(&spec.statement_id)
+        .action("lambda:InvokeFunction")
+        .principal(&spec.principal)
+        .source_arn(&spec.source_arn)
+        .source_account(&spec.source_account)
+        .send()
+        .await
+        .map_err(|e| aws("lambda:AddPermission", e))?;
+    Ok(Applied {
+        physical_id: spec.id(),
+        arn: None,
+    })
+}
+
+/// Statements cannot be edited: remove and add again.
+pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) -> Result<Applied> {
+    delete(ctx, &spec.id()).await?;
+    create(ctx, spec).await
+}
+
+pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
+    let (function, sid) = split_id(id)?;
+    match ctx
+        .clients
+        .lambda
+        .remove_permission()
+        .function_name(function)
+        .statement_id(sid)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws("lambda:RemovePermission", e)),
+    }
+}

@@ -1,0 +1,111 @@
+//! Security Hub custom action (an "action target"): analysts pick it in the console to send findings
+//! to the custom-actions rule. Its id (at most 20 letters and digits) is ours; it cannot be tagged.
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::securityhub_automation_rule::hint;
+use super::{Applied, Ctx, Difference, Live};
+use crate::error::{aws, is_not_found};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    pub id: String,
+    pub arn: String,
+    /// At most 20 characters.
+    pub name: String,
+    pub description: String,
+}
+
+impl Spec {
+    pub fn fields(&self, _ctx: &Ctx) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("name".into(), json!(self.name));
+        m.insert("description".into(), json!(self.description));
+        m
+    }
+}
+
+pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
+    let out = match ctx
+        .clients
+        .securityhub
+        .describe_action_targets()
+        .action_target_arns(&spec.arn)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(hint(aws("securityhub:DescribeActionTargets", e))),
+    };
+    let Some(t) = out
+        .action_targets()
+        .iter()
+        .find(|t| t.action_target_arn() == Some(spec.arn.as_str()))
+    else {
+        return Ok(None);
+    };
+    let mut fields = Map::new();
+    fields.insert("name".into(), json!(t.name().unwrap_or_default()));
+    fields.insert(
+        "description".into(),
+        json!(t.description().unwrap_or_default()),
+    );
+    Ok(Some(Live {
+        physical_id: spec.arn.clone(),
+        arn: Some(spec.arn.clone()),
+        fields,
+        tags: None,
+    }))
+}
+
+pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
+    let out = ctx
+        .clients
+        .securityhub
+        .create_action_target()
+        .name(&spec.name)
+        .description(&spec.description)
+        .id(&spec.id)
+        .send()
+        .await
+        .map_err(|e| hint(aws("securityhub:CreateActionTarget", e)))?;
+    let arn = out.action_target_arn.unwrap_or_else(|| spec.arn.clone());
+    Ok(Applied {
+        physical_id: arn.clone(),
+        arn: Some(arn),
+    })
+}
+
+pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) -> Result<Applied> {
+    ctx.clients
+        .securityhub
+        .update_action_target()
+        .action_target_arn(&spec.arn)
+        .name(&spec.name)
+        .description(&spec.description)
+        .send()
+        .await
+        .map_err(|e| hint(aws("securityhub:UpdateActionTarget", e)))?;
+    Ok(Applied {
+        physical_id: spec.arn.clone(),
+        arn: Some(spec.arn.clone()),
+    })
+}
+
+pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
+    match ctx
+        .clients
+        .securityhub
+        .delete_action_target()
+        .action_target_arn(arn)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(hint(aws("securityhub:DeleteActionTarget", e))),
+    }
+}

@@ -1,0 +1,166 @@
+//! SQS dead-letter queue: events EventBridge could not deliver, and failures of the error handler.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Live};
+use crate::error::{aws, is_not_found};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    pub name: String,
+    pub arn: String,
+    pub message_retention_seconds: u32,
+    pub visibility_timeout_seconds: u32,
+    /// Who may send: only the stack's rules.
+    pub policy: Value,
+}
+
+impl Spec {
+    pub fn fields(&self, ctx: &Ctx) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(
+            "message_retention_seconds".into(),
+            json!(self.message_retention_seconds.to_string()),
+        );
+        m.insert(
+            "visibility_timeout_seconds".into(),
+            json!(self.visibility_timeout_seconds.to_string()),
+        );
+        m.insert("sqs_managed_sse".into(), json!("true"));
+        m.insert("policy".into(), self.policy.clone());
+        m.insert("tags".into(), tags_value(&ctx.tags));
+        m
+    }
+
+    fn attributes(&self) -> Vec<(aws_sdk_sqs::types::QueueAttributeName, String)> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        vec![
+            (
+                A::MessageRetentionPeriod,
+                self.message_retention_seconds.to_string(),
+            ),
+            (
+                A::VisibilityTimeout,
+                self.visibility_timeout_seconds.to_string(),
+            ),
+            (A::SqsManagedSseEnabled, "true".into()),
+            (A::Policy, self.policy.to_string()),
+        ]
+    }
+}
+
+pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let sqs = &ctx.clients.sqs;
+    let url = match sqs.get_queue_url().queue_name(&spec.name).send().await {
+        Ok(out) => match out.queue_url {
+            Some(u) => u,
+            None => return Ok(None),
+        },
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(aws("sqs:GetQueueUrl", e)),
+    };
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(A::All)
+        .send()
+        .await
+        .map_err(|e| aws("sqs:GetQueueAttributes", e))?
+        .attributes
+        .unwrap_or_default();
+    let tags: BTreeMap<String, String> = sqs
+        .list_queue_tags()
+        .queue_url(&url)
+        .send()
+        .await
+        .map_err(|e| aws("sqs:ListQueueTags", e))?
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let get = |k: A| attrs.get(&k).cloned().unwrap_or_default();
+    let mut fields = Map::new();
+    fields.insert(
+        "message_retention_seconds".into(),
+        json!(get(A::MessageRetentionPeriod)),
+    );
+    fields.insert(
+        "visibility_timeout_seconds".into(),
+        json!(get(A::VisibilityTimeout)),
+    );
+    fields.insert(
+        "sqs_managed_sse".into(),
+        json!(get(A::SqsManagedSseEnabled)),
+    );
+    let policy = get(A::Policy);
+    fields.insert(
+        "policy".into(),
+        if policy.is_empty() {
+            Value::Null
+        } else {
+            parse_policy(&policy)
+        },
+    );
+    fields.insert("tags".into(), tags_value(&tags));
+    Ok(Some(Live {
+        physical_id: url,
+        arn: attrs.get(&A::QueueArn).cloned().or(Some(spec.arn.clone())),
+        fields,
+        tags: Some(tags),
+    }))
+}
+
+pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
+    let out = ctx
+        .clients
+        .sqs
+        .create_queue()
+        .queue_name(&spec.name)
+        .set_attributes(Some(spec.attributes().into_iter().collect()))
+        .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .map_err(|e| aws("sqs:CreateQueue", e))?;
+    Ok(Applied {
+        physical_id: out.queue_url.unwrap_or_default(),
+        arn: Some(spec.arn.clone()),
+    })
+}
+
+pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) -> Result<Applied> {
+    let sqs = &ctx.clients.sqs;
+    let url = &live.physical_id;
+    if diff.iter().any(|d| d.field != "tags") {
+        sqs.set_queue_attributes()
+            .queue_url(url)
+            .set_attributes(Some(spec.attributes().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws("sqs:SetQueueAttributes", e))?;
+    }
+    if touches(diff, "tags") {
+        sqs.tag_queue()
+            .queue_url(url)
+            .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws("sqs:TagQueue", e))?;
+    }
+    Ok(Applied {
+        physical_id: url.clone(),
+        arn: Some(spec.arn.clone()),
+    })
+}
+
+pub async fn delete(ctx: &Ctx, url: &str) -> Result<()> {
+    match ctx.clients.sqs.delete_queue().queue_url(url).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws("sqs:DeleteQueue", e)),
+    }
+}

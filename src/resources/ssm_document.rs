@@ -1,0 +1,139 @@
+//! SSM Automation document (isolate an instance: snapshot its volumes, tag it, stop it).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use aws_sdk_ssm::types::{DocumentFormat, DocumentType, ResourceTypeForTagging};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{tags_value, touches, Applied, Ctx, Difference, Live};
+use crate::error::{aws, is_not_found};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    pub name: String,
+    pub arn: String,
+    pub content: Value,
+}
+
+impl Spec {
+    pub fn fields(&self, ctx: &Ctx) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("document_type".into(), json!("Automation"));
+        m.insert("content".into(), self.content.clone());
+        m.insert("tags".into(), tags_value(&ctx.tags));
+        m
+    }
+}
+
+fn ssm_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_ssm::types::Tag>> {
+    ctx.tags
+        .iter()
+        .map(|(k, v)| Ok(aws_sdk_ssm::types::Tag::builder().key(k).value(v).build()?))
+        .collect()
+}
+
+pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
+    let ssm = &ctx.clients.ssm;
+    let doc = match ssm.get_document().name(&spec.name).send().await {
+        Ok(out) => out,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(aws("ssm:GetDocument", e)),
+    };
+    let tags: BTreeMap<String, String> = ssm
+        .list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::Document)
+        .resource_id(&spec.name)
+        .send()
+        .await
+        .map_err(|e| aws("ssm:ListTagsForResource", e))?
+        .tag_list
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    let content = doc.content.unwrap_or_default();
+    let mut fields = Map::new();
+    fields.insert(
+        "document_type".into(),
+        json!(doc
+            .document_type
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default()),
+    );
+    fields.insert(
+        "content".into(),
+        serde_json::from_str(&content).unwrap_or(Value::String(content)),
+    );
+    fields.insert("tags".into(), tags_value(&tags));
+    Ok(Some(Live {
+        physical_id: spec.name.clone(),
+        arn: Some(spec.arn.clone()),
+        fields,
+        tags: Some(tags),
+    }))
+}
+
+pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
+    ctx.clients
+        .ssm
+        .create_document()
+        .name(&spec.name)
+        .content(spec.content.to_string())
+        .document_type(DocumentType::Automation)
+        .document_format(DocumentFormat::Json)
+        .set_tags(Some(ssm_tags(ctx)?))
+        .send()
+        .await
+        .map_err(|e| aws("ssm:CreateDocument", e))?;
+    Ok(Applied {
+        physical_id: spec.name.clone(),
+        arn: Some(spec.arn.clone()),
+    })
+}
+
+/// A new document version, made the default.
+pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, diff: &[Difference]) -> Result<Applied> {
+    let ssm = &ctx.clients.ssm;
+    if touches(diff, "content") || touches(diff, "document_type") {
+        let out = ssm
+            .update_document()
+            .name(&spec.name)
+            .content(spec.content.to_string())
+            .document_format(DocumentFormat::Json)
+            .document_version("$LATEST")
+            .send()
+            .await
+            .map_err(|e| aws("ssm:UpdateDocument", e))?;
+        if let Some(version) = out.document_description.and_then(|d| d.document_version) {
+            ssm.update_document_default_version()
+                .name(&spec.name)
+                .document_version(version)
+                .send()
+                .await
+                .map_err(|e| aws("ssm:UpdateDocumentDefaultVersion", e))?;
+        }
+    }
+    if touches(diff, "tags") {
+        ssm.add_tags_to_resource()
+            .resource_type(ResourceTypeForTagging::Document)
+            .resource_id(&spec.name)
+            .set_tags(Some(ssm_tags(ctx)?))
+            .send()
+            .await
+            .map_err(|e| aws("ssm:AddTagsToResource", e))?;
+    }
+    Ok(Applied {
+        physical_id: spec.name.clone(),
+        arn: Some(spec.arn.clone()),
+    })
+}
+
+pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
+    match ctx.clients.ssm.delete_document().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws("ssm:DeleteDocument", e)),
+    }
+}

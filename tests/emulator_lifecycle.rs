@@ -1,0 +1,546 @@
+//! The whole stack against real AWS API emulators: moto server (IAM, SNS, SQS, Lambda, EventBridge, SSM,
+//! STS) and ministack (CloudWatch), each started on a free loopback port by the test.
+
+mod common;
+
+use common::{config, is_mutating, rt, Emulators, Project};
+use secauto::aws::Clients;
+use serde_json::Value;
+
+/// Everything named after the stack, in every service the stack uses.
+async fn leftovers(c: &Clients, stack: &str) -> Vec<String> {
+    let prefix = format!("{stack}-");
+    let mut out = Vec::new();
+    for r in c.iam.list_roles().send().await.unwrap().roles {
+        if r.role_name.starts_with(&prefix) {
+            out.push(format!("iam role {}", r.role_name));
+        }
+    }
+    let policies = c
+        .iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap();
+    for p in policies.policies() {
+        if p.policy_name().unwrap_or_default().starts_with(&prefix) {
+            out.push(format!("iam policy {:?}", p.policy_name()));
+        }
+    }
+    for t in c.sns.list_topics().send().await.unwrap().topics() {
+        if t.topic_arn()
+            .unwrap_or_default()
+            .contains(&format!(":{prefix}"))
+        {
+            out.push(format!("sns topic {:?}", t.topic_arn()));
+        }
+    }
+    for q in c
+        .sqs
+        .list_queues()
+        .queue_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap()
+        .queue_urls()
+    {
+        out.push(format!("sqs queue {q}"));
+    }
+    for f in c.lambda.list_functions().send().await.unwrap().functions() {
+        if f.function_name().unwrap_or_default().starts_with(&prefix) {
+            out.push(format!("lambda function {:?}", f.function_name()));
+        }
+    }
+    for r in c
+        .events
+        .list_rules()
+        .name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap()
+        .rules()
+    {
+        out.push(format!("events rule {:?}", r.name()));
+    }
+    for d in c
+        .ssm
+        .list_documents()
+        .send()
+        .await
+        .unwrap()
+        .document_identifiers()
+    {
+        if d.name().unwrap_or_default().starts_with(&prefix) {
+            out.push(format!("ssm document {:?}", d.name()));
+        }
+    }
+    for a in c
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms()
+    {
+        out.push(format!("cloudwatch alarm {:?}", a.alarm_name()));
+    }
+    for d in c
+        .cloudwatch
+        .list_dashboards()
+        .dashboard_name_prefix(stack)
+        .send()
+        .await
+        .unwrap()
+        .dashboard_entries()
+    {
+        out.push(format!("cloudwatch dashboard {:?}", d.dashboard_name()));
+    }
+    out
+}
+
+fn statuses(status: &Value) -> Vec<(String, String)> {
+    status["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["status"] != "in_sync")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap_or_default().to_string(),
+                r["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
+    let emu = Emulators::start();
+    let p = Project::new(
+        &emu,
+        &config("idem", "[notifications]\nemails = [\"soc@example.com\"]\n"),
+    );
+
+    let plan = p.run(&["plan", "--output", "json"]);
+    assert_eq!(plan.code, 2, "plan before deploy has changes: {plan:?}");
+
+    let first = p.run(&["deploy", "--output", "json"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let out = first.json();
+    assert_eq!(out["stack"], "idem");
+    assert_eq!(out["account"], "123456789012");
+    assert_eq!(out["errors"], serde_json::json!([]));
+    let created = out["changes"]["create"].as_u64().unwrap();
+    assert_eq!(created, 32, "{out:#}");
+    for r in out["resources"].as_array().unwrap() {
+        assert_eq!(r["action"], "create", "{r}");
+    }
+
+    // What is really there.
+    let c = emu.clients();
+    rt().block_on(async {
+        let f = c
+            .lambda
+            .get_function()
+            .function_name("idem-triage")
+            .send()
+            .await
+            .unwrap();
+        let conf = f.configuration.unwrap();
+        assert_eq!(conf.runtime.unwrap().as_str(), "provided.al2023");
+        assert_eq!(conf.handler.as_deref(), Some("bootstrap"));
+        assert_eq!(
+            f.tags.unwrap().get("secauto:stack").map(String::as_str),
+            Some("idem")
+        );
+        let targets = c
+            .events
+            .list_targets_by_rule()
+            .rule("idem-findings")
+            .send()
+            .await
+            .unwrap();
+        let t = &targets.targets()[0];
+        assert!(t
+            .dead_letter_config()
+            .and_then(|d| d.arn())
+            .unwrap()
+            .ends_with(":idem-dlq"));
+        assert!(t.retry_policy().is_some());
+        let rule = c
+            .events
+            .describe_rule()
+            .name("idem-findings")
+            .send()
+            .await
+            .unwrap();
+        let pattern: Value = serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
+        assert_eq!(
+            pattern["detail"]["findings"]["Workflow"]["Status"],
+            serde_json::json!(["NEW"])
+        );
+        let alarms = c
+            .cloudwatch
+            .describe_alarms()
+            .alarm_name_prefix("idem-")
+            .send()
+            .await
+            .unwrap();
+        // 4 functions (Errors) + 2 rules (FailedInvocations; custom actions are off here) + the DLQ.
+        assert_eq!(alarms.metric_alarms().len(), 7);
+        for a in alarms.metric_alarms() {
+            assert_eq!(a.dimensions().len(), 1, "one metric identity per alarm");
+            assert_eq!(a.treat_missing_data(), Some("notBreaching"));
+        }
+    });
+    let mode = std::fs::metadata(p.path(".secauto/idem.json")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+
+    let status = p.run(&["status", "--output", "json"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(statuses(&status.json()).is_empty());
+
+    emu.record();
+    let second = p.run(&["deploy", "--output", "json"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    let out = second.json();
+    assert_eq!(out["changes"]["create"], 0);
+    assert_eq!(out["changes"]["update"], 0);
+    assert_eq!(out["changes"]["delete"], 0);
+    assert_eq!(out["changes"]["unchanged"], 32);
+    let ops = emu.recorded();
+    assert!(ops.len() > 20, "the second deploy read the stack: {ops:?}");
+    let mutating: Vec<&String> = ops.iter().filter(|o| is_mutating(o)).collect();
+    assert!(mutating.is_empty(), "second deploy mutated: {mutating:?}");
+
+    let plan = p.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("0 to create, 0 to update, 0 to delete"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn out_of_band_changes_are_reported_and_repaired() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("drift", ""));
+    assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
+    let c = emu.clients();
+    rt().block_on(async {
+        c.events
+            .put_rule()
+            .name("drift-findings")
+            .event_pattern(r#"{"source":["aws.securityhub"]}"#)
+            .send()
+            .await
+            .unwrap();
+        c.lambda
+            .delete_function()
+            .function_name("drift-notification")
+            .send()
+            .await
+            .unwrap();
+        c.cloudwatch
+            .delete_alarms()
+            .alarm_names("drift-dlq-depth")
+            .send()
+            .await
+            .unwrap();
+    });
+
+    let status = p.run(&["status", "--output", "json"]);
+    assert_eq!(status.code, 2, "{status:?}");
+    let json = status.json();
+    let bad = statuses(&json);
+    assert!(
+        bad.contains(&("event_rule.findings".into(), "drifted".into())),
+        "{bad:?}"
+    );
+    assert!(
+        bad.contains(&("lambda_function.notification".into(), "missing".into())),
+        "{bad:?}"
+    );
+    assert!(
+        bad.contains(&("cloudwatch_alarm.dlq_depth".into(), "missing".into())),
+        "{bad:?}"
+    );
+    let rule = json["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "event_rule.findings")
+        .unwrap();
+    assert!(
+        rule["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["field"] == "event_pattern"),
+        "{rule}"
+    );
+
+    let text = p.run(&["status"]);
+    assert!(text.stdout.contains("event_pattern"), "{}", text.stdout);
+
+    let repair = p.run(&["deploy", "--output", "json"]);
+    assert_eq!(repair.code, 0, "{repair:?}");
+    let out = repair.json();
+    assert_eq!(out["changes"]["update"], 1, "{out:#}");
+    assert!(out["changes"]["create"].as_u64().unwrap() >= 2, "{out:#}");
+
+    let status = p.run(&["status", "--output", "json"]);
+    assert_eq!(status.code, 0, "{status:?}");
+}
+
+#[test]
+fn resource_dropped_from_config_is_deleted_and_destroy_leaves_nothing() {
+    let emu = Emulators::start();
+    let p = Project::new(
+        &emu,
+        &config(
+            "drop",
+            "[notifications]\nemails = [\"a@example.com\", \"b@example.com\"]\n",
+        ),
+    );
+    assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
+
+    p.write_config(&config(
+        "drop",
+        "[notifications]\nemails = [\"a@example.com\"]\n[monitoring]\ndashboard = false\n",
+    ));
+    let plan = p.run(&["plan"]);
+    assert_eq!(plan.code, 2);
+    assert!(
+        plan.stdout
+            .contains("- sns_subscription.email[b@example.com]"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("- cloudwatch_dashboard.main"),
+        "{}",
+        plan.stdout
+    );
+    let d = p.run(&["deploy", "--output", "json"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    assert_eq!(d.json()["changes"]["delete"], 2);
+    let c = emu.clients();
+    rt().block_on(async {
+        let dashboards = c
+            .cloudwatch
+            .list_dashboards()
+            .dashboard_name_prefix("drop")
+            .send()
+            .await
+            .unwrap();
+        assert!(dashboards.dashboard_entries().is_empty());
+        let topic = "arn:aws:sns:us-east-1:123456789012:drop-notifications";
+        let subs = c
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(topic)
+            .send()
+            .await
+            .unwrap();
+        let endpoints: Vec<_> = subs
+            .subscriptions()
+            .iter()
+            .filter_map(|s| s.endpoint())
+            .collect();
+        assert_eq!(endpoints, vec!["a@example.com"]);
+    });
+
+    let refused = p.run(&["destroy"]);
+    assert_eq!(
+        refused.code, 1,
+        "destroy without --yes and without a terminal must refuse: {refused:?}"
+    );
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+
+    let destroy = p.run(&["destroy", "--yes", "--output", "json"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert_eq!(destroy.json()["errors"], serde_json::json!([]));
+    let left = rt().block_on(leftovers(&c, "drop"));
+    assert!(left.is_empty(), "destroy left: {left:?}");
+
+    let again = p.run(&["destroy", "--yes"]);
+    assert_eq!(
+        again.code, 0,
+        "destroying a destroyed stack is a no-op: {again:?}"
+    );
+}
+
+#[test]
+fn crash_between_create_and_state_write_is_healed_by_name_and_tag() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("heal", ""));
+    assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
+    std::fs::remove_file(p.path(".secauto/heal.json")).unwrap();
+
+    emu.record();
+    let d = p.run(&["deploy", "--output", "json"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    let out = d.json();
+    assert_eq!(out["changes"]["create"], 0, "{out:#}");
+    let mutating: Vec<String> = emu
+        .recorded()
+        .into_iter()
+        .filter(|o| is_mutating(o))
+        .collect();
+    assert!(mutating.is_empty(), "{mutating:?}");
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path(".secauto/heal.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["resources"].as_object().unwrap().len(), 31);
+
+    // And destroy finds what state lacks.
+    std::fs::remove_file(p.path(".secauto/heal.json")).unwrap();
+    let destroy = p.run(&["destroy", "--yes", "--no-progress"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert!(rt().block_on(leftovers(&emu.clients(), "heal")).is_empty());
+}
+
+#[test]
+fn foreign_resource_with_our_name_is_refused_and_untouched() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("mine", ""));
+    let c = emu.clients();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    rt().block_on(async {
+        c.iam
+            .create_role()
+            .role_name("mine-lambda")
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .unwrap();
+    });
+    let plan = p.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(plan.stdout.contains("! iam_role.lambda"), "{}", plan.stdout);
+
+    let d = p.run(&["deploy", "--output", "json"]);
+    assert_eq!(d.code, 1, "{d:?}");
+    let errors = d.json()["errors"].to_string();
+    assert!(errors.contains("secauto:stack=mine"), "{errors}");
+    assert!(errors.contains("--adopt"), "{errors}");
+    rt().block_on(async {
+        let role = c
+            .iam
+            .get_role()
+            .role_name("mine-lambda")
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap();
+        let doc = percent_decode(role.assume_role_policy_document().unwrap());
+        assert!(
+            doc.contains("ec2.amazonaws.com"),
+            "trust policy untouched: {doc}"
+        );
+        let tags = c
+            .iam
+            .list_role_tags()
+            .role_name("mine-lambda")
+            .send()
+            .await
+            .unwrap();
+        assert!(tags.tags().is_empty(), "no tag added");
+        let attached = c
+            .iam
+            .list_attached_role_policies()
+            .role_name("mine-lambda")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            attached.attached_policies().is_empty(),
+            "nothing attached to a foreign role"
+        );
+    });
+
+    // Destroy leaves the foreign role alone.
+    let destroy = p.run(&["destroy", "--yes", "--no-progress"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert!(
+        destroy.stdout.contains("left alone iam_role.lambda"),
+        "{}",
+        destroy.stdout
+    );
+    rt().block_on(async {
+        c.iam
+            .get_role()
+            .role_name("mine-lambda")
+            .send()
+            .await
+            .unwrap();
+    });
+
+    // Adopting takes it over: it gets our tag and trust policy.
+    let adopt = p.run(&["deploy", "--adopt", "--no-progress"]);
+    assert_eq!(adopt.code, 0, "{adopt:?}");
+    rt().block_on(async {
+        let tags = c
+            .iam
+            .list_role_tags()
+            .role_name("mine-lambda")
+            .send()
+            .await
+            .unwrap();
+        assert!(tags
+            .tags()
+            .iter()
+            .any(|t| t.key == "secauto:stack" && t.value == "mine"));
+    });
+}
+
+fn percent_decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn concurrent_run_is_refused_by_the_lock() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("locked", ""));
+    let state = p.path(".secauto/locked.json");
+    let _held = secauto::state::Lock::acquire(&state, "secauto deploy (another run)").unwrap();
+    let d = p.run(&["deploy", "--no-progress"]);
+    assert_eq!(d.code, 1, "{d:?}");
+    assert!(
+        d.stderr
+            .contains("locked by `secauto deploy (another run)`"),
+        "{}",
+        d.stderr
+    );
+    assert!(
+        d.stderr.contains(&format!("pid {}", std::process::id())),
+        "{}",
+        d.stderr
+    );
+    assert!(!state.exists(), "the refused run wrote no state");
+    let destroy = p.run(&["destroy", "--yes"]);
+    assert_eq!(destroy.code, 1, "{destroy:?}");
+}

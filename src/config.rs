@@ -324,7 +324,7 @@ impl Config {
                 m.alarm_period_seconds
             ));
         }
-        if !(m.dlq_depth_threshold >= 1.0) {
+        if m.dlq_depth_threshold.is_nan() || m.dlq_depth_threshold < 1.0 {
             p.push("[monitoring] dlq_depth_threshold must be at least 1".into());
         }
         let l = &self.lambda;

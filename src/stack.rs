@@ -412,9 +412,6 @@ pub fn build(
             &[fn_address.as_str(), dep],
         );
     }
-    if code == Code::Required && !missing.is_empty() {
-        return Err(StackError::MissingBundles(missing));
-    }
 
     // Security Hub custom actions (before the rule that matches them).
     let prefix = action_id_prefix(config);
@@ -676,6 +673,9 @@ pub fn build(
 
     if !b.name_problems.is_empty() {
         return Err(StackError::Names(b.name_problems));
+    }
+    if code == Code::Required && !missing.is_empty() {
+        return Err(StackError::MissingBundles(missing));
     }
     let s = Stack {
         name: stack.into(),

@@ -1,0 +1,167 @@
+//! Bad input gets a clear error naming the problem and the fix, before any API call: every run here
+//! points all endpoints at a loopback listener that must never see a connection.
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run secauto in `dir` against a listener that fails the test if anything connects.
+fn run(dir: &std::path::Path, args: &[&str]) -> Out {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let out = Command::new(env!("CARGO_BIN_EXE_secauto"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("secauto {args:?} made an API call: {other:?}"),
+    }
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn project(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secauto.toml"), config).unwrap();
+    dir
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_line() {
+    let d = project("[stack]\nname = \"ok\"\n\n[findings]\nseverity = [\"HIGH\"]\n");
+    for cmd in ["plan", "deploy", "status", "destroy"] {
+        let o = run(d.path(), &[cmd]);
+        assert_eq!(o.code, 1, "{cmd}: {}", o.stderr);
+        assert!(o.stderr.contains("line 5"), "{}", o.stderr);
+        assert!(o.stderr.contains("severity"), "{}", o.stderr);
+    }
+}
+
+#[test]
+fn invalid_values_are_all_reported() {
+    let d = project(
+        "[stack]\nname = \"Bad_Name\"\n[findings]\nseverities = [\"URGENT\"]\n[notifications]\nemails = [\"not-an-email\"]\nhttps = [\"http://plain\"]\n[lambda]\nmemory_mb = 64\n",
+    );
+    let o = run(d.path(), &["deploy"]);
+    assert_eq!(o.code, 1);
+    for needle in [
+        "Bad_Name",
+        "URGENT",
+        "not-an-email",
+        "http://plain",
+        "memory_mb",
+    ] {
+        assert!(o.stderr.contains(needle), "missing {needle}: {}", o.stderr);
+    }
+}
+
+#[test]
+fn wrong_types_are_reported() {
+    let d = project("[monitoring]\nalarms = \"yes\"\n");
+    let o = run(d.path(), &["plan"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("line 2"), "{}", o.stderr);
+    assert!(o.stderr.contains("bool"), "{}", o.stderr);
+}
+
+#[test]
+fn names_too_long_for_a_service_are_refused() {
+    let d = project(&format!("[stack]\nname = \"{}\"\n", "a".repeat(55)));
+    let o = run(d.path(), &["deploy"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("limit is 64"), "{}", o.stderr);
+    assert!(o.stderr.contains("shorten [stack] name"), "{}", o.stderr);
+}
+
+#[test]
+fn missing_bundles_say_exactly_what_to_run() {
+    let d = project("[stack]\nname = \"nobundle\"\n");
+    let o = run(d.path(), &["deploy"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("target/lambda/triage/bootstrap.zip"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("run `secauto build`"), "{}", o.stderr);
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(d.path(), &["plan", "--config", "nope.toml"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("nope.toml"), "{}", o.stderr);
+}
+
+#[test]
+fn flag_errors_exit_1_not_2() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(d.path(), &["plan", "--output", "yaml"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let o = run(d.path(), &["--stack", "UPPER", "plan"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("UPPER"), "{}", o.stderr);
+}
+
+#[test]
+fn init_writes_every_setting_and_keeps_an_existing_file() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(d.path(), &["init"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let text = std::fs::read_to_string(d.path().join("secauto.toml")).unwrap();
+    for section in [
+        "[stack]",
+        "[findings]",
+        "[notifications]",
+        "[remediation]",
+        "[securityhub]",
+        "[monitoring]",
+        "[lambda]",
+        "[events]",
+        "[endpoints]",
+    ] {
+        assert!(text.contains(section), "{section}");
+    }
+    std::fs::write(d.path().join("secauto.toml"), "# mine\n").unwrap();
+    let o = run(d.path(), &["init"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("--force"), "{}", o.stderr);
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("secauto.toml")).unwrap(),
+        "# mine\n"
+    );
+    // Global flags work after the subcommand too.
+    let o = run(d.path(), &["init", "--config", "other.toml"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(d.path().join("other.toml").exists());
+    let _ = o.stdout;
+}
+
+#[test]
+fn build_refuses_a_non_executable() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("script"), "#!/bin/sh\n").unwrap();
+    let o = run(d.path(), &["build", "--bootstrap", "script"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("ELF"), "{}", o.stderr);
+}

@@ -1,0 +1,14 @@
+//! The logic of secauto's Lambda handlers, with no AWS SDK in it: parsing findings and EventBridge
+//! envelopes, the ordered triage policy, the response events triage emits, remediation plans and the
+//! notification messages. The `bootstrap` binary wires this to the AWS APIs.
+
+pub mod envelope;
+pub mod finding;
+pub mod message;
+pub mod policy;
+pub mod response;
+
+pub use envelope::{parse_input, Input, InputError};
+pub use finding::{Finding, Severity};
+pub use policy::{Action, Decision, Policy, Rule};
+pub use response::ResponseEvent;

@@ -1,0 +1,229 @@
+//! Readable notification messages and the SNS message attributes subscription filter policies use.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::response::ResponseEvent;
+
+/// An SNS message: subject (≤ 100 ASCII characters), body, string attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub subject: String,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// SNS subjects: ASCII, no line breaks, at most 100 characters.
+pub fn subject(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let clean = clean.trim();
+    if clean.len() <= 100 {
+        clean.to_string()
+    } else {
+        format!("{}...", &clean[..97])
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A Security Hub console link that opens this finding.
+pub fn console_link(region: &str, finding_id: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/securityhub/home?region={region}#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A{}",
+        enc(&enc(finding_id))
+    )
+}
+
+fn attrs(e: &ResponseEvent, kind: &str) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    a.insert("severity".into(), e.finding.severity.clone());
+    a.insert(
+        "finding_id".into(),
+        e.finding.id.chars().take(256).collect(),
+    );
+    a.insert(
+        "product".into(),
+        if e.finding.product.is_empty() {
+            "unknown".into()
+        } else {
+            e.finding.product.clone()
+        },
+    );
+    a.insert("action".into(), e.action.as_str().into());
+    a.insert("message_type".into(), kind.into());
+    if e.escalate {
+        a.insert("escalation".into(), "true".into());
+    }
+    a
+}
+
+/// The notification for one finding.
+pub fn notification(e: &ResponseEvent, mode: &str) -> Message {
+    let f = &e.finding;
+    let region = f.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let prefix = if e.escalate { "[ESCALATED] " } else { "" };
+    let mut body = String::new();
+    body.push_str(&format!(
+        "{prefix}{} security finding: {}\n\n",
+        f.severity, f.title
+    ));
+    body.push_str(&format!("Severity:  {}\n", f.severity));
+    body.push_str(&format!("Product:   {}\n", f.product));
+    body.push_str(&format!(
+        "Account:   {}\n",
+        f.account.as_deref().unwrap_or("unknown")
+    ));
+    body.push_str(&format!("Region:    {region}\n"));
+    body.push_str(&format!(
+        "Action:    {}{}{}\n",
+        e.action.as_str(),
+        e.rule
+            .as_deref()
+            .map(|r| format!(" (rule {r})"))
+            .unwrap_or_default(),
+        if mode == "notify-only" && e.action.resource_type().is_some() {
+            " — notify-only mode: remediation reports what it would do and changes nothing"
+        } else {
+            ""
+        }
+    ));
+    if !f.types.is_empty() {
+        body.push_str(&format!("Types:     {}\n", f.types.join(", ")));
+    }
+    body.push_str("Resources:\n");
+    if f.resources.is_empty() {
+        body.push_str("  (none listed)\n");
+    }
+    for r in &f.resources {
+        body.push_str(&format!("  - {} {}\n", r.kind, r.id));
+    }
+    if !f.description.is_empty() {
+        body.push_str(&format!("\n{}\n", f.description));
+    }
+    body.push_str(&format!("\nFinding:   {}\n", f.id));
+    body.push_str(&format!("Console:   {}\n", console_link(&region, &f.id)));
+    Message {
+        subject: subject(&format!("{prefix}[{}] {}", f.severity, f.title)),
+        body,
+        attributes: attrs(e, "finding"),
+    }
+}
+
+/// The outcome of a remediation.
+pub fn outcome(e: &ResponseEvent, dry_run: bool, ok: bool, steps: &[String]) -> Message {
+    let f = &e.finding;
+    let verb = match (dry_run, ok) {
+        (true, _) => "would",
+        (false, true) => "did",
+        (false, false) => "FAILED to",
+    };
+    let mut body = format!(
+        "secauto {verb} {} for finding {}\n{}\n\n",
+        e.action.as_str(),
+        f.id,
+        f.title
+    );
+    for s in steps {
+        body.push_str(&format!("  - {s}\n"));
+    }
+    Message {
+        subject: subject(&format!(
+            "[{}] remediation {}: {}",
+            f.severity,
+            if dry_run {
+                "dry run"
+            } else if ok {
+                "done"
+            } else {
+                "failed"
+            },
+            e.action.as_str()
+        )),
+        body,
+        attributes: attrs(e, "remediation"),
+    }
+}
+
+/// What the error handler publishes for a failed asynchronous invocation (a Lambda on-failure
+/// destination record): the function, the error, and the start of the payload.
+pub fn failure(record: &Value, max_payload: usize) -> Message {
+    let ctx = &record["requestContext"];
+    let function = ctx["functionArn"].as_str().unwrap_or("unknown function");
+    let condition = ctx["condition"].as_str().unwrap_or("unknown condition");
+    let attempts = ctx["approximateInvokeCount"].as_u64().unwrap_or(0);
+    let resp = &record["responsePayload"];
+    let error_type = resp["errorType"].as_str().unwrap_or("unknown");
+    let error_message = resp["errorMessage"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| resp.to_string());
+    let payload = serde_json::to_string_pretty(&record["requestPayload"]).unwrap_or_default();
+    let trimmed = if payload.len() > max_payload {
+        let mut end = max_payload;
+        while !payload.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!(
+            "{}\n… ({} more bytes)",
+            &payload[..end],
+            payload.len() - end
+        )
+    } else {
+        payload
+    };
+    let short = function.rsplit(':').next().unwrap_or(function);
+    let mut attributes = BTreeMap::new();
+    attributes.insert("message_type".into(), "failure".into());
+    attributes.insert("function".into(), short.to_string());
+    attributes.insert("severity".into(), "HIGH".into());
+    Message {
+        subject: subject(&format!("secauto failure in {short}: {error_type}")),
+        body: format!(
+            "The function {function} failed ({condition}, {attempts} attempt(s)).\n\nError: {error_type}: {error_message}\n\nEvent:\n{trimmed}\n"
+        ),
+        attributes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_is_ascii_and_short() {
+        let s = subject(&format!("é\n{}", "x".repeat(300)));
+        assert!(s.len() <= 100 && s.is_ascii() && !s.contains('\n'));
+    }
+
+    #[test]
+    fn failure_message_names_function_and_error() {
+        let rec = serde_json::json!({
+            "requestContext": {"functionArn": "arn:aws:lambda:us-east-1:1:function:s-triage:$LATEST", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": {"big": "x".repeat(5000)},
+            "responsePayload": {"errorType": "Timeout", "errorMessage": "Task timed out"}
+        });
+        let m = failure(&rec, 1000);
+        assert!(m.subject.contains("Timeout"));
+        assert!(m.body.contains("Task timed out"));
+        assert!(m.body.contains("more bytes"));
+    }
+}

@@ -1,0 +1,413 @@
+//! The triage policy: an ordered list of rules; the first rule that matches a finding decides its
+//! action. Comes from `[[triage.rules]]` in secauto.toml, or [`Policy::default`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Finding, Severity};
+
+/// What to do about a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Swap the instance's security groups for an empty quarantine group, tag it, snapshot its volumes.
+    IsolateInstance,
+    /// Isolate, then stop the instance.
+    QuarantineInstance,
+    /// Revoke the security group's ingress rules open to 0.0.0.0/0 or ::/0.
+    BlockNetwork,
+    /// Revoke world-open ingress to admin ports (22, 3389) and all-port rules.
+    FixSecurityGroup,
+    /// Turn on default encryption and the public access block of the bucket.
+    EnableBucketEncryption,
+    /// Only notify.
+    NotifyOnly,
+    /// Do nothing.
+    Ignore,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::IsolateInstance,
+        Action::QuarantineInstance,
+        Action::BlockNetwork,
+        Action::FixSecurityGroup,
+        Action::EnableBucketEncryption,
+        Action::NotifyOnly,
+        Action::Ignore,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::IsolateInstance => "isolate-instance",
+            Action::QuarantineInstance => "quarantine-instance",
+            Action::BlockNetwork => "block-network",
+            Action::FixSecurityGroup => "fix-security-group",
+            Action::EnableBucketEncryption => "enable-bucket-encryption",
+            Action::NotifyOnly => "notify-only",
+            Action::Ignore => "ignore",
+        }
+    }
+
+    /// The resource type this action works on, if it changes a resource.
+    pub fn resource_type(self) -> Option<&'static str> {
+        match self {
+            Action::IsolateInstance | Action::QuarantineInstance => Some("AwsEc2Instance"),
+            Action::BlockNetwork | Action::FixSecurityGroup => Some("AwsEc2SecurityGroup"),
+            Action::EnableBucketEncryption => Some("AwsS3Bucket"),
+            Action::NotifyOnly | Action::Ignore => None,
+        }
+    }
+
+    /// True when triage sends the finding on (everything but `ignore`).
+    pub fn is_actionable(self) -> bool {
+        self != Action::Ignore
+    }
+}
+
+/// One rule: every non-empty criterion must match (a list matches when any of its entries does).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub name: String,
+    pub action: Action,
+    /// Severity labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub severities: Vec<String>,
+    /// A type starts with one of these (`TTPs/`, `Software and Configuration Checks/Vulnerabilities`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub type_prefixes: Vec<String>,
+    /// A type contains one of these (`UnauthorizedAccess:EC2`, `Malware`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub type_contains: Vec<String>,
+    /// The GeneratorId ends with one of these (`/S3.4` for the AFSBP S3.4 control).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generator_suffixes: Vec<String>,
+    /// Product names (`GuardDuty`, `Inspector`, `Security Hub`), case-insensitive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
+    /// A resource of one of these types (`AwsEc2Instance`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_types: Vec<String>,
+    /// Account ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// A resource carrying all these tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The decision for one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub action: Action,
+    /// The rule that matched; `None` when none did (the fallback is notify-only).
+    pub rule: Option<String>,
+}
+
+/// An ordered triage policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub rules: Vec<Rule>,
+}
+
+fn any_eq(list: &[String], v: &str) -> bool {
+    list.iter().any(|x| x.eq_ignore_ascii_case(v))
+}
+
+impl Rule {
+    fn rule(name: &str, action: Action) -> Rule {
+        Rule {
+            name: name.into(),
+            action,
+            severities: vec![],
+            type_prefixes: vec![],
+            type_contains: vec![],
+            generator_suffixes: vec![],
+            products: vec![],
+            resource_types: vec![],
+            accounts: vec![],
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// Does this rule match? With `ignore_severity` (an analyst's forced remediation) the severity
+    /// criterion is skipped.
+    pub fn matches(&self, f: &Finding, ignore_severity: bool) -> bool {
+        if !ignore_severity
+            && !self.severities.is_empty()
+            && !any_eq(&self.severities, f.severity().as_str())
+        {
+            return false;
+        }
+        if !self.type_prefixes.is_empty()
+            && !f
+                .all_types()
+                .any(|t| self.type_prefixes.iter().any(|p| t.starts_with(p.as_str())))
+        {
+            return false;
+        }
+        if !self.type_contains.is_empty()
+            && !f
+                .all_types()
+                .any(|t| self.type_contains.iter().any(|p| t.contains(p.as_str())))
+        {
+            return false;
+        }
+        if !self.generator_suffixes.is_empty()
+            && !f.generator_id.as_deref().is_some_and(|g| {
+                self.generator_suffixes
+                    .iter()
+                    .any(|s| g.ends_with(s.as_str()))
+            })
+        {
+            return false;
+        }
+        if !self.products.is_empty() && !any_eq(&self.products, &f.product()) {
+            return false;
+        }
+        if !self.resource_types.is_empty()
+            && !f
+                .resources
+                .iter()
+                .any(|r| any_eq(&self.resource_types, &r.kind))
+        {
+            return false;
+        }
+        if !self.accounts.is_empty()
+            && !f
+                .account()
+                .is_some_and(|a| self.accounts.iter().any(|x| x == a))
+        {
+            return false;
+        }
+        if !self.tags.is_empty()
+            && !f
+                .resources
+                .iter()
+                .any(|r| self.tags.iter().all(|(k, v)| r.tags.get(k) == Some(v)))
+        {
+            return false;
+        }
+        true
+    }
+}
+
+impl Default for Policy {
+    /// The recipe's intent, made precise: compromised or malware-hit instances are isolated or
+    /// quarantined; world-reachable security groups are closed; unencrypted buckets are encrypted;
+    /// informational findings are ignored; everything else is notified.
+    fn default() -> Self {
+        let mut isolate = Rule::rule("isolate-compromised-instance", Action::IsolateInstance);
+        isolate.severities = vec!["HIGH".into(), "CRITICAL".into()];
+        isolate.type_contains = vec![
+            "UnauthorizedAPICall".into(),
+            "UnauthorizedAccess:EC2".into(),
+            "Backdoor:EC2".into(),
+            "CryptoCurrency:EC2".into(),
+        ];
+        isolate.resource_types = vec!["AwsEc2Instance".into()];
+
+        let mut quarantine = Rule::rule("quarantine-malware-instance", Action::QuarantineInstance);
+        quarantine.severities = vec!["HIGH".into(), "CRITICAL".into()];
+        quarantine.type_contains = vec!["Malware".into(), "Trojan:EC2".into()];
+        quarantine.resource_types = vec!["AwsEc2Instance".into()];
+
+        let mut block = Rule::rule("block-world-reachable-network", Action::BlockNetwork);
+        block.severities = vec!["HIGH".into(), "CRITICAL".into()];
+        block.type_contains = vec!["NetworkReachability".into(), "Network Reachability".into()];
+        block.resource_types = vec!["AwsEc2SecurityGroup".into()];
+
+        let mut fix_sg = Rule::rule("fix-open-security-group", Action::FixSecurityGroup);
+        fix_sg.severities = vec!["MEDIUM".into(), "HIGH".into(), "CRITICAL".into()];
+        fix_sg.resource_types = vec!["AwsEc2SecurityGroup".into()];
+
+        let mut encrypt = Rule::rule("encrypt-bucket", Action::EnableBucketEncryption);
+        encrypt.severities = vec!["MEDIUM".into(), "HIGH".into(), "CRITICAL".into()];
+        encrypt.type_contains = vec![
+            "UnencryptedStorage".into(),
+            "Data Protection".into(),
+            "Encryption".into(),
+        ];
+        encrypt.resource_types = vec!["AwsS3Bucket".into()];
+
+        let mut encrypt_control = Rule::rule(
+            "encrypt-bucket-failing-control",
+            Action::EnableBucketEncryption,
+        );
+        encrypt_control.severities = vec!["MEDIUM".into(), "HIGH".into(), "CRITICAL".into()];
+        // AFSBP S3.4 (default encryption) and S3.8 (bucket-level public access block).
+        encrypt_control.generator_suffixes = vec!["/S3.4".into(), "/S3.8".into()];
+        encrypt_control.resource_types = vec!["AwsS3Bucket".into()];
+
+        let mut ignore = Rule::rule("ignore-informational", Action::Ignore);
+        ignore.severities = vec!["INFORMATIONAL".into()];
+
+        let notify = Rule::rule("notify-everything-else", Action::NotifyOnly);
+        Policy {
+            rules: vec![
+                isolate,
+                quarantine,
+                block,
+                fix_sg,
+                encrypt,
+                encrypt_control,
+                ignore,
+                notify,
+            ],
+        }
+    }
+}
+
+impl Policy {
+    /// The first matching rule decides; none matching means notify-only.
+    pub fn decide(&self, f: &Finding) -> Decision {
+        self.rules
+            .iter()
+            .find(|r| r.matches(f, false))
+            .map(|r| Decision {
+                action: r.action,
+                rule: Some(r.name.clone()),
+            })
+            .unwrap_or(Decision {
+                action: Action::NotifyOnly,
+                rule: None,
+            })
+    }
+
+    /// An analyst asked for remediation: the first rule with a remediating action that matches on
+    /// everything but severity decides; notify-only when none does.
+    pub fn decide_forced(&self, f: &Finding) -> Decision {
+        self.rules
+            .iter()
+            .filter(|r| r.action.resource_type().is_some())
+            .find(|r| r.matches(f, true))
+            .map(|r| Decision {
+                action: r.action,
+                rule: Some(r.name.clone()),
+            })
+            .unwrap_or(Decision {
+                action: Action::NotifyOnly,
+                rule: None,
+            })
+    }
+
+    /// Every problem with the policy, each naming the rule and the fix.
+    pub fn validate(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            let at = format!("[[triage.rules]] #{} ({:?})", i + 1, r.name);
+            if r.name.trim().is_empty() {
+                p.push(format!("[[triage.rules]] #{}: name is empty", i + 1));
+            } else if !names.insert(r.name.as_str()) {
+                p.push(format!("{at}: the name is used twice"));
+            }
+            for s in &r.severities {
+                if Severity::parse(s).is_none() {
+                    p.push(format!(
+                        "{at}: severity {s:?} is not one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL"
+                    ));
+                }
+            }
+            if let Some(t) = r.action.resource_type() {
+                if r.resource_types.is_empty() {
+                    p.push(format!(
+                        "{at}: action {} changes resources of type {t}; add resource_types = [\"{t}\"]",
+                        r.action.as_str()
+                    ));
+                } else if r.resource_types.iter().any(|x| x != t) {
+                    p.push(format!(
+                        "{at}: action {} only works on {t}, not {}",
+                        r.action.as_str(),
+                        r.resource_types.join(", ")
+                    ));
+                }
+            }
+            for a in &r.accounts {
+                if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+                    p.push(format!("{at}: account {a:?} is not a 12-digit account id"));
+                }
+            }
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Resource, SeverityField};
+
+    fn finding(sev: &str, types: &[&str], resource: &str) -> Finding {
+        Finding {
+            id: "f".into(),
+            severity: Some(SeverityField {
+                label: Some(sev.into()),
+                normalized: None,
+            }),
+            types: types.iter().map(|s| s.to_string()).collect(),
+            resources: vec![Resource {
+                kind: resource.into(),
+                id: "r".into(),
+                ..Resource::default()
+            }],
+            ..Finding::default()
+        }
+    }
+
+    #[test]
+    fn default_policy_is_valid_and_first_match_wins() {
+        let p = Policy::default();
+        assert!(p.validate().is_empty(), "{:?}", p.validate());
+        let d = p.decide(&finding(
+            "HIGH",
+            &["TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce"],
+            "AwsEc2Instance",
+        ));
+        assert_eq!(d.action, Action::IsolateInstance);
+        assert_eq!(d.rule.as_deref(), Some("isolate-compromised-instance"));
+        let d = p.decide(&finding("LOW", &["x"], "AwsEc2Instance"));
+        assert_eq!(d.action, Action::NotifyOnly);
+        let d = p.decide(&finding("INFORMATIONAL", &["x"], "AwsS3Bucket"));
+        assert_eq!(d.action, Action::Ignore);
+    }
+
+    #[test]
+    fn forced_ignores_severity_and_non_remediating_rules() {
+        let p = Policy::default();
+        let d = p.decide_forced(&finding("LOW", &["x"], "AwsEc2SecurityGroup"));
+        assert_eq!(d.action, Action::FixSecurityGroup);
+        let d = p.decide_forced(&finding("INFORMATIONAL", &["x"], "AwsIamUser"));
+        assert_eq!(d.action, Action::NotifyOnly);
+    }
+
+    #[test]
+    fn validation_names_the_rule_and_fix() {
+        let mut r = Rule::rule("bad", Action::IsolateInstance);
+        r.severities = vec!["SEVERE".into()];
+        let p = Policy {
+            rules: vec![r.clone(), r],
+        };
+        let errs = p.validate().join("\n");
+        assert!(errs.contains("SEVERE"), "{errs}");
+        assert!(
+            errs.contains("resource_types = [\"AwsEc2Instance\"]"),
+            "{errs}"
+        );
+        assert!(errs.contains("used twice"), "{errs}");
+    }
+
+    #[test]
+    fn tags_and_accounts_match() {
+        let mut r = Rule::rule("prod", Action::NotifyOnly);
+        r.tags.insert("env".into(), "prod".into());
+        r.accounts = vec!["123456789012".into()];
+        let mut f = finding("LOW", &[], "AwsEc2Instance");
+        assert!(!r.matches(&f, false));
+        f.aws_account_id = Some("123456789012".into());
+        f.resources[0].tags.insert("env".into(), "prod".into());
+        assert!(r.matches(&f, false));
+    }
+}

@@ -1,0 +1,107 @@
+//! The "Security Response Required" event triage emits for each actionable finding; the remediation
+//! rule delivers it to the remediation and notification functions.
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Finding, Resource};
+use crate::policy::{Action, Decision};
+
+pub const RESPONSE_DETAIL_TYPE: &str = "Security Response Required";
+
+/// PutEvents takes at most 256 KB per call (entries included); a detail stays well below.
+pub const MAX_DETAIL_BYTES: usize = 64 * 1024;
+
+/// The finding fields remediation and notification need (the full finding can be far larger than an
+/// event may be).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingSummary {
+    pub id: String,
+    pub product_arn: String,
+    pub product: String,
+    pub title: String,
+    pub description: String,
+    pub severity: String,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub types: Vec<String>,
+    pub updated_at: Option<String>,
+    pub resources: Vec<Resource>,
+}
+
+/// The detail of a response event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseEvent {
+    pub stack: String,
+    pub action: Action,
+    /// The rule that decided, if any.
+    pub rule: Option<String>,
+    /// An analyst escalated the finding to the SOC.
+    #[serde(default)]
+    pub escalate: bool,
+    /// An analyst asked for this remediation (custom action).
+    #[serde(default)]
+    pub forced: bool,
+    pub finding: FindingSummary,
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+impl FindingSummary {
+    pub fn of(f: &Finding) -> FindingSummary {
+        FindingSummary {
+            id: f.id.clone(),
+            product_arn: f.product_arn.clone(),
+            product: f.product(),
+            title: clip(&f.title, 512),
+            description: clip(&f.description, 2048),
+            severity: f.severity().as_str().into(),
+            account: f.account().map(str::to_string),
+            region: f.region().map(str::to_string),
+            types: f.all_types().take(20).map(str::to_string).collect(),
+            updated_at: f.updated_at.clone(),
+            resources: f
+                .resources
+                .iter()
+                .take(32)
+                .map(|r| Resource {
+                    details: None,
+                    ..r.clone()
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ResponseEvent {
+    pub fn new(stack: &str, f: &Finding, d: &Decision, escalate: bool, forced: bool) -> Self {
+        ResponseEvent {
+            stack: stack.into(),
+            action: d.action,
+            rule: d.rule.clone(),
+            escalate,
+            forced,
+            finding: FindingSummary::of(f),
+        }
+    }
+
+    /// The detail as JSON, trimmed (resources dropped past the first) when it would be too large.
+    pub fn detail_json(&self) -> String {
+        let body = serde_json::to_string(self).unwrap_or_default();
+        if body.len() <= MAX_DETAIL_BYTES {
+            return body;
+        }
+        let mut small = self.clone();
+        small.finding.resources.truncate(1);
+        small.finding.description = clip(&small.finding.description, 256);
+        serde_json::to_string(&small).unwrap_or_default()
+    }
+}

@@ -72,6 +72,13 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         bootstrap: Option<PathBuf>,
     },
+    /// Run the triage policy offline on finding files or EventBridge event files, and print each
+    /// finding's decided action and the rule that matched
+    Simulate {
+        /// `{"Findings": [...]}` files, single findings, or EventBridge envelopes
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Write a commented secauto.toml with every setting and its default
     Init {
         /// Overwrite an existing file

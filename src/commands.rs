@@ -41,6 +41,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Init { force } => init(&g, force),
         Command::Build { bootstrap } => build(&g, bootstrap),
+        Command::Simulate { files } => crate::simulate::run(&g, &files),
         Command::Plan => plan(&g).await,
         Command::Status => status(&g).await,
         Command::Deploy { adopt } => deploy(&g, adopt).await,

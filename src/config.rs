@@ -23,6 +23,7 @@ pub struct Config {
     pub monitoring: MonitoringConfig,
     pub lambda: LambdaConfig,
     pub events: EventsConfig,
+    pub triage: TriageConfig,
     /// Per-service endpoint URLs (`iam`, `sns`, `sqs`, `lambda`, `eventbridge`, `ssm`, `securityhub`,
     /// `cloudwatch`, `sts`).
     pub endpoints: BTreeMap<String, String>,
@@ -195,6 +196,33 @@ impl Default for EventsConfig {
     }
 }
 
+/// `[triage]`: the ordered policy (`[[triage.rules]]`); the built-in default policy when absent.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TriageConfig {
+    pub rules: Option<Vec<secauto_core::Rule>>,
+}
+
+/// Lambda keeps at most 4 KB of environment variables per function; the policy gets this much.
+pub const MAX_POLICY_BYTES: usize = 3 * 1024;
+
+impl TriageConfig {
+    /// The policy triage runs.
+    pub fn policy(&self) -> secauto_core::Policy {
+        match &self.rules {
+            Some(rules) => secauto_core::Policy {
+                rules: rules.clone(),
+            },
+            None => secauto_core::Policy::default(),
+        }
+    }
+
+    /// The policy as the compact JSON passed to the triage function.
+    pub fn policy_json(&self) -> String {
+        serde_json::to_string(&self.policy()).unwrap_or_default()
+    }
+}
+
 /// Everything wrong with a config, all at once.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -361,6 +389,16 @@ impl Config {
         }
         if !(60..=86400).contains(&ev.max_event_age_seconds) {
             p.push("[events] max_event_age_seconds must be between 60 and 86400".into());
+        }
+        if self.triage.rules.as_ref().is_some_and(Vec::is_empty) {
+            p.push("[triage] rules is empty: remove it to use the default policy, or add [[triage.rules]] entries".into());
+        }
+        p.extend(self.triage.policy().validate());
+        let policy_bytes = self.triage.policy_json().len();
+        if policy_bytes > MAX_POLICY_BYTES {
+            p.push(format!(
+                "[[triage.rules]] is {policy_bytes} bytes as JSON; the triage function's environment holds at most {MAX_POLICY_BYTES}: merge rules or shorten their names and lists"
+            ));
         }
         for (service, url) in &self.endpoints {
             if !crate::aws::SERVICES.contains(&service.as_str()) {

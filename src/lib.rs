@@ -13,5 +13,6 @@ pub mod error;
 pub mod graph;
 pub mod report;
 pub mod resources;
+pub mod simulate;
 pub mod stack;
 pub mod state;

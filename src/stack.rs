@@ -373,6 +373,9 @@ pub fn build(
         );
         env.insert("EVENT_SOURCE".to_string(), format!("secauto.{stack}"));
         env.insert("ISOLATE_DOCUMENT".to_string(), doc_name.clone());
+        if *key == "triage" {
+            env.insert("TRIAGE_POLICY".to_string(), config.triage.policy_json());
+        }
         b.add(
             format!("lambda_function.{key}"),
             Spec::LambdaFunction(r::lambda_function::Spec {
@@ -774,7 +777,9 @@ mod tests {
 
     #[test]
     fn default_stack_has_every_kind_and_acyclic() {
-        let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+        let mut c = config();
+        c.notifications.emails = vec!["soc@example.com".into()];
+        let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
         let kinds: std::collections::BTreeSet<_> =
             s.resources.iter().map(|r| r.spec.kind()).collect();
         assert_eq!(kinds.len(), 16, "{kinds:?}");

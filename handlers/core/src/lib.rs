@@ -7,6 +7,7 @@ pub mod finding;
 pub mod message;
 pub mod policy;
 pub mod response;
+pub mod triage;
 
 pub use envelope::{parse_input, Input, InputError};
 pub use finding::{Finding, Severity};

@@ -117,7 +117,8 @@ fn any_eq(list: &[String], v: &str) -> bool {
 }
 
 impl Rule {
-    fn rule(name: &str, action: Action) -> Rule {
+    /// A rule with no criteria: it matches every finding.
+    pub fn new(name: &str, action: Action) -> Rule {
         Rule {
             name: name.into(),
             action,
@@ -199,7 +200,7 @@ impl Default for Policy {
     /// quarantined; world-reachable security groups are closed; unencrypted buckets are encrypted;
     /// informational findings are ignored; everything else is notified.
     fn default() -> Self {
-        let mut isolate = Rule::rule("isolate-compromised-instance", Action::IsolateInstance);
+        let mut isolate = Rule::new("isolate-compromised-instance", Action::IsolateInstance);
         isolate.severities = vec!["HIGH".into(), "CRITICAL".into()];
         isolate.type_contains = vec![
             "UnauthorizedAPICall".into(),
@@ -209,21 +210,21 @@ impl Default for Policy {
         ];
         isolate.resource_types = vec!["AwsEc2Instance".into()];
 
-        let mut quarantine = Rule::rule("quarantine-malware-instance", Action::QuarantineInstance);
+        let mut quarantine = Rule::new("quarantine-malware-instance", Action::QuarantineInstance);
         quarantine.severities = vec!["HIGH".into(), "CRITICAL".into()];
         quarantine.type_contains = vec!["Malware".into(), "Trojan:EC2".into()];
         quarantine.resource_types = vec!["AwsEc2Instance".into()];
 
-        let mut block = Rule::rule("block-world-reachable-network", Action::BlockNetwork);
+        let mut block = Rule::new("block-world-reachable-network", Action::BlockNetwork);
         block.severities = vec!["HIGH".into(), "CRITICAL".into()];
         block.type_contains = vec!["NetworkReachability".into(), "Network Reachability".into()];
         block.resource_types = vec!["AwsEc2SecurityGroup".into()];
 
-        let mut fix_sg = Rule::rule("fix-open-security-group", Action::FixSecurityGroup);
+        let mut fix_sg = Rule::new("fix-open-security-group", Action::FixSecurityGroup);
         fix_sg.severities = vec!["MEDIUM".into(), "HIGH".into(), "CRITICAL".into()];
         fix_sg.resource_types = vec!["AwsEc2SecurityGroup".into()];
 
-        let mut encrypt = Rule::rule("encrypt-bucket", Action::EnableBucketEncryption);
+        let mut encrypt = Rule::new("encrypt-bucket", Action::EnableBucketEncryption);
         encrypt.severities = vec!["MEDIUM".into(), "HIGH".into(), "CRITICAL".into()];
         encrypt.type_contains = vec![
             "UnencryptedStorage".into(),
@@ -232,7 +233,7 @@ impl Default for Policy {
         ];
         encrypt.resource_types = vec!["AwsS3Bucket".into()];
 
-        let mut encrypt_control = Rule::rule(
+        let mut encrypt_control = Rule::new(
             "encrypt-bucket-failing-control",
             Action::EnableBucketEncryption,
         );
@@ -241,10 +242,10 @@ impl Default for Policy {
         encrypt_control.generator_suffixes = vec!["/S3.4".into(), "/S3.8".into()];
         encrypt_control.resource_types = vec!["AwsS3Bucket".into()];
 
-        let mut ignore = Rule::rule("ignore-informational", Action::Ignore);
+        let mut ignore = Rule::new("ignore-informational", Action::Ignore);
         ignore.severities = vec!["INFORMATIONAL".into()];
 
-        let notify = Rule::rule("notify-everything-else", Action::NotifyOnly);
+        let notify = Rule::new("notify-everything-else", Action::NotifyOnly);
         Policy {
             rules: vec![
                 isolate,
@@ -385,7 +386,7 @@ mod tests {
 
     #[test]
     fn validation_names_the_rule_and_fix() {
-        let mut r = Rule::rule("bad", Action::IsolateInstance);
+        let mut r = Rule::new("bad", Action::IsolateInstance);
         r.severities = vec!["SEVERE".into()];
         let p = Policy {
             rules: vec![r.clone(), r],
@@ -401,7 +402,7 @@ mod tests {
 
     #[test]
     fn tags_and_accounts_match() {
-        let mut r = Rule::rule("prod", Action::NotifyOnly);
+        let mut r = Rule::new("prod", Action::NotifyOnly);
         r.tags.insert("env".into(), "prod".into());
         r.accounts = vec!["123456789012".into()];
         let mut f = finding("LOW", &[], "AwsEc2Instance");

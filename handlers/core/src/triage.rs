@@ -1,0 +1,169 @@
+//! What triage decides for each finding of an input, and which findings it skips (and why). Shared by
+//! the triage function and `secauto simulate`.
+
+use serde::Serialize;
+
+use crate::envelope::{CustomAction, Input, Rejected};
+use crate::finding::Finding;
+use crate::policy::{Action, Decision, Policy};
+
+/// The user-defined field triage writes on a finding: the `UpdatedAt` it triaged. A finding that
+/// carries its own `UpdatedAt` there was already handled (idempotency across retries and re-imports).
+pub const TRIAGED_AT: &str = "secauto:triaged-at";
+
+/// One finding's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Triaged {
+    #[serde(skip)]
+    pub finding: Finding,
+    pub finding_id: String,
+    pub severity: String,
+    pub product: String,
+    pub action: Action,
+    pub rule: Option<String>,
+    pub escalate: bool,
+    pub forced: bool,
+    /// Why nothing is sent for this finding, if so.
+    pub skipped: Option<String>,
+}
+
+impl Triaged {
+    /// True when triage marks the finding and emits a response event.
+    pub fn is_actionable(&self) -> bool {
+        self.skipped.is_none() && self.action.is_actionable()
+    }
+}
+
+fn make(
+    f: &Finding,
+    d: Decision,
+    escalate: bool,
+    forced: bool,
+    skipped: Option<String>,
+) -> Triaged {
+    Triaged {
+        finding_id: f.id.clone(),
+        severity: f.severity().as_str().into(),
+        product: f.product(),
+        finding: f.clone(),
+        action: d.action,
+        rule: d.rule,
+        escalate,
+        forced,
+        skipped,
+    }
+}
+
+/// Why an imported finding is not (re)processed, if it is not.
+fn skip_reason(f: &Finding) -> Option<String> {
+    if f.record_state.as_deref() == Some("ARCHIVED") {
+        return Some("archived".into());
+    }
+    if f.workflow_status() != "NEW" {
+        return Some(format!("workflow status is {}", f.workflow_status()));
+    }
+    let at = f.updated_at.as_deref().unwrap_or("");
+    if f.user_defined_fields.get(TRIAGED_AT).map(String::as_str) == Some(at) {
+        return Some("already triaged at this UpdatedAt".into());
+    }
+    None
+}
+
+/// Decide every finding of `input`. Returns the decisions and the findings that could not be read.
+pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
+    match input {
+        Input::Imported(found) => (
+            found
+                .ok
+                .iter()
+                .map(|f| make(f, policy.decide(f), false, false, skip_reason(f)))
+                .collect(),
+            found.rejected.clone(),
+        ),
+        Input::File(found) => (
+            found
+                .ok
+                .iter()
+                .map(|f| make(f, policy.decide(f), false, false, None))
+                .collect(),
+            found.rejected.clone(),
+        ),
+        Input::CustomAction { action, findings } => (
+            findings
+                .ok
+                .iter()
+                .map(|f| match action {
+                    CustomAction::Remediate => make(f, policy.decide_forced(f), false, true, None),
+                    CustomAction::Escalate => make(
+                        f,
+                        Decision {
+                            action: Action::NotifyOnly,
+                            rule: Some("escalate-to-soc".into()),
+                        },
+                        true,
+                        false,
+                        None,
+                    ),
+                    CustomAction::Other(name) => make(
+                        f,
+                        Decision {
+                            action: Action::Ignore,
+                            rule: None,
+                        },
+                        false,
+                        false,
+                        Some(format!("custom action {name:?} is not one of this stack's")),
+                    ),
+                })
+                .collect(),
+            findings.rejected.clone(),
+        ),
+        Input::Response(_) => (vec![], vec![]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::parse_input;
+    use serde_json::json;
+
+    fn imported(f: serde_json::Value) -> Input {
+        parse_input(&json!({"detail-type": "Security Hub Findings - Imported", "detail": {"findings": [f]}})).unwrap()
+    }
+
+    #[test]
+    fn skips_archived_non_new_and_already_triaged() {
+        let p = Policy::default();
+        let base =
+            json!({"Id": "a", "ProductArn": "p", "UpdatedAt": "t1", "Severity": {"Label": "HIGH"}});
+        let (t, _) = triage(&p, &imported(base.clone()));
+        assert!(t[0].is_actionable());
+        let mut archived = base.clone();
+        archived["RecordState"] = json!("ARCHIVED");
+        assert_eq!(
+            triage(&p, &imported(archived)).0[0].skipped.as_deref(),
+            Some("archived")
+        );
+        let mut notified = base.clone();
+        notified["Workflow"] = json!({"Status": "NOTIFIED"});
+        assert!(triage(&p, &imported(notified)).0[0].skipped.is_some());
+        let mut done = base.clone();
+        done["UserDefinedFields"] = json!({TRIAGED_AT: "t1"});
+        assert!(triage(&p, &imported(done.clone())).0[0].skipped.is_some());
+        done["UpdatedAt"] = json!("t2");
+        assert!(
+            triage(&p, &imported(done)).0[0].is_actionable(),
+            "a newer version is triaged again"
+        );
+    }
+
+    #[test]
+    fn escalation_notifies_with_flag() {
+        let v = json!({"detail-type": "Security Hub Findings - Custom Action", "resources": ["arn:aws:securityhub:r:1:action/custom/xEscalate"],
+            "detail": {"actionName": "Escalate to SOC", "findings": [{"Id": "a", "ProductArn": "p", "Workflow": {"Status": "NOTIFIED"}}]}});
+        let (t, _) = triage(&Policy::default(), &parse_input(&v).unwrap());
+        assert!(t[0].escalate && t[0].is_actionable());
+        assert_eq!(t[0].action, Action::NotifyOnly);
+    }
+}

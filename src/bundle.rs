@@ -25,6 +25,39 @@ pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
     Ok(out.into_inner())
 }
 
+/// The glibc of Lambda's provided.al2023 runtime.
+pub const PROVIDED_AL2023_GLIBC: (u32, u32) = (2, 34);
+
+/// The highest `GLIBC_x.y` symbol version an ELF binary names, if any.
+pub fn max_glibc(binary: &[u8]) -> Option<(u32, u32)> {
+    let needle = b"GLIBC_";
+    let mut best = None;
+    let mut i = 0;
+    while i + needle.len() < binary.len() {
+        if &binary[i..i + needle.len()] == needle {
+            let rest = &binary[i + needle.len()..];
+            let end = rest
+                .iter()
+                .position(|b| !(b.is_ascii_digit() || *b == b'.'))
+                .unwrap_or(rest.len());
+            let text = std::str::from_utf8(&rest[..end]).unwrap_or("");
+            let mut parts = text.split('.');
+            if let (Some(Ok(major)), Some(Ok(minor))) = (
+                parts.next().map(str::parse::<u32>),
+                parts.next().map(str::parse::<u32>),
+            ) {
+                if best.is_none_or(|b| (major, minor) > b) {
+                    best = Some((major, minor));
+                }
+            }
+            i += needle.len() + end;
+        } else {
+            i += 1;
+        }
+    }
+    best
+}
+
 /// What `write_bundles` did for one function.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Written {
@@ -45,6 +78,18 @@ pub fn write_bundles(binary_path: &Path, artifacts_dir: &Path) -> Result<Vec<Wri
             "{} is not a Linux executable (ELF); Lambda's provided.al2023 runtime needs one",
             binary_path.display()
         );
+    }
+    if let Some(v) = max_glibc(&binary) {
+        if v > PROVIDED_AL2023_GLIBC {
+            anyhow::bail!(
+                "{} needs GLIBC_{}.{}, but Lambda's provided.al2023 has glibc {}.{}: build it on an older system or with `cargo zigbuild --target x86_64-unknown-linux-gnu.2.17`",
+                binary_path.display(),
+                v.0,
+                v.1,
+                PROVIDED_AL2023_GLIBC.0,
+                PROVIDED_AL2023_GLIBC.1
+            );
+        }
     }
     let zip = zip_bootstrap(&binary)?;
     let sha = crate::stack::code_sha256(&zip);
@@ -86,6 +131,24 @@ mod tests {
         let mut z = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
         let f = z.by_name("bootstrap").unwrap();
         assert_eq!(f.unix_mode().unwrap() & 0o777, 0o755);
+    }
+
+    #[test]
+    fn glibc_versions_are_read() {
+        assert_eq!(
+            max_glibc(b"\x7fELF..GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.17\0"),
+            Some((2, 34))
+        );
+        assert_eq!(max_glibc(b"nothing"), None);
+    }
+
+    #[test]
+    fn too_new_glibc_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bootstrap");
+        std::fs::write(&bin, b"\x7fELF GLIBC_2.38\0").unwrap();
+        let err = write_bundles(&bin, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("GLIBC_2.38"), "{err}");
     }
 
     #[test]

@@ -112,20 +112,23 @@ fn build(g: &Global, bootstrap: Option<PathBuf>) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Build the workspace's handlers package in release mode and return its `bootstrap` binary.
+/// Build the workspace's handlers package with the size-optimised `lambda-release` profile and
+/// return its `bootstrap` binary.
 fn build_handlers() -> Result<PathBuf> {
-    if !Path::new("handlers/Cargo.toml").exists() {
+    if !Path::new("handlers/lambda/Cargo.toml").exists() {
         anyhow::bail!(
-            "this directory has no handlers package (handlers/Cargo.toml) to build: run secauto build from the secauto source tree, or pass --bootstrap <file> with a Linux executable built for provided.al2023"
+            "this directory has no handlers package (handlers/lambda/Cargo.toml) to build: run secauto build from the secauto source tree, or pass --bootstrap <file> with a Linux executable built for provided.al2023"
         );
     }
+    eprintln!("building the handlers (cargo build --profile lambda-release -p secauto-handlers); a clean build takes several minutes");
     let status =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args([
                 "build",
-                "--release",
-                "--manifest-path",
-                "handlers/Cargo.toml",
+                "--profile",
+                "lambda-release",
+                "-p",
+                "secauto-handlers",
                 "--bin",
                 "bootstrap",
             ])
@@ -134,7 +137,7 @@ fn build_handlers() -> Result<PathBuf> {
     if !status.success() {
         anyhow::bail!("building the handlers failed ({status})");
     }
-    Ok(PathBuf::from("target/release/bootstrap"))
+    Ok(PathBuf::from("target/lambda-release/bootstrap"))
 }
 
 /// Everything a command that talks to AWS needs.

@@ -3,119 +3,14 @@
 //! clients for checking what is really there.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+pub use secauto_testkit::{ministack, moto, Emulator};
 
 use secauto::aws::{Clients, Connection};
 
 pub const REGION: &str = "us-east-1";
-
-/// The virtualenv holding the emulators.
-pub fn venv() -> PathBuf {
-    let dir = std::env::var_os("SECAUTO_EMULATOR_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    assert!(
-        dir.join("bin/moto_server").exists(),
-        "the AWS emulators are not installed in {}: run `bash scripts/setup-emulators.sh` first",
-        dir.display()
-    );
-    dir
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
-}
-
-fn http_ok(url: &str) -> bool {
-    reqwest::blocking::Client::new()
-        .get(url)
-        .timeout(Duration::from_millis(500))
-        .send()
-        .is_ok()
-}
-
-/// A running emulator process; killed on drop.
-pub struct Emulator {
-    child: Child,
-    pub url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(what: &str, probe: &str, mut make: impl FnMut(u16, &Path) -> Command) -> Emulator {
-    for _ in 0..5 {
-        let port = free_port();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = std::fs::File::create(dir.path().join("log")).expect("log file");
-        let mut cmd = make(port, dir.path());
-        cmd.current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            if http_ok(&format!("{url}{probe}")) {
-                return Emulator {
-                    child,
-                    url,
-                    _dir: dir,
-                };
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        eprintln!(
-            "{what} did not start on port {port}: {}",
-            std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
-        );
-    }
-    panic!("{what} would not start");
-}
-
-/// moto server (IAM, SNS, SQS, Lambda, EventBridge, SSM, STS).
-pub fn moto() -> Emulator {
-    let venv = venv();
-    start("moto server", "/moto-api/", |port, _| {
-        let mut c = Command::new(venv.join("bin/moto_server"));
-        c.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
-        c
-    })
-}
-
-/// ministack (CloudWatch: the Rust SDK speaks CBOR to it, which moto does not).
-pub fn ministack() -> Emulator {
-    let venv = venv();
-    start("ministack", "/", |port, _| {
-        let mut c = Command::new(venv.join("bin/python"));
-        c.args(["-m", "ministack"])
-            .env("BIND_HOST", "127.0.0.1")
-            .env("GATEWAY_PORT", port.to_string())
-            .env("IOT_MTLS_ENABLED", "0")
-            .env("SFTP_ENABLED", "0");
-        c
-    })
-}
 
 /// Both emulators.
 pub struct Emulators {

@@ -1,0 +1,81 @@
+//! The function's settings, from the environment deploy gives it.
+
+use anyhow::{Context, Result};
+use secauto_core::Policy;
+
+/// Which handler this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Triage,
+    Remediation,
+    Notification,
+    ErrorHandler,
+}
+
+/// Remediation acts only in enforce mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    NotifyOnly,
+    Enforce,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::NotifyOnly => "notify-only",
+            Mode::Enforce => "enforce",
+        }
+    }
+}
+
+/// Everything the handlers read from the environment.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub function: Function,
+    pub stack: String,
+    pub topic_arn: String,
+    pub mode: Mode,
+    pub event_source: String,
+    pub isolate_document: String,
+    pub policy: Policy,
+}
+
+fn var(name: &str) -> Result<String> {
+    std::env::var(name)
+        .with_context(|| format!("environment variable {name} is not set (deploy sets it)"))
+}
+
+impl Env {
+    pub fn from_env() -> Result<Env> {
+        let function = match var("SECAUTO_FUNCTION")?.as_str() {
+            "triage" => Function::Triage,
+            "remediation" => Function::Remediation,
+            "notification" => Function::Notification,
+            "error_handler" => Function::ErrorHandler,
+            other => anyhow::bail!("SECAUTO_FUNCTION={other:?} is not triage, remediation, notification or error_handler"),
+        };
+        let mode = match std::env::var("REMEDIATION_MODE").as_deref() {
+            Ok("enforce") => Mode::Enforce,
+            // Anything else, including unset, is the safe default.
+            _ => Mode::NotifyOnly,
+        };
+        let policy = match std::env::var("TRIAGE_POLICY") {
+            Ok(json) if !json.is_empty() => {
+                serde_json::from_str(&json).context("TRIAGE_POLICY is not a valid policy")?
+            }
+            _ => Policy::default(),
+        };
+        let stack = var("SECAUTO_STACK")?;
+        Ok(Env {
+            function,
+            topic_arn: var("SNS_TOPIC_ARN")?,
+            mode,
+            event_source: std::env::var("EVENT_SOURCE")
+                .unwrap_or_else(|_| format!("secauto.{stack}")),
+            isolate_document: std::env::var("ISOLATE_DOCUMENT")
+                .unwrap_or_else(|_| format!("{stack}-isolate-instance")),
+            stack,
+            policy,
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! The remediation function: carry out a response event's action, then record the outcome on the
+//! finding (RESOLVED when done; NOTIFIED with a note in a dry run or on failure) and in SNS.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use aws_config::Region;
+use secauto_core::envelope::{parse_input, Input};
+use secauto_core::message;
+use secauto_core::{Action, ResponseEvent};
+use serde_json::{json, Value};
+
+use crate::env::{Env, Mode};
+use crate::findings::{self, Target, Update};
+use crate::notification::publish;
+use crate::remediate::{Executor, Outcome};
+use crate::Clients;
+
+/// The clients of the resource's region (a finding can name a resource in another region).
+fn regional(clients: &Clients, region: Option<&str>) -> Clients {
+    let Some(region) = region.filter(|r| !r.is_empty()) else {
+        return clients.clone();
+    };
+    if clients.ec2.config().region().map(|r| r.as_ref()) == Some(region) {
+        return clients.clone();
+    }
+    let r = Region::new(region.to_string());
+    Clients {
+        ec2: aws_sdk_ec2::Client::from_conf(
+            clients.ec2.config().to_builder().region(r.clone()).build(),
+        ),
+        s3: aws_sdk_s3::Client::from_conf(
+            clients.s3.config().to_builder().region(r.clone()).build(),
+        ),
+        ssm: aws_sdk_ssm::Client::from_conf(clients.ssm.config().to_builder().region(r).build()),
+        ..clients.clone()
+    }
+}
+
+/// Run the action of `event`; `None` when the action changes nothing (notify-only, ignore).
+pub async fn execute(
+    clients: &Clients,
+    env: &Env,
+    event: &ResponseEvent,
+) -> Result<Option<Outcome>> {
+    let Some(kind) = event.action.resource_type() else {
+        return Ok(None);
+    };
+    let resource = event
+        .finding
+        .resources
+        .iter()
+        .find(|r| r.kind == kind)
+        .with_context(|| {
+            format!(
+                "the finding names no {kind} resource to {}",
+                event.action.as_str()
+            )
+        })?;
+    let regional = regional(
+        clients,
+        resource
+            .region
+            .as_deref()
+            .or(event.finding.region.as_deref()),
+    );
+    let exec = Executor {
+        ec2: &regional.ec2,
+        s3: &regional.s3,
+        ssm: &regional.ssm,
+        dry_run: env.mode == Mode::NotifyOnly,
+        finding_id: &event.finding.id,
+        isolate_document: &env.isolate_document,
+    };
+    let id = resource.short_id();
+    let mut outcome = match event.action {
+        Action::IsolateInstance => exec.isolate_instance(id, true).await?,
+        Action::QuarantineInstance => exec.quarantine_instance(id).await?,
+        Action::BlockNetwork => exec.block_network(id).await?,
+        Action::FixSecurityGroup => exec.fix_security_group(id).await?,
+        Action::EnableBucketEncryption => exec.enable_bucket_encryption(id).await?,
+        Action::NotifyOnly | Action::Ignore => return Ok(None),
+    };
+    if resource
+        .tags
+        .get(crate::PROTECT_TAG)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && !outcome.protected
+    {
+        // The finding says protected but the live resource lost the tag: trust the live tag, say so.
+        outcome
+            .steps
+            .push("the finding lists the resource as protected; its live tags do not".into());
+    }
+    Ok(Some(outcome))
+}
+
+pub async fn handle(clients: &Clients, env: &Env, payload: &Value) -> Result<Value> {
+    let event = match parse_input(payload) {
+        Ok(Input::Response(e)) => e,
+        Ok(_) => anyhow::bail!("remediation handles \"Security Response Required\" events only"),
+        Err(e) => anyhow::bail!("cannot read the event: {e}"),
+    };
+    let result = execute(clients, env, &event).await;
+    let outcome = match &result {
+        Ok(None) => {
+            return Ok(json!({"action": event.action.as_str(), "remediation": "none needed"}))
+        }
+        Ok(Some(o)) => Some(o.clone()),
+        Err(_) => None,
+    };
+    let dry_run = env.mode == Mode::NotifyOnly || outcome.as_ref().is_some_and(|o| o.protected);
+    let ok = result.is_ok();
+    let mut steps = outcome
+        .as_ref()
+        .map(|o| o.steps.clone())
+        .unwrap_or_default();
+    if let Err(e) = &result {
+        steps.push(format!("error: {e:#}"));
+    }
+    let (workflow, note) = match (ok, dry_run) {
+        (true, false) => (
+            "RESOLVED",
+            format!(
+                "secauto remediation did {}: {}",
+                event.action.as_str(),
+                steps.join("; ")
+            ),
+        ),
+        (true, true) => (
+            "NOTIFIED",
+            format!(
+                "secauto remediation dry run ({}): {}",
+                if env.mode == Mode::NotifyOnly {
+                    "notify-only mode"
+                } else {
+                    "protected resource"
+                },
+                steps.join("; ")
+            ),
+        ),
+        (false, _) => (
+            "NOTIFIED",
+            format!(
+                "secauto remediation of {} failed: {}",
+                event.action.as_str(),
+                steps.join("; ")
+            ),
+        ),
+    };
+    let mut udf = BTreeMap::new();
+    udf.insert(
+        "secauto:remediation".to_string(),
+        if !ok {
+            "failed"
+        } else if dry_run {
+            "dry-run"
+        } else {
+            "done"
+        }
+        .to_string(),
+    );
+    let record = findings::update(
+        &clients.securityhub,
+        vec![(
+            Target {
+                id: event.finding.id.clone(),
+                product_arn: event.finding.product_arn.clone(),
+            },
+            Update {
+                workflow,
+                note,
+                user_defined_fields: udf,
+            },
+        )],
+    )
+    .await;
+    let m = message::outcome(&event, dry_run, ok, &steps);
+    let published = publish(&clients.sns, &env.topic_arn, &m).await;
+    // The action's own error comes first; recording errors after.
+    result?;
+    record?;
+    published?;
+    Ok(json!({
+        "action": event.action.as_str(),
+        "dry_run": dry_run,
+        "steps": steps,
+        "workflow": workflow,
+    }))
+}

@@ -1,0 +1,141 @@
+//! The triage function.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use anyhow::Result;
+use secauto_core::envelope::{parse_input, Input, InputError};
+use secauto_core::response::{ResponseEvent, RESPONSE_DETAIL_TYPE};
+use secauto_core::triage::{triage, TRIAGED_AT};
+use serde_json::{json, Value};
+
+use crate::env::Env;
+use crate::events::{self, Event};
+use crate::findings::{self, Target, Update};
+use crate::Clients;
+
+/// Finding versions this process already handled (a warm container sees retries of the same event).
+#[derive(Default, Debug)]
+pub struct Seen(Mutex<HashSet<String>>);
+
+impl Seen {
+    fn contains(&self, key: &str) -> bool {
+        self.0.lock().map(|s| s.contains(key)).unwrap_or(false)
+    }
+    fn insert(&self, key: String) {
+        if let Ok(mut s) = self.0.lock() {
+            if s.len() > 10_000 {
+                s.clear();
+            }
+            s.insert(key);
+        }
+    }
+}
+
+/// Handle one event; returns a summary. Errors (after retries) fail the invocation, which sends the
+/// event to the error handler.
+pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) -> Result<Value> {
+    let input = match parse_input(payload) {
+        Ok(i) => i,
+        Err(e @ (InputError::Ocsf | InputError::Unsupported(_))) => {
+            tracing::warn!("ignoring event: {e}");
+            return Ok(json!({"ignored": e.to_string()}));
+        }
+        Err(e) => return Err(anyhow::anyhow!("cannot read the event: {e}")),
+    };
+    if matches!(input, Input::Response(_)) {
+        anyhow::bail!("triage received a {RESPONSE_DETAIL_TYPE} event; it belongs to remediation and notification");
+    }
+    let (decided, rejected) = triage(&env.policy, &input);
+    for r in &rejected {
+        tracing::warn!(
+            "finding #{} ({}) could not be read: {}",
+            r.index,
+            r.id.as_deref().unwrap_or("no Id"),
+            r.reason
+        );
+    }
+    let mut events = Vec::new();
+    let mut updates = Vec::new();
+    let mut skipped = BTreeMap::new();
+    let mut keys = Vec::new();
+    for t in &decided {
+        let key = t.finding.version_key();
+        if let Some(why) = &t.skipped {
+            *skipped.entry(why.clone()).or_insert(0) += 1;
+            continue;
+        }
+        if !t.forced && !t.escalate && seen.contains(&key) {
+            *skipped
+                .entry("already handled by this container".to_string())
+                .or_insert(0) += 1;
+            continue;
+        }
+        tracing::info!(
+            "{} {} → {} ({})",
+            t.severity,
+            t.finding_id,
+            t.action.as_str(),
+            t.rule.as_deref().unwrap_or("no rule matched")
+        );
+        if !t.action.is_actionable() {
+            *skipped.entry("policy says ignore".to_string()).or_insert(0) += 1;
+            continue;
+        }
+        let decision = secauto_core::Decision {
+            action: t.action,
+            rule: t.rule.clone(),
+        };
+        let ev = ResponseEvent::new(&env.stack, &t.finding, &decision, t.escalate, t.forced);
+        events.push(Event {
+            source: env.event_source.clone(),
+            detail_type: RESPONSE_DETAIL_TYPE.into(),
+            detail: ev.detail_json(),
+            resources: vec![],
+        });
+        let mut udf = BTreeMap::new();
+        udf.insert(
+            TRIAGED_AT.to_string(),
+            t.finding.updated_at.clone().unwrap_or_default(),
+        );
+        udf.insert("secauto:action".to_string(), t.action.as_str().to_string());
+        updates.push((
+            Target {
+                id: t.finding.id.clone(),
+                product_arn: t.finding.product_arn.clone(),
+            },
+            Update {
+                workflow: "NOTIFIED",
+                note: format!(
+                    "secauto triage: {}{}{}",
+                    t.action.as_str(),
+                    t.rule
+                        .as_deref()
+                        .map(|r| format!(" (rule {r})"))
+                        .unwrap_or_default(),
+                    if t.escalate {
+                        ", escalated to the SOC"
+                    } else {
+                        ""
+                    }
+                ),
+                user_defined_fields: udf,
+            },
+        ));
+        keys.push(key);
+    }
+    // Emit first, then mark: a failure between the two re-sends the event on retry (at least once)
+    // instead of losing it behind a NOTIFIED status.
+    let sent = events::put(&clients.events, &events).await?;
+    let marked = findings::update(&clients.securityhub, updates).await?;
+    for k in keys {
+        seen.insert(k);
+    }
+    Ok(json!({
+        "findings": decided.len(),
+        "rejected": rejected.len(),
+        "events": sent,
+        "marked": marked,
+        "skipped": skipped,
+    }))
+}

@@ -1,0 +1,134 @@
+//! Test support shared by the workspace's integration tests: the AWS emulators (moto server and
+//! ministack) from the project's virtualenv (see scripts/setup-emulators.sh), each started on a free
+//! loopback port and killed when dropped. Tests never assume a fixed port or a running server.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The virtualenv holding the emulators.
+pub fn venv() -> PathBuf {
+    let dir = std::env::var_os("SECAUTO_EMULATOR_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"));
+    assert!(
+        dir.join("bin/moto_server").exists(),
+        "the AWS emulators are not installed in {}: run `bash scripts/setup-emulators.sh` first",
+        dir.display()
+    );
+    dir
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// True when `url` (`http://host:port/path`) answers HTTP at all. Plain std I/O, so it works from
+/// inside an async test too.
+pub fn http_ok(url: &str) -> bool {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let Ok(addr) = host.parse::<std::net::SocketAddr>() else {
+        return false;
+    };
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    matches!(s.read(&mut buf), Ok(n) if n >= 5 && buf.starts_with(b"HTTP/"))
+}
+
+/// A running emulator process; killed on drop.
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start an emulator process made by `make(port, dir)` and wait until `probe` answers.
+pub fn start(what: &str, probe: &str, mut make: impl FnMut(u16, &Path) -> Command) -> Emulator {
+    for _ in 0..5 {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = std::fs::File::create(dir.path().join("log")).expect("log file");
+        let mut cmd = make(port, dir.path());
+        cmd.current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if http_ok(&format!("{url}{probe}")) {
+                return Emulator {
+                    child,
+                    url,
+                    _dir: dir,
+                };
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!(
+            "{what} did not start on port {port}: {}",
+            std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
+        );
+    }
+    panic!("{what} would not start");
+}
+
+/// moto server (IAM, SNS, SQS, Lambda, EventBridge, SSM, STS).
+pub fn moto() -> Emulator {
+    let venv = venv();
+    start("moto server", "/moto-api/", |port, _| {
+        let mut c = Command::new(venv.join("bin/moto_server"));
+        c.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+        c
+    })
+}
+
+/// ministack (CloudWatch: the Rust SDK speaks CBOR to it, which moto does not).
+pub fn ministack() -> Emulator {
+    let venv = venv();
+    start("ministack", "/", |port, _| {
+        let mut c = Command::new(venv.join("bin/python"));
+        c.args(["-m", "ministack"])
+            .env("BIND_HOST", "127.0.0.1")
+            .env("GATEWAY_PORT", port.to_string())
+            .env("IOT_MTLS_ENABLED", "0")
+            .env("SFTP_ENABLED", "0");
+        c
+    })
+}

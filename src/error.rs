@@ -38,11 +38,20 @@ pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     false
 }
 
-/// Wrap an SDK error with the operation it came from and everything the SDK knows about it.
+/// Wrap an SDK error with the operation it came from: the service's code and message when it sent
+/// them, else everything the SDK knows (connection errors, timeouts).
 pub fn aws<E, R>(operation: &str, err: SdkError<E, R>) -> anyhow::Error
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    if let SdkError::ServiceError(_) = &err {
+        if let Some(code) = err.code() {
+            return anyhow::anyhow!(
+                "{operation}: {code}: {}",
+                err.message().unwrap_or("(no message)")
+            );
+        }
+    }
     anyhow::anyhow!("{operation}: {}", DisplayErrorContext(&err))
 }

@@ -119,16 +119,28 @@ pub fn moto() -> Emulator {
     })
 }
 
-/// ministack (CloudWatch: the Rust SDK speaks CBOR to it, which moto does not).
+/// ministack (CloudWatch: the Rust SDK speaks CBOR to it, which moto does not; it also runs
+/// provided.al2023 bootstraps as local processes). Its functions call back to it: it exports its own
+/// URL as AWS_ENDPOINT_URL to them.
 pub fn ministack() -> Emulator {
+    ministack_with(&[])
+}
+
+/// ministack with extra environment, which the functions it runs inherit (an
+/// `AWS_ENDPOINT_URL_<SERVICE>` there points one service of the functions elsewhere).
+pub fn ministack_with(env: &[(&str, &str)]) -> Emulator {
     let venv = venv();
     start("ministack", "/", |port, _| {
         let mut c = Command::new(venv.join("bin/python"));
         c.args(["-m", "ministack"])
             .env("BIND_HOST", "127.0.0.1")
             .env("GATEWAY_PORT", port.to_string())
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
             .env("IOT_MTLS_ENABLED", "0")
             .env("SFTP_ENABLED", "0");
+        for (k, v) in env {
+            c.env(k, v);
+        }
         c
     })
 }

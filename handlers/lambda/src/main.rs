@@ -13,6 +13,7 @@ async fn main() -> Result<(), Error> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_target(false)
+        .with_ansi(false)
         .without_time()
         .init();
     let env = Env::from_env()?;

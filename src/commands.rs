@@ -40,7 +40,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     let g = cli.global;
     match cli.command {
         Command::Init { force } => init(&g, force),
-        Command::Build { bootstrap } => build(&g, bootstrap),
+        Command::Build { bootstrap, profile } => build(&g, bootstrap, &profile),
         Command::Simulate { files } => crate::simulate::run(&g, &files),
         Command::Plan => plan(&g).await,
         Command::Status => status(&g).await,
@@ -88,11 +88,11 @@ fn init(g: &Global, force: bool) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn build(g: &Global, bootstrap: Option<PathBuf>) -> Result<u8> {
+fn build(g: &Global, bootstrap: Option<PathBuf>, profile: &str) -> Result<u8> {
     let config = load_config(g)?;
     let binary = match bootstrap {
         Some(b) => b,
-        None => build_handlers()?,
+        None => build_handlers(profile)?,
     };
     let written = crate::bundle::write_bundles(&binary, Path::new(&config.lambda.artifacts_dir))?;
     match g.output {
@@ -112,9 +112,8 @@ fn build(g: &Global, bootstrap: Option<PathBuf>) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Build the workspace's handlers package with the size-optimised `lambda-release` profile and
-/// return its `bootstrap` binary.
-fn build_handlers() -> Result<PathBuf> {
+/// Build the workspace's handlers package with `profile` and return its `bootstrap` binary.
+fn build_handlers(profile: &str) -> Result<PathBuf> {
     if !Path::new("handlers/lambda/Cargo.toml").exists() {
         anyhow::bail!(
             "this directory has no handlers package (handlers/lambda/Cargo.toml) to build: run secauto build from the secauto source tree, or pass --bootstrap <file> with a Linux executable built for provided.al2023"
@@ -137,7 +136,8 @@ fn build_handlers() -> Result<PathBuf> {
     if !status.success() {
         anyhow::bail!("building the handlers failed ({status})");
     }
-    Ok(PathBuf::from("target/lambda-release/bootstrap"))
+    let dir = if profile == "dev" { "debug" } else { profile };
+    Ok(PathBuf::from("target").join(dir).join("bootstrap"))
 }
 
 /// Everything a command that talks to AWS needs.

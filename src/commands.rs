@@ -321,6 +321,20 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
                 .push(format!("{} still exists after destroy", p.address));
         }
     }
+    match engine::sweep::find(&s.ctx).await {
+        Ok(left) => outcome.errors.extend(left.into_iter().map(|l| {
+            format!(
+                "{} {} (tagged {}={}) still exists after destroy",
+                l.kind,
+                l.physical_id,
+                crate::resources::STACK_TAG,
+                s.stack.name
+            )
+        })),
+        Err(e) => outcome
+            .errors
+            .push(format!("cannot check that nothing is left: {e:#}")),
+    }
     match g.output {
         Output::Json => print_json(&report::outcome_json(&s.stack, &outcome, 0))?,
         Output::Text => {

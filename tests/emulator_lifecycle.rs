@@ -532,3 +532,27 @@ fn concurrent_run_is_refused_by_the_lock() {
     let destroy = p.run(&["destroy", "--yes"]);
     assert_eq!(destroy.code, 1, "{destroy:?}");
 }
+
+#[test]
+fn destroy_sweeps_tagged_leftovers_that_neither_state_nor_config_knows() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("sweep", ""));
+    assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
+    // The state is lost and the config no longer asks for alarms or the dashboard: only the tag
+    // (and the name prefix) still tie those resources to the stack.
+    std::fs::remove_file(p.path(".secauto/sweep.json")).unwrap();
+    p.write_config(&config("sweep", "[monitoring]\nalarms = false\n"));
+    let d = p.run(&["destroy", "--yes", "--output", "json"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    let out = d.json();
+    let swept: Vec<&str> = out["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["address"].as_str())
+        .filter(|a| a.contains("[swept "))
+        .collect();
+    assert_eq!(swept.len(), 7, "the 7 alarms were found by tag: {swept:?}");
+    let left = rt().block_on(leftovers(&emu.clients(), "sweep"));
+    assert!(left.is_empty(), "destroy left: {left:?}");
+}

@@ -327,6 +327,31 @@ pub async fn destroy(
             },
         );
     }
+    // And what only the tag knows about.
+    let mut sweep_error = None;
+    match super::sweep::find(ctx).await {
+        Ok(found) => {
+            for l in found {
+                let known = state
+                    .resources
+                    .values()
+                    .any(|r| r.kind == l.kind && r.physical_id == l.physical_id);
+                if !known {
+                    state.resources.insert(
+                        format!("{}[swept {}]", l.kind, l.physical_id),
+                        Record {
+                            kind: l.kind,
+                            physical_id: l.physical_id,
+                            arn: None,
+                            spec_hash: String::new(),
+                            depends_on: vec![],
+                        },
+                    );
+                }
+            }
+        }
+        Err(e) => sweep_error = Some(format!("the sweep by tag could not list everything: {e:#}")),
+    }
     let items = state
         .resources
         .iter()
@@ -346,6 +371,7 @@ pub async fn destroy(
         ..stack.clone()
     };
     let (mut outcome, state) = apply(ctx, &empty, &delete_plan, state, state_path, progress).await;
+    outcome.errors.extend(sweep_error);
     for p in plan.conflicts() {
         outcome.resources.push(ResourceResult {
             address: p.address.clone(),

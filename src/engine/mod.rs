@@ -3,6 +3,7 @@
 
 mod apply;
 mod plan;
+pub mod sweep;
 
 pub use apply::{apply, destroy, Outcome, ResourceResult};
 pub use plan::{plan, Action, Plan, Planned, ResourceStatus, Status};

@@ -1,0 +1,280 @@
+//! Destroy's sweep: live resources named `{stack}-…` that carry `secauto:stack=<stack>` but that
+//! neither the state nor the config knows (a crash before the state write, then a config change).
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use crate::error::aws;
+use crate::resources::{Ctx, Kind, STACK_TAG};
+
+/// A tagged leftover: its kind and the physical id `delete` takes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Leftover {
+    pub kind: Kind,
+    pub physical_id: String,
+}
+
+fn ours(tags: impl IntoIterator<Item = (String, String)>, stack: &str) -> bool {
+    tags.into_iter().any(|(k, v)| k == STACK_TAG && v == stack)
+}
+
+/// List, by name prefix, every taggable kind that can be listed, and keep what is tagged as ours.
+pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
+    let stack = ctx.stack.as_str();
+    let prefix = format!("{stack}-");
+    let c = &ctx.clients;
+    let mut out = Vec::new();
+
+    let mut marker = None;
+    loop {
+        let page = c
+            .lambda
+            .list_functions()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| aws("lambda:ListFunctions", e))?;
+        for f in page.functions() {
+            let (Some(name), Some(arn)) = (f.function_name(), f.function_arn()) else {
+                continue;
+            };
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            let tags = c
+                .lambda
+                .list_tags()
+                .resource(arn)
+                .send()
+                .await
+                .map_err(|e| aws("lambda:ListTags", e))?;
+            if ours(tags.tags.unwrap_or_default(), stack) {
+                out.push(Leftover {
+                    kind: Kind::LambdaFunction,
+                    physical_id: name.to_string(),
+                });
+            }
+        }
+        marker = page.next_marker;
+        if marker.is_none() {
+            break;
+        }
+    }
+
+    let rules = c
+        .events
+        .list_rules()
+        .name_prefix(&prefix)
+        .send()
+        .await
+        .map_err(|e| aws("events:ListRules", e))?;
+    for r in rules.rules() {
+        let (Some(name), Some(arn)) = (r.name(), r.arn()) else {
+            continue;
+        };
+        let tags = c
+            .events
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws("events:ListTagsForResource", e))?;
+        if ours(
+            tags.tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t.key, t.value)),
+            stack,
+        ) {
+            out.push(Leftover {
+                kind: Kind::EventRule,
+                physical_id: name.to_string(),
+            });
+        }
+    }
+
+    let alarms = c
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(&prefix)
+        .send()
+        .await
+        .map_err(|e| aws("cloudwatch:DescribeAlarms", e))?;
+    for a in alarms.metric_alarms() {
+        let (Some(name), Some(arn)) = (a.alarm_name(), a.alarm_arn()) else {
+            continue;
+        };
+        let tags = c
+            .cloudwatch
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws("cloudwatch:ListTagsForResource", e))?;
+        let tags = tags
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| Some((t.key?, t.value?)));
+        if ours(tags, stack) {
+            out.push(Leftover {
+                kind: Kind::CloudwatchAlarm,
+                physical_id: name.to_string(),
+            });
+        }
+    }
+
+    let queues = c
+        .sqs
+        .list_queues()
+        .queue_name_prefix(&prefix)
+        .send()
+        .await
+        .map_err(|e| aws("sqs:ListQueues", e))?;
+    for url in queues.queue_urls() {
+        let tags = c
+            .sqs
+            .list_queue_tags()
+            .queue_url(url)
+            .send()
+            .await
+            .map_err(|e| aws("sqs:ListQueueTags", e))?;
+        if ours(tags.tags.unwrap_or_default(), stack) {
+            out.push(Leftover {
+                kind: Kind::SqsQueue,
+                physical_id: url.to_string(),
+            });
+        }
+    }
+
+    let mut token = None;
+    loop {
+        let page = c
+            .sns
+            .list_topics()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws("sns:ListTopics", e))?;
+        for t in page.topics() {
+            let Some(arn) = t.topic_arn() else { continue };
+            if !arn
+                .rsplit(':')
+                .next()
+                .is_some_and(|n| n.starts_with(&prefix))
+            {
+                continue;
+            }
+            let tags = c
+                .sns
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws("sns:ListTagsForResource", e))?;
+            if ours(
+                tags.tags
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| (t.key, t.value)),
+                stack,
+            ) {
+                out.push(Leftover {
+                    kind: Kind::SnsTopic,
+                    physical_id: arn.to_string(),
+                });
+            }
+        }
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+
+    let docs = c
+        .ssm
+        .list_documents()
+        .filters(
+            aws_sdk_ssm::types::DocumentKeyValuesFilter::builder()
+                .key("Owner")
+                .values("Self")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws("ssm:ListDocuments", e))?;
+    for d in docs.document_identifiers() {
+        let Some(name) = d.name() else { continue };
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        let tags: BTreeMap<String, String> = d
+            .tags()
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
+        if ours(tags, stack) {
+            out.push(Leftover {
+                kind: Kind::SsmDocument,
+                physical_id: name.to_string(),
+            });
+        }
+    }
+
+    let policies = c
+        .iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .map_err(|e| aws("iam:ListPolicies", e))?;
+    for p in policies.policies() {
+        let (Some(name), Some(arn)) = (p.policy_name(), p.arn()) else {
+            continue;
+        };
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        let tags = c
+            .iam
+            .list_policy_tags()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws("iam:ListPolicyTags", e))?;
+        if ours(tags.tags.into_iter().map(|t| (t.key, t.value)), stack) {
+            out.push(Leftover {
+                kind: Kind::IamPolicy,
+                physical_id: arn.to_string(),
+            });
+        }
+    }
+
+    let roles = c
+        .iam
+        .list_roles()
+        .send()
+        .await
+        .map_err(|e| aws("iam:ListRoles", e))?;
+    for r in roles.roles() {
+        if !r.role_name().starts_with(&prefix) {
+            continue;
+        }
+        let tags = c
+            .iam
+            .list_role_tags()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .map_err(|e| aws("iam:ListRoleTags", e))?;
+        if ours(tags.tags.into_iter().map(|t| (t.key, t.value)), stack) {
+            out.push(Leftover {
+                kind: Kind::IamRole,
+                physical_id: r.role_name().to_string(),
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
+}

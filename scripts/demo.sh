@@ -8,8 +8,8 @@ cd "$root"
 bash scripts/setup-emulators.sh
 venv="${SECAUTO_EMULATOR_VENV:-$root/.venv}"
 
-echo "== building secauto and the handlers (debug; a first build takes several minutes)"
-cargo build --quiet -p secauto -p secauto-handlers
+echo "== building secauto (debug; a first build takes several minutes)"
+cargo build --quiet -p secauto
 secauto="$root/target/debug/secauto"
 
 work=$(mktemp -d)

@@ -28,14 +28,10 @@ pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
 
 /// True when the SDK error says the resource does not exist.
 pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    if let SdkError::ServiceError(se) = err {
-        if let Some(c) = err.code() {
-            return NOT_FOUND_CODES.contains(&c);
-        }
-        // Some emulators answer 404 with no parsable code.
-        let _ = se;
+    match err {
+        SdkError::ServiceError(_) => err.code().is_some_and(|c| NOT_FOUND_CODES.contains(&c)),
+        _ => false,
     }
-    false
 }
 
 /// Wrap an SDK error with the operation it came from: the service's code and message when it sent

@@ -195,11 +195,6 @@ pub fn parse_policy(doc: &str) -> Value {
     serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
 }
 
-/// True when a diff touches only the named fields.
-pub fn only(diff: &[Difference], fields: &[&str]) -> bool {
-    diff.iter().all(|d| fields.contains(&d.field.as_str()))
-}
-
 /// True when the diff names `field`.
 pub fn touches(diff: &[Difference], field: &str) -> bool {
     diff.iter().any(|d| d.field == field)

@@ -106,6 +106,19 @@ pub struct Decision {
     pub rule: Option<String>,
 }
 
+fn decision(rule: Option<&Rule>) -> Decision {
+    match rule {
+        Some(r) => Decision {
+            action: r.action,
+            rule: Some(r.name.clone()),
+        },
+        None => Decision {
+            action: Action::NotifyOnly,
+            rule: None,
+        },
+    }
+}
+
 /// An ordered triage policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
@@ -264,34 +277,18 @@ impl Default for Policy {
 impl Policy {
     /// The first matching rule decides; none matching means notify-only.
     pub fn decide(&self, f: &Finding) -> Decision {
-        self.rules
-            .iter()
-            .find(|r| r.matches(f, false))
-            .map(|r| Decision {
-                action: r.action,
-                rule: Some(r.name.clone()),
-            })
-            .unwrap_or(Decision {
-                action: Action::NotifyOnly,
-                rule: None,
-            })
+        decision(self.rules.iter().find(|r| r.matches(f, false)))
     }
 
     /// An analyst asked for remediation: the first rule with a remediating action that matches on
     /// everything but severity decides; notify-only when none does.
     pub fn decide_forced(&self, f: &Finding) -> Decision {
-        self.rules
-            .iter()
-            .filter(|r| r.action.resource_type().is_some())
-            .find(|r| r.matches(f, true))
-            .map(|r| Decision {
-                action: r.action,
-                rule: Some(r.name.clone()),
-            })
-            .unwrap_or(Decision {
-                action: Action::NotifyOnly,
-                rule: None,
-            })
+        decision(
+            self.rules
+                .iter()
+                .filter(|r| r.action.resource_type().is_some())
+                .find(|r| r.matches(f, true)),
+        )
     }
 
     /// Every problem with the policy, each naming the rule and the fix.

@@ -238,6 +238,13 @@ pub fn outcome_text(verb: &str, outcome: &Outcome, unchanged: usize) -> String {
             out.push_str(&format!("  - {e}\n"));
         }
     }
+    if verb == "Destroy" {
+        out.push_str(&format!(
+            "Destroy: {} deleted.\n",
+            outcome.count(Action::Delete)
+        ));
+        return out;
+    }
     out.push_str(&format!(
         "{verb}: {} created, {} updated, {} deleted, {unchanged} unchanged.\n",
         outcome.count(Action::Create),

@@ -56,20 +56,30 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
                 });
             }
         }
-        marker = page.next_marker;
+        marker = page.next_marker.filter(|t| !t.is_empty());
         if marker.is_none() {
             break;
         }
     }
 
-    let rules = c
-        .events
-        .list_rules()
-        .name_prefix(&prefix)
-        .send()
-        .await
-        .map_err(|e| aws("events:ListRules", e))?;
-    for r in rules.rules() {
+    let mut rules = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .events
+            .list_rules()
+            .name_prefix(&prefix)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws("events:ListRules", e))?;
+        rules.extend(page.rules().iter().cloned());
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    for r in &rules {
         let (Some(name), Some(arn)) = (r.name(), r.arn()) else {
             continue;
         };
@@ -94,14 +104,24 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
         }
     }
 
-    let alarms = c
-        .cloudwatch
-        .describe_alarms()
-        .alarm_name_prefix(&prefix)
-        .send()
-        .await
-        .map_err(|e| aws("cloudwatch:DescribeAlarms", e))?;
-    for a in alarms.metric_alarms() {
+    let mut alarms = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .cloudwatch
+            .describe_alarms()
+            .alarm_name_prefix(&prefix)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws("cloudwatch:DescribeAlarms", e))?;
+        alarms.extend(page.metric_alarms().iter().cloned());
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    for a in &alarms {
         let (Some(name), Some(arn)) = (a.alarm_name(), a.alarm_arn()) else {
             continue;
         };
@@ -125,14 +145,24 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
         }
     }
 
-    let queues = c
-        .sqs
-        .list_queues()
-        .queue_name_prefix(&prefix)
-        .send()
-        .await
-        .map_err(|e| aws("sqs:ListQueues", e))?;
-    for url in queues.queue_urls() {
+    let mut queues = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .sqs
+            .list_queues()
+            .queue_name_prefix(&prefix)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws("sqs:ListQueues", e))?;
+        queues.extend(page.queue_urls().iter().cloned());
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    for url in &queues {
         let tags = c
             .sqs
             .list_queue_tags()
@@ -186,25 +216,35 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
                 });
             }
         }
-        token = page.next_token;
+        token = page.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
             break;
         }
     }
 
-    let docs = c
-        .ssm
-        .list_documents()
-        .filters(
-            aws_sdk_ssm::types::DocumentKeyValuesFilter::builder()
-                .key("Owner")
-                .values("Self")
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws("ssm:ListDocuments", e))?;
-    for d in docs.document_identifiers() {
+    let mut docs = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .ssm
+            .list_documents()
+            .filters(
+                aws_sdk_ssm::types::DocumentKeyValuesFilter::builder()
+                    .key("Owner")
+                    .values("Self")
+                    .build(),
+            )
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws("ssm:ListDocuments", e))?;
+        docs.extend(page.document_identifiers().iter().cloned());
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    for d in &docs {
         let Some(name) = d.name() else { continue };
         if !name.starts_with(&prefix) {
             continue;
@@ -222,14 +262,24 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
         }
     }
 
-    let policies = c
-        .iam
-        .list_policies()
-        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-        .send()
-        .await
-        .map_err(|e| aws("iam:ListPolicies", e))?;
-    for p in policies.policies() {
+    let mut policies = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = c
+            .iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| aws("iam:ListPolicies", e))?;
+        policies.extend(page.policies().iter().cloned());
+        marker = page.marker.filter(|_| page.is_truncated);
+        if marker.is_none() {
+            break;
+        }
+    }
+    for p in &policies {
         let (Some(name), Some(arn)) = (p.policy_name(), p.arn()) else {
             continue;
         };

@@ -95,7 +95,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
                 }));
             }
         }
-        token = out.next_token;
+        token = out.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
             return Ok(None);
         }

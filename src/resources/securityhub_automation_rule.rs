@@ -151,7 +151,7 @@ async fn find_arn(ctx: &Ctx, name: &str) -> Result<Option<String>> {
                 return Ok(r.rule_arn().map(str::to_string));
             }
         }
-        token = out.next_token;
+        token = out.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
             return Ok(None);
         }

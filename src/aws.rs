@@ -18,6 +18,7 @@ pub const SERVICES: &[&str] = &[
     "securityhub",
     "cloudwatch",
     "sts",
+    "kms",
 ];
 
 /// How to reach AWS: everything the global flags and `[endpoints]` say.
@@ -43,6 +44,7 @@ pub struct Clients {
     pub securityhub: aws_sdk_securityhub::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sts: aws_sdk_sts::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 /// The environment variable the SDK reads for a service's endpoint.
@@ -109,6 +111,7 @@ impl Clients {
             securityhub: client!(aws_sdk_securityhub, sdk, conn, "securityhub"),
             cloudwatch: client!(aws_sdk_cloudwatch, sdk, conn, "cloudwatch"),
             sts: client!(aws_sdk_sts, sdk, conn, "sts"),
+            kms: client!(aws_sdk_kms, sdk, conn, "kms"),
         }
     }
 }
@@ -128,13 +131,40 @@ pub async fn account_id(sts: &aws_sdk_sts::Client) -> Result<String> {
         .context("sts:GetCallerIdentity returned no account id")
 }
 
-/// The partition of a region: `aws`, `aws-cn` or `aws-us-gov`.
+/// The partition of a region, as in every ARN: `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`,
+/// `aws-iso-b`, `aws-iso-e` or `aws-iso-f`.
 pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
+    const PREFIXES: &[(&str, &str)] = &[
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-isof-", "aws-iso-f"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, p)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_partition_is_known() {
+        for (region, want) in [
+            ("us-east-1", "aws"),
+            ("eu-west-3", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("us-isof-south-1", "aws-iso-f"),
+        ] {
+            assert_eq!(partition(region), want, "{region}");
+        }
     }
 }

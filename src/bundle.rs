@@ -58,6 +58,43 @@ pub fn max_glibc(binary: &[u8]) -> Option<(u32, u32)> {
     best
 }
 
+/// The Lambda architecture an ELF binary runs on, from its header's `e_machine`:
+/// `x86_64` (EM_X86_64, 62) or `arm64` (EM_AARCH64, 183); `None` for anything else.
+pub fn elf_architecture(binary: &[u8]) -> Option<&'static str> {
+    if binary.len() < 20 || !binary.starts_with(b"\x7fELF") {
+        return None;
+    }
+    // e_ident[EI_DATA]: 1 little-endian, 2 big-endian.
+    let machine = match binary[5] {
+        1 => u16::from_le_bytes([binary[18], binary[19]]),
+        2 => u16::from_be_bytes([binary[18], binary[19]]),
+        _ => return None,
+    };
+    match machine {
+        62 => Some("x86_64"),
+        183 => Some("arm64"),
+        _ => None,
+    }
+}
+
+/// The architecture of the `bootstrap` inside a bundle, or a sentence saying why it has none.
+pub fn bundle_architecture(zip_bytes: &[u8]) -> Result<&'static str, String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
+        .map_err(|e| format!("is not a zip archive ({e})"))?;
+    let mut file = archive
+        .by_name("bootstrap")
+        .map_err(|_| "holds no `bootstrap` file".to_string())?;
+    let mut head = [0u8; 20];
+    std::io::Read::read_exact(&mut file, &mut head)
+        .map_err(|_| "holds a `bootstrap` too short to be an executable".to_string())?;
+    if !head.starts_with(b"\x7fELF") {
+        return Err("holds a `bootstrap` that is not a Linux executable (ELF)".into());
+    }
+    elf_architecture(&head).ok_or_else(|| {
+        "holds a `bootstrap` for a CPU Lambda does not run (neither x86_64 nor arm64)".into()
+    })
+}
+
 /// What `write_bundles` did for one function.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Written {
@@ -158,6 +195,39 @@ mod tests {
         std::fs::write(&bin, "#!/bin/sh\n").unwrap();
         let err = write_bundles(&bin, dir.path()).unwrap_err();
         assert!(err.to_string().contains("ELF"), "{err}");
+    }
+
+    fn elf_header(machine: u16) -> Vec<u8> {
+        let mut h = b"\x7fELF\x02\x01\x01".to_vec();
+        h.resize(18, 0);
+        h.extend_from_slice(&machine.to_le_bytes());
+        h.extend_from_slice(b"rest of the binary");
+        h
+    }
+
+    #[test]
+    fn architectures_are_read_from_the_elf_header() {
+        assert_eq!(elf_architecture(&elf_header(62)), Some("x86_64"));
+        assert_eq!(elf_architecture(&elf_header(183)), Some("arm64"));
+        assert_eq!(elf_architecture(&elf_header(40)), None);
+        let zip = zip_bootstrap(&elf_header(183)).unwrap();
+        assert_eq!(bundle_architecture(&zip), Ok("arm64"));
+        let script = zip_bootstrap(b"#!/bin/sh\necho hello from a script\n").unwrap();
+        assert!(bundle_architecture(&script)
+            .unwrap_err()
+            .contains("not a Linux executable"));
+        assert!(bundle_architecture(b"not a zip").is_err());
+    }
+
+    #[test]
+    fn this_machines_true_is_read() {
+        let bin = std::fs::read("/bin/true").unwrap();
+        let want = if cfg!(target_arch = "aarch64") {
+            "arm64"
+        } else {
+            "x86_64"
+        };
+        assert_eq!(elf_architecture(&bin), Some(want));
     }
 
     #[test]

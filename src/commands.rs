@@ -10,7 +10,7 @@ use crate::cli::{Cli, Command, Global};
 use crate::config::Config;
 use crate::engine::{self, Action};
 use crate::report::{self, Output};
-use crate::resources::Ctx;
+use crate::resources::{Ctx, Kind};
 use crate::stack::{self, Code, Stack};
 use crate::state::{Lock, State};
 
@@ -119,25 +119,50 @@ fn build_handlers(profile: &str) -> Result<PathBuf> {
             "this directory has no handlers package (handlers/lambda/Cargo.toml) to build: run secauto build from the secauto source tree, or pass --bootstrap <file> with a Linux executable built for provided.al2023"
         );
     }
-    eprintln!("building the handlers (cargo build --profile lambda-release -p secauto-handlers); a clean build takes several minutes");
+    let args = cargo_build_args(profile);
+    eprintln!(
+        "building the handlers (cargo {}); a clean build takes several minutes",
+        args.join(" ")
+    );
     let status =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "build",
-                "--profile",
-                "lambda-release",
-                "-p",
-                "secauto-handlers",
-                "--bin",
-                "bootstrap",
-            ])
+            .args(&args)
             .status()
             .context("cannot run cargo to build the handlers")?;
     if !status.success() {
         anyhow::bail!("building the handlers failed ({status})");
     }
-    let dir = if profile == "dev" { "debug" } else { profile };
-    Ok(PathBuf::from("target").join(dir).join("bootstrap"))
+    Ok(profile_dir(profile).join("bootstrap"))
+}
+
+/// The cargo invocation that builds the handlers' `bootstrap` with `profile`.
+pub fn cargo_build_args(profile: &str) -> Vec<String> {
+    [
+        "build",
+        "--profile",
+        profile,
+        "-p",
+        "secauto-handlers",
+        "--bin",
+        "bootstrap",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Where cargo puts what `profile` builds: `dev` and `test` go to `debug`, `release` and `bench`
+/// to `release`, any other profile to its own name. `CARGO_TARGET_DIR` is honoured.
+pub fn profile_dir(profile: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"));
+    let dir = match profile {
+        "dev" | "test" => "debug",
+        "release" | "bench" => "release",
+        other => other,
+    };
+    target.join(dir)
 }
 
 /// Everything a command that talks to AWS needs.
@@ -176,13 +201,17 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
     let state_path = g
         .state
         .clone()
-        .unwrap_or_else(|| crate::state::default_path(&config.stack.name));
-    let ctx = Ctx {
+        .unwrap_or_else(|| crate::state::default_path(&config.stack.name, &region));
+    for w in &stack.warnings {
+        eprintln!("warning: {w}");
+    }
+    let ctx = Ctx::new(
         clients,
-        stack: stack.name.clone(),
-        tags: stack.tags.clone(),
-        role_wait: std::time::Duration::from_secs(config.lambda.role_propagation_timeout_seconds),
-    };
+        &stack.name,
+        &stack.region,
+        stack.tags.clone(),
+        std::time::Duration::from_secs(config.lambda.role_propagation_timeout_seconds),
+    );
     Ok(Session {
         ctx,
         stack,
@@ -199,6 +228,18 @@ fn load_state(s: &Session) -> Result<State> {
     )
 }
 
+/// status and destroy go on without Security Hub: what it would hold cannot exist.
+fn warn_securityhub_off(stack: &Stack, plan: &engine::Plan) {
+    if !plan.securityhub_off.is_empty() {
+        eprintln!(
+            "warning: Security Hub is not enabled in account {} region {} (InvalidAccessException): {} cannot exist there",
+            stack.account,
+            stack.region,
+            plan.securityhub_off.join(", ")
+        );
+    }
+}
+
 fn print_json(v: &serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, v)?;
@@ -210,6 +251,12 @@ async fn plan(g: &Global) -> Result<u8> {
     let s = session(g, Code::Required).await?;
     let state = load_state(&s)?;
     let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    if !plan.securityhub_off.is_empty() {
+        return Err(engine::securityhub_off_error(
+            &s.stack,
+            &plan.securityhub_off,
+        ));
+    }
     match g.output {
         Output::Json => print_json(&report::plan_json(&s.stack, &plan, &state))?,
         Output::Text => print!("{}", report::plan_text(&s.stack, &plan)),
@@ -227,6 +274,7 @@ async fn status(g: &Global) -> Result<u8> {
     let s = session(g, Code::Required).await?;
     let state = load_state(&s)?;
     let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    warn_securityhub_off(&s.stack, &plan);
     let rows = plan.status(&s.stack, &state);
     match g.output {
         Output::Json => print_json(&report::status_json(&s.stack, &rows))?,
@@ -244,6 +292,12 @@ async fn deploy(g: &Global, adopt: bool) -> Result<u8> {
     let _lock = Lock::acquire(&s.state_path, "secauto deploy")?;
     let state = load_state(&s)?;
     let plan = engine::plan(&s.ctx, &s.stack, &state, adopt).await?;
+    if !plan.securityhub_off.is_empty() {
+        return Err(engine::securityhub_off_error(
+            &s.stack,
+            &plan.securityhub_off,
+        ));
+    }
     if g.output == Output::Text && plan.has_changes() {
         print!("{}", report::plan_text(&s.stack, &plan));
     }
@@ -274,6 +328,7 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
     let _lock = Lock::acquire(&s.state_path, "secauto destroy")?;
     let state = load_state(&s)?;
     let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    warn_securityhub_off(&s.stack, &plan);
     let owned: Vec<&str> = plan
         .items
         .iter()
@@ -312,25 +367,40 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
         progress.as_ref(),
     )
     .await;
-    // Nothing of ours may be left.
+    // Nothing of ours may be left, but SQS lists a deleted queue for up to 60 seconds: a queue
+    // this run deleted is "being deleted", not left.
+    let deleted_queue = outcome
+        .resources
+        .iter()
+        .any(|r| r.kind == Kind::SqsQueue && r.action == Action::Delete && r.error.is_none());
+    let lingers = |kind: Kind| kind == Kind::SqsQueue && deleted_queue;
     let after = engine::plan(&s.ctx, &s.stack, &load_state(&s)?, false).await?;
     for p in &after.items {
         if p.live.is_some() && p.action != Action::Conflict {
-            outcome
-                .errors
-                .push(format!("{} still exists after destroy", p.address));
+            if lingers(p.kind) {
+                eprintln!(
+                    "note: {} is being deleted (SQS lists a deleted queue for up to 60 seconds)",
+                    p.address
+                );
+            } else {
+                outcome
+                    .errors
+                    .push(format!("{} still exists after destroy", p.address));
+            }
         }
     }
     match engine::sweep::find(&s.ctx).await {
-        Ok(left) => outcome.errors.extend(left.into_iter().map(|l| {
-            format!(
-                "{} {} (tagged {}={}) still exists after destroy",
-                l.kind,
-                l.physical_id,
-                crate::resources::STACK_TAG,
-                s.stack.name
-            )
-        })),
+        Ok(left) => outcome
+            .errors
+            .extend(left.into_iter().filter(|l| !lingers(l.kind)).map(|l| {
+                format!(
+                    "{} {} (tagged {}={}) still exists after destroy",
+                    l.kind,
+                    l.physical_id,
+                    crate::resources::STACK_TAG,
+                    s.stack.name
+                )
+            })),
         Err(e) => outcome
             .errors
             .push(format!("cannot check that nothing is left: {e:#}")),
@@ -353,4 +423,26 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
     } else {
         EXIT_ERROR
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_honours_the_profile() {
+        for profile in ["dev", "release", "lambda-release"] {
+            let args = cargo_build_args(profile);
+            let i = args.iter().position(|a| a == "--profile").unwrap();
+            assert_eq!(args[i + 1], profile);
+        }
+        if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+            assert_eq!(profile_dir("dev"), PathBuf::from("target/debug"));
+            assert_eq!(profile_dir("release"), PathBuf::from("target/release"));
+            assert_eq!(
+                profile_dir("lambda-release"),
+                PathBuf::from("target/lambda-release")
+            );
+        }
+    }
 }

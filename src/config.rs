@@ -76,7 +76,8 @@ pub struct NotificationsConfig {
     pub https: Vec<String>,
     /// SQS queue ARNs subscribed to the topic (their queue policy must let the topic send).
     pub sqs: Vec<String>,
-    /// KMS key for the topic; the AWS-managed `alias/aws/sns` by default.
+    /// KMS key for the topic and the functions' environment: an alias, key id or ARN; the stack's
+    /// own key when unset; `alias/aws/sns` opts out to the AWS-managed keys (alarms cannot notify).
     pub kms_key: Option<String>,
 }
 
@@ -273,6 +274,27 @@ impl Config {
             p.push(format!(
                 "[stack] name {name:?} must start with a lowercase letter and hold only lowercase letters, digits and single hyphens"
             ));
+        }
+        if let Some(reserved) = ["aws", "amazon", "amzn"]
+            .iter()
+            .find(|r| name.to_ascii_lowercase().starts_with(*r))
+        {
+            p.push(format!(
+                "[stack] name {name:?} starts with {reserved:?}: SSM refuses document names beginning with aws, amazon or amzn (and KMS aliases beginning with aws); choose another name"
+            ));
+        }
+        if let Some(key) = &self.notifications.kms_key {
+            let is_alias = key.starts_with("alias/") && key.len() > "alias/".len();
+            let is_arn = key.starts_with("arn:") && key.split(':').nth(2) == Some("kms");
+            let is_id = key.len() >= 32
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == '-' || c == 'm' || c == 'r' || c == 'k');
+            if !(is_alias || is_arn || is_id) {
+                p.push(format!(
+                    "[notifications] kms_key {key:?} is not a KMS key: use an alias (\"alias/my-key\"), a key ARN or a key id; remove it to use the stack's own key"
+                ));
+            }
         }
         if let Some(region) = &self.stack.region {
             if !is_region(region) {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod graph;
 pub mod report;
 pub mod resources;
+pub mod retry;
 pub mod simulate;
 pub mod stack;
 pub mod state;

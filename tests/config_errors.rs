@@ -165,3 +165,36 @@ fn build_refuses_a_non_executable() {
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("ELF"), "{}", o.stderr);
 }
+
+#[test]
+fn reserved_stack_names_and_bad_keys_are_refused() {
+    for (name, needle) in [
+        ("aws-sec", "\"aws\""),
+        ("amazon-sec", "\"amazon\""),
+        ("amznsec", "\"amzn\""),
+    ] {
+        let d = project(&format!("[stack]\nname = \"{name}\"\n"));
+        let o = run(d.path(), &["plan"]);
+        assert_eq!(o.code, 1, "{name}: {}", o.stderr);
+        assert!(o.stderr.contains(needle), "{}", o.stderr);
+        assert!(o.stderr.contains("SSM refuses"), "{}", o.stderr);
+    }
+    let d = project("[stack]\nname = \"ok\"\n[notifications]\nkms_key = \"my key\"\n");
+    let o = run(d.path(), &["plan"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("is not a KMS key"), "{}", o.stderr);
+}
+
+#[test]
+fn a_bundle_for_another_architecture_is_refused_before_any_call() {
+    let d = project("[stack]\nname = \"ok\"\n[lambda]\narchitecture = \"arm64\"\n");
+    let b = run(d.path(), &["build", "--bootstrap", "/bin/true"]);
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    let o = run(d.path(), &["deploy"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("x86_64 executable") && o.stderr.contains("\"arm64\""),
+        "{}",
+        o.stderr
+    );
+}

@@ -86,6 +86,33 @@ async fn leftovers(c: &Clients, stack: &str) -> Vec<String> {
     {
         out.push(format!("cloudwatch alarm {:?}", a.alarm_name()));
     }
+    for a in c.kms.list_aliases().send().await.unwrap().aliases() {
+        if a.alias_name() == Some(&format!("alias/{stack}")) {
+            out.push(format!("kms alias {:?}", a.alias_name()));
+        }
+    }
+    for k in c.kms.list_keys().send().await.unwrap().keys() {
+        let key_id = k.key_id().unwrap_or_default();
+        let meta = c.kms.describe_key().key_id(key_id).send().await.unwrap();
+        let state = meta.key_metadata().and_then(|m| m.key_state().cloned());
+        if state == Some(aws_sdk_kms::types::KeyState::PendingDeletion) {
+            continue;
+        }
+        let tags = c
+            .kms
+            .list_resource_tags()
+            .key_id(key_id)
+            .send()
+            .await
+            .unwrap();
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == "secauto:stack" && t.tag_value() == stack)
+        {
+            out.push(format!("kms key {key_id} ({state:?})"));
+        }
+    }
     for d in c
         .cloudwatch
         .list_dashboards()
@@ -133,7 +160,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
     assert_eq!(out["account"], "123456789012");
     assert_eq!(out["errors"], serde_json::json!([]));
     let created = out["changes"]["create"].as_u64().unwrap();
-    assert_eq!(created, 32, "{out:#}");
+    assert_eq!(created, 33, "{out:#}");
     for r in out["resources"].as_array().unwrap() {
         assert_eq!(r["action"], "create", "{r}");
     }
@@ -195,7 +222,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
             assert_eq!(a.treat_missing_data(), Some("notBreaching"));
         }
     });
-    let mode = std::fs::metadata(p.path(".secauto/idem.json")).unwrap();
+    let mode = std::fs::metadata(p.path(".secauto/idem/us-east-1.json")).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
         0o600
@@ -212,7 +239,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
     assert_eq!(out["changes"]["create"], 0);
     assert_eq!(out["changes"]["update"], 0);
     assert_eq!(out["changes"]["delete"], 0);
-    assert_eq!(out["changes"]["unchanged"], 32);
+    assert_eq!(out["changes"]["unchanged"], 33);
     let ops = emu.recorded();
     assert!(ops.len() > 20, "the second deploy read the stack: {ops:?}");
     let mutating: Vec<&String> = ops.iter().filter(|o| is_mutating(o)).collect();
@@ -383,7 +410,7 @@ fn crash_between_create_and_state_write_is_healed_by_name_and_tag() {
     let emu = Emulators::start();
     let p = Project::new(&emu, &config("heal", ""));
     assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
-    std::fs::remove_file(p.path(".secauto/heal.json")).unwrap();
+    std::fs::remove_file(p.path(".secauto/heal/us-east-1.json")).unwrap();
 
     emu.record();
     let d = p.run(&["deploy", "--output", "json"]);
@@ -396,13 +423,14 @@ fn crash_between_create_and_state_write_is_healed_by_name_and_tag() {
         .filter(|o| is_mutating(o))
         .collect();
     assert!(mutating.is_empty(), "{mutating:?}");
-    let state: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path(".secauto/heal.json")).unwrap())
-            .unwrap();
-    assert_eq!(state["resources"].as_object().unwrap().len(), 31);
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path(".secauto/heal/us-east-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["resources"].as_object().unwrap().len(), 32);
 
     // And destroy finds what state lacks.
-    std::fs::remove_file(p.path(".secauto/heal.json")).unwrap();
+    std::fs::remove_file(p.path(".secauto/heal/us-east-1.json")).unwrap();
     let destroy = p.run(&["destroy", "--yes", "--no-progress"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
     assert!(rt().block_on(leftovers(&emu.clients(), "heal")).is_empty());
@@ -417,7 +445,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
     rt().block_on(async {
         c.iam
             .create_role()
-            .role_name("mine-lambda")
+            .role_name("mine-us-east-1-lambda")
             .assume_role_policy_document(trust)
             .send()
             .await
@@ -436,7 +464,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
         let role = c
             .iam
             .get_role()
-            .role_name("mine-lambda")
+            .role_name("mine-us-east-1-lambda")
             .send()
             .await
             .unwrap()
@@ -450,7 +478,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
         let tags = c
             .iam
             .list_role_tags()
-            .role_name("mine-lambda")
+            .role_name("mine-us-east-1-lambda")
             .send()
             .await
             .unwrap();
@@ -458,7 +486,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
         let attached = c
             .iam
             .list_attached_role_policies()
-            .role_name("mine-lambda")
+            .role_name("mine-us-east-1-lambda")
             .send()
             .await
             .unwrap();
@@ -479,7 +507,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
     rt().block_on(async {
         c.iam
             .get_role()
-            .role_name("mine-lambda")
+            .role_name("mine-us-east-1-lambda")
             .send()
             .await
             .unwrap();
@@ -492,7 +520,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
         let tags = c
             .iam
             .list_role_tags()
-            .role_name("mine-lambda")
+            .role_name("mine-us-east-1-lambda")
             .send()
             .await
             .unwrap();
@@ -513,7 +541,7 @@ fn percent_decode(s: &str) -> String {
 fn concurrent_run_is_refused_by_the_lock() {
     let emu = Emulators::start();
     let p = Project::new(&emu, &config("locked", ""));
-    let state = p.path(".secauto/locked.json");
+    let state = p.path(".secauto/locked/us-east-1.json");
     let _held = secauto::state::Lock::acquire(&state, "secauto deploy (another run)").unwrap();
     let d = p.run(&["deploy", "--no-progress"]);
     assert_eq!(d.code, 1, "{d:?}");
@@ -540,7 +568,7 @@ fn destroy_sweeps_tagged_leftovers_that_neither_state_nor_config_knows() {
     assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
     // The state is lost and the config no longer asks for alarms or the dashboard: only the tag
     // (and the name prefix) still tie those resources to the stack.
-    std::fs::remove_file(p.path(".secauto/sweep.json")).unwrap();
+    std::fs::remove_file(p.path(".secauto/sweep/us-east-1.json")).unwrap();
     p.write_config(&config("sweep", "[monitoring]\nalarms = false\n"));
     let d = p.run(&["destroy", "--yes", "--output", "json"]);
     assert_eq!(d.code, 0, "{d:?}");

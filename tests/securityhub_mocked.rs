@@ -46,12 +46,7 @@ fn ctx(securityhub: Client) -> Ctx {
     clients.securityhub = securityhub;
     let mut tags = BTreeMap::new();
     tags.insert(resources::STACK_TAG.to_string(), "sec".to_string());
-    Ctx {
-        clients,
-        stack: "sec".into(),
-        tags,
-        role_wait: Duration::from_secs(0),
-    }
+    Ctx::new(clients, "sec", "us-east-1", tags, Duration::from_secs(0))
 }
 
 fn desired() -> stack::Stack {
@@ -239,9 +234,10 @@ async fn mocked_securityhub_action_targets_create_read_update_delete() {
     else {
         panic!()
     };
-    assert_eq!(t.id, "secRemediate");
-    assert!(t.name.len() <= 20);
-    let arn = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:action/custom/secRemediate");
+    let prefix = stack::Names::new("sec", "us-east-1", ACCOUNT).action_id_prefix();
+    assert_eq!(t.id, format!("{prefix}Remediate"));
+    assert!(t.id.len() <= 20 && t.name.len() <= 20);
+    let arn = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:action/custom/{prefix}Remediate");
     assert_eq!(t.arn, arn);
 
     let a1 = arn.clone();
@@ -324,28 +320,95 @@ async fn mocked_securityhub_action_targets_create_read_update_delete() {
     }
 }
 
-#[tokio::test]
-async fn mocked_securityhub_not_enabled_gets_a_hint() {
-    let list = mock!(Client::list_automation_rules).then_error(|| {
-        aws_sdk_securityhub::operation::list_automation_rules::ListAutomationRulesError::InvalidAccessException(
-            aws_sdk_securityhub::types::error::InvalidAccessException::builder()
-                .message("Account 123456789012 is not subscribed to AWS Security Hub")
-                .meta(
-                    aws_sdk_securityhub::error::ErrorMetadata::builder()
-                        .code("InvalidAccessException")
-                        .message("Account 123456789012 is not subscribed to AWS Security Hub")
-                        .build(),
-                )
+const NOT_SUBSCRIBED: &str = "Account 123456789012 is not subscribed to AWS Security Hub";
+
+fn invalid_access() -> aws_sdk_securityhub::types::error::InvalidAccessException {
+    aws_sdk_securityhub::types::error::InvalidAccessException::builder()
+        .message(NOT_SUBSCRIBED)
+        .meta(
+            aws_sdk_securityhub::error::ErrorMetadata::builder()
+                .code("InvalidAccessException")
+                .message(NOT_SUBSCRIBED)
                 .build(),
         )
-    });
-    let client = mock_client!(aws_sdk_securityhub, [&list]);
+        .build()
+}
+
+/// Only the Security Hub part of the stack (every other client points at a closed port).
+fn securityhub_only() -> stack::Stack {
+    let mut s = desired();
+    s.resources
+        .retain(|r| r.address.starts_with("securityhub_"));
+    for r in &mut s.resources {
+        r.deps.clear();
+    }
+    s
+}
+
+#[tokio::test]
+async fn mocked_securityhub_not_enabled_stops_plan_and_deploy_with_the_fix() {
+    use aws_sdk_securityhub::operation::describe_action_targets::DescribeActionTargetsError as D;
+    use aws_sdk_securityhub::operation::list_automation_rules::ListAutomationRulesError as L;
+    let list = mock!(Client::list_automation_rules)
+        .then_error(|| L::InvalidAccessException(invalid_access()));
+    let describe = mock!(Client::describe_action_targets)
+        .then_error(|| D::InvalidAccessException(invalid_access()));
+    let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&list, &describe]);
+    let ctx = ctx(client);
     let err = spec("securityhub_automation_rule.critical")
-        .read(&ctx(client))
+        .read(&ctx)
         .await
         .unwrap_err();
-    let msg = format!("{err:#}");
-    assert!(msg.contains("automation_rules = false"), "{msg}");
+    assert!(resources::is_securityhub_unavailable(&err), "{err:#}");
+
+    let s = securityhub_only();
+    let state = secauto::state::State::new("sec", "us-east-1", ACCOUNT);
+    let plan = secauto::engine::plan(&ctx, &s, &state, false)
+        .await
+        .unwrap();
+    assert_eq!(plan.securityhub_off.len(), 4, "{:?}", plan.securityhub_off);
+    let msg = secauto::engine::securityhub_off_error(&s, &plan.securityhub_off).to_string();
+    for needle in [
+        "account 123456789012",
+        "region us-east-1",
+        "enable-security-hub",
+        "automation_rules = false",
+        "securityhub_automation_rule.high",
+    ] {
+        assert!(msg.contains(needle), "{needle:?} missing from: {msg}");
+    }
+    // status and destroy see nothing there.
+    let rows = plan.status(&s, &state);
+    assert!(rows
+        .iter()
+        .all(|r| r.status == secauto::engine::Status::Missing));
+}
+
+#[tokio::test]
+async fn mocked_securityhub_not_enabled_lets_destroy_go_on() {
+    use aws_sdk_securityhub::operation::batch_delete_automation_rules::BatchDeleteAutomationRulesError as B;
+    use aws_sdk_securityhub::operation::delete_action_target::DeleteActionTargetError as D;
+    let del_rule = mock!(Client::batch_delete_automation_rules)
+        .then_error(|| B::InvalidAccessException(invalid_access()));
+    let del_target = mock!(Client::delete_action_target)
+        .then_error(|| D::InvalidAccessException(invalid_access()));
+    let client = mock_client!(
+        aws_sdk_securityhub,
+        RuleMode::MatchAny,
+        [&del_rule, &del_target]
+    );
+    let ctx = ctx(client);
+    resources::delete(&ctx, resources::Kind::SecurityhubAutomationRule, RULE_ARN)
+        .await
+        .unwrap();
+    resources::delete(
+        &ctx,
+        resources::Kind::SecurityhubActionTarget,
+        "arn:aws:securityhub:us-east-1:123456789012:action/custom/x",
+    )
+    .await
+    .unwrap();
+    assert_eq!(del_rule.num_calls() + del_target.num_calls(), 2);
 }
 
 #[test]
@@ -354,11 +417,12 @@ fn custom_actions_rule_matches_this_stacks_action_targets() {
     let Spec::EventRule(rule) = &s.get("event_rule.custom_actions").unwrap().spec else {
         panic!()
     };
+    let prefix = stack::Names::new("sec", "us-east-1", ACCOUNT).action_id_prefix();
     assert_eq!(
         rule.event_pattern["resources"],
         serde_json::json!([
-            "arn:aws:securityhub:us-east-1:123456789012:action/custom/secRemediate",
-            "arn:aws:securityhub:us-east-1:123456789012:action/custom/secEscalate"
+            format!("arn:aws:securityhub:us-east-1:123456789012:action/custom/{prefix}Remediate"),
+            format!("arn:aws:securityhub:us-east-1:123456789012:action/custom/{prefix}Escalate")
         ])
     );
 }

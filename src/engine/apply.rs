@@ -365,7 +365,10 @@ pub async fn destroy(
             in_state: true,
         })
         .collect();
-    let delete_plan = Plan { items };
+    let delete_plan = Plan {
+        items,
+        securityhub_off: vec![],
+    };
     let empty = Stack {
         resources: vec![],
         ..stack.clone()

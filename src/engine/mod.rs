@@ -6,7 +6,7 @@ mod plan;
 pub mod sweep;
 
 pub use apply::{apply, destroy, Outcome, ResourceResult};
-pub use plan::{plan, Action, Plan, Planned, ResourceStatus, Status};
+pub use plan::{plan, securityhub_off_error, Action, Plan, Planned, ResourceStatus, Status};
 
 /// How many operations run at once within one level of the graph.
 pub const CONCURRENCY: usize = 8;

@@ -96,6 +96,8 @@ fn spec_arn(spec: &resources::Spec) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub items: Vec<Planned>,
+    /// Addresses whose read Security Hub refused (not enabled): planned as absent.
+    pub securityhub_off: Vec<String>,
 }
 
 impl Plan {
@@ -129,9 +131,13 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
             .await;
     let mut lives: Vec<Option<Live>> = vec![None; stack.resources.len()];
     let mut errors = Vec::new();
+    let mut securityhub_off = Vec::new();
     for (i, res) in reads {
         match res {
             Ok(l) => lives[i] = l,
+            Err(e) if resources::is_securityhub_unavailable(&e) => {
+                securityhub_off.push(stack.resources[i].address.clone());
+            }
             Err(e) => errors.push(format!("{}: {e:#}", stack.resources[i].address)),
         }
     }
@@ -153,6 +159,16 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
                         "exists and belongs to stack {owner:?} (tag {}={owner})",
                         resources::STACK_TAG
                     )),
+                    (Some(_), Some(_))
+                        if l.owner_region().is_some_and(|r| r != stack.region) =>
+                    {
+                        Some(format!(
+                            "exists and belongs to stack {:?} of region {} (tag {}): one stack per region never shares a resource",
+                            stack.name,
+                            l.owner_region().unwrap_or_default(),
+                            resources::REGION_TAG
+                        ))
+                    }
                     (Some(_), None) if !in_state && !adopt => Some(format!(
                         "exists without the tag {}={}: it is not this stack's. Rename or remove it, or run `secauto deploy --adopt` to take it over",
                         resources::STACK_TAG, stack.name
@@ -182,6 +198,7 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
             in_state,
         });
     }
+    refresh_functions_of_recreated_roles(stack, &mut items);
     for (address, record) in &state.resources {
         if stack.get(address).is_none() {
             items.push(Planned {
@@ -195,7 +212,56 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
             });
         }
     }
-    Ok(Plan { items })
+    Ok(Plan {
+        items,
+        securityhub_off,
+    })
+}
+
+/// The error deploy and plan stop with when Security Hub is not enabled where the stack needs it.
+pub fn securityhub_off_error(stack: &Stack, addresses: &[String]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "Security Hub is not enabled in account {} region {} (InvalidAccessException), so {} cannot be deployed. Enable it (`aws securityhub enable-security-hub --region {}`, or as the organisation's delegated administrator), or set [securityhub] automation_rules = false and custom_actions = false",
+        stack.account,
+        stack.region,
+        addresses.join(", "),
+        stack.region
+    )
+}
+
+/// A role deleted and created again has a new RoleId: Lambda's KMS grant for the functions'
+/// environment still names the old one, so every invocation fails to decrypt until the function's
+/// configuration is updated. When deploy creates a role, it updates the functions that run as it.
+fn refresh_functions_of_recreated_roles(stack: &Stack, items: &mut [Planned]) {
+    let recreated: Vec<String> = items
+        .iter()
+        .filter(|p| p.kind == Kind::IamRole && p.action == Action::Create)
+        .map(|p| p.address.clone())
+        .collect();
+    for p in items.iter_mut() {
+        if p.kind != Kind::LambdaFunction || p.action != Action::Noop {
+            continue;
+        }
+        let Some(r) = stack.get(&p.address) else {
+            continue;
+        };
+        if r.deps.iter().any(|d| recreated.contains(d)) {
+            let role = p
+                .live
+                .as_ref()
+                .and_then(|l| l.fields.get("role").cloned())
+                .unwrap_or_default();
+            p.action = Action::Update;
+            p.diff.push(Difference {
+                field: "role".into(),
+                desired: role,
+                live: serde_json::Value::String(
+                    "a role of that name that no longer exists (the new one needs a fresh KMS grant)"
+                        .into(),
+                ),
+            });
+        }
+    }
 }
 
 /// What `status` says of one resource.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use crate::error::aws;
-use crate::resources::{Ctx, Kind, STACK_TAG};
+use crate::resources::{Ctx, Kind, REGION_TAG, STACK_TAG};
 
 /// A tagged leftover: its kind and the physical id `delete` takes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -17,6 +17,16 @@ pub struct Leftover {
 
 fn ours(tags: impl IntoIterator<Item = (String, String)>, stack: &str) -> bool {
     tags.into_iter().any(|(k, v)| k == STACK_TAG && v == stack)
+}
+
+/// An account-global resource (IAM) is ours only when it also names our region: the same stack in
+/// another region of the account owns its own.
+fn ours_here(tags: impl IntoIterator<Item = (String, String)>, ctx: &Ctx) -> bool {
+    let tags: Vec<(String, String)> = tags.into_iter().collect();
+    ours(tags.clone(), &ctx.stack)
+        && tags
+            .iter()
+            .any(|(k, v)| k == REGION_TAG && *v == ctx.region)
 }
 
 /// List, by name prefix, every taggable kind that can be listed, and keep what is tagged as ours.
@@ -293,7 +303,7 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
             .send()
             .await
             .map_err(|e| aws("iam:ListPolicyTags", e))?;
-        if ours(tags.tags.into_iter().map(|t| (t.key, t.value)), stack) {
+        if ours_here(tags.tags.into_iter().map(|t| (t.key, t.value)), ctx) {
             out.push(Leftover {
                 kind: Kind::IamPolicy,
                 physical_id: arn.to_string(),
@@ -301,28 +311,83 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
         }
     }
 
-    let roles = c
-        .iam
-        .list_roles()
-        .send()
-        .await
-        .map_err(|e| aws("iam:ListRoles", e))?;
-    for r in roles.roles() {
-        if !r.role_name().starts_with(&prefix) {
-            continue;
+    let mut roles = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = c
+            .iam
+            .list_roles()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| aws("iam:ListRoles", e))?;
+        roles.extend(
+            page.roles()
+                .iter()
+                .filter(|r| r.role_name().starts_with(&prefix))
+                .map(|r| r.role_name().to_string()),
+        );
+        marker = page.marker.filter(|_| page.is_truncated);
+        if marker.is_none() {
+            break;
         }
+    }
+    for name in roles {
         let tags = c
             .iam
             .list_role_tags()
-            .role_name(r.role_name())
+            .role_name(&name)
             .send()
             .await
             .map_err(|e| aws("iam:ListRoleTags", e))?;
-        if ours(tags.tags.into_iter().map(|t| (t.key, t.value)), stack) {
+        if ours_here(tags.tags.into_iter().map(|t| (t.key, t.value)), ctx) {
             out.push(Leftover {
                 kind: Kind::IamRole,
-                physical_id: r.role_name().to_string(),
+                physical_id: name,
             });
+        }
+    }
+
+    // The stack's key, by its alias (a key pending deletion has lost its alias: it is done).
+    let alias = format!("alias/{stack}");
+    let mut marker = None;
+    loop {
+        let page = c
+            .kms
+            .list_aliases()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| aws("kms:ListAliases", e))?;
+        for a in page.aliases() {
+            let (Some(name), Some(key_id)) = (a.alias_name(), a.target_key_id()) else {
+                continue;
+            };
+            if name != alias {
+                continue;
+            }
+            let tags = c
+                .kms
+                .list_resource_tags()
+                .key_id(key_id)
+                .send()
+                .await
+                .map_err(|e| aws("kms:ListResourceTags", e))?;
+            let tags = tags
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t.tag_key, t.tag_value));
+            if ours(tags, stack) {
+                out.push(Leftover {
+                    kind: Kind::KmsKey,
+                    physical_id: format!("{name}|{key_id}"),
+                });
+            }
+        }
+        marker = page.next_marker.filter(|_| page.truncated);
+        if marker.is_none() {
+            break;
         }
     }
     out.sort();

@@ -102,11 +102,12 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, diff: &[Difference]) -
         let versions = iam
             .list_policy_versions()
             .policy_arn(&spec.arn)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(|e| aws("iam:ListPolicyVersions", e))?
-            .versions
-            .unwrap_or_default();
+            .map_err(|e| aws("iam:ListPolicyVersions", e))?;
         if versions.len() >= 5 {
             let oldest = versions
                 .iter()
@@ -143,45 +144,98 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, diff: &[Difference]) -
     })
 }
 
-/// Detach from every role, delete non-default versions, then the policy.
+/// Detach from every role, user and group (every page), delete non-default versions, then the policy.
 pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
     let iam = &ctx.clients.iam;
-    let entities = match iam.list_entities_for_policy().policy_arn(arn).send().await {
-        Ok(out) => out,
-        Err(e) if is_not_found(&e) => return Ok(()),
-        Err(e) => return Err(aws("iam:ListEntitiesForPolicy", e)),
-    };
-    for role in entities.policy_roles() {
-        if let Some(name) = role.role_name() {
-            match iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(aws("iam:DetachRolePolicy", e)),
-            }
+    let mut pages = iam
+        .list_entities_for_policy()
+        .policy_arn(arn)
+        .into_paginator()
+        .send();
+    let (mut roles, mut users, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(aws("iam:ListEntitiesForPolicy", e)),
+        };
+        roles.extend(
+            page.policy_roles()
+                .iter()
+                .filter_map(|r| r.role_name.clone()),
+        );
+        users.extend(
+            page.policy_users()
+                .iter()
+                .filter_map(|u| u.user_name.clone()),
+        );
+        groups.extend(
+            page.policy_groups()
+                .iter()
+                .filter_map(|g| g.group_name.clone()),
+        );
+    }
+    for name in roles {
+        match iam
+            .detach_role_policy()
+            .role_name(&name)
+            .policy_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(aws("iam:DetachRolePolicy", e)),
+        }
+    }
+    for name in users {
+        match iam
+            .detach_user_policy()
+            .user_name(&name)
+            .policy_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(aws("iam:DetachUserPolicy", e)),
+        }
+    }
+    for name in groups {
+        match iam
+            .detach_group_policy()
+            .group_name(&name)
+            .policy_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(aws("iam:DetachGroupPolicy", e)),
         }
     }
     let versions = iam
         .list_policy_versions()
         .policy_arn(arn)
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| aws("iam:ListPolicyVersions", e))?
-        .versions
-        .unwrap_or_default();
+        .map_err(|e| aws("iam:ListPolicyVersions", e))?;
     for v in versions.iter().filter(|v| !v.is_default_version) {
         if let Some(id) = &v.version_id {
-            iam.delete_policy_version()
+            match iam
+                .delete_policy_version()
                 .policy_arn(arn)
                 .version_id(id)
                 .send()
                 .await
-                .map_err(|e| aws("iam:DeletePolicyVersion", e))?;
+            {
+                Ok(_) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(aws("iam:DeletePolicyVersion", e)),
+            }
         }
     }
     match iam.delete_policy().policy_arn(arn).send().await {

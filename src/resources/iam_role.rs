@@ -120,16 +120,19 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
     })
 }
 
-/// Detach every managed policy and delete every inline policy, then the role.
+/// Detach every managed policy and delete every inline policy (every page of both), then the role.
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
     let iam = &ctx.clients.iam;
     let attached = match iam
         .list_attached_role_policies()
         .role_name(name)
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Result<Vec<_>, _>>()
         .await
     {
-        Ok(out) => out.attached_policies.unwrap_or_default(),
+        Ok(list) => list,
         Err(e) if is_not_found(&e) => return Ok(()),
         Err(e) => return Err(aws("iam:ListAttachedRolePolicies", e)),
     };
@@ -148,20 +151,31 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
             }
         }
     }
-    let inline = iam
+    let inline = match iam
         .list_role_policies()
         .role_name(name)
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| aws("iam:ListRolePolicies", e))?
-        .policy_names;
+    {
+        Ok(list) => list,
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(aws("iam:ListRolePolicies", e)),
+    };
     for p in inline {
-        iam.delete_role_policy()
+        match iam
+            .delete_role_policy()
             .role_name(name)
             .policy_name(&p)
             .send()
             .await
-            .map_err(|e| aws("iam:DeleteRolePolicy", e))?;
+        {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(aws("iam:DeleteRolePolicy", e)),
+        }
     }
     match iam.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{Applied, Ctx, Difference, Live};
 use crate::error::{aws, is_not_found};
+use crate::retry::{retry_when, Budget, Transient};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
@@ -68,25 +69,44 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     }))
 }
 
+/// Lambda checks that the function's role may reach the destination; right after the role's policy
+/// changed, IAM has not propagated it: "The function's execution role does not have permissions to
+/// call SendMessage on …", or "The destination ARN … is invalid" (the Terraform AWS provider retries
+/// both for its IAM propagation timeout). ResourceConflictException: an update is in progress.
+pub const DESTINATION_NOT_READY: Transient = Transient {
+    when: |a| {
+        a.is("InvalidParameterValueException", "does not have permissions")
+            || a.is("InvalidParameterValueException", "destination ARN")
+            || a.code == "ResourceConflictException"
+    },
+    hint: "IAM has not propagated the role's permission to reach the on-failure destination yet; raise [lambda] role_propagation_timeout_seconds and re-run deploy",
+};
+
 pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
-    ctx.clients
-        .lambda
-        .put_function_event_invoke_config()
-        .function_name(&spec.function)
-        .maximum_retry_attempts(spec.maximum_retry_attempts)
-        .maximum_event_age_in_seconds(spec.maximum_event_age_seconds)
-        .destination_config(
-            DestinationConfig::builder()
-                .on_failure(
-                    OnFailure::builder()
-                        .destination(&spec.on_failure_arn)
+    let lambda = &ctx.clients.lambda;
+    retry_when(
+        "lambda:PutFunctionEventInvokeConfig",
+        Budget::new(ctx.role_wait),
+        &DESTINATION_NOT_READY,
+        || {
+            lambda
+                .put_function_event_invoke_config()
+                .function_name(&spec.function)
+                .maximum_retry_attempts(spec.maximum_retry_attempts)
+                .maximum_event_age_in_seconds(spec.maximum_event_age_seconds)
+                .destination_config(
+                    DestinationConfig::builder()
+                        .on_failure(
+                            OnFailure::builder()
+                                .destination(&spec.on_failure_arn)
+                                .build(),
+                        )
                         .build(),
                 )
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws("lambda:PutFunctionEventInvokeConfig", e))?;
+                .send()
+        },
+    )
+    .await?;
     Ok(Applied {
         physical_id: spec.function.clone(),
         arn: None,

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Architecture, Environment, Runtime};
+use aws_sdk_lambda::types::{Architecture, DeadLetterConfig, Environment, Runtime};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{tags_value, touches, Applied, Ctx, Difference, Live};
-use crate::error::{aws, code, is_not_found};
+use crate::error::{aws, is_not_found};
+use crate::retry::{retry_when, Budget, Transient};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
@@ -28,6 +29,10 @@ pub struct Spec {
     pub zip_path: PathBuf,
     /// Base64 SHA-256 of the bundle, as Lambda reports CodeSha256.
     pub code_sha256: String,
+    /// Where Lambda sends an asynchronous event it gave up on (scanners expect a DLQ on every function).
+    pub dead_letter_arn: String,
+    /// The customer-managed key (alias, id or ARN) that encrypts the environment; Lambda's own when `None`.
+    pub kms_key: Option<String>,
 }
 
 pub const RUNTIME: &str = "provided.al2023";
@@ -45,6 +50,11 @@ impl Spec {
         m.insert("architecture".into(), json!(self.architecture));
         m.insert("environment".into(), json!(self.environment));
         m.insert("code_sha256".into(), json!(self.code_sha256));
+        m.insert("dead_letter".into(), json!(self.dead_letter_arn));
+        m.insert(
+            "kms_key".into(),
+            json!(self.kms_key.clone().unwrap_or_default()),
+        );
         m.insert("tags".into(), tags_value(&ctx.tags));
         m
     }
@@ -114,6 +124,23 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         "code_sha256".into(),
         json!(c.code_sha256.unwrap_or_default()),
     );
+    fields.insert(
+        "dead_letter".into(),
+        json!(c
+            .dead_letter_config
+            .and_then(|d| d.target_arn)
+            .unwrap_or_default()),
+    );
+    // Report the live key as the spec names it when both are the same key.
+    let live_key = c.kms_key_arn.unwrap_or_default();
+    let kms_key = match &spec.kms_key {
+        Some(want) if !live_key.is_empty() => match super::kms_key::resolve_arn(ctx, want).await? {
+            Some(arn) if arn == live_key => want.clone(),
+            _ => live_key,
+        },
+        _ => live_key,
+    };
+    fields.insert("kms_key".into(), json!(kms_key));
     fields.insert("tags".into(), tags_value(&tags));
     Ok(Some(Live {
         physical_id: spec.name.clone(),
@@ -123,44 +150,24 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     }))
 }
 
-/// Lambda's answer while a fresh role has not propagated yet.
-fn is_role_not_ready(code: Option<&str>, message: &str) -> bool {
-    code == Some("InvalidParameterValueException")
-        && (message.contains("cannot be assumed")
-            || message.contains("role defined for the function"))
-}
-
-/// Retry `op` while Lambda cannot assume the new role yet, up to `ctx.role_wait`.
-async fn with_role_retry<T, F, Fut>(ctx: &Ctx, what: &str, mut op: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, (Option<String>, String, anyhow::Error)>>,
-{
-    let start = Instant::now();
-    let mut delay = Duration::from_secs(2);
-    loop {
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err((code, message, err)) => {
-                if is_role_not_ready(code.as_deref(), &message)
-                    && start.elapsed() + delay <= ctx.role_wait
-                {
-                    tracing::info!("{what}: the role is not assumable yet; retrying in {delay:?}");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(15));
-                    continue;
-                }
-                if is_role_not_ready(code.as_deref(), &message) {
-                    return Err(err.context(format!(
-                        "Lambda still cannot assume the role after {:?}; raise [lambda] role_propagation_timeout_seconds and re-run deploy",
-                        ctx.role_wait
-                    )));
-                }
-                return Err(err);
-            }
-        }
-    }
-}
+/// Lambda's answers while a fresh or changed role (or the KMS grant made for it) has not propagated
+/// through IAM yet, or while another update of the function is in progress. The Terraform AWS
+/// provider retries the same messages.
+pub const ROLE_PROPAGATION: Transient = Transient {
+    when: |a| {
+        (a.code == "InvalidParameterValueException"
+            && [
+                "cannot be assumed",
+                "role defined for the function",
+                "execution role does not have permissions",
+                "KMS key is invalid for CreateGrant",
+            ]
+            .iter()
+            .any(|m| a.message.contains(m)))
+            || a.code == "ResourceConflictException"
+    },
+    hint: "IAM has not propagated the functions' role (or its KMS grant) yet; raise [lambda] role_propagation_timeout_seconds and re-run deploy",
+};
 
 fn environment(spec: &Spec) -> Environment {
     Environment::builder()
@@ -168,37 +175,55 @@ fn environment(spec: &Spec) -> Environment {
         .build()
 }
 
+fn dead_letter(spec: &Spec) -> DeadLetterConfig {
+    DeadLetterConfig::builder()
+        .target_arn(&spec.dead_letter_arn)
+        .build()
+}
+
+/// The ARN of the key that encrypts the environment, or `""` for Lambda's own key.
+async fn key_arn(ctx: &Ctx, spec: &Spec) -> Result<String> {
+    match &spec.kms_key {
+        Some(key) => super::kms_key::resolve_arn(ctx, key)
+            .await?
+            .with_context(|| {
+                format!("KMS key {key} for the functions' environment does not exist")
+            }),
+        None => Ok(String::new()),
+    }
+}
+
 pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
     let zip = spec.zip()?;
+    let key = key_arn(ctx, spec).await?;
     let lambda = &ctx.clients.lambda;
-    let out = with_role_retry(ctx, "lambda:CreateFunction", || {
-        let req = lambda
-            .create_function()
-            .function_name(&spec.name)
-            .description(&spec.description)
-            .runtime(Runtime::from(RUNTIME))
-            .handler(HANDLER)
-            .role(&spec.role_arn)
-            .memory_size(spec.memory_mb)
-            .timeout(spec.timeout_seconds)
-            .architectures(Architecture::from(spec.architecture.as_str()))
-            .environment(environment(spec))
-            .code(
-                aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(zip.clone())
-                    .build(),
-            )
-            .set_tags(Some(ctx.tags.clone().into_iter().collect()));
-        async move {
-            req.send().await.map_err(|e| {
-                let c = code(&e).map(str::to_string);
-                let m = aws_smithy_types::error::metadata::ProvideErrorMetadata::message(&e)
-                    .unwrap_or_default()
-                    .to_string();
-                (c, m, aws("lambda:CreateFunction", e))
-            })
-        }
-    })
+    let out = retry_when(
+        "lambda:CreateFunction",
+        Budget::new(ctx.role_wait),
+        &ROLE_PROPAGATION,
+        || {
+            lambda
+                .create_function()
+                .function_name(&spec.name)
+                .description(&spec.description)
+                .runtime(Runtime::from(RUNTIME))
+                .handler(HANDLER)
+                .role(&spec.role_arn)
+                .memory_size(spec.memory_mb)
+                .timeout(spec.timeout_seconds)
+                .architectures(Architecture::from(spec.architecture.as_str()))
+                .environment(environment(spec))
+                .kms_key_arn(&key)
+                .dead_letter_config(dead_letter(spec))
+                .code(
+                    aws_sdk_lambda::types::FunctionCode::builder()
+                        .zip_file(zip.clone())
+                        .build(),
+                )
+                .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+                .send()
+        },
+    )
     .await?;
     wait_ready(ctx, &spec.name).await?;
     Ok(Applied {
@@ -210,6 +235,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
 /// Wait until the function accepts the next update (State Active, LastUpdateStatus not InProgress).
 async fn wait_ready(ctx: &Ctx, name: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
+    let mut delay = Duration::from_millis(250);
     loop {
         let c = ctx
             .clients
@@ -233,7 +259,9 @@ async fn wait_ready(ctx: &Ctx, name: &str) -> Result<()> {
         if Instant::now() > deadline {
             anyhow::bail!("function {name} did not become ready within 5 minutes");
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Lambda says when the function is ready: poll often at first, then less.
+        tokio::time::sleep(delay).await;
+        delay = delay.mul_f32(1.5).min(Duration::from_secs(5));
     }
 }
 
@@ -241,14 +269,20 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
     let lambda = &ctx.clients.lambda;
     if touches(diff, "code_sha256") || touches(diff, "architecture") {
         let zip = spec.zip()?;
-        lambda
-            .update_function_code()
-            .function_name(&spec.name)
-            .zip_file(zip)
-            .architectures(Architecture::from(spec.architecture.as_str()))
-            .send()
-            .await
-            .map_err(|e| aws("lambda:UpdateFunctionCode", e))?;
+        retry_when(
+            "lambda:UpdateFunctionCode",
+            Budget::new(ctx.role_wait),
+            &ROLE_PROPAGATION,
+            || {
+                lambda
+                    .update_function_code()
+                    .function_name(&spec.name)
+                    .zip_file(zip.clone())
+                    .architectures(Architecture::from(spec.architecture.as_str()))
+                    .send()
+            },
+        )
+        .await?;
         wait_ready(ctx, &spec.name).await?;
     }
     let config_fields = [
@@ -259,32 +293,34 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
         "memory_size",
         "timeout",
         "environment",
+        "kms_key",
+        "dead_letter",
     ];
     if diff
         .iter()
         .any(|d| config_fields.contains(&d.field.as_str()))
     {
-        with_role_retry(ctx, "lambda:UpdateFunctionConfiguration", || {
-            let req = lambda
-                .update_function_configuration()
-                .function_name(&spec.name)
-                .description(&spec.description)
-                .runtime(Runtime::from(RUNTIME))
-                .handler(HANDLER)
-                .role(&spec.role_arn)
-                .memory_size(spec.memory_mb)
-                .timeout(spec.timeout_seconds)
-                .environment(environment(spec));
-            async move {
-                req.send().await.map_err(|e| {
-                    let c = code(&e).map(str::to_string);
-                    let m = aws_smithy_types::error::metadata::ProvideErrorMetadata::message(&e)
-                        .unwrap_or_default()
-                        .to_string();
-                    (c, m, aws("lambda:UpdateFunctionConfiguration", e))
-                })
-            }
-        })
+        let key = key_arn(ctx, spec).await?;
+        retry_when(
+            "lambda:UpdateFunctionConfiguration",
+            Budget::new(ctx.role_wait),
+            &ROLE_PROPAGATION,
+            || {
+                lambda
+                    .update_function_configuration()
+                    .function_name(&spec.name)
+                    .description(&spec.description)
+                    .runtime(Runtime::from(RUNTIME))
+                    .handler(HANDLER)
+                    .role(&spec.role_arn)
+                    .memory_size(spec.memory_mb)
+                    .timeout(spec.timeout_seconds)
+                    .environment(environment(spec))
+                    .kms_key_arn(&key)
+                    .dead_letter_config(dead_letter(spec))
+                    .send()
+            },
+        )
         .await?;
         wait_ready(ctx, &spec.name).await?;
     }
@@ -321,20 +357,30 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::Answer;
+
+    fn transient(code: &str, message: &str) -> bool {
+        (ROLE_PROPAGATION.when)(Answer { code, message })
+    }
 
     #[test]
-    fn role_propagation_error_is_recognised() {
-        assert!(is_role_not_ready(
-            Some("InvalidParameterValueException"),
+    fn role_propagation_answers_are_recognised() {
+        assert!(transient(
+            "InvalidParameterValueException",
             "The role defined for the function cannot be assumed by Lambda."
         ));
-        assert!(!is_role_not_ready(
-            Some("InvalidParameterValueException"),
+        assert!(transient(
+            "InvalidParameterValueException",
+            "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: InvalidArnException KMS Message: ARN does not refer to a valid principal: arn:aws:iam::123456789012:role/x"
+        ));
+        assert!(transient(
+            "ResourceConflictException",
+            "The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:us-east-1:123456789012:function:x"
+        ));
+        assert!(!transient(
+            "InvalidParameterValueException",
             "Unzipped size must be smaller than 262144000 bytes"
         ));
-        assert!(!is_role_not_ready(
-            Some("AccessDeniedException"),
-            "cannot be assumed"
-        ));
+        assert!(!transient("AccessDeniedException", "cannot be assumed"));
     }
 }

@@ -1,12 +1,15 @@
 //! A statement of a function's resource policy letting one EventBridge rule invoke it: principal
 //! events.amazonaws.com, the rule's ARN as SourceArn, the account as SourceAccount.
 
+use std::time::Duration;
+
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{split_id, Applied, Ctx, Difference, Live};
 use crate::error::{aws, is_not_found};
+use crate::retry::{retry_when, Budget, Transient};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
@@ -103,19 +106,37 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     }))
 }
 
+/// A concurrent change of the same function's policy: AWS answers ResourceConflictException
+/// ("The function could not be updated due to a concurrent update operation").
+pub const CONCURRENT_UPDATE: Transient = Transient {
+    when: |a| a.code == "ResourceConflictException",
+    hint: "another change of the function's resource policy was in progress",
+};
+
+fn budget(ctx: &Ctx) -> Budget {
+    Budget::new(ctx.role_wait.max(Duration::from_secs(30)))
+}
+
 pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
-    ctx.clients
-        .lambda
-        .add_permission()
-        .function_name(&spec.function)
-        .statement_id(&spec.statement_id)
-        .action("lambda:InvokeFunction")
-        .principal(&spec.principal)
-        .source_arn(&spec.source_arn)
-        .source_account(&spec.source_account)
-        .send()
-        .await
-        .map_err(|e| aws("lambda:AddPermission", e))?;
+    let _serialised = ctx.function_locks.lock(&spec.function).await;
+    let lambda = &ctx.clients.lambda;
+    retry_when(
+        "lambda:AddPermission",
+        budget(ctx),
+        &CONCURRENT_UPDATE,
+        || {
+            lambda
+                .add_permission()
+                .function_name(&spec.function)
+                .statement_id(&spec.statement_id)
+                .action("lambda:InvokeFunction")
+                .principal(&spec.principal)
+                .source_arn(&spec.source_arn)
+                .source_account(&spec.source_account)
+                .send()
+        },
+    )
+    .await?;
     Ok(Applied {
         physical_id: spec.id(),
         arn: None,
@@ -130,17 +151,25 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) 
 
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let (function, sid) = split_id(id)?;
-    match ctx
-        .clients
-        .lambda
-        .remove_permission()
-        .function_name(function)
-        .statement_id(sid)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("lambda:RemovePermission", e)),
-    }
+    let _serialised = ctx.function_locks.lock(function).await;
+    let lambda = &ctx.clients.lambda;
+    retry_when(
+        "lambda:RemovePermission",
+        budget(ctx),
+        &CONCURRENT_UPDATE,
+        || async {
+            match lambda
+                .remove_permission()
+                .function_name(function)
+                .statement_id(sid)
+                .send()
+                .await
+            {
+                Err(e) if is_not_found(&e) => Ok(None),
+                other => other.map(Some),
+            }
+        },
+    )
+    .await
+    .map(|_| ())
 }

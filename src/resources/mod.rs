@@ -3,6 +3,7 @@
 //! [`Live::fields`] to decide what to do.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -18,6 +19,7 @@ pub mod event_target;
 pub mod iam_policy;
 pub mod iam_role;
 pub mod iam_role_policy_attachment;
+pub mod kms_key;
 pub mod lambda_event_invoke_config;
 pub mod lambda_function;
 pub mod lambda_permission;
@@ -31,15 +33,139 @@ pub mod ssm_document;
 /// The tag that proves a resource belongs to a stack.
 pub const STACK_TAG: &str = "secauto:stack";
 
+/// The tag that names the region of the stack that owns an account-global resource (IAM).
+pub const REGION_TAG: &str = "secauto:region";
+
 /// Everything a resource operation needs: clients and stack-wide settings.
 #[derive(Clone, Debug)]
 pub struct Ctx {
     pub clients: Clients,
     pub stack: String,
-    /// Every tag a taggable resource carries, `secauto:stack` included.
+    /// The stack's region: account-global resources of another region's stack are not ours.
+    pub region: String,
+    /// Every tag a taggable resource carries, `secauto:stack` and `secauto:region` included.
     pub tags: BTreeMap<String, String>,
-    /// Bound of the CreateFunction retries while a new role propagates.
+    /// Bound of the retries while IAM propagates a new role (Lambda, KMS).
     pub role_wait: Duration,
+    /// One lock per function: AWS loses statements of concurrent AddPermission/RemovePermission
+    /// calls on one function, so they are serialised (as the Terraform AWS provider does).
+    pub function_locks: FunctionLocks,
+}
+
+impl Ctx {
+    /// A context for `stack` in `region`, tagging with `tags`, retrying IAM propagation for `role_wait`.
+    pub fn new(
+        clients: Clients,
+        stack: &str,
+        region: &str,
+        tags: BTreeMap<String, String>,
+        role_wait: Duration,
+    ) -> Ctx {
+        Ctx {
+            clients,
+            stack: stack.into(),
+            region: region.into(),
+            tags,
+            role_wait,
+            function_locks: FunctionLocks::default(),
+        }
+    }
+}
+
+/// Per-function mutexes, shared by every clone of a [`Ctx`].
+#[derive(Clone, Debug, Default)]
+pub struct FunctionLocks(Arc<std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl FunctionLocks {
+    /// Hold the lock of `function` for as long as the guard lives.
+    pub async fn lock(&self, function: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = {
+            let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(function.to_string()).or_default().clone()
+        };
+        m.lock_owned().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_on_one_function_never_overlap() {
+        let locks = FunctionLocks::default();
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let (locks, inside, most) = (locks.clone(), inside.clone(), most.clone());
+                tokio::spawn(async move {
+                    let name = if i % 2 == 0 { "a" } else { "b" };
+                    let _g = locks.lock(name).await;
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // Two functions may proceed side by side, never two calls on one function.
+        assert!(most.load(Ordering::SeqCst) <= 2);
+    }
+}
+
+/// Security Hub answered that it is not enabled in this account and region (or the account is a
+/// member that may not do this): `InvalidAccessException`.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {code}: {message}")]
+pub struct SecurityHubUnavailable {
+    pub operation: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Wrap a Security Hub error: `InvalidAccessException` becomes a [`SecurityHubUnavailable`] the
+/// engine can recognise; anything else as [`crate::error::aws`] does.
+pub fn securityhub_error<E, R>(
+    operation: &str,
+    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> anyhow::Error
+where
+    E: std::error::Error
+        + aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if crate::error::code(&err) == Some("InvalidAccessException") {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        return anyhow::Error::new(SecurityHubUnavailable {
+            operation: operation.to_string(),
+            code: "InvalidAccessException".into(),
+            message: err.message().unwrap_or("(no message)").to_string(),
+        });
+    }
+    crate::error::aws(operation, err)
+}
+
+/// A delete that Security Hub refuses because it is not enabled: nothing of it can be there.
+pub fn gone_with_securityhub(err: anyhow::Error, what: &str) -> Result<()> {
+    if is_securityhub_unavailable(&err) {
+        tracing::warn!("Security Hub is not enabled here, so {what} cannot exist: {err:#}");
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+/// True when `err` says Security Hub is not enabled here.
+pub fn is_securityhub_unavailable(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.is::<SecurityHubUnavailable>())
 }
 
 /// What a live resource looks like, reduced to the fields secauto manages.
@@ -57,6 +183,11 @@ impl Live {
     /// The stack that owns this resource by tag, if any.
     pub fn owner(&self) -> Option<&str> {
         self.tags.as_ref()?.get(STACK_TAG).map(String::as_str)
+    }
+
+    /// The region of the owning stack, for resources that carry it.
+    pub fn owner_region(&self) -> Option<&str> {
+        self.tags.as_ref()?.get(REGION_TAG).map(String::as_str)
     }
 }
 
@@ -126,6 +257,7 @@ macro_rules! kinds {
 }
 
 kinds! {
+    KmsKey => kms_key,
     IamRole => iam_role,
     IamPolicy => iam_policy,
     IamRolePolicyAttachment => iam_role_policy_attachment,

@@ -5,9 +5,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::securityhub_automation_rule::hint;
-use super::{Applied, Ctx, Difference, Live};
-use crate::error::{aws, is_not_found};
+use super::{securityhub_error, Applied, Ctx, Difference, Live};
+use crate::error::is_not_found;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
@@ -38,7 +37,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     {
         Ok(out) => out,
         Err(e) if is_not_found(&e) => return Ok(None),
-        Err(e) => return Err(hint(aws("securityhub:DescribeActionTargets", e))),
+        Err(e) => return Err(securityhub_error("securityhub:DescribeActionTargets", e)),
     };
     let Some(t) = out
         .action_targets()
@@ -71,7 +70,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         .id(&spec.id)
         .send()
         .await
-        .map_err(|e| hint(aws("securityhub:CreateActionTarget", e)))?;
+        .map_err(|e| securityhub_error("securityhub:CreateActionTarget", e))?;
     let arn = out.action_target_arn.unwrap_or_else(|| spec.arn.clone());
     Ok(Applied {
         physical_id: arn.clone(),
@@ -88,7 +87,7 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) 
         .description(&spec.description)
         .send()
         .await
-        .map_err(|e| hint(aws("securityhub:UpdateActionTarget", e)))?;
+        .map_err(|e| securityhub_error("securityhub:UpdateActionTarget", e))?;
     Ok(Applied {
         physical_id: spec.arn.clone(),
         arn: Some(spec.arn.clone()),
@@ -106,6 +105,9 @@ pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
     {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(hint(aws("securityhub:DeleteActionTarget", e))),
+        Err(e) => super::gone_with_securityhub(
+            securityhub_error("securityhub:DeleteActionTarget", e),
+            arn,
+        ),
     }
 }

@@ -13,7 +13,7 @@ use aws_sdk_securityhub::types::{
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{tags_value, touches, Applied, Ctx, Difference, Live};
+use super::{securityhub_error, tags_value, touches, Applied, Ctx, Difference, Live};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,16 +123,6 @@ fn actions_json(actions: &[AutomationRulesAction]) -> Value {
     )
 }
 
-/// Security Hub's answer when it is not enabled in the account and region gets a hint.
-pub fn hint(err: anyhow::Error) -> anyhow::Error {
-    let text = format!("{err:#}");
-    if text.contains("InvalidAccessException") || text.contains("not subscribed") {
-        err.context("Security Hub is not enabled in this account and region: enable it (securityhub:EnableSecurityHub), or set [securityhub] automation_rules = false and custom_actions = false")
-    } else {
-        err
-    }
-}
-
 /// Find the rule's ARN by name.
 async fn find_arn(ctx: &Ctx, name: &str) -> Result<Option<String>> {
     let mut token = None;
@@ -145,7 +135,7 @@ async fn find_arn(ctx: &Ctx, name: &str) -> Result<Option<String>> {
             .max_results(100)
             .send()
             .await
-            .map_err(|e| hint(aws("securityhub:ListAutomationRules", e)))?;
+            .map_err(|e| securityhub_error("securityhub:ListAutomationRules", e))?;
         for r in out.automation_rules_metadata() {
             if r.rule_name() == Some(name) {
                 return Ok(r.rule_arn().map(str::to_string));
@@ -185,7 +175,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         .automation_rules_arns(&arn)
         .send()
         .await
-        .map_err(|e| hint(aws("securityhub:BatchGetAutomationRules", e)))?;
+        .map_err(|e| securityhub_error("securityhub:BatchGetAutomationRules", e))?;
     let Some(rule) = out.rules().first() else {
         return Ok(None);
     };
@@ -221,7 +211,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         .set_tags(Some(ctx.tags.clone().into_iter().collect()))
         .send()
         .await
-        .map_err(|e| hint(aws("securityhub:CreateAutomationRule", e)))?;
+        .map_err(|e| securityhub_error("securityhub:CreateAutomationRule", e))?;
     let arn = out
         .rule_arn
         .ok_or_else(|| anyhow::anyhow!("securityhub:CreateAutomationRule returned no RuleArn"))?;
@@ -249,7 +239,7 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
             .update_automation_rules_request_items(item)
             .send()
             .await
-            .map_err(|e| hint(aws("securityhub:BatchUpdateAutomationRules", e)))?;
+            .map_err(|e| securityhub_error("securityhub:BatchUpdateAutomationRules", e))?;
         if let Some(u) = out.unprocessed_automation_rules().first() {
             anyhow::bail!(
                 "securityhub:BatchUpdateAutomationRules did not update {arn}: {} {}",
@@ -283,7 +273,10 @@ pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
     {
         Ok(out) => out,
         Err(e) if is_not_found(&e) => return Ok(()),
-        Err(e) => return Err(hint(aws("securityhub:BatchDeleteAutomationRules", e))),
+        Err(e) => {
+            let err = securityhub_error("securityhub:BatchDeleteAutomationRules", e);
+            return super::gone_with_securityhub(err, arn);
+        }
     };
     if let Some(u) = out.unprocessed_automation_rules().first() {
         // A rule that is already gone is what we wanted.

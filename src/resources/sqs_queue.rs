@@ -1,6 +1,7 @@
 //! SQS dead-letter queue: events EventBridge could not deliver, and failures of the error handler.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -8,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Live};
 use crate::error::{aws, is_not_found};
+use crate::retry::{retry_when, Budget, Transient};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
@@ -115,17 +117,31 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     }))
 }
 
+/// SQS keeps a deleted queue's name for 60 seconds: CreateQueue answers QueueDeletedRecently
+/// ("You must wait 60 seconds after deleting a queue before you can create another with the same name").
+pub const DELETED_RECENTLY: Transient = Transient {
+    when: |a| a.code.ends_with("QueueDeletedRecently"),
+    hint: "SQS keeps a deleted queue's name for 60 seconds; waiting for it to be released",
+};
+
+/// How long deploy waits for SQS to release a deleted queue's name: its 60 seconds, and a margin.
+pub const NAME_RELEASE_WAIT: Duration = Duration::from_secs(75);
+
 pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
-    let out = ctx
-        .clients
-        .sqs
-        .create_queue()
-        .queue_name(&spec.name)
-        .set_attributes(Some(spec.attributes().into_iter().collect()))
-        .set_tags(Some(ctx.tags.clone().into_iter().collect()))
-        .send()
-        .await
-        .map_err(|e| aws("sqs:CreateQueue", e))?;
+    let sqs = &ctx.clients.sqs;
+    let budget = Budget {
+        limit: NAME_RELEASE_WAIT,
+        first_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(10),
+    };
+    let out = retry_when("sqs:CreateQueue", budget, &DELETED_RECENTLY, || {
+        sqs.create_queue()
+            .queue_name(&spec.name)
+            .set_attributes(Some(spec.attributes().into_iter().collect()))
+            .set_tags(Some(ctx.tags.clone().into_iter().collect()))
+            .send()
+    })
+    .await?;
     Ok(Applied {
         physical_id: out.queue_url.unwrap_or_default(),
         arn: Some(spec.arn.clone()),

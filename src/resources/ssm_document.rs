@@ -97,7 +97,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
 pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, diff: &[Difference]) -> Result<Applied> {
     let ssm = &ctx.clients.ssm;
     if touches(diff, "content") || touches(diff, "document_type") {
-        let out = ssm
+        let version = match ssm
             .update_document()
             .name(&spec.name)
             .content(spec.content.to_string())
@@ -105,8 +105,21 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, diff: &[Difference]) -
             .document_version("$LATEST")
             .send()
             .await
-            .map_err(|e| aws("ssm:UpdateDocument", e))?;
-        if let Some(version) = out.document_description.and_then(|d| d.document_version) {
+        {
+            Ok(out) => out.document_description.and_then(|d| d.document_version),
+            // A version already holds this content (a run that died between the two calls, or a
+            // revert): SSM refuses a duplicate, so make that version the default instead.
+            Err(e) if crate::error::code(&e) == Some("DuplicateDocumentContent") => {
+                Some(version_with_content(ctx, spec).await?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "ssm:UpdateDocument answered DuplicateDocumentContent for {}, but no version of it holds the desired content",
+                        spec.name
+                    )
+                })?)
+            }
+            Err(e) => return Err(aws("ssm:UpdateDocument", e)),
+        };
+        if let Some(version) = version {
             ssm.update_document_default_version()
                 .name(&spec.name)
                 .document_version(version)
@@ -128,6 +141,41 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, diff: &[Difference]) -
         physical_id: spec.name.clone(),
         arn: Some(spec.arn.clone()),
     })
+}
+
+/// The newest version of the document whose content is the spec's: versions are numbered 1 to
+/// the latest, and one that is gone answers InvalidDocumentVersion.
+async fn version_with_content(ctx: &Ctx, spec: &Spec) -> Result<Option<String>> {
+    let ssm = &ctx.clients.ssm;
+    let latest: u64 = ssm
+        .describe_document()
+        .name(&spec.name)
+        .send()
+        .await
+        .map_err(|e| aws("ssm:DescribeDocument", e))?
+        .document
+        .and_then(|d| d.latest_version)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for version in (1..=latest).rev().map(|v| v.to_string()) {
+        let doc = match ssm
+            .get_document()
+            .name(&spec.name)
+            .document_version(&version)
+            .document_format(DocumentFormat::Json)
+            .send()
+            .await
+        {
+            Ok(doc) => doc,
+            Err(e) if crate::error::code(&e) == Some("InvalidDocumentVersion") => continue,
+            Err(e) => return Err(aws("ssm:GetDocument", e)),
+        };
+        let content = doc.content.unwrap_or_default();
+        if serde_json::from_str::<Value>(&content).ok().as_ref() == Some(&spec.content) {
+            return Ok(Some(version));
+        }
+    }
+    Ok(None)
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {

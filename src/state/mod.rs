@@ -132,8 +132,12 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// The default state path of a stack.
-pub fn default_path(stack: &str) -> PathBuf {
-    PathBuf::from(".secauto").join(format!("{stack}.json"))
+/// The default state file: `.secauto/<stack>/<region>.json`, one per region, since one stack per
+/// region of an account is the normal setup.
+pub fn default_path(stack: &str, region: &str) -> PathBuf {
+    PathBuf::from(".secauto")
+        .join(stack)
+        .join(format!("{region}.json"))
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! ministack) from the project's virtualenv (see scripts/setup-emulators.sh), each started on a free
 //! loopback port and killed when dropped. Tests never assume a fixed port or a running server.
 
+pub mod proxy;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -6,23 +6,31 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use secauto_testkit::proxy::{LambdaDeadLetterShim, Proxy};
 pub use secauto_testkit::{ministack, moto, Emulator};
 
 use secauto::aws::{Clients, Connection};
 
 pub const REGION: &str = "us-east-1";
 
-/// Both emulators.
+/// Both emulators, and moto's Lambda behind a proxy that keeps the DeadLetterConfig moto forgets.
 pub struct Emulators {
     pub moto: Emulator,
     pub cloudwatch: Emulator,
+    pub lambda: Proxy,
 }
 
 impl Emulators {
     pub fn start() -> Self {
+        let moto = moto();
+        let lambda = Proxy::start(
+            &moto.url,
+            Some(std::sync::Arc::new(LambdaDeadLetterShim::default())),
+        );
         Emulators {
-            moto: moto(),
+            moto,
             cloudwatch: ministack(),
+            lambda,
         }
     }
 
@@ -76,6 +84,7 @@ impl Emulators {
     fn connection(&self) -> Connection {
         let mut endpoints = std::collections::BTreeMap::new();
         endpoints.insert("cloudwatch".to_string(), self.cloudwatch.url.clone());
+        endpoints.insert("lambda".to_string(), self.lambda.url.clone());
         Connection {
             region: Some(REGION.into()),
             profile: None,
@@ -150,6 +159,7 @@ pub struct Project {
     pub dir: tempfile::TempDir,
     pub moto_url: String,
     pub cloudwatch_url: String,
+    pub lambda_url: String,
 }
 
 /// A small, real Linux executable to bundle as `bootstrap` (the emulators store code, they do not run it here).
@@ -168,6 +178,7 @@ impl Project {
             dir,
             moto_url: emu.moto.url.clone(),
             cloudwatch_url: emu.cloudwatch.url.clone(),
+            lambda_url: emu.lambda.url.clone(),
         };
         p.write_config(config);
         let build = p.run(&[
@@ -201,6 +212,7 @@ impl Project {
             .env("AWS_REGION", REGION)
             .env("AWS_ENDPOINT_URL", &self.moto_url)
             .env("AWS_ENDPOINT_URL_CLOUDWATCH", &self.cloudwatch_url)
+            .env("AWS_ENDPOINT_URL_LAMBDA", &self.lambda_url)
             .stdin(Stdio::null())
             .output()
             .expect("run secauto");

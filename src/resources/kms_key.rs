@@ -1,0 +1,273 @@
+//! The stack's customer-managed KMS key and its alias: it encrypts the topic (so CloudWatch alarms and
+//! EventBridge, which cannot use the AWS-managed `alias/aws/sns`, can publish) and the functions'
+//! environment. A key's id is made by KMS, so the key is found by its alias; rotation is on.
+//! Deleting schedules the key's deletion (the 7-day minimum) and removes the alias.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use aws_sdk_kms::types::KeyState;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{parse_policy, split_id, tags_value, touches, Applied, Ctx, Difference, Live};
+use crate::error::{aws, is_not_found};
+use crate::retry::{retry_when, Budget, Transient};
+
+/// Days between `destroy` and the key's deletion: the shortest KMS allows.
+pub const DELETION_WINDOW_DAYS: i32 = 7;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    /// `alias/<name>`.
+    pub alias: String,
+    pub description: String,
+    pub policy: Value,
+}
+
+impl Spec {
+    pub fn fields(&self, ctx: &Ctx) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("description".into(), json!(self.description));
+        m.insert("policy".into(), self.policy.clone());
+        m.insert("rotation".into(), json!(true));
+        m.insert("key_state".into(), json!("Enabled"));
+        m.insert("tags".into(), tags_value(&ctx.tags));
+        m
+    }
+}
+
+/// KMS checks every principal of a key policy when it is set; a role IAM has not propagated yet is
+/// "invalid" for a few seconds.
+pub const PRINCIPAL_NOT_READY: Transient = Transient {
+    when: |a| a.is("MalformedPolicyDocumentException", "invalid principals"),
+    hint: "IAM has not propagated the functions' role named in the key policy yet; raise [lambda] role_propagation_timeout_seconds and re-run deploy",
+};
+
+/// The key's ARN for an alias, key id or ARN; `None` when there is no such key.
+pub async fn resolve_arn(ctx: &Ctx, key: &str) -> Result<Option<String>> {
+    match ctx.clients.kms.describe_key().key_id(key).send().await {
+        Ok(out) => Ok(out.key_metadata.map(|m| m.arn.unwrap_or(m.key_id))),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(aws("kms:DescribeKey", e)),
+    }
+}
+
+fn kms_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_kms::types::Tag>> {
+    ctx.tags
+        .iter()
+        .map(|(k, v)| {
+            Ok(aws_sdk_kms::types::Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()?)
+        })
+        .collect()
+}
+
+pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
+    let kms = &ctx.clients.kms;
+    let meta = match kms.describe_key().key_id(&spec.alias).send().await {
+        Ok(out) => match out.key_metadata {
+            Some(m) => m,
+            None => return Ok(None),
+        },
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(aws("kms:DescribeKey", e)),
+    };
+    let key_id = meta.key_id.clone();
+    let policy = kms
+        .get_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|e| aws("kms:GetKeyPolicy", e))?
+        .policy
+        .unwrap_or_default();
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&key_id)
+        .send()
+        .await
+        .map_err(|e| aws("kms:GetKeyRotationStatus", e))?
+        .key_rotation_enabled;
+    let tags: BTreeMap<String, String> = kms
+        .list_resource_tags()
+        .key_id(&key_id)
+        .send()
+        .await
+        .map_err(|e| aws("kms:ListResourceTags", e))?
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.tag_key, t.tag_value))
+        .collect();
+    let mut fields = Map::new();
+    fields.insert(
+        "description".into(),
+        json!(meta.description.clone().unwrap_or_default()),
+    );
+    fields.insert("policy".into(), parse_policy(&policy));
+    fields.insert("rotation".into(), json!(rotation));
+    fields.insert(
+        "key_state".into(),
+        json!(meta
+            .key_state
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default()),
+    );
+    fields.insert("tags".into(), tags_value(&tags));
+    Ok(Some(Live {
+        physical_id: format!("{}|{key_id}", spec.alias),
+        arn: meta.arn,
+        fields,
+        tags: Some(tags),
+    }))
+}
+
+pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
+    let kms = &ctx.clients.kms;
+    let tags = kms_tags(ctx)?;
+    let policy = spec.policy.to_string();
+    let meta = retry_when(
+        "kms:CreateKey",
+        Budget::new(ctx.role_wait),
+        &PRINCIPAL_NOT_READY,
+        || {
+            kms.create_key()
+                .description(&spec.description)
+                .policy(&policy)
+                .set_tags(Some(tags.clone()))
+                .send()
+        },
+    )
+    .await?
+    .key_metadata
+    .ok_or_else(|| anyhow::anyhow!("kms:CreateKey returned no key metadata"))?;
+    let key_id = meta.key_id;
+    // The alias may still point at an earlier key of ours (one pending deletion): move it.
+    match kms
+        .create_alias()
+        .alias_name(&spec.alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if crate::error::code(&e) == Some("AlreadyExistsException") => {
+            kms.update_alias()
+                .alias_name(&spec.alias)
+                .target_key_id(&key_id)
+                .send()
+                .await
+                .map_err(|e| aws("kms:UpdateAlias", e))?;
+        }
+        Err(e) => return Err(aws("kms:CreateAlias", e)),
+    }
+    kms.enable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .map_err(|e| aws("kms:EnableKeyRotation", e))?;
+    Ok(Applied {
+        physical_id: format!("{}|{key_id}", spec.alias),
+        arn: meta.arn,
+    })
+}
+
+pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) -> Result<Applied> {
+    let kms = &ctx.clients.kms;
+    let (_, key_id) = split_id(&live.physical_id)?;
+    let state = live.fields.get("key_state").and_then(Value::as_str);
+    if state == Some(KeyState::PendingDeletion.as_str()) {
+        kms.cancel_key_deletion()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| aws("kms:CancelKeyDeletion", e))?;
+    }
+    if touches(diff, "key_state") {
+        kms.enable_key()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| aws("kms:EnableKey", e))?;
+    }
+    if touches(diff, "policy") {
+        let policy = spec.policy.to_string();
+        retry_when(
+            "kms:PutKeyPolicy",
+            Budget::new(ctx.role_wait),
+            &PRINCIPAL_NOT_READY,
+            || {
+                kms.put_key_policy()
+                    .key_id(key_id)
+                    .policy_name("default")
+                    .policy(&policy)
+                    .send()
+            },
+        )
+        .await?;
+    }
+    if touches(diff, "description") {
+        kms.update_key_description()
+            .key_id(key_id)
+            .description(&spec.description)
+            .send()
+            .await
+            .map_err(|e| aws("kms:UpdateKeyDescription", e))?;
+    }
+    if touches(diff, "rotation") {
+        kms.enable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| aws("kms:EnableKeyRotation", e))?;
+    }
+    if touches(diff, "tags") {
+        kms.tag_resource()
+            .key_id(key_id)
+            .set_tags(Some(kms_tags(ctx)?))
+            .send()
+            .await
+            .map_err(|e| aws("kms:TagResource", e))?;
+    }
+    Ok(Applied {
+        physical_id: live.physical_id.clone(),
+        arn: live.arn.clone(),
+    })
+}
+
+/// Remove the alias, then schedule the key's deletion; a key already pending deletion is done.
+pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
+    let kms = &ctx.clients.kms;
+    let (alias, key_id) = split_id(id)?;
+    // Only remove the alias while it still names this key: a later deploy may have moved it.
+    let points_here = match kms.describe_key().key_id(alias).send().await {
+        Ok(out) => out.key_metadata.is_some_and(|m| m.key_id == key_id),
+        Err(e) if is_not_found(&e) => false,
+        Err(e) => return Err(aws("kms:DescribeKey", e)),
+    };
+    if points_here {
+        match kms.delete_alias().alias_name(alias).send().await {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(aws("kms:DeleteAlias", e)),
+        }
+    }
+    match kms
+        .schedule_key_deletion()
+        .key_id(key_id)
+        .pending_window_in_days(DELETION_WINDOW_DAYS)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        // KMSInvalidStateException: already pending deletion.
+        Err(e) if crate::error::code(&e) == Some("KMSInvalidStateException") => Ok(()),
+        Err(e) => Err(aws("kms:ScheduleKeyDeletion", e)),
+    }
+}

@@ -1,0 +1,141 @@
+//! The four functions (one bundle, dispatching on `SECAUTO_FUNCTION`), their asynchronous failure
+//! handling, and the isolation document remediation starts.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::{bundle_path, code_sha256, identity, notifications, Builder, Code, KeyChoice, Shared};
+use super::{StackError, FUNCTIONS};
+use crate::resources::{self as r, Spec};
+
+pub const DOCUMENT: &str = "ssm_document.isolate";
+
+pub(super) fn add(b: &mut Builder, s: &Shared) -> Result<(), StackError> {
+    let n = &s.n;
+    let config = s.config;
+    let stack = n.stack.as_str();
+
+    let doc_name = n.document();
+    b.check("SSM document", &doc_name, 128);
+    let doc: Value =
+        serde_json::from_str(include_str!("../../templates/isolate-instance.ssm.json"))
+            .unwrap_or(Value::Null);
+    b.add(
+        DOCUMENT,
+        Spec::SsmDocument(r::ssm_document::Spec {
+            name: doc_name.clone(),
+            arn: n.arn("ssm", &format!("document/{doc_name}")),
+            content: doc,
+        }),
+        &[],
+    );
+
+    let artifacts = PathBuf::from(&config.lambda.artifacts_dir);
+    let mut deps = vec![
+        identity::ROLE,
+        "iam_role_policy_attachment.basic",
+        "iam_role_policy_attachment.automation",
+        notifications::TOPIC,
+        notifications::QUEUE,
+    ];
+    if s.key == KeyChoice::Stack {
+        deps.push(identity::KEY);
+    }
+    for (key, suffix) in FUNCTIONS {
+        let name = n.function(suffix);
+        b.check("Lambda function", &name, 64);
+        let zip_path = bundle_path(&artifacts, suffix);
+        let code_sha256 = match s.code {
+            Code::NotNeeded => String::new(),
+            Code::Required => bundle_sha(b, s, &zip_path)?,
+        };
+        let mut env = BTreeMap::new();
+        env.insert("SECAUTO_FUNCTION".to_string(), key.to_string());
+        env.insert("SECAUTO_STACK".to_string(), stack.to_string());
+        env.insert("SNS_TOPIC_ARN".to_string(), n.topic_arn());
+        env.insert(
+            "REMEDIATION_MODE".to_string(),
+            config.remediation.mode.as_str().to_string(),
+        );
+        env.insert("EVENT_SOURCE".to_string(), format!("secauto.{stack}"));
+        env.insert("ISOLATE_DOCUMENT".to_string(), doc_name.clone());
+        if *key == "triage" {
+            env.insert("TRIAGE_POLICY".to_string(), config.triage.policy_json());
+        }
+        let fn_address = format!("lambda_function.{key}");
+        b.add(
+            fn_address.clone(),
+            Spec::LambdaFunction(r::lambda_function::Spec {
+                name: name.clone(),
+                arn: n.function_arn(suffix),
+                description: format!("secauto stack {stack}: {suffix} handler"),
+                role_arn: n.role_arn("lambda"),
+                memory_mb: config.lambda.memory_mb,
+                timeout_seconds: config.lambda.timeout_seconds,
+                architecture: config.lambda.architecture.clone(),
+                environment: env,
+                zip_path,
+                code_sha256,
+                dead_letter_arn: n.queue_arn(),
+                kms_key: s.key_ref.clone(),
+            }),
+            &deps,
+        );
+        let (on_failure, dep) = if *key == "error_handler" {
+            (n.queue_arn(), notifications::QUEUE)
+        } else {
+            (
+                n.function_arn("error-handler"),
+                "lambda_function.error_handler",
+            )
+        };
+        b.add(
+            format!("lambda_event_invoke_config.{key}"),
+            Spec::LambdaEventInvokeConfig(r::lambda_event_invoke_config::Spec {
+                function: name,
+                on_failure_arn: on_failure,
+                maximum_retry_attempts: config.lambda.async_retry_attempts,
+                maximum_event_age_seconds: 21600,
+            }),
+            &[fn_address.as_str(), dep],
+        );
+    }
+    Ok(())
+}
+
+/// The CodeSha256 of a function's bundle; a missing bundle, or one built for another CPU than the
+/// functions', is recorded as a problem (all are reported together).
+fn bundle_sha(
+    b: &mut Builder,
+    s: &Shared,
+    zip_path: &std::path::Path,
+) -> Result<String, StackError> {
+    let bytes = match std::fs::read(zip_path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            b.missing_bundles.push(zip_path.display().to_string());
+            return Ok(String::new());
+        }
+        Err(source) => {
+            return Err(StackError::Bundle {
+                path: zip_path.display().to_string(),
+                source,
+            })
+        }
+    };
+    let want = s.config.lambda.architecture.as_str();
+    match crate::bundle::bundle_architecture(&bytes) {
+        Ok(arch) if arch == want => {}
+        Ok(arch) => b.unfit_bundles.push(format!(
+            "{} holds an {arch} executable but [lambda] architecture is {want:?}: every invocation would fail; rebuild for {want} or set architecture = \"{arch}\"",
+            zip_path.display()
+        )),
+        Err(why) => b.unfit_bundles.push(format!(
+            "{} {why}: rebuild it with `secauto build`",
+            zip_path.display()
+        )),
+    }
+    Ok(code_sha256(&bytes))
+}

@@ -1,0 +1,181 @@
+//! Who the functions are and what they may do: the execution role (trusting Lambda only on behalf of
+//! this account), its policies, and the stack's customer-managed key.
+
+use serde_json::{json, Value};
+
+use super::{Builder, KeyChoice, Shared};
+use crate::resources::{self as r, Spec};
+
+pub const ROLE: &str = "iam_role.lambda";
+pub const POLICY: &str = "iam_policy.automation";
+pub const KEY: &str = "kms_key.main";
+
+pub(super) fn add(b: &mut Builder, s: &Shared) {
+    let n = &s.n;
+    let stack = n.stack.as_str();
+    let role_name = n.role("lambda");
+    b.check("IAM role", &role_name, 64);
+    b.add(
+        ROLE,
+        Spec::IamRole(r::iam_role::Spec {
+            name: role_name.clone(),
+            description: format!(
+                "secauto stack {stack} ({}): execution role of the security-response functions",
+                n.region
+            ),
+            assume_role_policy: json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": n.service("lambda")},
+                    "Action": "sts:AssumeRole",
+                    // Confused-deputy protection: Lambda assumes the role only for this account.
+                    "Condition": {"StringEquals": {"aws:SourceAccount": n.account}},
+                }],
+            }),
+        }),
+        &[],
+    );
+    b.add(
+        "iam_role_policy_attachment.basic",
+        Spec::IamRolePolicyAttachment(r::iam_role_policy_attachment::Spec {
+            role: role_name.clone(),
+            policy_arn: n.managed_policy_arn("service-role/AWSLambdaBasicExecutionRole"),
+        }),
+        &[ROLE],
+    );
+
+    let policy_name = n.policy("automation");
+    b.check("IAM policy", &policy_name, 128);
+    let policy_arn = n.policy_arn("automation");
+    b.add(
+        POLICY,
+        Spec::IamPolicy(r::iam_policy::Spec {
+            name: policy_name,
+            arn: policy_arn.clone(),
+            description: format!(
+                "secauto stack {stack} ({}): what the security-response functions may do",
+                n.region
+            ),
+            document: automation_policy(s),
+        }),
+        &[
+            "sns_topic.notifications",
+            "sqs_queue.dlq",
+            "ssm_document.isolate",
+        ],
+    );
+    b.add(
+        "iam_role_policy_attachment.automation",
+        Spec::IamRolePolicyAttachment(r::iam_role_policy_attachment::Spec {
+            role: role_name,
+            policy_arn,
+        }),
+        &[ROLE, POLICY],
+    );
+
+    match &s.key {
+        KeyChoice::Stack => {
+            let alias = n.key_alias();
+            b.check("KMS alias", &alias, 256);
+            b.add(
+                KEY,
+                Spec::KmsKey(r::kms_key::Spec {
+                    alias,
+                    description: format!(
+                        "secauto stack {stack}: encrypts its notifications topic and its functions' environment"
+                    ),
+                    policy: key_policy(s),
+                }),
+                &[ROLE],
+            );
+        }
+        KeyChoice::AwsManaged => b.warnings.push(format!(
+            "[notifications] kms_key = \"{}\": CloudWatch alarms and EventBridge cannot publish to a topic under the AWS-managed key, so alarm notifications will not arrive; remove kms_key to use the stack's own key",
+            super::AWS_MANAGED_SNS_KEY
+        )),
+        KeyChoice::User(_) => {}
+    }
+}
+
+/// The key policy: the account administers it (so IAM policies apply); CloudWatch alarms and
+/// EventBridge may encrypt messages to the topic; the functions may publish and read their
+/// environment.
+fn key_policy(s: &Shared) -> Value {
+    let n = &s.n;
+    let use_key = json!(["kms:Decrypt", "kms:GenerateDataKey*"]);
+    json!({
+        "Version": "2012-10-17",
+        "Id": "secauto",
+        "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow",
+             "Principal": {"AWS": format!("arn:{}:iam::{}:root", n.partition, n.account)},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "AlarmsNotify", "Effect": "Allow",
+             "Principal": {"Service": n.service("cloudwatch")},
+             "Action": use_key, "Resource": "*"},
+            {"Sid": "EventsDeliver", "Effect": "Allow",
+             "Principal": {"Service": n.service("events")},
+             "Action": use_key, "Resource": "*"},
+            {"Sid": "FunctionsUse", "Effect": "Allow",
+             "Principal": {"AWS": n.role_arn("lambda")},
+             "Action": use_key, "Resource": "*"},
+        ],
+    })
+}
+
+/// The functions' use of the key, in their IAM policy: by alias where the key is named by one
+/// (`kms:ResourceAliases`), else by its ARN.
+fn key_statement(s: &Shared) -> Option<Value> {
+    let n = &s.n;
+    let key = s.key_ref.as_deref()?;
+    let actions = json!(["kms:Decrypt", "kms:GenerateDataKey*"]);
+    Some(if key.starts_with("alias/") {
+        json!({"Sid": "UseStackKey", "Effect": "Allow", "Action": actions,
+               "Resource": n.arn("kms", "key/*"),
+               "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": key}}})
+    } else if key.starts_with("arn:") {
+        json!({"Sid": "UseStackKey", "Effect": "Allow", "Action": actions, "Resource": key})
+    } else {
+        json!({"Sid": "UseStackKey", "Effect": "Allow", "Action": actions,
+               "Resource": n.arn("kms", &format!("key/{key}"))})
+    })
+}
+
+/// Least privilege: the stack's own ARNs wherever the action supports resource-level permissions.
+fn automation_policy(s: &Shared) -> Value {
+    let n = &s.n;
+    let p = n.partition.as_str();
+    let doc = n.document();
+    let mut statements = vec![
+        json!({"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": n.topic_arn()}),
+        json!({"Sid": "DeadLetter", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": n.queue_arn()}),
+        json!({"Sid": "OnFailureDestination", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+               "Resource": n.function_arn("error-handler")}),
+        json!({"Sid": "EmitResponseEvents", "Effect": "Allow", "Action": "events:PutEvents",
+               "Resource": n.arn("events", "event-bus/default")}),
+        json!({"Sid": "UpdateFindings", "Effect": "Allow",
+               "Action": ["securityhub:BatchUpdateFindings", "securityhub:GetFindings"],
+               "Resource": n.arn("securityhub", "hub/default")}),
+        json!({"Sid": "StartIsolation", "Effect": "Allow", "Action": "ssm:StartAutomationExecution",
+               "Resource": n.arn("ssm", &format!("automation-definition/{doc}:*"))}),
+        json!({"Sid": "WatchIsolation", "Effect": "Allow", "Action": "ssm:GetAutomationExecution",
+               "Resource": n.arn("ssm", "automation-execution/*")}),
+        json!({"Sid": "DescribeEc2", "Effect": "Allow",
+               "Action": ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeVolumes",
+                          "ec2:DescribeNetworkInterfaces", "ec2:DescribeSnapshots"],
+               "Resource": "*"}),
+        json!({"Sid": "RemediateEc2", "Effect": "Allow",
+               "Action": ["ec2:CreateSecurityGroup", "ec2:ModifyNetworkInterfaceAttribute",
+                          "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+                          "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:StopInstances"],
+               "Resource": [n.arn("ec2", "*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]}),
+        json!({"Sid": "RemediateS3", "Effect": "Allow",
+               "Action": ["s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
+                          "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
+                          "s3:PutBucketPublicAccessBlock"],
+               "Resource": format!("arn:{p}:s3:::*")}),
+    ];
+    statements.extend(key_statement(s));
+    json!({"Version": "2012-10-17", "Statement": statements})
+}

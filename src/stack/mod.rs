@@ -1,0 +1,238 @@
+//! Config + account + region → the desired resource graph. Every physical name derives from the stack
+//! name (see [`names`]) and every ARN is computed, so the whole graph is known before the first API
+//! call. Each component of the stack adds its resources in its own module.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::resources::{Spec, REGION_TAG, STACK_TAG};
+
+mod functions;
+mod identity;
+mod monitoring;
+pub mod names;
+mod notifications;
+mod rules;
+mod securityhub;
+
+pub use names::Names;
+
+/// The four functions: config key and name suffix.
+pub const FUNCTIONS: &[(&str, &str)] = &[
+    ("triage", "triage"),
+    ("remediation", "remediation"),
+    ("notification", "notification"),
+    ("error_handler", "error-handler"),
+];
+
+/// The detail-type of the events triage emits for remediation and notification.
+pub const RESPONSE_DETAIL_TYPE: &str = "Security Response Required";
+
+/// The AWS-managed SNS key: CloudWatch alarms and EventBridge cannot publish to a topic under it.
+pub const AWS_MANAGED_SNS_KEY: &str = "alias/aws/sns";
+
+/// One node of the graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// `kind.name`, stable across runs: the key in the state file.
+    pub address: String,
+    pub spec: Spec,
+    pub deps: Vec<String>,
+}
+
+/// The desired stack.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub name: String,
+    pub region: String,
+    pub account: String,
+    pub partition: String,
+    pub tags: BTreeMap<String, String>,
+    pub resources: Vec<Resource>,
+    /// Things the user should know before deploying (printed on stderr, listed in JSON).
+    pub warnings: Vec<String>,
+}
+
+impl Stack {
+    pub fn get(&self, address: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.address == address)
+    }
+
+    /// Address → dependencies.
+    pub fn edges(&self) -> BTreeMap<String, Vec<String>> {
+        self.resources
+            .iter()
+            .map(|r| (r.address.clone(), r.deps.clone()))
+            .collect()
+    }
+}
+
+/// Whether the handler bundles must exist (deploy, plan, status) or not (destroy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Required,
+    NotNeeded,
+}
+
+/// Problems that stop the graph from being built; all are found before any API call.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("derived names do not fit their services' limits:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Names(Vec<String>),
+    #[error("handler bundles are missing:\n{}\nrun `secauto build` to make them (or point [lambda] artifacts_dir at where they are)", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    MissingBundles(Vec<String>),
+    #[error("handler bundles cannot run on the functions:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    UnfitBundles(Vec<String>),
+    #[error("cannot read handler bundle {path}: {source}")]
+    Bundle {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Graph(#[from] crate::graph::GraphError),
+}
+
+/// Base64 SHA-256, the form Lambda reports as CodeSha256.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// The bundle path of a function.
+pub fn bundle_path(artifacts_dir: &Path, suffix: &str) -> PathBuf {
+    artifacts_dir.join(suffix).join("bootstrap.zip")
+}
+
+/// Which key encrypts the topic and the functions' environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// The stack's own customer-managed key (the default).
+    Stack,
+    /// The user's key: an alias, key id or key ARN.
+    User(String),
+    /// The AWS-managed keys (`alias/aws/sns`, Lambda's own): alarms cannot notify.
+    AwsManaged,
+}
+
+impl KeyChoice {
+    pub fn of(config: &Config) -> KeyChoice {
+        match config.notifications.kms_key.as_deref() {
+            None => KeyChoice::Stack,
+            Some(AWS_MANAGED_SNS_KEY) => KeyChoice::AwsManaged,
+            Some(k) => KeyChoice::User(k.to_string()),
+        }
+    }
+}
+
+/// What the components share: the config, names, and the ARNs that tie them together.
+pub(crate) struct Shared<'a> {
+    pub config: &'a Config,
+    pub n: Names,
+    pub code: Code,
+    pub key: KeyChoice,
+    /// The key as the topic and the functions name it (an alias, id or ARN), if not AWS-managed.
+    pub key_ref: Option<String>,
+    /// The EventBridge rules, by config key.
+    pub rules: Vec<&'static str>,
+}
+
+/// Adds resources and collects the problems found on the way.
+pub(crate) struct Builder {
+    resources: Vec<Resource>,
+    name_problems: Vec<String>,
+    missing_bundles: Vec<String>,
+    unfit_bundles: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Builder {
+    fn add(&mut self, address: impl Into<String>, spec: Spec, deps: &[&str]) {
+        self.resources.push(Resource {
+            address: address.into(),
+            spec,
+            deps: deps.iter().map(|d| d.to_string()).collect(),
+        });
+    }
+
+    fn check(&mut self, what: &str, name: &str, max: usize) {
+        if name.len() > max {
+            self.name_problems.push(format!(
+                "{what} name {name:?} is {} characters; the limit is {max}: shorten [stack] name",
+                name.len()
+            ));
+        }
+    }
+}
+
+/// Build the desired graph.
+pub fn build(
+    config: &Config,
+    account: &str,
+    region: &str,
+    code: Code,
+) -> Result<Stack, StackError> {
+    let n = Names::new(&config.stack.name, region, account);
+    let key = KeyChoice::of(config);
+    let key_ref = match &key {
+        KeyChoice::Stack => Some(n.key_alias()),
+        KeyChoice::User(k) => Some(k.clone()),
+        KeyChoice::AwsManaged => None,
+    };
+    let mut rules = vec!["findings", "remediation"];
+    if config.securityhub.custom_actions {
+        rules.push("custom_actions");
+    }
+    let s = Shared {
+        config,
+        n,
+        code,
+        key,
+        key_ref,
+        rules,
+    };
+    let mut b = Builder {
+        resources: Vec::new(),
+        name_problems: Vec::new(),
+        missing_bundles: Vec::new(),
+        unfit_bundles: Vec::new(),
+        warnings: Vec::new(),
+    };
+
+    identity::add(&mut b, &s);
+    notifications::add(&mut b, &s);
+    functions::add(&mut b, &s)?;
+    let actions = securityhub::add_actions(&mut b, &s);
+    rules::add(&mut b, &s, &actions);
+    securityhub::add_automation_rules(&mut b, &s);
+    monitoring::add(&mut b, &s);
+
+    if !b.name_problems.is_empty() {
+        return Err(StackError::Names(b.name_problems));
+    }
+    if code == Code::Required && !b.missing_bundles.is_empty() {
+        return Err(StackError::MissingBundles(b.missing_bundles));
+    }
+    if code == Code::Required && !b.unfit_bundles.is_empty() {
+        return Err(StackError::UnfitBundles(b.unfit_bundles));
+    }
+    let mut tags = config.stack.tags.clone();
+    tags.insert(STACK_TAG.into(), config.stack.name.clone());
+    tags.insert(REGION_TAG.into(), region.into());
+    let stack = Stack {
+        name: config.stack.name.clone(),
+        region: region.into(),
+        account: account.into(),
+        partition: s.n.partition.clone(),
+        tags,
+        resources: b.resources,
+        warnings: b.warnings,
+    };
+    crate::graph::levels(&stack.edges())?;
+    Ok(stack)
+}
+
+#[cfg(test)]
+mod tests;

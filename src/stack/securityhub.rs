@@ -1,0 +1,95 @@
+//! Security Hub: the custom actions analysts pick in the console, and the automation rules that
+//! annotate HIGH and CRITICAL findings (annotate only: they never change the workflow status, so the
+//! NEW-only findings rule cannot loop).
+
+use std::collections::BTreeMap;
+
+use super::{Builder, Shared};
+use crate::resources::{self as r, Spec};
+
+/// The custom actions' ARNs (the custom-actions rule matches them) and addresses.
+#[derive(Debug, Default)]
+pub(super) struct Actions {
+    pub arns: Vec<String>,
+    pub addresses: Vec<String>,
+}
+
+/// The custom-action id prefix: `[securityhub] action_id_prefix`, else one derived from stack and region.
+pub fn action_id_prefix(config: &crate::config::Config, n: &super::Names) -> String {
+    config
+        .securityhub
+        .action_id_prefix
+        .clone()
+        .unwrap_or_else(|| n.action_id_prefix())
+}
+
+pub(super) fn add_actions(b: &mut Builder, s: &Shared) -> Actions {
+    let mut out = Actions::default();
+    if !s.config.securityhub.custom_actions {
+        return out;
+    }
+    let prefix = action_id_prefix(s.config, &s.n);
+    for (key, id_suffix, name, description) in [
+        (
+            "trigger_remediation",
+            "Remediate",
+            "Trigger remediation",
+            "secauto: run the triage policy's remediation for the selected findings",
+        ),
+        (
+            "escalate_soc",
+            "Escalate",
+            "Escalate to SOC",
+            "secauto: notify the security operations center about the selected findings",
+        ),
+    ] {
+        let id = format!("{prefix}{id_suffix}");
+        if id.len() > 20 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            b.name_problems.push(format!(
+                "custom action id {id:?} must be at most 20 letters or digits: set [securityhub] action_id_prefix"
+            ));
+        }
+        let arn = s.n.arn("securityhub", &format!("action/custom/{id}"));
+        let address = format!("securityhub_action_target.{key}");
+        b.add(
+            address.clone(),
+            Spec::SecurityhubActionTarget(r::securityhub_action_target::Spec {
+                id,
+                arn: arn.clone(),
+                name: name.into(),
+                description: description.into(),
+            }),
+            &[],
+        );
+        out.arns.push(arn);
+        out.addresses.push(address);
+    }
+    out
+}
+
+pub(super) fn add_automation_rules(b: &mut Builder, s: &Shared) {
+    if !s.config.securityhub.automation_rules {
+        return;
+    }
+    let stack = s.n.stack.as_str();
+    for (order, label) in [(1, "HIGH"), (2, "CRITICAL")] {
+        let lower = label.to_ascii_lowercase();
+        let mut udf = BTreeMap::new();
+        udf.insert("secauto:stack".to_string(), stack.to_string());
+        udf.insert("secauto:priority".to_string(), lower.clone());
+        b.add(
+            format!("securityhub_automation_rule.{lower}"),
+            Spec::SecurityhubAutomationRule(r::securityhub_automation_rule::Spec {
+                name: s.n.name(&format!("{lower}-severity")),
+                description: format!(
+                    "secauto stack {stack}: annotate NEW {label} findings before triage"
+                ),
+                rule_order: order,
+                severity_label: label.into(),
+                note: format!("{label} severity finding: secauto triage is responding"),
+                user_defined_fields: udf,
+            }),
+            &[],
+        );
+    }
+}

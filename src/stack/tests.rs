@@ -1,0 +1,179 @@
+use serde_json::{json, Value};
+
+use super::*;
+use crate::resources::{self as r};
+
+fn config() -> Config {
+    Config::default()
+}
+
+#[test]
+fn default_stack_has_every_kind_and_acyclic() {
+    let mut c = config();
+    c.notifications.emails = vec!["soc@example.com".into()];
+    let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let kinds: std::collections::BTreeSet<_> = s.resources.iter().map(|r| r.spec.kind()).collect();
+    assert_eq!(kinds.len(), 17, "{kinds:?}");
+    assert!(s.get("event_rule.findings").is_some());
+    assert_eq!(
+        s.resources
+            .iter()
+            .filter(|r| r.spec.kind() == r::Kind::CloudwatchAlarm)
+            .count(),
+        4 + 3 + 1
+    );
+}
+
+#[test]
+fn findings_rule_matches_only_new_active() {
+    let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let Spec::EventRule(rule) = &s.get("event_rule.findings").unwrap().spec else {
+        panic!()
+    };
+    let f = &rule.event_pattern["detail"]["findings"];
+    assert_eq!(f["Workflow"]["Status"], json!(["NEW"]));
+    assert_eq!(f["RecordState"], json!(["ACTIVE"]));
+}
+
+#[test]
+fn long_stack_name_is_refused() {
+    let mut c = config();
+    c.stack.name = "a".repeat(60);
+    let err = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap_err();
+    assert!(err.to_string().contains("limit is 64"), "{err}");
+}
+
+#[test]
+fn action_ids_fit() {
+    let mut c = config();
+    c.stack.name = "my-very-long-stack-name".into();
+    let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    for r in &s.resources {
+        if let Spec::SecurityhubActionTarget(t) = &r.spec {
+            assert!(t.id.len() <= 20 && t.id.chars().all(|c| c.is_ascii_alphanumeric()));
+            assert!(t.name.len() <= 20);
+        }
+    }
+}
+
+#[test]
+fn missing_bundles_say_what_to_run() {
+    let mut c = config();
+    c.lambda.artifacts_dir = "/nonexistent/secauto".into();
+    let err = build(&c, "123456789012", "us-east-1", Code::Required).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("secauto build"), "{msg}");
+    assert!(
+        msg.contains("/nonexistent/secauto/triage/bootstrap.zip"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn account_global_names_carry_the_region() {
+    let east = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let west = build(&config(), "123456789012", "us-west-2", Code::NotNeeded).unwrap();
+    let global = |s: &Stack| -> Vec<String> {
+        s.resources
+            .iter()
+            .filter_map(|r| match &r.spec {
+                Spec::IamRole(x) => Some(x.name.clone()),
+                Spec::IamPolicy(x) => Some(x.arn.clone()),
+                Spec::CloudwatchDashboard(x) => Some(x.name.clone()),
+                Spec::SecurityhubActionTarget(x) => Some(x.id.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (e, w) = (global(&east), global(&west));
+    assert_eq!(e.len(), 5, "{e:?}");
+    for name in &e {
+        assert!(!w.contains(name), "{name} is shared by both regions");
+    }
+    assert_eq!(
+        east.tags.get(REGION_TAG).map(String::as_str),
+        Some("us-east-1")
+    );
+}
+
+#[test]
+fn trust_policy_names_the_account() {
+    let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let Spec::IamRole(role) = &s.get("iam_role.lambda").unwrap().spec else {
+        panic!()
+    };
+    assert_eq!(
+        role.assume_role_policy["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"],
+        json!("123456789012")
+    );
+}
+
+#[test]
+fn the_stack_key_encrypts_topic_and_functions_and_has_a_dlq() {
+    let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let Spec::KmsKey(key) = &s.get("kms_key.main").unwrap().spec else {
+        panic!()
+    };
+    assert_eq!(key.alias, "alias/secauto");
+    let services: Vec<&Value> = key.policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|st| st["Principal"].get("Service"))
+        .collect();
+    assert!(services.contains(&&json!("cloudwatch.amazonaws.com")));
+    assert!(services.contains(&&json!("events.amazonaws.com")));
+    let Spec::SnsTopic(topic) = &s.get("sns_topic.notifications").unwrap().spec else {
+        panic!()
+    };
+    assert_eq!(topic.kms_master_key_id, "alias/secauto");
+    for (key, _) in FUNCTIONS {
+        let Spec::LambdaFunction(f) = &s.get(&format!("lambda_function.{key}")).unwrap().spec
+        else {
+            panic!()
+        };
+        assert_eq!(f.kms_key.as_deref(), Some("alias/secauto"));
+        assert!(
+            f.dead_letter_arn.ends_with(":secauto-dlq"),
+            "{}",
+            f.dead_letter_arn
+        );
+    }
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn the_aws_managed_key_is_allowed_with_a_warning() {
+    let mut c = config();
+    c.notifications.kms_key = Some("alias/aws/sns".into());
+    let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    assert!(s.get("kms_key.main").is_none());
+    assert!(s
+        .warnings
+        .iter()
+        .any(|w| w.contains("alarm notifications will not arrive")));
+}
+
+#[test]
+fn a_bundle_for_another_cpu_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
+    elf.resize(18, 0);
+    elf.extend_from_slice(&183u16.to_le_bytes());
+    let zip = crate::bundle::zip_bootstrap(&elf).unwrap();
+    for (_, suffix) in FUNCTIONS {
+        let p = bundle_path(dir.path(), suffix);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &zip).unwrap();
+    }
+    let mut c = config();
+    c.lambda.artifacts_dir = dir.path().display().to_string();
+    let err = build(&c, "123456789012", "us-east-1", Code::Required).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("arm64 executable") && msg.contains("\"x86_64\""),
+        "{msg}"
+    );
+    c.lambda.architecture = "arm64".into();
+    build(&c, "123456789012", "us-east-1", Code::Required).unwrap();
+}

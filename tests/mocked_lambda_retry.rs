@@ -2,6 +2,9 @@
 //! so these tests give secauto an aws-smithy-mocks Lambda client that answers CreateFunction with the
 //! real error first, and assert the bounded retry.
 
+#[path = "common/offline.rs"]
+mod offline;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -11,7 +14,6 @@ use aws_sdk_lambda::types::error::InvalidParameterValueException;
 use aws_sdk_lambda::types::State;
 use aws_sdk_lambda::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use secauto::aws::{Clients, Connection};
 use secauto::resources::{lambda_function, Ctx, Spec};
 
 fn not_assumable() -> CreateFunctionError {
@@ -30,17 +32,7 @@ fn not_assumable() -> CreateFunctionError {
 }
 
 fn setup(lambda: Client, wait: Duration) -> (Ctx, Spec, tempfile::TempDir) {
-    let sdk = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    let mut clients = Clients::new(
-        &sdk,
-        &Connection {
-            endpoint_url: Some("http://127.0.0.1:9".into()),
-            ..Connection::default()
-        },
-    );
+    let mut clients = offline::clients();
     clients.lambda = lambda;
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("bootstrap.zip");
@@ -59,7 +51,7 @@ fn setup(lambda: Client, wait: Duration) -> (Ctx, Spec, tempfile::TempDir) {
         dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:s-dlq".into(),
         kms_key: None,
     });
-    let ctx = Ctx::new(clients, "s", "us-east-1", BTreeMap::new(), wait);
+    let ctx = offline::ctx(clients, wait);
     (ctx, spec, dir)
 }
 

@@ -2,14 +2,15 @@
 //! QueueDeletedRecently meanwhile. moto deletes at once, so this answer is mocked
 //! (aws-smithy-mocks) and the wait-and-retry asserted.
 
-use std::collections::BTreeMap;
+#[path = "common/offline.rs"]
+mod offline;
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::operation::create_queue::{CreateQueueError, CreateQueueOutput};
 use aws_sdk_sqs::types::error::QueueDeletedRecently;
 use aws_sdk_sqs::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use secauto::aws::{Clients, Connection};
 use secauto::resources::{sqs_queue, Ctx, Spec};
 
 const MESSAGE: &str =
@@ -30,19 +31,9 @@ fn deleted_recently() -> CreateQueueError {
 }
 
 fn ctx(sqs: Client) -> Ctx {
-    let sdk = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    let mut clients = Clients::new(
-        &sdk,
-        &Connection {
-            endpoint_url: Some("http://127.0.0.1:9".into()),
-            ..Connection::default()
-        },
-    );
+    let mut clients = offline::clients();
     clients.sqs = sqs;
-    Ctx::new(clients, "s", "us-east-1", BTreeMap::new(), Duration::ZERO)
+    offline::ctx(clients, Duration::ZERO)
 }
 
 #[tokio::test]

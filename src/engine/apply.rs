@@ -33,6 +33,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// True when `kind` may still be listed although this run deleted it: SQS lists a deleted queue
+    /// for up to 60 seconds.
+    pub fn lingers(&self, kind: Kind) -> bool {
+        kind == Kind::SqsQueue
+            && self
+                .resources
+                .iter()
+                .any(|r| r.kind == kind && r.action == Action::Delete && r.error.is_none())
+    }
+
     pub fn count(&self, action: Action) -> usize {
         self.resources
             .iter()
@@ -385,4 +395,40 @@ pub async fn destroy(
         });
     }
     (outcome, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(kind: Kind, action: Action, error: Option<&str>) -> ResourceResult {
+        ResourceResult {
+            address: format!("{kind}.x"),
+            kind,
+            action,
+            arn: None,
+            error: error.map(String::from),
+        }
+    }
+
+    #[test]
+    fn only_a_queue_this_run_deleted_may_linger() {
+        let mut o = Outcome::default();
+        assert!(!o.lingers(Kind::SqsQueue));
+        o.resources
+            .push(result(Kind::SqsQueue, Action::Delete, Some("boom")));
+        assert!(
+            !o.lingers(Kind::SqsQueue),
+            "a failed delete is not lingering"
+        );
+        o.resources
+            .push(result(Kind::SqsQueue, Action::Delete, None));
+        o.resources
+            .push(result(Kind::LambdaFunction, Action::Delete, None));
+        assert!(o.lingers(Kind::SqsQueue));
+        assert!(
+            !o.lingers(Kind::LambdaFunction),
+            "only SQS keeps listing what it deleted"
+        );
+    }
 }

@@ -1,0 +1,129 @@
+//! IAM answers long lists a page at a time (IsTruncated and Marker). moto's ListEntitiesForPolicy
+//! returns no marker, so paging is asserted against AWS's documented answer with aws-smithy-mocks:
+//! destroy detaches a policy from every entity on every page, and empties a role on every page.
+
+#[path = "common/offline.rs"]
+mod offline;
+
+use std::time::Duration;
+
+use aws_sdk_iam::operation::delete_policy::DeletePolicyOutput;
+use aws_sdk_iam::operation::delete_role::DeleteRoleOutput;
+use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput;
+use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
+use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
+use aws_sdk_iam::operation::list_entities_for_policy::ListEntitiesForPolicyOutput;
+use aws_sdk_iam::operation::list_policy_versions::ListPolicyVersionsOutput;
+use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
+use aws_sdk_iam::types::{AttachedPolicy, PolicyRole};
+use aws_sdk_iam::Client;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use secauto::resources::{delete, Kind};
+
+const POLICY: &str = "arn:aws:iam::123456789012:policy/s-us-east-1-automation";
+
+fn roles(names: &[&str]) -> Vec<PolicyRole> {
+    names
+        .iter()
+        .map(|n| PolicyRole::builder().role_name(*n).build())
+        .collect()
+}
+
+#[tokio::test]
+async fn mocked_iam_policy_delete_detaches_every_role_on_every_page() {
+    let entities = mock!(Client::list_entities_for_policy)
+        .sequence()
+        .output(|| {
+            ListEntitiesForPolicyOutput::builder()
+                .set_policy_roles(Some(roles(&["a", "b"])))
+                .is_truncated(true)
+                .marker("page2")
+                .build()
+        })
+        .output(|| {
+            ListEntitiesForPolicyOutput::builder()
+                .set_policy_roles(Some(roles(&["c"])))
+                .is_truncated(false)
+                .build()
+        })
+        .build();
+    let detach =
+        mock!(Client::detach_role_policy).then_output(|| DetachRolePolicyOutput::builder().build());
+    let versions = mock!(Client::list_policy_versions).then_output(|| {
+        ListPolicyVersionsOutput::builder()
+            .is_truncated(false)
+            .build()
+    });
+    let delete_policy =
+        mock!(Client::delete_policy).then_output(|| DeletePolicyOutput::builder().build());
+    let iam = mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&entities, &detach, &versions, &delete_policy]
+    );
+    let mut clients = offline::clients();
+    clients.iam = iam;
+    let ctx = offline::ctx(clients, Duration::ZERO);
+    delete(&ctx, Kind::IamPolicy, POLICY).await.unwrap();
+    assert_eq!(entities.num_calls(), 2, "both pages were read");
+    assert_eq!(detach.num_calls(), 3, "a, b and c (page 2) were detached");
+    assert_eq!(delete_policy.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn mocked_iam_role_delete_empties_the_role_on_every_page() {
+    let attached = mock!(Client::list_attached_role_policies)
+        .sequence()
+        .output(|| {
+            ListAttachedRolePoliciesOutput::builder()
+                .attached_policies(AttachedPolicy::builder().policy_arn("arn:p1").build())
+                .is_truncated(true)
+                .marker("m")
+                .build()
+        })
+        .output(|| {
+            ListAttachedRolePoliciesOutput::builder()
+                .attached_policies(AttachedPolicy::builder().policy_arn("arn:p2").build())
+                .is_truncated(false)
+                .build()
+        })
+        .build();
+    let inline = mock!(Client::list_role_policies)
+        .sequence()
+        .output(|| {
+            ListRolePoliciesOutput::builder()
+                .policy_names("one")
+                .is_truncated(true)
+                .marker("m")
+                .build()
+                .unwrap()
+        })
+        .output(|| {
+            ListRolePoliciesOutput::builder()
+                .policy_names("two")
+                .is_truncated(false)
+                .build()
+                .unwrap()
+        })
+        .build();
+    let detach =
+        mock!(Client::detach_role_policy).then_output(|| DetachRolePolicyOutput::builder().build());
+    let delete_inline =
+        mock!(Client::delete_role_policy).then_output(|| DeleteRolePolicyOutput::builder().build());
+    let delete_role =
+        mock!(Client::delete_role).then_output(|| DeleteRoleOutput::builder().build());
+    let iam = mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&attached, &inline, &detach, &delete_inline, &delete_role]
+    );
+    let mut clients = offline::clients();
+    clients.iam = iam;
+    let ctx = offline::ctx(clients, Duration::ZERO);
+    delete(&ctx, Kind::IamRole, "s-us-east-1-lambda")
+        .await
+        .unwrap();
+    assert_eq!(detach.num_calls(), 2);
+    assert_eq!(delete_inline.num_calls(), 2);
+    assert_eq!(delete_role.num_calls(), 1);
+}

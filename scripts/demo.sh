@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole job against local AWS emulators: build, deploy, status, a drift and its repair, destroy.
-# moto serves IAM, SNS, SQS, Lambda, EventBridge, SSM and STS; ministack serves CloudWatch.
+# ministack serves IAM, STS, KMS, SNS, SQS, Lambda (which keeps DeadLetterConfig, as AWS does),
+# EventBridge and CloudWatch; moto serves the SSM document ministack lacks.
 # Both run on free loopback ports and are stopped on exit. Nothing here reaches AWS.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,10 +33,10 @@ cw_port=$(free_port)
 pids+=($!)
 wait_http "http://127.0.0.1:$moto_port/moto-api/"
 wait_http "http://127.0.0.1:$cw_port/"
-echo "== emulators: moto on :$moto_port, ministack (CloudWatch) on :$cw_port"
+echo "== emulators: ministack on :$cw_port, moto (SSM) on :$moto_port"
 
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_ENDPOINT_URL_CLOUDWATCH="http://127.0.0.1:$cw_port"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$cw_port" AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$moto_port"
 
 cat >"$work/secauto.toml" <<TOML
 [stack]
@@ -64,7 +65,7 @@ run status
 echo; echo "== someone edits the findings rule by hand and deletes a function"
 "$venv/bin/python" - <<PY
 import boto3
-kw = dict(region_name="us-east-1", endpoint_url="http://127.0.0.1:$moto_port")
+kw = dict(region_name="us-east-1", endpoint_url="http://127.0.0.1:$cw_port")
 boto3.client("events", **kw).put_rule(Name="demo-findings", EventPattern='{"source":["aws.securityhub"]}')
 boto3.client("lambda", **kw).delete_function(FunctionName="demo-notification")
 PY

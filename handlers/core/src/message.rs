@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::response::ResponseEvent;
 
-/// An SNS message: subject (≤ 100 ASCII characters), body, string attributes.
+/// An SNS message: subject (fewer than 100 ASCII characters), body, string attributes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub subject: String,
@@ -14,7 +14,7 @@ pub struct Message {
     pub attributes: BTreeMap<String, String>,
 }
 
-/// SNS subjects: ASCII, no line breaks, at most 100 characters.
+/// SNS subjects: ASCII, no line breaks, fewer than 100 characters (SNS refuses 100).
 pub fn subject(s: &str) -> String {
     let clean: String = s
         .chars()
@@ -27,10 +27,10 @@ pub fn subject(s: &str) -> String {
         })
         .collect();
     let clean = clean.trim();
-    if clean.len() <= 100 {
+    if clean.len() < 100 {
         clean.to_string()
     } else {
-        format!("{}...", &clean[..97])
+        format!("{}...", &clean[..96])
     }
 }
 
@@ -190,7 +190,8 @@ pub fn failure(record: &Value, max_payload: usize) -> Message {
     } else {
         payload
     };
-    let short = function.rsplit(':').next().unwrap_or(function);
+    // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]: the name, not `$LATEST`.
+    let short = function.split(':').nth(6).unwrap_or(function);
     let mut attributes = BTreeMap::new();
     attributes.insert("message_type".into(), "failure".into());
     attributes.insert("function".into(), short.to_string());
@@ -211,7 +212,9 @@ mod tests {
     #[test]
     fn subject_is_ascii_and_short() {
         let s = subject(&format!("é\n{}", "x".repeat(300)));
-        assert!(s.len() <= 100 && s.is_ascii() && !s.contains('\n'));
+        assert!(s.len() < 100 && s.is_ascii() && !s.contains('\n'));
+        assert_eq!(subject(&"y".repeat(100)).len(), 99);
+        assert_eq!(subject(&"y".repeat(99)).len(), 99);
     }
 
     #[test]
@@ -223,6 +226,8 @@ mod tests {
         });
         let m = failure(&rec, 1000);
         assert!(m.subject.contains("Timeout"));
+        assert_eq!(m.attributes["function"], "s-triage", "the name, not its $LATEST qualifier");
+        assert!(m.subject.contains("in s-triage:"), "{}", m.subject);
         assert!(m.body.contains("Task timed out"));
         assert!(m.body.contains("more bytes"));
     }

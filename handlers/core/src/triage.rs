@@ -54,10 +54,34 @@ fn make(
     }
 }
 
+/// A finding whose control passed: there is nothing to fix (Prowler and Security Hub controls
+/// report PASSED findings as ACTIVE too).
+fn passed(f: &Finding) -> Option<String> {
+    let status = f.compliance.as_ref().and_then(|c| c.status.as_deref());
+    (status == Some("PASSED")).then(|| "compliance status is PASSED: nothing to fix".to_string())
+}
+
+/// Why a custom action does not act on a finding: analysts' clicks never act on a passed control,
+/// and never silently reopen a finding someone closed.
+fn custom_action_skip(f: &Finding) -> Option<String> {
+    if let Some(why) = passed(f) {
+        return Some(why);
+    }
+    match f.workflow_status() {
+        s @ ("RESOLVED" | "SUPPRESSED") => Some(format!(
+            "workflow status is {s}: a custom action does not reopen it; set it to NEW or NOTIFIED first"
+        )),
+        _ => None,
+    }
+}
+
 /// Why an imported finding is not (re)processed, if it is not.
 fn skip_reason(f: &Finding) -> Option<String> {
     if f.record_state.as_deref() == Some("ARCHIVED") {
         return Some("archived".into());
+    }
+    if let Some(why) = passed(f) {
+        return Some(why);
     }
     if f.workflow_status() != "NEW" {
         return Some(format!("workflow status is {}", f.workflow_status()));
@@ -93,7 +117,13 @@ pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
                 .ok
                 .iter()
                 .map(|f| match action {
-                    CustomAction::Remediate => make(f, policy.decide_forced(f), false, true, None),
+                    CustomAction::Remediate => make(
+                        f,
+                        policy.decide_forced(f),
+                        false,
+                        true,
+                        custom_action_skip(f),
+                    ),
                     CustomAction::Escalate => make(
                         f,
                         Decision {
@@ -102,7 +132,7 @@ pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
                         },
                         true,
                         false,
-                        None,
+                        custom_action_skip(f),
                     ),
                     CustomAction::Other(name) => make(
                         f,
@@ -156,6 +186,30 @@ mod tests {
             triage(&p, &imported(done)).0[0].is_actionable(),
             "a newer version is triaged again"
         );
+    }
+
+    #[test]
+    fn passed_findings_are_never_actionable() {
+        let p = Policy::default();
+        let f = json!({"Id": "a", "ProductArn": "p", "UpdatedAt": "t1", "Severity": {"Label": "HIGH"},
+            "Compliance": {"Status": "PASSED"}});
+        let t = &triage(&p, &imported(f.clone())).0[0];
+        assert!(!t.is_actionable());
+        assert!(t.skipped.as_deref().unwrap().contains("PASSED"));
+        let v = json!({"detail-type": "Security Hub Findings - Custom Action", "resources": ["arn:aws:securityhub:r:1:action/custom/xRemediate"],
+            "detail": {"actionName": "Trigger remediation", "findings": [f]}});
+        assert!(!triage(&p, &parse_input(&v).unwrap()).0[0].is_actionable());
+    }
+
+    #[test]
+    fn custom_actions_do_not_reopen_closed_findings() {
+        for status in ["RESOLVED", "SUPPRESSED"] {
+            let v = json!({"detail-type": "Security Hub Findings - Custom Action", "resources": ["arn:aws:securityhub:r:1:action/custom/xEscalate"],
+                "detail": {"actionName": "Escalate to SOC", "findings": [{"Id": "a", "ProductArn": "p", "Workflow": {"Status": status}}]}});
+            let t = &triage(&Policy::default(), &parse_input(&v).unwrap()).0[0];
+            assert!(!t.is_actionable(), "{status}");
+            assert!(t.skipped.as_deref().unwrap().contains("does not reopen"), "{status}");
+        }
     }
 
     #[test]

@@ -94,9 +94,15 @@ pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) 
             resources: vec![],
         });
         let mut udf = BTreeMap::new();
+        // Security Hub refuses empty UserDefinedFields values; a finding without UpdatedAt (which
+        // ASFF requires) is marked with a placeholder and will be triaged again if re-imported.
         udf.insert(
             TRIAGED_AT.to_string(),
-            t.finding.updated_at.clone().unwrap_or_default(),
+            t.finding
+                .updated_at
+                .clone()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "unknown".into()),
         );
         udf.insert("secauto:action".to_string(), t.action.as_str().to_string());
         updates.push((

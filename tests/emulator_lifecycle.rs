@@ -160,7 +160,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
     assert_eq!(out["account"], "123456789012");
     assert_eq!(out["errors"], serde_json::json!([]));
     let created = out["changes"]["create"].as_u64().unwrap();
-    assert_eq!(created, 33, "{out:#}");
+    assert_eq!(created, 36, "{out:#}");
     for r in out["resources"].as_array().unwrap() {
         assert_eq!(r["action"], "create", "{r}");
     }
@@ -239,7 +239,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
     assert_eq!(out["changes"]["create"], 0);
     assert_eq!(out["changes"]["update"], 0);
     assert_eq!(out["changes"]["delete"], 0);
-    assert_eq!(out["changes"]["unchanged"], 33);
+    assert_eq!(out["changes"]["unchanged"], 36);
     let ops = emu.recorded();
     assert!(ops.len() > 20, "the second deploy read the stack: {ops:?}");
     let mutating: Vec<&String> = ops.iter().filter(|o| is_mutating(o)).collect();
@@ -427,7 +427,7 @@ fn crash_between_create_and_state_write_is_healed_by_name_and_tag() {
         &std::fs::read_to_string(p.path(".secauto/heal/us-east-1.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(state["resources"].as_object().unwrap().len(), 32);
+    assert_eq!(state["resources"].as_object().unwrap().len(), 35);
 
     // And destroy finds what state lacks.
     std::fs::remove_file(p.path(".secauto/heal/us-east-1.json")).unwrap();

@@ -64,6 +64,31 @@ pub(super) fn add(b: &mut Builder, s: &Shared) -> Result<(), StackError> {
         if *key == "triage" {
             env.insert("TRIAGE_POLICY".to_string(), config.triage.policy_json());
         }
+        if *key == "remediation" {
+            let r = &config.remediation;
+            env.insert("AUTOMATION_ROLE_ARN".to_string(), n.role_arn("automation"));
+            env.insert(
+                "AUTOMATION_WAIT_SECONDS".to_string(),
+                r.automation_wait_seconds.to_string(),
+            );
+            env.insert(
+                "ISOLATE_ROUTING_INSTANCES".to_string(),
+                r.isolate_routing_instances.to_string(),
+            );
+            if !r.protected.is_empty() {
+                env.insert("PROTECTED_RESOURCES".to_string(), r.protected.join(","));
+            }
+            if !r.protected_tags.is_empty() {
+                env.insert(
+                    "PROTECTED_TAGS".to_string(),
+                    r.protected_tags
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+            }
+        }
         let fn_address = format!("lambda_function.{key}");
         b.add(
             fn_address.clone(),

@@ -9,6 +9,7 @@ use crate::resources::{self as r, Spec};
 pub const ROLE: &str = "iam_role.lambda";
 pub const POLICY: &str = "iam_policy.automation";
 pub const KEY: &str = "kms_key.main";
+pub const AUTOMATION_ROLE: &str = "iam_role.automation";
 
 pub(super) fn add(b: &mut Builder, s: &Shared) {
     let n = &s.n;
@@ -74,6 +75,8 @@ pub(super) fn add(b: &mut Builder, s: &Shared) {
         &[ROLE, POLICY],
     );
 
+    add_automation_role(b, s);
+
     match &s.key {
         KeyChoice::Stack => {
             let alias = n.key_alias();
@@ -96,6 +99,75 @@ pub(super) fn add(b: &mut Builder, s: &Shared) {
         )),
         KeyChoice::User(_) => {}
     }
+}
+
+/// The role the isolation automation runs as (SSM's `AutomationAssumeRole`): trusted by Systems
+/// Manager only for this account's automation executions, allowed exactly what the document does.
+fn add_automation_role(b: &mut Builder, s: &Shared) {
+    let n = &s.n;
+    let stack = n.stack.as_str();
+    let name = n.role("automation");
+    b.check("IAM role", &name, 64);
+    b.add(
+        AUTOMATION_ROLE,
+        Spec::IamRole(r::iam_role::Spec {
+            name: name.clone(),
+            description: format!(
+                "secauto stack {stack} ({}): the isolation automation (snapshots, tag, stop)",
+                n.region
+            ),
+            assume_role_policy: json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": n.service("ssm")},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": n.account},
+                        "ArnLike": {"aws:SourceArn": format!("arn:{}:ssm:*:{}:automation-execution/*", n.partition, n.account)},
+                    },
+                }],
+            }),
+        }),
+        &[],
+    );
+    let policy = n.policy("isolation");
+    b.check("IAM policy", &policy, 128);
+    let p = n.partition.as_str();
+    b.add(
+        "iam_policy.isolation",
+        Spec::IamPolicy(r::iam_policy::Spec {
+            name: policy,
+            arn: n.policy_arn("isolation"),
+            description: format!(
+                "secauto stack {stack} ({}): what the isolation automation does",
+                n.region
+            ),
+            document: json!({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "Read", "Effect": "Allow",
+                     "Action": ["ec2:DescribeVolumes", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus"],
+                     "Resource": "*"},
+                    {"Sid": "Snapshot", "Effect": "Allow", "Action": "ec2:CreateSnapshot",
+                     "Resource": [n.arn("ec2", "volume/*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]},
+                    {"Sid": "Tag", "Effect": "Allow", "Action": "ec2:CreateTags",
+                     "Resource": [n.arn("ec2", "instance/*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]},
+                    {"Sid": "Stop", "Effect": "Allow", "Action": "ec2:StopInstances",
+                     "Resource": n.arn("ec2", "instance/*")},
+                ],
+            }),
+        }),
+        &[],
+    );
+    b.add(
+        "iam_role_policy_attachment.isolation",
+        Spec::IamRolePolicyAttachment(r::iam_role_policy_attachment::Spec {
+            role: name,
+            policy_arn: n.policy_arn("isolation"),
+        }),
+        &[AUTOMATION_ROLE, "iam_policy.isolation"],
+    );
 }
 
 /// The key policy: the account administers it (so IAM policies apply); CloudWatch alarms and
@@ -159,17 +231,24 @@ fn automation_policy(s: &Shared) -> Value {
                "Resource": n.arn("securityhub", "hub/default")}),
         json!({"Sid": "StartIsolation", "Effect": "Allow", "Action": "ssm:StartAutomationExecution",
                "Resource": n.arn("ssm", &format!("automation-definition/{doc}:*"))}),
+        json!({"Sid": "PassIsolationRole", "Effect": "Allow", "Action": "iam:PassRole",
+               "Resource": n.role_arn("automation"),
+               "Condition": {"StringEquals": {"iam:PassedToService": n.service("ssm")}}}),
         json!({"Sid": "WatchIsolation", "Effect": "Allow", "Action": "ssm:GetAutomationExecution",
                "Resource": n.arn("ssm", "automation-execution/*")}),
         json!({"Sid": "DescribeEc2", "Effect": "Allow",
                "Action": ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeVolumes",
-                          "ec2:DescribeNetworkInterfaces", "ec2:DescribeSnapshots"],
+                          "ec2:DescribeNetworkInterfaces", "ec2:DescribeSnapshots",
+                          "ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances"],
                "Resource": "*"}),
         json!({"Sid": "RemediateEc2", "Effect": "Allow",
                "Action": ["ec2:CreateSecurityGroup", "ec2:ModifyNetworkInterfaceAttribute",
                           "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-                          "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:StopInstances"],
+                          "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+                          "ec2:ModifyInstanceAttribute", "ec2:CreateSnapshot", "ec2:CreateTags"],
                "Resource": [n.arn("ec2", "*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]}),
+        json!({"Sid": "KeepEvidence", "Effect": "Allow", "Action": "autoscaling:DetachInstances",
+               "Resource": n.arn("autoscaling", "autoScalingGroup:*")}),
         json!({"Sid": "RemediateS3", "Effect": "Allow",
                "Action": ["s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
                           "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",

@@ -86,7 +86,7 @@ fn account_global_names_carry_the_region() {
             .collect()
     };
     let (e, w) = (global(&east), global(&west));
-    assert_eq!(e.len(), 5, "{e:?}");
+    assert_eq!(e.len(), 7, "{e:?}");
     for name in &e {
         assert!(!w.contains(name), "{name} is shared by both regions");
     }
@@ -176,4 +176,42 @@ fn a_bundle_for_another_cpu_is_refused() {
     );
     c.lambda.architecture = "arm64".into();
     build(&c, "123456789012", "us-east-1", Code::Required).unwrap();
+}
+
+#[test]
+fn the_isolation_automation_runs_as_its_own_role_that_only_remediation_may_pass() {
+    let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let Spec::IamRole(role) = &s.get("iam_role.automation").unwrap().spec else {
+        panic!()
+    };
+    let trust = &role.assume_role_policy["Statement"][0];
+    assert_eq!(trust["Principal"]["Service"], json!("ssm.amazonaws.com"));
+    assert_eq!(
+        trust["Condition"]["StringEquals"]["aws:SourceAccount"],
+        json!("123456789012")
+    );
+    let Spec::IamPolicy(p) = &s.get("iam_policy.automation").unwrap().spec else {
+        panic!()
+    };
+    let pass = p.document["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["Action"] == json!("iam:PassRole"))
+        .expect("a PassRole statement");
+    assert_eq!(
+        pass["Resource"],
+        json!(format!("arn:aws:iam::123456789012:role/{}", role.name))
+    );
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        json!("ssm.amazonaws.com")
+    );
+    let Spec::LambdaFunction(f) = &s.get("lambda_function.remediation").unwrap().spec else {
+        panic!()
+    };
+    assert_eq!(
+        f.environment.get("AUTOMATION_ROLE_ARN"),
+        Some(&format!("arn:aws:iam::123456789012:role/{}", role.name))
+    );
 }

@@ -226,7 +226,10 @@ mod tests {
         });
         let m = failure(&rec, 1000);
         assert!(m.subject.contains("Timeout"));
-        assert_eq!(m.attributes["function"], "s-triage", "the name, not its $LATEST qualifier");
+        assert_eq!(
+            m.attributes["function"], "s-triage",
+            "the name, not its $LATEST qualifier"
+        );
         assert!(m.subject.contains("in s-triage:"), "{}", m.subject);
         assert!(m.body.contains("Task timed out"));
         assert!(m.body.contains("more bytes"));

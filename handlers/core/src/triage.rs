@@ -208,7 +208,10 @@ mod tests {
                 "detail": {"actionName": "Escalate to SOC", "findings": [{"Id": "a", "ProductArn": "p", "Workflow": {"Status": status}}]}});
             let t = &triage(&Policy::default(), &parse_input(&v).unwrap()).0[0];
             assert!(!t.is_actionable(), "{status}");
-            assert!(t.skipped.as_deref().unwrap().contains("does not reopen"), "{status}");
+            assert!(
+                t.skipped.as_deref().unwrap().contains("does not reopen"),
+                "{status}"
+            );
         }
     }
 

@@ -38,6 +38,14 @@ pub struct Env {
     pub event_source: String,
     pub isolate_document: String,
     pub policy: Policy,
+    /// The role the isolation automation runs as.
+    pub automation_role: String,
+    /// How long remediation follows the automation.
+    pub automation_wait: std::time::Duration,
+    /// Isolate instances that route traffic.
+    pub isolate_routing: bool,
+    /// Resources protected by configuration.
+    pub protection: crate::remediate::Protection,
 }
 
 fn var(name: &str) -> Result<String> {
@@ -76,6 +84,18 @@ impl Env {
                 .unwrap_or_else(|_| format!("{stack}-isolate-instance")),
             stack,
             policy,
+            automation_role: std::env::var("AUTOMATION_ROLE_ARN").unwrap_or_default(),
+            automation_wait: std::time::Duration::from_secs(
+                std::env::var("AUTOMATION_WAIT_SECONDS")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(30),
+            ),
+            isolate_routing: std::env::var("ISOLATE_ROUTING_INSTANCES").as_deref() == Ok("true"),
+            protection: crate::remediate::Protection::parse(
+                &std::env::var("PROTECTED_RESOURCES").unwrap_or_default(),
+                &std::env::var("PROTECTED_TAGS").unwrap_or_default(),
+            ),
         })
     }
 }

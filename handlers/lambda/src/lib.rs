@@ -30,6 +30,7 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
 }
 
 impl Clients {
@@ -47,6 +48,7 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(sdk),
             ec2: aws_sdk_ec2::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            autoscaling: aws_sdk_autoscaling::Client::new(sdk),
         }
     }
 }

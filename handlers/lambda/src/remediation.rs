@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::env::{Env, Mode};
 use crate::findings::{self, Target, Update};
 use crate::notification::publish;
-use crate::remediate::{Executor, Outcome};
+use crate::remediate::{Executor, Failed, Outcome};
 use crate::Clients;
 
 /// The clients of the resource's region (a finding can name a resource in another region).
@@ -32,7 +32,12 @@ fn regional(clients: &Clients, region: Option<&str>) -> Clients {
         s3: aws_sdk_s3::Client::from_conf(
             clients.s3.config().to_builder().region(r.clone()).build(),
         ),
-        ssm: aws_sdk_ssm::Client::from_conf(clients.ssm.config().to_builder().region(r).build()),
+        ssm: aws_sdk_ssm::Client::from_conf(
+            clients.ssm.config().to_builder().region(r.clone()).build(),
+        ),
+        autoscaling: aws_sdk_autoscaling::Client::from_conf(
+            clients.autoscaling.config().to_builder().region(r).build(),
+        ),
         ..clients.clone()
     }
 }
@@ -42,9 +47,13 @@ pub async fn execute(
     clients: &Clients,
     env: &Env,
     event: &ResponseEvent,
-) -> Result<Option<Outcome>> {
+) -> Result<Option<Outcome>, Failed> {
     let Some(kind) = event.action.resource_type() else {
         return Ok(None);
+    };
+    let failed = |error: anyhow::Error| Failed {
+        outcome: Outcome::default(),
+        error,
     };
     let resource = event
         .finding
@@ -56,7 +65,8 @@ pub async fn execute(
                 "the finding names no {kind} resource to {}",
                 event.action.as_str()
             )
-        })?;
+        })
+        .map_err(failed)?;
     let regional = regional(
         clients,
         resource
@@ -68,9 +78,14 @@ pub async fn execute(
         ec2: &regional.ec2,
         s3: &regional.s3,
         ssm: &regional.ssm,
+        autoscaling: &regional.autoscaling,
         dry_run: env.mode == Mode::NotifyOnly,
         finding_id: &event.finding.id,
         isolate_document: &env.isolate_document,
+        automation_role: &env.automation_role,
+        automation_wait: env.automation_wait,
+        isolate_routing: env.isolate_routing,
+        protection: &env.protection,
     };
     let id = resource.short_id();
     let mut outcome = match event.action {
@@ -95,71 +110,102 @@ pub async fn execute(
     Ok(Some(outcome))
 }
 
+/// The finding's workflow status and note after a remediation: RESOLVED only when something was
+/// changed or a re-read proves the resource compliant, and nothing refused or failed.
+pub fn verdict(
+    action: &str,
+    mode: Mode,
+    result: &Result<Outcome, Failed>,
+) -> (&'static str, &'static str, String) {
+    match result {
+        Err(f) => {
+            let done: Vec<&String> = f
+                .outcome
+                .steps
+                .iter()
+                .filter(|s| !s.starts_with("would "))
+                .collect();
+            let already = if f.outcome.changed {
+                format!(
+                    "; already changed: {}",
+                    done.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ")
+                )
+            } else {
+                "; nothing was changed".into()
+            };
+            (
+                "NOTIFIED",
+                "failed",
+                format!(
+                    "secauto remediation of {action} failed: {:#}{already}",
+                    f.error
+                ),
+            )
+        }
+        Ok(o) if mode == Mode::NotifyOnly || o.protected => (
+            "NOTIFIED",
+            "dry-run",
+            format!(
+                "secauto remediation dry run ({}): {}",
+                if mode == Mode::NotifyOnly {
+                    "notify-only mode"
+                } else {
+                    "protected resource"
+                },
+                o.steps.join("; ")
+            ),
+        ),
+        Ok(o) => match &o.refused {
+            Some(why) => (
+                "NOTIFIED",
+                "not-done",
+                format!("secauto remediation of {action} not done: {why}; {}", o.steps.join("; ")),
+            ),
+            None if o.changed || o.compliant => (
+                "RESOLVED",
+                "done",
+                format!("secauto remediation did {action}: {}", o.steps.join("; ")),
+            ),
+            None => (
+                "NOTIFIED",
+                "not-done",
+                format!(
+                    "secauto remediation of {action} changed nothing and could not prove the resource compliant: {}",
+                    o.steps.join("; ")
+                ),
+            ),
+        },
+    }
+}
+
 pub async fn handle(clients: &Clients, env: &Env, payload: &Value) -> Result<Value> {
     let event = match parse_input(payload) {
         Ok(Input::Response(e)) => e,
         Ok(_) => anyhow::bail!("remediation handles \"Security Response Required\" events only"),
         Err(e) => anyhow::bail!("cannot read the event: {e}"),
     };
-    let result = execute(clients, env, &event).await;
-    let outcome = match &result {
+    let result = match execute(clients, env, &event).await {
         Ok(None) => {
             return Ok(json!({"action": event.action.as_str(), "remediation": "none needed"}))
         }
-        Ok(Some(o)) => Some(o.clone()),
-        Err(_) => None,
+        Ok(Some(o)) => Ok(o),
+        Err(f) => Err(f),
     };
-    let dry_run = env.mode == Mode::NotifyOnly || outcome.as_ref().is_some_and(|o| o.protected);
-    let ok = result.is_ok();
-    let mut steps = outcome
-        .as_ref()
-        .map(|o| o.steps.clone())
-        .unwrap_or_default();
-    if let Err(e) = &result {
-        steps.push(format!("error: {e:#}"));
-    }
-    let (workflow, note) = match (ok, dry_run) {
-        (true, false) => (
-            "RESOLVED",
-            format!(
-                "secauto remediation did {}: {}",
-                event.action.as_str(),
-                steps.join("; ")
-            ),
+    let (workflow, state, note) = verdict(event.action.as_str(), env.mode, &result);
+    let (steps, dry_run, ok) = match &result {
+        Ok(o) => (
+            o.steps.clone(),
+            env.mode == Mode::NotifyOnly || o.protected,
+            o.refused.is_none(),
         ),
-        (true, true) => (
-            "NOTIFIED",
-            format!(
-                "secauto remediation dry run ({}): {}",
-                if env.mode == Mode::NotifyOnly {
-                    "notify-only mode"
-                } else {
-                    "protected resource"
-                },
-                steps.join("; ")
-            ),
-        ),
-        (false, _) => (
-            "NOTIFIED",
-            format!(
-                "secauto remediation of {} failed: {}",
-                event.action.as_str(),
-                steps.join("; ")
-            ),
-        ),
+        Err(f) => {
+            let mut steps = f.outcome.steps.clone();
+            steps.push(format!("error: {:#}", f.error));
+            (steps, false, false)
+        }
     };
     let mut udf = BTreeMap::new();
-    udf.insert(
-        "secauto:remediation".to_string(),
-        if !ok {
-            "failed"
-        } else if dry_run {
-            "dry-run"
-        } else {
-            "done"
-        }
-        .to_string(),
-    );
+    udf.insert("secauto:remediation".to_string(), state.to_string());
     let record = findings::update(
         &clients.securityhub,
         vec![(
@@ -178,7 +224,11 @@ pub async fn handle(clients: &Clients, env: &Env, payload: &Value) -> Result<Val
     let m = message::outcome(&event, dry_run, ok, &steps);
     let published = publish(&clients.sns, &env.topic_arn, &m).await;
     // The action's own error comes first; recording errors after.
-    result?;
+    if let Err(f) = result {
+        return Err(f
+            .error
+            .context(format!("steps done before: {}", steps.join("; "))));
+    }
     record?;
     published?;
     Ok(json!({

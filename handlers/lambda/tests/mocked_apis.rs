@@ -27,6 +27,10 @@ fn env() -> Env {
         event_source: "secauto.sec".into(),
         isolate_document: "sec-isolate-instance".into(),
         policy: Policy::default(),
+        automation_role: String::new(),
+        automation_wait: std::time::Duration::from_secs(1),
+        isolate_routing: false,
+        protection: Default::default(),
     }
 }
 

@@ -1,0 +1,149 @@
+//! The isolation document's automation, run as its own role and followed to its end: quarantine
+//! is RESOLVED only when the automation succeeded; otherwise the finding stays NOTIFIED with the
+//! step that failed, or with the execution id when it is still running.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use aws_sdk_ssm::types::AutomationExecutionStatus as S;
+
+use super::{Executor, Outcome};
+use crate::sdk_err;
+
+/// How the automation ended, as far as remediation saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    Succeeded,
+    /// It ended in another state: the status and what failed.
+    Failed(String),
+    /// Still running when remediation stopped following it.
+    Running(String),
+}
+
+fn terminal(s: &S) -> Option<bool> {
+    match s {
+        S::Success | S::CompletedWithSuccess => Some(true),
+        S::Failed
+        | S::Timedout
+        | S::Cancelled
+        | S::Cancelling
+        | S::CompletedWithFailure
+        | S::Rejected
+        | S::Exited
+        | S::ChangeCalendarOverrideRejected => Some(false),
+        _ => None,
+    }
+}
+
+impl Executor<'_> {
+    /// Start the isolation automation for `instance` and follow it for `automation_wait`.
+    pub(super) async fn run_automation(&self, instance: &str, out: &mut Outcome) -> Result<()> {
+        let mut start = self
+            .ssm
+            .start_automation_execution()
+            .document_name(self.isolate_document)
+            .parameters("InstanceId", vec![instance.to_string()])
+            .parameters(
+                "FindingId",
+                vec![self.finding_id.chars().take(512).collect()],
+            );
+        if !self.automation_role.is_empty() {
+            start = start.parameters(
+                "AutomationAssumeRole",
+                vec![self.automation_role.to_string()],
+            );
+        }
+        let started = start
+            .send()
+            .await
+            .map_err(|e| sdk_err("ssm:StartAutomationExecution", e))?;
+        let id = started
+            .automation_execution_id()
+            .unwrap_or_default()
+            .to_string();
+        out.changed = true;
+        out.steps.push(format!(
+            "started automation {} as {}: execution {id}",
+            self.isolate_document,
+            if self.automation_role.is_empty() {
+                "the caller"
+            } else {
+                self.automation_role
+            }
+        ));
+        match self.follow(&id).await? {
+            Ended::Succeeded => {
+                out.steps
+                    .push(format!("automation {id} succeeded (snapshots, tag, stop)"));
+                out.compliant = true;
+            }
+            Ended::Failed(why) => {
+                out.steps
+                    .push(format!("automation {id} did not succeed: {why}"));
+                out.refused = Some(format!(
+                    "the isolation automation {id} did not succeed: {why}"
+                ));
+            }
+            Ended::Running(status) => {
+                out.steps.push(format!(
+                    "automation {id} still {status} after {:?}",
+                    self.automation_wait
+                ));
+                out.refused = Some(format!(
+                    "the isolation automation {id} is still {status}: follow it in Systems Manager (Automation executions)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Poll GetAutomationExecution with growing intervals until it ends or the wait is over.
+    async fn follow(&self, id: &str) -> Result<Ended> {
+        let deadline = Instant::now() + self.automation_wait;
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let got = self
+                .ssm
+                .get_automation_execution()
+                .automation_execution_id(id)
+                .send()
+                .await
+                .map_err(|e| sdk_err("ssm:GetAutomationExecution", e))?;
+            let exec = got.automation_execution();
+            let status = exec.and_then(|e| e.automation_execution_status().cloned());
+            match status.as_ref().and_then(terminal) {
+                Some(true) => return Ok(Ended::Succeeded),
+                Some(false) => {
+                    let status = status.map(|s| s.as_str().to_string()).unwrap_or_default();
+                    let failed_step = exec
+                        .map(|e| e.step_executions())
+                        .unwrap_or_default()
+                        .iter()
+                        .find(|s| s.step_status().and_then(terminal).is_some_and(|ok| !ok))
+                        .map(|s| {
+                            format!(
+                                " at step {} ({})",
+                                s.step_name().unwrap_or("?"),
+                                s.failure_message().unwrap_or("no message")
+                            )
+                        })
+                        .unwrap_or_default();
+                    let message = exec
+                        .and_then(|e| e.failure_message())
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default();
+                    return Ok(Ended::Failed(format!("{status}{failed_step}{message}")));
+                }
+                None => {}
+            }
+            if Instant::now() + delay > deadline {
+                let status = status
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "unknown".into());
+                return Ok(Ended::Running(status));
+            }
+            tokio::time::sleep(delay).await;
+            delay = delay.mul_f32(1.5).min(Duration::from_secs(10));
+        }
+    }
+}

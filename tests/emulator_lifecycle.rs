@@ -160,7 +160,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
     assert_eq!(out["account"], "123456789012");
     assert_eq!(out["errors"], serde_json::json!([]));
     let created = out["changes"]["create"].as_u64().unwrap();
-    assert_eq!(created, 36, "{out:#}");
+    assert_eq!(created, 49, "{out:#}");
     for r in out["resources"].as_array().unwrap() {
         assert_eq!(r["action"], "create", "{r}");
     }
@@ -218,7 +218,13 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
         // 4 functions (Errors) + 2 rules (FailedInvocations; custom actions are off here) + the DLQ.
         assert_eq!(alarms.metric_alarms().len(), 7);
         for a in alarms.metric_alarms() {
-            assert_eq!(a.dimensions().len(), 1, "one metric identity per alarm");
+            // One metric identity per alarm: the rule on the stack's bus is named with its bus.
+            let want = if a.alarm_name() == Some("idem-remediation-failed-invocations") {
+                2
+            } else {
+                1
+            };
+            assert_eq!(a.dimensions().len(), want, "{a:?}");
             assert_eq!(a.treat_missing_data(), Some("notBreaching"));
         }
     });
@@ -239,7 +245,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
     assert_eq!(out["changes"]["create"], 0);
     assert_eq!(out["changes"]["update"], 0);
     assert_eq!(out["changes"]["delete"], 0);
-    assert_eq!(out["changes"]["unchanged"], 36);
+    assert_eq!(out["changes"]["unchanged"], 49);
     let ops = emu.recorded();
     assert!(ops.len() > 20, "the second deploy read the stack: {ops:?}");
     let mutating: Vec<&String> = ops.iter().filter(|o| is_mutating(o)).collect();
@@ -427,7 +433,7 @@ fn crash_between_create_and_state_write_is_healed_by_name_and_tag() {
         &std::fs::read_to_string(p.path(".secauto/heal/us-east-1.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(state["resources"].as_object().unwrap().len(), 35);
+    assert_eq!(state["resources"].as_object().unwrap().len(), 48);
 
     // And destroy finds what state lacks.
     std::fs::remove_file(p.path(".secauto/heal/us-east-1.json")).unwrap();
@@ -445,7 +451,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
     rt().block_on(async {
         c.iam
             .create_role()
-            .role_name("mine-us-east-1-lambda")
+            .role_name("mine-us-east-1-triage")
             .assume_role_policy_document(trust)
             .send()
             .await
@@ -453,7 +459,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
     });
     let plan = p.run(&["plan"]);
     assert_eq!(plan.code, 1, "{plan:?}");
-    assert!(plan.stdout.contains("! iam_role.lambda"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("! iam_role.triage"), "{}", plan.stdout);
 
     let d = p.run(&["deploy", "--output", "json"]);
     assert_eq!(d.code, 1, "{d:?}");
@@ -464,7 +470,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
         let role = c
             .iam
             .get_role()
-            .role_name("mine-us-east-1-lambda")
+            .role_name("mine-us-east-1-triage")
             .send()
             .await
             .unwrap()
@@ -478,7 +484,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
         let tags = c
             .iam
             .list_role_tags()
-            .role_name("mine-us-east-1-lambda")
+            .role_name("mine-us-east-1-triage")
             .send()
             .await
             .unwrap();
@@ -486,7 +492,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
         let attached = c
             .iam
             .list_attached_role_policies()
-            .role_name("mine-us-east-1-lambda")
+            .role_name("mine-us-east-1-triage")
             .send()
             .await
             .unwrap();
@@ -500,14 +506,14 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
     let destroy = p.run(&["destroy", "--yes", "--no-progress"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");
     assert!(
-        destroy.stdout.contains("left alone iam_role.lambda"),
+        destroy.stdout.contains("left alone iam_role.triage"),
         "{}",
         destroy.stdout
     );
     rt().block_on(async {
         c.iam
             .get_role()
-            .role_name("mine-us-east-1-lambda")
+            .role_name("mine-us-east-1-triage")
             .send()
             .await
             .unwrap();
@@ -520,7 +526,7 @@ fn foreign_resource_with_our_name_is_refused_and_untouched() {
         let tags = c
             .iam
             .list_role_tags()
-            .role_name("mine-us-east-1-lambda")
+            .role_name("mine-us-east-1-triage")
             .send()
             .await
             .unwrap();

@@ -72,45 +72,93 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
         }
     }
 
-    let mut rules = Vec::new();
+    // Rules on the default bus and on the stack's own bus (which may be gone already).
+    let bus = format!("{stack}-events");
+    for on in [None, Some(bus.clone())] {
+        let mut rules = Vec::new();
+        let mut token = None;
+        loop {
+            let page = match c
+                .events
+                .list_rules()
+                .name_prefix(&prefix)
+                .set_event_bus_name(on.clone())
+                .set_next_token(token)
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                Err(e) if on.is_some() && crate::error::is_not_found(&e) => break,
+                Err(e) => return Err(aws("events:ListRules", e)),
+            };
+            rules.extend(page.rules().iter().cloned());
+            token = page.next_token.filter(|t| !t.is_empty());
+            if token.is_none() {
+                break;
+            }
+        }
+        for r in &rules {
+            let (Some(name), Some(arn)) = (r.name(), r.arn()) else {
+                continue;
+            };
+            let tags = c
+                .events
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws("events:ListTagsForResource", e))?;
+            if ours(
+                tags.tags
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| (t.key, t.value)),
+                stack,
+            ) {
+                out.push(Leftover {
+                    kind: Kind::EventRule,
+                    physical_id: crate::resources::rule_id(on.as_deref(), name),
+                });
+            }
+        }
+    }
     let mut token = None;
     loop {
         let page = c
             .events
-            .list_rules()
+            .list_event_buses()
             .name_prefix(&prefix)
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| aws("events:ListRules", e))?;
-        rules.extend(page.rules().iter().cloned());
+            .map_err(|e| aws("events:ListEventBuses", e))?;
+        for b in page.event_buses() {
+            let (Some(name), Some(arn)) = (b.name(), b.arn()) else {
+                continue;
+            };
+            let tags = c
+                .events
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws("events:ListTagsForResource", e))?;
+            if ours(
+                tags.tags
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| (t.key, t.value)),
+                stack,
+            ) {
+                out.push(Leftover {
+                    kind: Kind::EventBus,
+                    physical_id: name.to_string(),
+                });
+            }
+        }
         token = page.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
             break;
-        }
-    }
-    for r in &rules {
-        let (Some(name), Some(arn)) = (r.name(), r.arn()) else {
-            continue;
-        };
-        let tags = c
-            .events
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|e| aws("events:ListTagsForResource", e))?;
-        if ours(
-            tags.tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| (t.key, t.value)),
-            stack,
-        ) {
-            out.push(Leftover {
-                kind: Kind::EventRule,
-                physical_id: name.to_string(),
-            });
         }
     }
 

@@ -1,4 +1,4 @@
-//! EventBridge rule on the default bus.
+//! EventBridge rule, on the default bus or the stack's own.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,8 @@ use crate::error::{aws, is_not_found};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
     pub name: String,
+    /// The bus, when not the default one.
+    pub bus: Option<String>,
     pub arn: String,
     pub description: String,
     pub event_pattern: Value,
@@ -43,7 +45,13 @@ fn eb_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_eventbridge::types::Tag>> {
 
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let events = &ctx.clients.events;
-    let rule = match events.describe_rule().name(&spec.name).send().await {
+    let rule = match events
+        .describe_rule()
+        .name(&spec.name)
+        .set_event_bus_name(spec.bus.clone())
+        .send()
+        .await
+    {
         Ok(out) => out,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws("events:DescribeRule", e)),
@@ -78,7 +86,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     );
     fields.insert("tags".into(), tags_value(&tags));
     Ok(Some(Live {
-        physical_id: spec.name.clone(),
+        physical_id: super::rule_id(spec.bus.as_deref(), &spec.name),
         arn: Some(arn),
         fields,
         tags: Some(tags),
@@ -91,6 +99,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         .events
         .put_rule()
         .name(&spec.name)
+        .set_event_bus_name(spec.bus.clone())
         .description(&spec.description)
         .event_pattern(spec.event_pattern.to_string())
         .state(RuleState::Enabled)
@@ -99,7 +108,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         .await
         .map_err(|e| aws("events:PutRule", e))?;
     Ok(Applied {
-        physical_id: spec.name.clone(),
+        physical_id: super::rule_id(spec.bus.as_deref(), &spec.name),
         arn: out.rule_arn.or(Some(spec.arn.clone())),
     })
 }
@@ -110,6 +119,7 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
         events
             .put_rule()
             .name(&spec.name)
+            .set_event_bus_name(spec.bus.clone())
             .description(&spec.description)
             .event_pattern(spec.event_pattern.to_string())
             .state(RuleState::Enabled)
@@ -127,15 +137,23 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
             .map_err(|e| aws("events:TagResource", e))?;
     }
     Ok(Applied {
-        physical_id: spec.name.clone(),
+        physical_id: super::rule_id(spec.bus.as_deref(), &spec.name),
         arn: live.arn.clone(),
     })
 }
 
 /// Remove every target first: EventBridge refuses to delete a rule that has targets.
-pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
+pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let events = &ctx.clients.events;
-    let targets = match events.list_targets_by_rule().rule(name).send().await {
+    let (bus, name) = super::split_rule_id(id);
+    let bus = bus.map(String::from);
+    let targets = match events
+        .list_targets_by_rule()
+        .rule(name)
+        .set_event_bus_name(bus.clone())
+        .send()
+        .await
+    {
         Ok(out) => out.targets.unwrap_or_default(),
         Err(e) if is_not_found(&e) => return Ok(()),
         Err(e) => return Err(aws("events:ListTargetsByRule", e)),
@@ -145,6 +163,7 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
         let out = events
             .remove_targets()
             .rule(name)
+            .set_event_bus_name(bus.clone())
             .set_ids(Some(ids))
             .send()
             .await
@@ -155,7 +174,13 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
             out.failed_entries.unwrap_or_default(),
         )?;
     }
-    match events.delete_rule().name(name).send().await {
+    match events
+        .delete_rule()
+        .name(name)
+        .set_event_bus_name(bus)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(aws("events:DeleteRule", e)),

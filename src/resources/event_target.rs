@@ -11,6 +11,8 @@ use crate::error::{aws, is_not_found};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
     pub rule: String,
+    /// The rule's bus, when not the default one.
+    pub bus: Option<String>,
     pub id: String,
     pub target_arn: String,
     pub dead_letter_arn: String,
@@ -35,7 +37,11 @@ impl Spec {
     }
 
     fn physical_id(&self) -> String {
-        format!("{}|{}", self.rule, self.id)
+        format!(
+            "{}|{}",
+            super::rule_id(self.bus.as_deref(), &self.rule),
+            self.id
+        )
     }
 }
 
@@ -55,6 +61,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
             .events
             .list_targets_by_rule()
             .rule(&spec.rule)
+            .set_event_bus_name(spec.bus.clone())
             .set_next_token(token)
             .send()
             .await
@@ -123,6 +130,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         .events
         .put_targets()
         .rule(&spec.rule)
+        .set_event_bus_name(spec.bus.clone())
         .targets(target)
         .send()
         .await
@@ -144,11 +152,13 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) 
 
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let (rule, target) = split_id(id)?;
+    let (bus, rule) = super::split_rule_id(rule);
     let out = match ctx
         .clients
         .events
         .remove_targets()
         .rule(rule)
+        .set_event_bus_name(bus.map(String::from))
         .ids(target)
         .send()
         .await

@@ -14,6 +14,7 @@ use crate::aws::Clients;
 
 pub mod cloudwatch_alarm;
 pub mod cloudwatch_dashboard;
+pub mod event_bus;
 pub mod event_rule;
 pub mod event_target;
 pub mod iam_policy;
@@ -268,6 +269,7 @@ kinds! {
     LambdaFunction => lambda_function,
     LambdaEventInvokeConfig => lambda_event_invoke_config,
     LambdaPermission => lambda_permission,
+    EventBus => event_bus,
     EventRule => event_rule,
     EventTarget => event_target,
     SecurityhubAutomationRule => securityhub_automation_rule,
@@ -330,6 +332,22 @@ pub fn parse_policy(doc: &str) -> Value {
 /// True when the diff names `field`.
 pub fn touches(diff: &[Difference], field: &str) -> bool {
     diff.iter().any(|d| d.field == field)
+}
+
+/// A rule's id: `name` on the default bus, `bus/name` on another (rule names hold no `/`).
+pub fn rule_id(bus: Option<&str>, name: &str) -> String {
+    match bus {
+        Some(b) => format!("{b}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The bus (if not the default) and the name of a rule id.
+pub fn split_rule_id(id: &str) -> (Option<&str>, &str) {
+    match id.split_once('/') {
+        Some((bus, name)) => (Some(bus), name),
+        None => (None, id),
+    }
 }
 
 /// Split a compound physical id `a|b`.

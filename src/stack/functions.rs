@@ -33,17 +33,16 @@ pub(super) fn add(b: &mut Builder, s: &Shared) -> Result<(), StackError> {
     );
 
     let artifacts = PathBuf::from(&config.lambda.artifacts_dir);
-    let mut deps = vec![
-        identity::ROLE,
-        "iam_role_policy_attachment.basic",
-        "iam_role_policy_attachment.automation",
-        notifications::TOPIC,
-        notifications::QUEUE,
-    ];
-    if s.key == KeyChoice::Stack {
-        deps.push(identity::KEY);
-    }
     for (key, suffix) in FUNCTIONS {
+        let mut deps = identity::role_deps(key);
+        deps.extend([
+            notifications::TOPIC.to_string(),
+            notifications::QUEUE.to_string(),
+        ]);
+        if s.key == KeyChoice::Stack {
+            deps.push(identity::KEY.to_string());
+        }
+        let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
         let name = n.function(suffix);
         b.check("Lambda function", &name, 64);
         let zip_path = bundle_path(&artifacts, suffix);
@@ -60,6 +59,7 @@ pub(super) fn add(b: &mut Builder, s: &Shared) -> Result<(), StackError> {
             config.remediation.mode.as_str().to_string(),
         );
         env.insert("EVENT_SOURCE".to_string(), format!("secauto.{stack}"));
+        env.insert("EVENT_BUS".to_string(), n.bus());
         env.insert("ISOLATE_DOCUMENT".to_string(), doc_name.clone());
         if *key == "triage" {
             env.insert("TRIAGE_POLICY".to_string(), config.triage.policy_json());
@@ -96,7 +96,7 @@ pub(super) fn add(b: &mut Builder, s: &Shared) -> Result<(), StackError> {
                 name: name.clone(),
                 arn: n.function_arn(suffix),
                 description: format!("secauto stack {stack}: {suffix} handler"),
-                role_arn: n.role_arn("lambda"),
+                role_arn: n.role_arn(suffix),
                 memory_mb: config.lambda.memory_mb,
                 timeout_seconds: config.lambda.timeout_seconds,
                 architecture: config.lambda.architecture.clone(),

@@ -1,79 +1,95 @@
-//! Who the functions are and what they may do: the execution role (trusting Lambda only on behalf of
-//! this account), its policies, and the stack's customer-managed key.
+//! Who the functions are and what they may do: one execution role per function (trusting Lambda
+//! only on behalf of this account) with only what that function calls, the isolation automation's
+//! role, and the stack's customer-managed key.
 
 use serde_json::{json, Value};
 
-use super::{Builder, KeyChoice, Shared};
+use super::{Builder, KeyChoice, Shared, FUNCTIONS};
 use crate::resources::{self as r, Spec};
 
-pub const ROLE: &str = "iam_role.lambda";
-pub const POLICY: &str = "iam_policy.automation";
 pub const KEY: &str = "kms_key.main";
 pub const AUTOMATION_ROLE: &str = "iam_role.automation";
+
+/// The address of a function's role.
+pub fn role(key: &str) -> String {
+    format!("iam_role.{key}")
+}
+
+/// The addresses a function needs before it can be created: its role and its policies.
+pub fn role_deps(key: &str) -> Vec<String> {
+    vec![
+        role(key),
+        format!("iam_role_policy_attachment.{key}_basic"),
+        format!("iam_role_policy_attachment.{key}"),
+    ]
+}
 
 pub(super) fn add(b: &mut Builder, s: &Shared) {
     let n = &s.n;
     let stack = n.stack.as_str();
-    let role_name = n.role("lambda");
-    b.check("IAM role", &role_name, 64);
-    b.add(
-        ROLE,
-        Spec::IamRole(r::iam_role::Spec {
-            name: role_name.clone(),
-            description: format!(
-                "secauto stack {stack} ({}): execution role of the security-response functions",
-                n.region
-            ),
-            assume_role_policy: json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": n.service("lambda")},
-                    "Action": "sts:AssumeRole",
-                    // Confused-deputy protection: Lambda assumes the role only for this account.
-                    "Condition": {"StringEquals": {"aws:SourceAccount": n.account}},
-                }],
+    for (key, suffix) in FUNCTIONS {
+        let role_name = n.role(suffix);
+        b.check("IAM role", &role_name, 64);
+        let role_address = role(key);
+        b.add(
+            role_address.clone(),
+            Spec::IamRole(r::iam_role::Spec {
+                name: role_name.clone(),
+                description: format!(
+                    "secauto stack {stack} ({}): execution role of the {suffix} function",
+                    n.region
+                ),
+                assume_role_policy: json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": {"Service": n.service("lambda")},
+                        "Action": "sts:AssumeRole",
+                        // Confused-deputy protection: Lambda assumes the role only for this account.
+                        "Condition": {"StringEquals": {"aws:SourceAccount": n.account}},
+                    }],
+                }),
             }),
-        }),
-        &[],
-    );
-    b.add(
-        "iam_role_policy_attachment.basic",
-        Spec::IamRolePolicyAttachment(r::iam_role_policy_attachment::Spec {
-            role: role_name.clone(),
-            policy_arn: n.managed_policy_arn("service-role/AWSLambdaBasicExecutionRole"),
-        }),
-        &[ROLE],
-    );
-
-    let policy_name = n.policy("automation");
-    b.check("IAM policy", &policy_name, 128);
-    let policy_arn = n.policy_arn("automation");
-    b.add(
-        POLICY,
-        Spec::IamPolicy(r::iam_policy::Spec {
-            name: policy_name,
-            arn: policy_arn.clone(),
-            description: format!(
-                "secauto stack {stack} ({}): what the security-response functions may do",
-                n.region
-            ),
-            document: automation_policy(s),
-        }),
-        &[
-            "sns_topic.notifications",
-            "sqs_queue.dlq",
-            "ssm_document.isolate",
-        ],
-    );
-    b.add(
-        "iam_role_policy_attachment.automation",
-        Spec::IamRolePolicyAttachment(r::iam_role_policy_attachment::Spec {
-            role: role_name,
-            policy_arn,
-        }),
-        &[ROLE, POLICY],
-    );
+            &[],
+        );
+        b.add(
+            format!("iam_role_policy_attachment.{key}_basic"),
+            Spec::IamRolePolicyAttachment(r::iam_role_policy_attachment::Spec {
+                role: role_name.clone(),
+                policy_arn: n.managed_policy_arn("service-role/AWSLambdaBasicExecutionRole"),
+            }),
+            &[role_address.as_str()],
+        );
+        let policy_name = n.policy(suffix);
+        b.check("IAM policy", &policy_name, 128);
+        let policy_arn = n.policy_arn(suffix);
+        let policy_address = format!("iam_policy.{key}");
+        b.add(
+            policy_address.clone(),
+            Spec::IamPolicy(r::iam_policy::Spec {
+                name: policy_name,
+                arn: policy_arn.clone(),
+                description: format!(
+                    "secauto stack {stack} ({}): what the {suffix} function may do",
+                    n.region
+                ),
+                document: function_policy(s, key),
+            }),
+            &[
+                "sns_topic.notifications",
+                "sqs_queue.dlq",
+                "ssm_document.isolate",
+            ],
+        );
+        b.add(
+            format!("iam_role_policy_attachment.{key}"),
+            Spec::IamRolePolicyAttachment(r::iam_role_policy_attachment::Spec {
+                role: role_name,
+                policy_arn,
+            }),
+            &[role_address.as_str(), policy_address.as_str()],
+        );
+    }
 
     add_automation_role(b, s);
 
@@ -90,7 +106,7 @@ pub(super) fn add(b: &mut Builder, s: &Shared) {
                     ),
                     policy: key_policy(s),
                 }),
-                &[ROLE],
+                &FUNCTIONS.iter().map(|(k, _)| role(k)).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>(),
             );
         }
         KeyChoice::AwsManaged => b.warnings.push(format!(
@@ -190,7 +206,7 @@ fn key_policy(s: &Shared) -> Value {
              "Principal": {"Service": n.service("events")},
              "Action": use_key, "Resource": "*"},
             {"Sid": "FunctionsUse", "Effect": "Allow",
-             "Principal": {"AWS": n.role_arn("lambda")},
+             "Principal": {"AWS": FUNCTIONS.iter().map(|(_, suffix)| n.role_arn(suffix)).collect::<Vec<_>>()},
              "Action": use_key, "Resource": "*"},
         ],
     })
@@ -214,47 +230,62 @@ fn key_statement(s: &Shared) -> Option<Value> {
     })
 }
 
-/// Least privilege: the stack's own ARNs wherever the action supports resource-level permissions.
-fn automation_policy(s: &Shared) -> Value {
+/// Least privilege, per function: only the actions it calls, on the stack's own ARNs wherever the
+/// action supports resource-level permissions.
+fn function_policy(s: &Shared, key: &str) -> Value {
     let n = &s.n;
     let p = n.partition.as_str();
     let doc = n.document();
-    let mut statements = vec![
-        json!({"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": n.topic_arn()}),
-        json!({"Sid": "DeadLetter", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": n.queue_arn()}),
-        json!({"Sid": "OnFailureDestination", "Effect": "Allow", "Action": "lambda:InvokeFunction",
-               "Resource": n.function_arn("error-handler")}),
-        json!({"Sid": "EmitResponseEvents", "Effect": "Allow", "Action": "events:PutEvents",
-               "Resource": n.arn("events", "event-bus/default")}),
-        json!({"Sid": "UpdateFindings", "Effect": "Allow",
-               "Action": ["securityhub:BatchUpdateFindings", "securityhub:GetFindings"],
-               "Resource": n.arn("securityhub", "hub/default")}),
-        json!({"Sid": "StartIsolation", "Effect": "Allow", "Action": "ssm:StartAutomationExecution",
-               "Resource": n.arn("ssm", &format!("automation-definition/{doc}:*"))}),
-        json!({"Sid": "PassIsolationRole", "Effect": "Allow", "Action": "iam:PassRole",
-               "Resource": n.role_arn("automation"),
-               "Condition": {"StringEquals": {"iam:PassedToService": n.service("ssm")}}}),
-        json!({"Sid": "WatchIsolation", "Effect": "Allow", "Action": "ssm:GetAutomationExecution",
-               "Resource": n.arn("ssm", "automation-execution/*")}),
-        json!({"Sid": "DescribeEc2", "Effect": "Allow",
-               "Action": ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeVolumes",
-                          "ec2:DescribeNetworkInterfaces", "ec2:DescribeSnapshots",
-                          "ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances"],
-               "Resource": "*"}),
-        json!({"Sid": "RemediateEc2", "Effect": "Allow",
-               "Action": ["ec2:CreateSecurityGroup", "ec2:ModifyNetworkInterfaceAttribute",
-                          "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-                          "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
-                          "ec2:ModifyInstanceAttribute", "ec2:CreateSnapshot", "ec2:CreateTags"],
-               "Resource": [n.arn("ec2", "*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]}),
-        json!({"Sid": "KeepEvidence", "Effect": "Allow", "Action": "autoscaling:DetachInstances",
-               "Resource": n.arn("autoscaling", "autoScalingGroup:*")}),
-        json!({"Sid": "RemediateS3", "Effect": "Allow",
-               "Action": ["s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
-                          "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
-                          "s3:PutBucketPublicAccessBlock"],
-               "Resource": format!("arn:{p}:s3:::*")}),
-    ];
+    let hub = n.arn("securityhub", "hub/default");
+    // Every function may send to its dead-letter queue and use the stack's key.
+    let mut statements = vec![json!({"Sid": "DeadLetter", "Effect": "Allow",
+        "Action": "sqs:SendMessage", "Resource": n.queue_arn()})];
     statements.extend(key_statement(s));
+    if key != "error_handler" {
+        statements.push(json!({"Sid": "OnFailureDestination", "Effect": "Allow",
+            "Action": "lambda:InvokeFunction", "Resource": n.function_arn("error-handler")}));
+    }
+    match key {
+        "triage" => statements.extend([
+            json!({"Sid": "EmitResponseEvents", "Effect": "Allow", "Action": "events:PutEvents",
+                   "Resource": n.bus_arn()}),
+            json!({"Sid": "MarkFindings", "Effect": "Allow",
+                   "Action": "securityhub:BatchUpdateFindings", "Resource": hub}),
+        ]),
+        "remediation" => statements.extend([
+            json!({"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": n.topic_arn()}),
+            json!({"Sid": "ReadAndRecordFindings", "Effect": "Allow",
+                   "Action": ["securityhub:GetFindings", "securityhub:BatchUpdateFindings"],
+                   "Resource": hub}),
+            json!({"Sid": "StartIsolation", "Effect": "Allow", "Action": "ssm:StartAutomationExecution",
+                   "Resource": n.arn("ssm", &format!("automation-definition/{doc}:*"))}),
+            json!({"Sid": "PassIsolationRole", "Effect": "Allow", "Action": "iam:PassRole",
+                   "Resource": n.role_arn("automation"),
+                   "Condition": {"StringEquals": {"iam:PassedToService": n.service("ssm")}}}),
+            json!({"Sid": "WatchIsolation", "Effect": "Allow", "Action": "ssm:GetAutomationExecution",
+                   "Resource": n.arn("ssm", "automation-execution/*")}),
+            json!({"Sid": "Describe", "Effect": "Allow",
+                   "Action": ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups",
+                              "ec2:DescribeNetworkInterfaces", "ec2:DescribeSnapshots",
+                              "ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances"],
+                   "Resource": "*"}),
+            json!({"Sid": "RemediateEc2", "Effect": "Allow",
+                   "Action": ["ec2:CreateSecurityGroup", "ec2:ModifyNetworkInterfaceAttribute",
+                              "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+                              "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+                              "ec2:ModifyInstanceAttribute", "ec2:CreateSnapshot", "ec2:CreateTags"],
+                   "Resource": [n.arn("ec2", "*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]}),
+            json!({"Sid": "KeepEvidence", "Effect": "Allow", "Action": "autoscaling:DetachInstances",
+                   "Resource": n.arn("autoscaling", "autoScalingGroup:*")}),
+            json!({"Sid": "RemediateS3", "Effect": "Allow",
+                   "Action": ["s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
+                              "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
+                              "s3:PutBucketPublicAccessBlock"],
+                   "Resource": format!("arn:{p}:s3:::*")}),
+        ]),
+        // notification and the error handler only publish.
+        _ => statements.push(json!({"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish",
+                                    "Resource": n.topic_arn()})),
+    }
     json!({"Version": "2012-10-17", "Statement": statements})
 }

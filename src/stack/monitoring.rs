@@ -14,7 +14,7 @@ struct Alarm<'a> {
     description: String,
     namespace: &'a str,
     metric: &'a str,
-    dimension: (&'a str, String),
+    dimensions: Vec<(&'a str, String)>,
     statistic: &'a str,
     threshold: f64,
     watches: String,
@@ -33,7 +33,7 @@ pub(super) fn add(b: &mut Builder, s: &Shared) {
                 description: format!("secauto {stack}: the {suffix} function reported errors"),
                 namespace: "AWS/Lambda",
                 metric: "Errors",
-                dimension: ("FunctionName", n.function(suffix)),
+                dimensions: vec![("FunctionName", n.function(suffix))],
                 statistic: "Sum",
                 threshold: 1.0,
                 watches: format!("lambda_function.{key}"),
@@ -48,7 +48,11 @@ pub(super) fn add(b: &mut Builder, s: &Shared) {
                 ),
                 namespace: "AWS/Events",
                 metric: "FailedInvocations",
-                dimension: ("RuleName", n.rule(key)),
+                // A rule on a custom bus publishes its metrics with the bus as a dimension too.
+                dimensions: match n.rule_bus(key) {
+                    Some(bus) => vec![("EventBusName", bus), ("RuleName", n.rule(key))],
+                    None => vec![("RuleName", n.rule(key))],
+                },
                 statistic: "Sum",
                 threshold: 1.0,
                 watches: format!("event_rule.{key}"),
@@ -60,15 +64,18 @@ pub(super) fn add(b: &mut Builder, s: &Shared) {
             description: format!("secauto {stack}: events are waiting in the dead-letter queue"),
             namespace: "AWS/SQS",
             metric: "ApproximateNumberOfMessagesVisible",
-            dimension: ("QueueName", n.name("dlq")),
+            dimensions: vec![("QueueName", n.name("dlq"))],
             statistic: "Maximum",
             threshold: m.dlq_depth_threshold,
             watches: notifications::QUEUE.into(),
         });
         for a in alarms {
             b.check("CloudWatch alarm", &a.name, 255);
-            let mut dimensions = BTreeMap::new();
-            dimensions.insert(a.dimension.0.to_string(), a.dimension.1);
+            let dimensions: BTreeMap<String, String> = a
+                .dimensions
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
             b.add(
                 a.address,
                 Spec::CloudwatchAlarm(r::cloudwatch_alarm::Spec {
@@ -125,7 +132,12 @@ fn dashboard(n: &Names, rules: &[&str]) -> Value {
         .flat_map(|k| {
             ["MatchedEvents", "Invocations", "FailedInvocations"]
                 .into_iter()
-                .map(move |m| json!(["AWS/Events", m, "RuleName", n.rule(k)]))
+                .map(move |m| match n.rule_bus(k) {
+                    Some(bus) => {
+                        json!(["AWS/Events", m, "EventBusName", bus, "RuleName", n.rule(k)])
+                    }
+                    None => json!(["AWS/Events", m, "RuleName", n.rule(k)]),
+                })
         })
         .collect();
     json!({

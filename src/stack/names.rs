@@ -93,8 +93,17 @@ impl Names {
         self.name(&key.replace('_', "-"))
     }
 
+    /// The bus a rule is on: the response rule listens on the stack's own bus (only triage may
+    /// put events there); the others on the default bus, where AWS services put theirs.
+    pub fn rule_bus(&self, key: &str) -> Option<String> {
+        (key == "remediation").then(|| self.bus())
+    }
+
     pub fn rule_arn(&self, key: &str) -> String {
-        self.arn("events", &format!("rule/{}", self.rule(key)))
+        match self.rule_bus(key) {
+            Some(bus) => self.arn("events", &format!("rule/{bus}/{}", self.rule(key))),
+            None => self.arn("events", &format!("rule/{}", self.rule(key))),
+        }
     }
 
     pub fn topic_arn(&self) -> String {
@@ -107,6 +116,15 @@ impl Names {
 
     pub fn document(&self) -> String {
         self.name("isolate-instance")
+    }
+
+    /// The stack's own event bus: response events travel on it, and only triage may put them.
+    pub fn bus(&self) -> String {
+        self.name("events")
+    }
+
+    pub fn bus_arn(&self) -> String {
+        self.arn("events", &format!("event-bus/{}", self.bus()))
     }
 
     pub fn key_alias(&self) -> String {

@@ -8,10 +8,24 @@ use super::securityhub::Actions;
 use super::{notifications, Builder, Shared, FUNCTIONS, RESPONSE_DETAIL_TYPE};
 use crate::resources::{self as r, Spec};
 
+/// The stack's own bus.
+pub const BUS: &str = "event_bus.responses";
+
 pub(super) fn add(b: &mut Builder, s: &Shared, actions: &Actions) {
     let n = &s.n;
     let config = s.config;
     let stack = n.stack.as_str();
+    let bus = n.bus();
+    b.check("EventBridge bus", &bus, 256);
+    b.add(
+        BUS,
+        Spec::EventBus(r::event_bus::Spec {
+            arn: n.bus_arn(),
+            policy: r::event_bus::only_putter(&n.bus_arn(), &n.role_arn("triage")),
+            name: bus,
+        }),
+        &["iam_role.triage"],
+    );
     let severities: Vec<&str> = config
         .findings
         .severities
@@ -54,15 +68,16 @@ pub(super) fn add(b: &mut Builder, s: &Shared, actions: &Actions) {
         let rule_name = n.rule(key);
         b.check("EventBridge rule", &rule_name, 64);
         let rule_address = format!("event_rule.{key}");
-        let rule_deps: Vec<&str> = if *key == "custom_actions" {
-            actions.addresses.iter().map(String::as_str).collect()
-        } else {
-            vec![]
+        let rule_deps: Vec<&str> = match *key {
+            "custom_actions" => actions.addresses.iter().map(String::as_str).collect(),
+            "remediation" => vec![BUS],
+            _ => vec![],
         };
         b.add(
             rule_address.clone(),
             Spec::EventRule(r::event_rule::Spec {
                 name: rule_name.clone(),
+                bus: n.rule_bus(key),
                 arn: n.rule_arn(key),
                 description: description.into(),
                 event_pattern: pattern,
@@ -80,6 +95,7 @@ pub(super) fn add(b: &mut Builder, s: &Shared, actions: &Actions) {
                 format!("event_target.{key}_{f}"),
                 Spec::EventTarget(r::event_target::Spec {
                     rule: rule_name.clone(),
+                    bus: n.rule_bus(key),
                     id: f.to_string(),
                     target_arn: n.function_arn(suffix),
                     dead_letter_arn: n.queue_arn(),

@@ -13,7 +13,7 @@ fn default_stack_has_every_kind_and_acyclic() {
     c.notifications.emails = vec!["soc@example.com".into()];
     let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
     let kinds: std::collections::BTreeSet<_> = s.resources.iter().map(|r| r.spec.kind()).collect();
-    assert_eq!(kinds.len(), 17, "{kinds:?}");
+    assert_eq!(kinds.len(), 18, "{kinds:?}");
     assert!(s.get("event_rule.findings").is_some());
     assert_eq!(
         s.resources
@@ -86,7 +86,7 @@ fn account_global_names_carry_the_region() {
             .collect()
     };
     let (e, w) = (global(&east), global(&west));
-    assert_eq!(e.len(), 7, "{e:?}");
+    assert_eq!(e.len(), 13, "{e:?}");
     for name in &e {
         assert!(!w.contains(name), "{name} is shared by both regions");
     }
@@ -99,7 +99,7 @@ fn account_global_names_carry_the_region() {
 #[test]
 fn trust_policy_names_the_account() {
     let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
-    let Spec::IamRole(role) = &s.get("iam_role.lambda").unwrap().spec else {
+    let Spec::IamRole(role) = &s.get("iam_role.triage").unwrap().spec else {
         panic!()
     };
     assert_eq!(
@@ -190,7 +190,7 @@ fn the_isolation_automation_runs_as_its_own_role_that_only_remediation_may_pass(
         trust["Condition"]["StringEquals"]["aws:SourceAccount"],
         json!("123456789012")
     );
-    let Spec::IamPolicy(p) = &s.get("iam_policy.automation").unwrap().spec else {
+    let Spec::IamPolicy(p) = &s.get("iam_policy.remediation").unwrap().spec else {
         panic!()
     };
     let pass = p.document["Statement"]

@@ -64,6 +64,13 @@ pub struct Emulator {
     _dir: tempfile::TempDir,
 }
 
+impl Emulator {
+    /// What the emulator printed so far (its log), for a failing test to show.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("log")).unwrap_or_default()
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -129,6 +129,23 @@ pub fn notification(e: &ResponseEvent, mode: &str) -> Message {
 }
 
 /// The outcome of a remediation.
+/// A response event remediation did not act on, and why (a finding Security Hub does not vouch for).
+pub fn refused(e: &ResponseEvent, why: &str) -> Message {
+    let mut attributes = BTreeMap::new();
+    attributes.insert("message_type".into(), "refused".into());
+    attributes.insert("action".into(), e.action.as_str().into());
+    attributes.insert("severity".into(), "HIGH".into());
+    Message {
+        subject: subject(&format!("secauto refused to {}: {}", e.action.as_str(), e.finding.id)),
+        body: format!(
+            "secauto remediation did not {} for finding {}:\n{why}\n\nA response event that Security Hub does not vouch for may be forged: check who can put events on the stack's bus.\n",
+            e.action.as_str(),
+            e.finding.id
+        ),
+        attributes,
+    }
+}
+
 pub fn outcome(e: &ResponseEvent, dry_run: bool, ok: bool, steps: &[String]) -> Message {
     let f = &e.finding;
     let verb = match (dry_run, ok) {

@@ -37,6 +37,8 @@ pub struct Env {
     pub mode: Mode,
     pub event_source: String,
     pub isolate_document: String,
+    /// The stack's own bus, where triage puts response events.
+    pub event_bus: String,
     pub policy: Policy,
     /// The role the isolation automation runs as.
     pub automation_role: String,
@@ -80,6 +82,7 @@ impl Env {
             mode,
             event_source: std::env::var("EVENT_SOURCE")
                 .unwrap_or_else(|_| format!("secauto.{stack}")),
+            event_bus: std::env::var("EVENT_BUS").unwrap_or_else(|_| format!("{stack}-events")),
             isolate_document: std::env::var("ISOLATE_DOCUMENT")
                 .unwrap_or_else(|_| format!("{stack}-isolate-instance")),
             stack,

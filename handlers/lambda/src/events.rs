@@ -13,6 +13,8 @@ const ATTEMPTS: usize = 4;
 /// One event to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The bus (the stack's own; empty for the default bus).
+    pub bus: String,
     pub source: String,
     pub detail_type: String,
     pub detail: String,
@@ -30,6 +32,7 @@ impl Event {
 
     fn entry(&self) -> PutEventsRequestEntry {
         PutEventsRequestEntry::builder()
+            .set_event_bus_name((!self.bus.is_empty()).then(|| self.bus.clone()))
             .source(&self.source)
             .detail_type(&self.detail_type)
             .detail(&self.detail)
@@ -123,6 +126,7 @@ mod tests {
 
     fn ev(n: usize) -> Event {
         Event {
+            bus: String::new(),
             source: "s".into(),
             detail_type: "d".into(),
             detail: "x".repeat(n),

@@ -5,8 +5,25 @@ use secauto_handlers::env::{Env, Function};
 use secauto_handlers::{error_handler, notification, remediation, triage, Clients};
 use serde_json::Value;
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+/// Stack for the threads that poll the handlers: remediation's future (EC2, Auto Scaling, S3, SSM
+/// and Security Hub calls in one state machine) overflows the default 8 MiB main-thread stack in
+/// debug builds.
+const STACK: usize = 32 * 1024 * 1024;
+
+fn main() -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(STACK)
+        .build()?;
+    std::thread::Builder::new()
+        .name("bootstrap".into())
+        .stack_size(STACK)
+        .spawn(move || runtime.block_on(serve()))?
+        .join()
+        .map_err(|_| Error::from("the handler thread panicked"))?
+}
+
+async fn serve() -> Result<(), Error> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -178,12 +178,120 @@ pub fn verdict(
     }
 }
 
+/// What Security Hub says of the finding a response event names, read again before acting: the
+/// event alone is never trusted (anyone who may put events could forge one, and a retried or
+/// duplicate event must not act twice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Vouched {
+    /// The finding exists, is ACTIVE, not PASSED, and names the resource: act.
+    Act,
+    /// Already remediated (the finding's own `secauto:remediation=done`, RESOLVED): do nothing.
+    AlreadyDone,
+    /// Do not act, and why.
+    Refuse(String),
+}
+
+/// Read the finding by Id and ProductArn and decide whether the event may be acted on.
+pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> {
+    use aws_sdk_securityhub::types::{
+        AwsSecurityFindingFilters, StringFilter, StringFilterComparison,
+    };
+    let f = &event.finding;
+    let eq = |v: &str| {
+        StringFilter::builder()
+            .comparison(StringFilterComparison::Equals)
+            .value(v)
+            .build()
+    };
+    let out = clients
+        .securityhub
+        .get_findings()
+        .filters(
+            AwsSecurityFindingFilters::builder()
+                .id(eq(&f.id))
+                .product_arn(eq(&f.product_arn))
+                .build(),
+        )
+        .max_results(1)
+        .send()
+        .await
+        .map_err(|e| crate::sdk_err("securityhub:GetFindings", e))?;
+    let Some(live) = out.findings().first() else {
+        return Ok(Vouched::Refuse(format!(
+            "Security Hub has no finding {} of {}: the event is not acted on",
+            f.id, f.product_arn
+        )));
+    };
+    if live.record_state().map(|s| s.as_str()) == Some("ARCHIVED") {
+        return Ok(Vouched::Refuse(format!("finding {} is ARCHIVED", f.id)));
+    }
+    if live
+        .compliance()
+        .and_then(|c| c.status())
+        .map(|s| s.as_str())
+        == Some("PASSED")
+    {
+        return Ok(Vouched::Refuse(format!(
+            "finding {} has compliance status PASSED: nothing to fix",
+            f.id
+        )));
+    }
+    if let Some(kind) = event.action.resource_type() {
+        let wanted: Vec<&str> = f
+            .resources
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.id.as_str())
+            .collect();
+        let named = live
+            .resources()
+            .iter()
+            .any(|r| r.id().is_some_and(|id| wanted.contains(&id)));
+        if !named {
+            return Ok(Vouched::Refuse(format!(
+                "finding {} in Security Hub does not name the {kind} the event asks to change ({})",
+                f.id,
+                wanted.join(", ")
+            )));
+        }
+    }
+    let done = live
+        .user_defined_fields()
+        .and_then(|u| u.get("secauto:remediation"))
+        .map(String::as_str)
+        == Some("done");
+    let resolved = live.workflow().and_then(|w| w.status()).map(|s| s.as_str()) == Some("RESOLVED");
+    Ok(if done && resolved {
+        Vouched::AlreadyDone
+    } else {
+        Vouched::Act
+    })
+}
+
 pub async fn handle(clients: &Clients, env: &Env, payload: &Value) -> Result<Value> {
     let event = match parse_input(payload) {
         Ok(Input::Response(e)) => e,
         Ok(_) => anyhow::bail!("remediation handles \"Security Response Required\" events only"),
         Err(e) => anyhow::bail!("cannot read the event: {e}"),
     };
+    if event.action.resource_type().is_some() {
+        match vouch(clients, &event).await? {
+            Vouched::Act => {}
+            Vouched::AlreadyDone => {
+                tracing::info!(
+                    "finding {} was already remediated: nothing to do",
+                    event.finding.id
+                );
+                return Ok(json!({"action": event.action.as_str(), "remediation": "already done"}));
+            }
+            Vouched::Refuse(why) => {
+                tracing::warn!("not acting: {why}");
+                let m = message::refused(&event, &why);
+                publish(&clients.sns, &env.topic_arn, &m).await?;
+                return Ok(json!({"action": event.action.as_str(), "refused": why}));
+            }
+        }
+    }
     let result = match execute(clients, env, &event).await {
         Ok(None) => {
             return Ok(json!({"action": event.action.as_str(), "remediation": "none needed"}))

@@ -88,6 +88,7 @@ pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) 
         };
         let ev = ResponseEvent::new(&env.stack, &t.finding, &decision, t.escalate, t.forced);
         events.push(Event {
+            bus: env.event_bus.clone(),
             source: env.event_source.clone(),
             detail_type: RESPONSE_DETAIL_TYPE.into(),
             detail: ev.detail_json(),

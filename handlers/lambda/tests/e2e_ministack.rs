@@ -20,8 +20,12 @@ use secauto::aws::{Clients, Connection};
 use secauto_testkit::{ministack_with, moto};
 use serde_json::{json, Value};
 
-/// A loopback HTTP listener that answers every request with an empty BatchUpdateFindings result.
-fn securityhub_listener() -> (String, Arc<Mutex<Vec<String>>>) {
+/// A loopback HTTP listener standing in for Security Hub: GetFindings answers the findings in
+/// `known`, anything else an empty BatchUpdateFindings result.
+type Known = Arc<Mutex<Vec<Value>>>;
+fn securityhub_listener() -> (String, Arc<Mutex<Vec<String>>>, Known) {
+    let known: Known = Arc::default();
+    let answers = known.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -49,7 +53,11 @@ fn securityhub_listener() -> (String, Arc<Mutex<Vec<String>>>) {
                 line.trim(),
                 String::from_utf8_lossy(&body)
             ));
-            let out = r#"{"ProcessedFindings":[],"UnprocessedFindings":[]}"#;
+            let out = if line.starts_with("POST /findings ") {
+                json!({"Findings": *answers.lock().unwrap()}).to_string()
+            } else {
+                r#"{"ProcessedFindings":[],"UnprocessedFindings":[]}"#.to_string()
+            };
             let _ = write!(
                 s,
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{out}",
@@ -57,7 +65,7 @@ fn securityhub_listener() -> (String, Arc<Mutex<Vec<String>>>) {
             );
         }
     });
-    (url, seen)
+    (url, seen, known)
 }
 
 async fn secauto(args: &[&str]) -> u8 {
@@ -73,7 +81,7 @@ async fn e2e_finding_event_reaches_the_sqs_subscription_through_the_real_handler
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    let (sh_url, securityhub) = securityhub_listener();
+    let (sh_url, securityhub, known) = securityhub_listener();
     let mini = ministack_with(&[
         ("AWS_ENDPOINT_URL_SECURITYHUB", &sh_url),
         ("LAMBDA_EXECUTOR", "local"),
@@ -162,6 +170,10 @@ ssm = "{}"
     let mut finding = file["Findings"][0].clone();
     finding["Workflow"] = json!({"Status": "NEW"});
     finding["RecordState"] = json!("ACTIVE");
+    // Remediation re-reads the finding before acting: Security Hub knows it (NOTIFIED by triage).
+    let mut marked = finding.clone();
+    marked["Workflow"] = json!({"Status": "NOTIFIED"});
+    known.lock().unwrap().push(marked);
     let envelope = json!({
         "version": "0", "id": "e2e-1", "detail-type": "Security Hub Findings - Imported",
         "source": "aws.securityhub", "account": "000000000000", "time": "2026-11-27T00:00:00Z",
@@ -182,7 +194,13 @@ ssm = "{}"
     assert_eq!(body["marked"], 1, "{body}");
 
     let mut notifications = Vec::new();
-    while started.elapsed() < Duration::from_secs(60) && notifications.len() < 2 {
+    let has = |ns: &Vec<Value>, kind: &str| {
+        ns.iter()
+            .any(|n| n["MessageAttributes"]["message_type"]["Value"] == kind)
+    };
+    while started.elapsed() < Duration::from_secs(60)
+        && !(has(&notifications, "finding") && has(&notifications, "remediation"))
+    {
         let got = c
             .sqs
             .receive_message()
@@ -197,6 +215,9 @@ ssm = "{}"
         }
     }
     eprintln!("finding → SQS in {:?}", started.elapsed());
+    if std::env::var_os("E2E_LOG").is_some() {
+        eprintln!("{}", mini.log());
+    }
     let kinds: Vec<&str> = notifications
         .iter()
         .filter_map(|n| n["MessageAttributes"]["message_type"]["Value"].as_str())
@@ -218,6 +239,10 @@ ssm = "{}"
     );
 
     let calls = securityhub.lock().unwrap().clone();
+    assert!(
+        calls.iter().any(|c| c.starts_with("POST /findings ")),
+        "remediation re-read the finding: {calls:#?}"
+    );
     assert!(
         calls
             .iter()

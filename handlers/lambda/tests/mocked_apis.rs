@@ -26,6 +26,7 @@ fn env() -> Env {
         mode: Mode::NotifyOnly,
         event_source: "secauto.sec".into(),
         isolate_document: "sec-isolate-instance".into(),
+        event_bus: "sec-events".into(),
         policy: Policy::default(),
         automation_role: String::new(),
         automation_wait: std::time::Duration::from_secs(1),
@@ -246,6 +247,7 @@ async fn mocked_batch_update_findings_still_unprocessed_is_an_error() {
 async fn mocked_put_events_retries_failed_entries_only() {
     let evs: Vec<Event> = (0..12)
         .map(|i| Event {
+            bus: String::new(),
             source: "s".into(),
             detail_type: "d".into(),
             detail: format!("{{\"n\":{i}}}"),
@@ -293,4 +295,113 @@ async fn mocked_put_events_retries_failed_entries_only() {
         [&first, &retry, &rest]
     );
     assert_eq!(events::put(&eb, &evs).await.unwrap(), 12);
+}
+
+mod vouching {
+    //! Remediation re-reads the finding (GetFindings, in no emulator: AWS's documented answers
+    //! mocked) before acting: a forged or stale response event changes nothing.
+    use super::*;
+    use aws_sdk_securityhub::operation::get_findings::GetFindingsOutput;
+    use aws_sdk_securityhub::types::{
+        AwsSecurityFinding, Compliance, ComplianceStatus, RecordState, Resource, Workflow,
+        WorkflowStatus,
+    };
+    use secauto_core::{Action, Decision, Finding, ResponseEvent};
+    use secauto_handlers::remediation::{vouch, Vouched};
+
+    const SG: &str = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-a";
+
+    fn event() -> ResponseEvent {
+        let f: Finding =
+            serde_json::from_value(finding("a", "HIGH", "AwsEc2SecurityGroup", "NOTIFIED"))
+                .unwrap();
+        let mut f = f;
+        f.resources[0].id = SG.into();
+        ResponseEvent::new(
+            "sec",
+            &f,
+            &Decision {
+                action: Action::FixSecurityGroup,
+                rule: None,
+            },
+            false,
+            false,
+        )
+    }
+
+    fn live(resource: &str) -> aws_sdk_securityhub::types::builders::AwsSecurityFindingBuilder {
+        AwsSecurityFinding::builder()
+            .id("a")
+            .product_arn("arn:aws:securityhub:us-east-1::product/aws/securityhub")
+            .record_state(RecordState::Active)
+            .resources(
+                Resource::builder()
+                    .r#type("AwsEc2SecurityGroup")
+                    .id(resource)
+                    .build(),
+            )
+    }
+
+    async fn decide(answer: Option<AwsSecurityFinding>) -> Vouched {
+        let get = mock!(aws_sdk_securityhub::Client::get_findings)
+            .match_requests(|r| {
+                let f = r.filters().unwrap();
+                f.id()[0].value() == Some("a")
+                    && f.product_arn()[0].value()
+                        == Some("arn:aws:securityhub:us-east-1::product/aws/securityhub")
+            })
+            .then_output(move || {
+                GetFindingsOutput::builder()
+                    .set_findings(Some(answer.clone().into_iter().collect()))
+                    .build()
+            });
+        let sh = mock_client!(aws_sdk_securityhub, [&get]);
+        let eb = mock_client!(aws_sdk_eventbridge, []);
+        let v = vouch(&clients(sh, eb), &event()).await.unwrap();
+        assert_eq!(get.num_calls(), 1);
+        v
+    }
+
+    #[tokio::test]
+    async fn mocked_getfindings_vouches_for_a_live_finding() {
+        assert_eq!(decide(Some(live(SG).build())).await, Vouched::Act);
+    }
+
+    #[tokio::test]
+    async fn mocked_getfindings_refuses_a_finding_security_hub_does_not_have() {
+        let Vouched::Refuse(why) = decide(None).await else {
+            panic!()
+        };
+        assert!(why.contains("no finding"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn mocked_getfindings_refuses_archived_passed_and_other_resources() {
+        let archived = live(SG).record_state(RecordState::Archived).build();
+        assert!(
+            matches!(decide(Some(archived)).await, Vouched::Refuse(w) if w.contains("ARCHIVED"))
+        );
+        let passed = live(SG)
+            .compliance(
+                Compliance::builder()
+                    .status(ComplianceStatus::Passed)
+                    .build(),
+            )
+            .build();
+        assert!(matches!(decide(Some(passed)).await, Vouched::Refuse(w) if w.contains("PASSED")));
+        let other = live("arn:aws:ec2:us-east-1:123456789012:security-group/sg-other").build();
+        assert!(
+            matches!(decide(Some(other)).await, Vouched::Refuse(w) if w.contains("does not name")),
+            "an event naming a resource the finding does not name is refused"
+        );
+    }
+
+    #[tokio::test]
+    async fn mocked_getfindings_shows_a_remediation_already_done() {
+        let done = live(SG)
+            .user_defined_fields("secauto:remediation", "done")
+            .workflow(Workflow::builder().status(WorkflowStatus::Resolved).build())
+            .build();
+        assert_eq!(decide(Some(done)).await, Vouched::AlreadyDone);
+    }
 }

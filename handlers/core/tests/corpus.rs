@@ -143,3 +143,35 @@ fn known_findings_get_the_expected_action() {
         Action::Ignore
     );
 }
+
+/// Prowler reports passed checks as ACTIVE findings (35 of the corpus's 101 Prowler findings):
+/// imported, none of them is actionable.
+#[test]
+fn passed_findings_of_the_corpus_are_never_actionable() {
+    let mut passed = 0;
+    for f in corpus("findings") {
+        let Input::File(found) = parse_input(&load(&f)).unwrap() else {
+            continue;
+        };
+        for finding in found.ok {
+            if finding
+                .compliance
+                .as_ref()
+                .and_then(|c| c.status.as_deref())
+                != Some("PASSED")
+            {
+                continue;
+            }
+            passed += 1;
+            let mut raw = serde_json::to_value(&finding).unwrap();
+            raw["Workflow"] = serde_json::json!({"Status": "NEW"});
+            raw["RecordState"] = serde_json::json!("ACTIVE");
+            let envelope = serde_json::json!({"detail-type": "Security Hub Findings - Imported",
+                "detail": {"findings": [raw]}});
+            let (t, _) =
+                secauto_core::triage::triage(&Policy::default(), &parse_input(&envelope).unwrap());
+            assert!(!t[0].is_actionable(), "{}", finding.id);
+        }
+    }
+    assert!(passed >= 35, "{passed} PASSED findings in the corpus");
+}

@@ -346,3 +346,45 @@ pub async fn handle(clients: &Clients, env: &Env, payload: &Value) -> Result<Val
         "workflow": workflow,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_failure_says_what_was_already_changed() {
+        let failed = Failed {
+            outcome: Outcome {
+                steps: vec![
+                    "record the groups of eni-1 (sg-a) in its tag".into(),
+                    "would snapshot vol-1".into(),
+                ],
+                changed: true,
+                ..Outcome::default()
+            },
+            error: anyhow::anyhow!("ec2:ModifyNetworkInterfaceAttribute: throttled"),
+        };
+        let (workflow, state, note) = verdict("isolate-instance", Mode::Enforce, &Err(failed));
+        assert_eq!((workflow, state), ("NOTIFIED", "failed"));
+        assert!(note.contains("throttled"), "{note}");
+        assert!(
+            note.contains("already changed: record the groups of eni-1"),
+            "{note}"
+        );
+        assert!(!note.contains("would snapshot"), "{note}");
+    }
+
+    #[test]
+    fn resolved_only_when_changed_or_proven() {
+        let ok = |changed, compliant| Outcome {
+            changed,
+            compliant,
+            ..Outcome::default()
+        };
+        let w = |o: Outcome, mode| verdict("block-network", mode, &Ok(o)).0;
+        assert_eq!(w(ok(true, false), Mode::Enforce), "RESOLVED");
+        assert_eq!(w(ok(false, true), Mode::Enforce), "RESOLVED");
+        assert_eq!(w(ok(false, false), Mode::Enforce), "NOTIFIED");
+        assert_eq!(w(ok(false, true), Mode::NotifyOnly), "NOTIFIED");
+    }
+}

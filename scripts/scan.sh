@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Deploy the stack against moto and scan it with Prowler (its IAM, Lambda, SNS, SQS and KMS checks),
+# Deploy the stack against the emulators (as the demo does: ministack, and moto for the SSM
+# document) and scan it with Prowler (its IAM, Lambda, SNS, SQS and KMS checks),
 # as security teams scan every account. Not part of the test suite: Prowler is large; this script
 # installs it (pinned) into its own virtualenv, .venv-prowler, on first use.
 #   bash scripts/scan.sh            # prints the FAIL findings of the stack's resources
@@ -30,7 +31,8 @@ pids+=($!)
 wait_http "http://127.0.0.1:$moto_port/moto-api/"
 wait_http "http://127.0.0.1:$cw_port/"
 export AWS_ACCESS_KEY_ID=scan AWS_SECRET_ACCESS_KEY=scan AWS_EC2_METADATA_DISABLED=true
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="http://127.0.0.1:$cw_port"
+export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$moto_port"
 cat >"$work/secauto.toml" <<TOML
 [stack]
 name = "scan"
@@ -40,8 +42,6 @@ custom_actions = false
 [lambda]
 artifacts_dir = "$work/bundles"
 role_propagation_timeout_seconds = 0
-[endpoints]
-cloudwatch = "http://127.0.0.1:$cw_port"
 TOML
 secauto="$root/target/debug/secauto"
 "$secauto" build --bootstrap /bin/true --config "$work/secauto.toml" >/dev/null

@@ -119,11 +119,20 @@ pub fn start(what: &str, probe: &str, mut make: impl FnMut(u16, &Path) -> Comman
 
 /// moto server (IAM, SNS, SQS, Lambda, EventBridge, SSM, STS).
 pub fn moto() -> Emulator {
+    moto_with(&[])
+}
+
+/// moto server with extra environment (`INITIAL_NO_AUTH_ACTION_COUNT` turns IAM enforcement on
+/// after that many requests).
+pub fn moto_with(env: &[(&str, &str)]) -> Emulator {
     let venv = venv();
     start("moto server", "/moto-api/", |port, _| {
         let mut c = Command::new(venv.join("bin/moto_server"));
         c.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+        for (k, v) in env {
+            c.env(k, v);
+        }
         c
     })
 }

@@ -19,7 +19,7 @@ use secauto_handlers::remediation::verdict;
 use secauto_testkit::{moto, Emulator};
 
 struct Aws {
-    _moto: Emulator,
+    _moto: Option<Emulator>,
     url: String,
     ec2: aws_sdk_ec2::Client,
     s3: aws_sdk_s3::Client,
@@ -34,14 +34,25 @@ static NO_PROTECTION: Protection = Protection {
 
 fn aws() -> Aws {
     let m = moto();
-    let sdk = aws_config::SdkConfig::builder()
+    let mut a = aws_at(&m.url, "testing", "testing");
+    a._moto = Some(m);
+    a
+}
+
+fn sdk_at(url: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&m.url)
+        .endpoint_url(url)
         .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
-            aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "tests"),
+            aws_sdk_ec2::config::Credentials::new(key, secret, None, None, "tests"),
         ))
         .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
+        .build()
+}
+
+/// Clients of the emulator at `url`, signing with the given access key.
+fn aws_at(url: &str, key: &str, secret: &str) -> Aws {
+    let sdk = sdk_at(url, key, secret);
     Aws {
         ec2: aws_sdk_ec2::Client::new(&sdk),
         s3: aws_sdk_s3::Client::from_conf(
@@ -51,8 +62,8 @@ fn aws() -> Aws {
         ),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
-        url: m.url.clone(),
-        _moto: m,
+        url: url.to_string(),
+        _moto: None,
     }
 }
 
@@ -1225,5 +1236,109 @@ async fn a_new_group_not_yet_visible_is_read_again() {
     assert!(
         g.security_groups()[0].ip_permissions_egress().is_empty(),
         "the new group's default egress was removed after the retry"
+    );
+}
+
+/// The remediation role's policy as deploy generates it for stack `sec`.
+fn generated_remediation_policy() -> serde_json::Value {
+    let mut config = secauto::config::Config::default();
+    config.stack.name = "sec".into();
+    let stack = secauto::stack::build(
+        &config,
+        "123456789012",
+        "us-east-1",
+        secauto::stack::Code::NotNeeded,
+    )
+    .unwrap();
+    let secauto::resources::Spec::IamPolicy(p) = &stack.get("iam_policy.remediation").unwrap().spec
+    else {
+        panic!("no remediation policy")
+    };
+    p.document.clone()
+}
+
+/// What the IAM-enforcement test needs made while moto does not enforce yet: the fixture, a bucket,
+/// and two users, one with exactly the generated policy, one with none. Returns their keys.
+async fn enforcement_setup(a: &Aws) -> (Fixture, (String, String), (String, String)) {
+    let f = fixture(a, false).await;
+    a.s3.create_bucket()
+        .bucket("open-bucket")
+        .send()
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&sdk_at(&a.url, "testing", "testing"));
+    let policy = iam
+        .create_policy()
+        .policy_name("sec-remediation")
+        .policy_document(generated_remediation_policy().to_string())
+        .send()
+        .await
+        .unwrap();
+    let arn = policy.policy().unwrap().arn().unwrap().to_string();
+    let mut keys = Vec::new();
+    for (user, attach) in [("remediation", true), ("nobody", false)] {
+        iam.create_user().user_name(user).send().await.unwrap();
+        if attach {
+            iam.attach_user_policy()
+                .user_name(user)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .unwrap();
+        }
+        let k = iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+        let k = k.access_key().unwrap();
+        keys.push((
+            k.access_key_id().to_string(),
+            k.secret_access_key().to_string(),
+        ));
+    }
+    let nobody = keys.pop().unwrap();
+    (f, keys.pop().unwrap(), nobody)
+}
+
+/// moto enforces IAM for IAM-user credentials (not for assumed service roles): the remediations run
+/// as a user that carries exactly the generated policy, and as one with none (which must be
+/// refused, or the test proves nothing). moto judges every EC2 call against the resource `*`, so a
+/// policy that scopes EC2 writes to the account's ARNs (as the generated one does) cannot pass
+/// there, and it authorizes GetBucketEncryption as `s3:GetBucketEncryption` where AWS requires
+/// `s3:GetEncryptionConfiguration`. So moto judges the EC2 and Auto Scaling paths in dry runs
+/// (every read they make); the EC2 writes and every S3 call are checked against the policy by the
+/// recorder test above.
+#[tokio::test]
+async fn the_generated_policy_suffices_with_moto_enforcing_iam() {
+    // How many requests the setup makes, counted through the proxy on a throwaway moto.
+    let probe = moto();
+    let proxy = secauto_testkit::proxy::Proxy::start(&probe.url, None);
+    enforcement_setup(&aws_at(&proxy.url, "testing", "testing")).await;
+    let setup_requests = proxy.requests().len();
+
+    let m = secauto_testkit::moto_with(&[(
+        "INITIAL_NO_AUTH_ACTION_COUNT",
+        &setup_requests.to_string(),
+    )]);
+    let (f, (key, secret), (no_key, no_secret)) =
+        enforcement_setup(&aws_at(&m.url, "testing", "testing")).await;
+
+    let nobody = aws_at(&m.url, &no_key, &no_secret);
+    let refused = exec(&nobody, false).fix_security_group(&f.sg).await;
+    assert!(
+        refused.is_err(),
+        "IAM is enforced: a user with no policy is refused ({refused:?})"
+    );
+
+    let user = aws_at(&m.url, &key, &secret);
+    let reads = exec(&user, true);
+    reads.fix_security_group(&f.sg).await.unwrap();
+    reads.block_network(&f.sg).await.unwrap();
+    let out = reads.isolate_instance(&f.instance, true).await.unwrap();
+    assert!(
+        out.steps.iter().any(|s| s.contains("would move")),
+        "{out:?}"
     );
 }

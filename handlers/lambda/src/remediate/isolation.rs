@@ -51,16 +51,8 @@ fn all_traffic() -> IpPermission {
 }
 
 fn allows_all(perms: &[IpPermission]) -> bool {
-    let all = |p: &&IpPermission| p.ip_protocol() == Some("-1");
-    perms.iter().filter(all).any(|p| {
-        p.ip_ranges()
-            .iter()
-            .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
-    }) && perms.iter().filter(all).any(|p| {
-        p.ipv6_ranges()
-            .iter()
-            .any(|r| r.cidr_ipv6() == Some("::/0"))
-    })
+    let lacking = missing(perms);
+    lacking.ip_ranges().is_empty() && lacking.ipv6_ranges().is_empty()
 }
 
 fn groups_of(eni: &NetworkInterface) -> Vec<String> {

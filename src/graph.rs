@@ -1,6 +1,10 @@
-//! The dependency graph of a stack: cycle check and topological levels.
+//! The dependency graph of a stack: cycle check, topological levels, and the walk that runs each
+//! node as soon as its own dependencies are done.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use futures::stream::{FuturesUnordered, StreamExt};
 
 /// A node's dependencies name a node that is not in the graph, or the graph has a cycle.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -76,6 +80,92 @@ pub fn reverse_levels(
     Ok(l)
 }
 
+/// The same graph with every edge turned around (dependents first): for deletion. Edges to nodes
+/// outside the graph are dropped.
+pub fn reversed(nodes: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> =
+        nodes.keys().map(|n| (n.clone(), Vec::new())).collect();
+    for (n, deps) in nodes {
+        for d in deps.iter().filter(|d| nodes.contains_key(*d)) {
+            if let Some(v) = out.get_mut(d) {
+                v.push(n.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Run `op` on every node as soon as all of its dependencies succeeded, at most `parallelism` at a
+/// time — not level by level, so a node never waits for an unrelated slow one. `op` answers whether
+/// the node succeeded, and its output; a node with a failed dependency is not run: `skip` gets it and
+/// the failed dependencies instead (and it counts as failed for its own dependents). Dependencies on
+/// nodes outside the graph count as done. Outputs come in completion order; the caller sorts them.
+pub async fn walk<T, F, Fut, S>(
+    nodes: &BTreeMap<String, Vec<String>>,
+    parallelism: usize,
+    op: F,
+    mut skip: S,
+) -> Vec<T>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = (bool, T)>,
+    S: FnMut(String, Vec<String>) -> T,
+{
+    let deps = |n: &str| -> Vec<&String> {
+        nodes
+            .get(n)
+            .map(|d| d.iter().filter(|d| nodes.contains_key(*d)).collect())
+            .unwrap_or_default()
+    };
+    let mut ok: BTreeSet<String> = BTreeSet::new();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    let mut started: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut running = FuturesUnordered::new();
+    loop {
+        // Settle what can be settled: skip nodes whose dependencies failed, start the ready ones.
+        let mut progressed = true;
+        while progressed {
+            progressed = false;
+            for n in nodes.keys() {
+                if started.contains(n) {
+                    continue;
+                }
+                let d = deps(n);
+                let bad: Vec<String> = d
+                    .iter()
+                    .filter(|d| failed.contains(**d))
+                    .map(|d| d.to_string())
+                    .collect();
+                if !bad.is_empty() {
+                    started.insert(n.clone());
+                    failed.insert(n.clone());
+                    out.push(skip(n.clone(), bad));
+                    progressed = true;
+                } else if running.len() < parallelism.max(1) && d.iter().all(|d| ok.contains(*d)) {
+                    started.insert(n.clone());
+                    let name = n.clone();
+                    let fut = op(n.clone());
+                    running.push(async move { (name, fut.await) });
+                    progressed = true;
+                }
+            }
+        }
+        match running.next().await {
+            Some((name, (success, t))) => {
+                if success {
+                    ok.insert(name);
+                } else {
+                    failed.insert(name);
+                }
+                out.push(t);
+            }
+            None => break,
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +199,85 @@ mod tests {
     fn missing_dependency_is_reported() {
         let err = levels(&g(&[("a", &["zz"])])).unwrap_err();
         assert!(matches!(err, GraphError::MissingDependency { .. }));
+    }
+
+    #[tokio::test]
+    async fn walk_starts_each_node_when_its_own_dependencies_are_done() {
+        use std::sync::{Arc, Mutex};
+        use std::time::Duration;
+        // a (slow) → c; b (fast) → d: d must not wait for a.
+        let graph = g(&[("a", &[]), ("b", &[]), ("c", &["a"]), ("d", &["b"])]);
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let l = log.clone();
+        walk(
+            &graph,
+            8,
+            move |n| {
+                let l = l.clone();
+                async move {
+                    let ms = if n == "a" { 200 } else { 10 };
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    l.lock().unwrap().push(n.clone());
+                    (true, ())
+                }
+            },
+            |_, _| (),
+        )
+        .await;
+        let order = log.lock().unwrap().clone();
+        let pos = |x: &str| order.iter().position(|n| n == x).unwrap();
+        assert!(
+            pos("d") < pos("a"),
+            "d ran while a was still running: {order:?}"
+        );
+        assert!(pos("c") > pos("a"), "{order:?}");
+    }
+
+    #[tokio::test]
+    async fn walk_skips_what_depends_on_a_failure_and_respects_parallelism() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let graph = g(&[
+            ("a", &[]),
+            ("b", &["a"]),
+            ("c", &["b"]),
+            ("x", &[]),
+            ("y", &[]),
+            ("z", &[]),
+        ]);
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (n2, m2) = (now.clone(), most.clone());
+        let out = walk(
+            &graph,
+            2,
+            move |n| {
+                let (now, most) = (n2.clone(), m2.clone());
+                async move {
+                    let c = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(c, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    (n != "a", format!("ran {n}"))
+                }
+            },
+            |n, bad| format!("skipped {n} ({})", bad.join(",")),
+        )
+        .await;
+        assert!(most.load(Ordering::SeqCst) <= 2);
+        assert!(out.contains(&"skipped b (a)".to_string()), "{out:?}");
+        assert!(out.contains(&"skipped c (b)".to_string()), "{out:?}");
+        assert_eq!(
+            out.iter().filter(|o| o.starts_with("ran")).count(),
+            4,
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn reversed_turns_edges_around() {
+        let r = reversed(&g(&[("b", &["a", "outside"]), ("a", &[])]));
+        assert_eq!(r["a"], vec!["b".to_string()]);
+        assert!(r["b"].is_empty());
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! Carry out a plan: deletions in reverse dependency order, then creates and updates level by level,
-//! concurrently within a level. The state file is saved after every completed operation.
+//! Carry out a plan: deletions in reverse dependency order, then creates and updates, each operation
+//! starting as soon as its own dependencies are done (bounded concurrency). The state file is saved
+//! after every completed operation.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use futures::{stream, StreamExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -135,153 +135,154 @@ pub async fn apply(
             })
             .collect()
     };
-    let delete_levels = crate::graph::reverse_levels(&deletions)
-        .unwrap_or_else(|_| deletions.keys().map(|k| vec![k.clone()]).collect());
-    for level in delete_levels {
-        let results: Vec<ResourceResult> = stream::iter(level)
-            .map(|address| {
-                let shared = &shared;
-                async move {
-                    let (kind, physical_id, arn) = {
-                        let s = shared.state.lock().await;
-                        match s.resources.get(&address) {
-                            Some(r) => (r.kind, r.physical_id.clone(), r.arn.clone()),
-                            None => return None,
-                        }
-                    };
-                    progress.begin(&address, Action::Delete);
-                    let res = match resources::delete(ctx, kind, &physical_id).await {
-                        Ok(()) => shared.record(&address, None).await,
-                        Err(e) => Err(e),
-                    };
-                    let error = res.err().map(|e| format!("{e:#}"));
-                    progress.end(&address, Action::Delete, error.as_deref());
+    // Dependents first, each as soon as what depends on it is gone.
+    let deleted = crate::graph::walk(
+        &crate::graph::reversed(&deletions),
+        CONCURRENCY,
+        |address| {
+            let shared = &shared;
+            async move {
+                let (kind, physical_id, arn) = {
+                    let s = shared.state.lock().await;
+                    match s.resources.get(&address) {
+                        Some(r) => (r.kind, r.physical_id.clone(), r.arn.clone()),
+                        None => return (true, None),
+                    }
+                };
+                progress.begin(&address, Action::Delete);
+                let res = match resources::delete(ctx, kind, &physical_id).await {
+                    Ok(()) => shared.record(&address, None).await,
+                    Err(e) => Err(e),
+                };
+                let error = res.err().map(|e| format!("{e:#}"));
+                progress.end(&address, Action::Delete, error.as_deref());
+                (
+                    error.is_none(),
                     Some(ResourceResult {
                         address,
                         kind,
                         action: Action::Delete,
                         arn,
                         error,
-                    })
-                }
+                    }),
+                )
+            }
+        },
+        // What a resource that could not be deleted depends on stays too: say so.
+        |address, blocked| {
+            let p = plan.get(&address)?;
+            Some(ResourceResult {
+                address: address.clone(),
+                kind: p.kind,
+                action: Action::Delete,
+                arn: None,
+                error: Some(format!(
+                    "skipped: {} depends on it and could not be deleted",
+                    blocked.join(", ")
+                )),
             })
-            .buffer_unordered(CONCURRENCY)
-            .filter_map(|x| async move { x })
-            .collect()
-            .await;
-        outcome.resources.extend(results);
-    }
+        },
+    )
+    .await;
+    outcome.resources.extend(deleted.into_iter().flatten());
 
-    // Creates and updates, level by level.
-    let levels = match crate::graph::levels(&stack.edges()) {
-        Ok(l) => l,
-        Err(e) => {
-            outcome.errors.push(e.to_string());
-            let s = shared.state.into_inner();
-            return (outcome, s);
-        }
-    };
-    let mut failed: BTreeSet<String> = BTreeSet::new();
-    for level in levels {
-        let mut runnable = Vec::new();
-        for address in level {
-            let Some(p) = plan.get(&address) else {
-                continue;
-            };
-            let Some(r) = stack.get(&address) else {
-                continue;
-            };
-            let blocked: Vec<&String> = r.deps.iter().filter(|d| failed.contains(*d)).collect();
-            if !blocked.is_empty() {
-                failed.insert(address.clone());
-                if p.action.mutates() {
-                    outcome.resources.push(ResourceResult {
-                        address: address.clone(),
-                        kind: p.kind,
-                        action: p.action,
-                        arn: None,
-                        error: Some(format!(
-                            "skipped: depends on {}, which failed",
-                            blocked
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
-                    });
-                }
-                continue;
-            }
-            match p.action {
-                Action::Create | Action::Update => runnable.push((p, r)),
-                Action::Conflict => {
-                    failed.insert(address.clone());
-                    outcome.resources.push(ResourceResult {
-                        address: address.clone(),
-                        kind: p.kind,
-                        action: Action::Conflict,
-                        arn: None,
-                        error: p.reason.clone(),
-                    });
-                }
-                _ => outcome.resources.push(ResourceResult {
-                    address: address.clone(),
-                    kind: p.kind,
-                    action: Action::Noop,
-                    arn: p.arn(stack, &State::new("", "", "")),
-                    error: None,
-                }),
-            }
-        }
-        let results: Vec<ResourceResult> = stream::iter(runnable)
-            .map(|(p, r)| {
-                let shared = &shared;
-                async move {
-                    progress.begin(&p.address, p.action);
-                    let res = match (p.action, &p.live) {
-                        (Action::Update, Some(live)) => r.spec.update(ctx, live, &p.diff).await,
-                        _ => r.spec.create(ctx).await,
-                    };
-                    let res = match res {
-                        Ok(applied) => {
-                            let record = Record {
+    // Creates and updates: each as soon as its own dependencies are done.
+    let edges = stack.edges();
+    if let Err(e) = crate::graph::levels(&edges) {
+        outcome.errors.push(e.to_string());
+        let s = shared.state.into_inner();
+        return (outcome, s);
+    }
+    let applied = crate::graph::walk(
+        &edges,
+        CONCURRENCY,
+        |address| {
+            let shared = &shared;
+            async move {
+                let (Some(p), Some(r)) = (plan.get(&address), stack.get(&address)) else {
+                    return (true, None);
+                };
+                match p.action {
+                    Action::Create | Action::Update => {}
+                    Action::Conflict => {
+                        return (
+                            false,
+                            Some(ResourceResult {
+                                address: address.clone(),
                                 kind: p.kind,
-                                physical_id: applied.physical_id.clone(),
-                                arn: applied.arn.clone(),
-                                spec_hash: spec_hash(&r.spec),
-                                depends_on: r.deps.clone(),
-                            };
-                            shared
-                                .record(&p.address, Some(record))
-                                .await
-                                .map(|_| applied.arn)
-                        }
-                        Err(e) => Err(e),
-                    };
-                    let (arn, error) = match res {
-                        Ok(arn) => (arn, None),
-                        Err(e) => (None, Some(format!("{e:#}"))),
-                    };
-                    progress.end(&p.address, p.action, error.as_deref());
-                    ResourceResult {
+                                action: Action::Conflict,
+                                arn: None,
+                                error: p.reason.clone(),
+                            }),
+                        )
+                    }
+                    _ => {
+                        return (
+                            true,
+                            Some(ResourceResult {
+                                address: address.clone(),
+                                kind: p.kind,
+                                action: Action::Noop,
+                                arn: p.arn(stack, &State::new("", "", "")),
+                                error: None,
+                            }),
+                        )
+                    }
+                }
+                progress.begin(&p.address, p.action);
+                let res = match (p.action, &p.live) {
+                    (Action::Update, Some(live)) => r.spec.update(ctx, live, &p.diff).await,
+                    _ => r.spec.create(ctx).await,
+                };
+                let res = match res {
+                    Ok(applied) => {
+                        let record = Record {
+                            kind: p.kind,
+                            physical_id: applied.physical_id.clone(),
+                            arn: applied.arn.clone(),
+                            spec_hash: spec_hash(&r.spec),
+                            depends_on: r.deps.clone(),
+                        };
+                        shared
+                            .record(&p.address, Some(record))
+                            .await
+                            .map(|_| applied.arn)
+                    }
+                    Err(e) => Err(e),
+                };
+                let (arn, error) = match res {
+                    Ok(arn) => (arn, None),
+                    Err(e) => (None, Some(format!("{e:#}"))),
+                };
+                progress.end(&p.address, p.action, error.as_deref());
+                (
+                    error.is_none(),
+                    Some(ResourceResult {
                         address: p.address.clone(),
                         kind: p.kind,
                         action: p.action,
                         arn,
                         error,
-                    }
-                }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        for r in results {
-            if r.error.is_some() {
-                failed.insert(r.address.clone());
+                    }),
+                )
             }
-            outcome.resources.push(r);
-        }
-    }
+        },
+        |address, blocked| {
+            let p = plan.get(&address)?;
+            p.action.mutates().then(|| ResourceResult {
+                address: address.clone(),
+                kind: p.kind,
+                action: p.action,
+                arn: None,
+                error: Some(format!(
+                    "skipped: depends on {}, which failed",
+                    blocked.join(", ")
+                )),
+            })
+        },
+    )
+    .await;
+    outcome.resources.extend(applied.into_iter().flatten());
     for r in &outcome.resources {
         if let Some(e) = &r.error {
             outcome.errors.push(format!("{}: {e}", r.address));

@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::event_rule::eb_tags;
 use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Live};
 use crate::error::{aws, is_not_found};
 
@@ -25,18 +26,6 @@ impl Spec {
         m.insert("tags".into(), tags_value(&ctx.tags));
         m
     }
-}
-
-fn eb_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_eventbridge::types::Tag>> {
-    ctx.tags
-        .iter()
-        .map(|(k, v)| {
-            Ok(aws_sdk_eventbridge::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()?)
-        })
-        .collect()
 }
 
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {

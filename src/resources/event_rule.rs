@@ -31,7 +31,8 @@ impl Spec {
     }
 }
 
-fn eb_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_eventbridge::types::Tag>> {
+/// The stack's tags as EventBridge takes them (rules and buses).
+pub(super) fn eb_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_eventbridge::types::Tag>> {
     ctx.tags
         .iter()
         .map(|(k, v)| {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole job against local AWS emulators: build, deploy, status, a drift and its repair, destroy.
-# ministack serves IAM, STS, KMS, SNS, SQS, Lambda (which keeps DeadLetterConfig, as AWS does),
-# EventBridge and CloudWatch; moto serves the SSM document ministack lacks.
+# ministack serves IAM, STS, KMS, SNS, SQS, Lambda (which keeps DeadLetterConfig, as AWS does) and
+# CloudWatch; moto serves EventBridge (ministack ignores a bus policy given whole, as PutPermission's
+# Policy) and the SSM document ministack lacks.
 # Both run on free loopback ports and are stopped on exit. Nothing here reaches AWS.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,10 +34,11 @@ cw_port=$(free_port)
 pids+=($!)
 wait_http "http://127.0.0.1:$moto_port/moto-api/"
 wait_http "http://127.0.0.1:$cw_port/"
-echo "== emulators: ministack on :$cw_port, moto (SSM) on :$moto_port"
+echo "== emulators: ministack on :$cw_port, moto (EventBridge, SSM) on :$moto_port"
 
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$cw_port" AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$moto_port"
+export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$moto_port"
 
 cat >"$work/secauto.toml" <<TOML
 [stack]
@@ -66,7 +68,7 @@ echo; echo "== someone edits the findings rule by hand and deletes a function"
 "$venv/bin/python" - <<PY
 import boto3
 kw = dict(region_name="us-east-1", endpoint_url="http://127.0.0.1:$cw_port")
-boto3.client("events", **kw).put_rule(Name="demo-findings", EventPattern='{"source":["aws.securityhub"]}')
+boto3.client("events", region_name="us-east-1", endpoint_url="http://127.0.0.1:$moto_port").put_rule(Name="demo-findings", EventPattern='{"source":["aws.securityhub"]}')
 boto3.client("lambda", **kw).delete_function(FunctionName="demo-notification")
 PY
 run_rc status

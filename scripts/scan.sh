@@ -32,7 +32,7 @@ wait_http "http://127.0.0.1:$moto_port/moto-api/"
 wait_http "http://127.0.0.1:$cw_port/"
 export AWS_ACCESS_KEY_ID=scan AWS_SECRET_ACCESS_KEY=scan AWS_EC2_METADATA_DISABLED=true
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL="http://127.0.0.1:$cw_port"
-export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$moto_port"
+export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$moto_port" AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$moto_port"
 cat >"$work/secauto.toml" <<TOML
 [stack]
 name = "scan"

@@ -29,6 +29,27 @@ fn ours_here(tags: impl IntoIterator<Item = (String, String)>, ctx: &Ctx) -> boo
             .any(|(k, v)| k == REGION_TAG && *v == ctx.region)
 }
 
+/// Whether an EventBridge rule or bus carries the stack's tag.
+async fn events_owned(
+    events: &aws_sdk_eventbridge::Client,
+    arn: &str,
+    stack: &str,
+) -> Result<bool> {
+    let tags = events
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws("events:ListTagsForResource", e))?;
+    Ok(ours(
+        tags.tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.key, t.value)),
+        stack,
+    ))
+}
+
 /// List, by name prefix, every taggable kind that can be listed, and keep what is tagged as ours.
 pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
     let stack = ctx.stack.as_str();
@@ -101,20 +122,7 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
             let (Some(name), Some(arn)) = (r.name(), r.arn()) else {
                 continue;
             };
-            let tags = c
-                .events
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|e| aws("events:ListTagsForResource", e))?;
-            if ours(
-                tags.tags
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|t| (t.key, t.value)),
-                stack,
-            ) {
+            if events_owned(&c.events, arn, stack).await? {
                 out.push(Leftover {
                     kind: Kind::EventRule,
                     physical_id: crate::resources::rule_id(on.as_deref(), name),
@@ -136,20 +144,7 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
             let (Some(name), Some(arn)) = (b.name(), b.arn()) else {
                 continue;
             };
-            let tags = c
-                .events
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|e| aws("events:ListTagsForResource", e))?;
-            if ours(
-                tags.tags
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|t| (t.key, t.value)),
-                stack,
-            ) {
+            if events_owned(&c.events, arn, stack).await? {
                 out.push(Leftover {
                     kind: Kind::EventBus,
                     physical_id: name.to_string(),

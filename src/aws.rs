@@ -19,6 +19,7 @@ pub const SERVICES: &[&str] = &[
     "cloudwatch",
     "sts",
     "kms",
+    "s3",
 ];
 
 /// How to reach AWS: everything the global flags and `[endpoints]` say.
@@ -30,6 +31,8 @@ pub struct Connection {
     pub endpoint_url: Option<String>,
     /// `[endpoints]` from the config file: beats everything else.
     pub endpoints: BTreeMap<String, String>,
+    /// `[aws]`: attempts, backoff and timeouts of every call.
+    pub calls: crate::config::AwsConfig,
 }
 
 /// One client per service, all built from the same `SdkConfig`.
@@ -79,13 +82,61 @@ pub async fn load(conn: &Connection) -> Result<aws_types::SdkConfig> {
     if let Some(profile) = &conn.profile {
         loader = loader.profile_name(profile);
     }
-    let config = loader.load().await;
+    let config = loader
+        .retry_config(retry_config(&conn.calls))
+        .timeout_config(timeout_config(&conn.calls))
+        .load()
+        .await;
     if config.region().is_none() {
         anyhow::bail!(
             "no AWS region is set: pass --region, set [stack] region in secauto.toml, or export AWS_REGION"
         );
     }
     Ok(config)
+}
+
+/// Every call: standard retries (throttling, 5xx, timeouts, dropped connections) with exponential
+/// backoff and full jitter, up to `[aws] max_attempts` — the SDK's default of 3 runs out under a
+/// brief burst of throttling; the Terraform AWS provider allows 25.
+pub fn retry_config(calls: &crate::config::AwsConfig) -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(calls.max_attempts)
+        .with_initial_backoff(std::time::Duration::from_millis(200))
+        .with_max_backoff(std::time::Duration::from_secs(calls.max_backoff_seconds))
+}
+
+/// Every call has a deadline: a connection that hangs is abandoned and retried, never waited on forever.
+pub fn timeout_config(calls: &crate::config::AwsConfig) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .operation_attempt_timeout(std::time::Duration::from_secs(
+            calls.attempt_timeout_seconds,
+        ))
+        .operation_timeout(std::time::Duration::from_secs(calls.call_timeout_seconds))
+        .build()
+}
+
+/// An S3 client for the state bucket, in `region` when the bucket is elsewhere. Path-style
+/// addressing when an endpoint is set: emulators have no per-bucket host names.
+pub fn s3_client(
+    sdk: &aws_types::SdkConfig,
+    conn: &Connection,
+    region: Option<&str>,
+) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(sdk);
+    if let Some(r) = region {
+        builder = builder.region(Region::new(r.to_string()));
+    }
+    let custom = endpoint_for(conn, "s3")
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok())
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+    if let Some(url) = endpoint_for(conn, "s3") {
+        builder = builder.endpoint_url(url);
+    }
+    if custom.is_some() {
+        builder = builder.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
 }
 
 macro_rules! client {

@@ -16,32 +16,53 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command takes.
+/// Flags every command takes; each can also come from a `SECAUTO_*` environment variable (the
+/// flag wins).
 #[derive(Debug, Args, Clone)]
 pub struct Global {
-    /// Config file [default: secauto.toml when present, else built-in defaults]
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Config file [default: ./secauto.toml; a run that reaches AWS refuses to start without one]
+    #[arg(long, global = true, value_name = "FILE", env = "SECAUTO_CONFIG")]
     pub config: Option<PathBuf>,
     /// Stack name (overrides [stack] name)
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", env = "SECAUTO_STACK")]
     pub stack: Option<String>,
     /// AWS region (overrides [stack] region and AWS_REGION)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "SECAUTO_REGION")]
     pub region: Option<String>,
-    /// AWS profile from the shared config files
-    #[arg(long, global = true)]
+    /// AWS profile from the shared config files (SSO, credential_process and role profiles work)
+    #[arg(long, global = true, env = "SECAUTO_PROFILE")]
     pub profile: Option<String>,
     /// Endpoint URL for every service (emulators); AWS_ENDPOINT_URL_<SERVICE> and [endpoints] beat it
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", env = "SECAUTO_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
-    /// State file [default: .secauto/<stack>.json]
-    #[arg(long, global = true, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-    /// Output format
-    #[arg(long, global = true, value_enum, default_value = "text")]
+    /// State location: a file, or s3://bucket/key (overrides [state])
+    /// [default: .secauto/<stack>/<region>.json]
+    #[arg(long, global = true, value_name = "FILE|S3_URL", env = "SECAUTO_STATE")]
+    pub state: Option<String>,
+    /// How long to wait for a state lock another run holds, in seconds (0: fail at once)
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        env = "SECAUTO_LOCK_TIMEOUT"
+    )]
+    pub lock_timeout: u64,
+    /// Operations in flight at once (AWS's control-plane APIs throttle bursts; 1–64)
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::engine::CONCURRENCY as u16,
+          value_parser = clap::value_parser!(u16).range(1..=64), env = "SECAUTO_PARALLELISM")]
+    pub parallelism: u16,
+    /// Output format: text, json (machines) or markdown (pull-request comments, $GITHUB_STEP_SUMMARY)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "SECAUTO_OUTPUT"
+    )]
     pub output: Output,
     /// No spinners or progress lines
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "SECAUTO_NO_PROGRESS")]
     pub no_progress: bool,
     /// More logging (-v info, -vv debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -55,9 +76,17 @@ pub enum Command {
         /// Take over live resources with our names that lack the stack tag (tags them)
         #[arg(long)]
         adopt: bool,
+        /// A plan saved by `secauto plan --out`: apply exactly it, or refuse if the stack or the
+        /// config changed since
+        #[arg(value_name = "PLAN")]
+        plan: Option<PathBuf>,
     },
     /// Show what deploy would change; exit 0 no changes, 2 changes pending, 1 error
-    Plan,
+    Plan {
+        /// Also save the plan as JSON, for `secauto deploy <FILE>`
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Read every resource and report in sync, drifted, missing or unmanaged; exit 0 all in sync, 2 otherwise
     Status,
     /// Delete every resource the stack owns, in reverse dependency order
@@ -82,6 +111,19 @@ pub enum Command {
         /// `{"Findings": [...]}` files, single findings, or EventBridge envelopes
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Check the config and the graph it makes, offline (no credentials, no API call)
+    Validate,
+    /// Break a state lock left by a run that is gone, by the id its error message names
+    Unlock {
+        /// The lock id (from the "locked by" message)
+        #[arg(value_name = "LOCK_ID")]
+        id: String,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Write a commented secauto.toml with every setting and its default
     Init {

@@ -10,14 +10,20 @@ use crate::cli::{Cli, Command, Global};
 use crate::config::Config;
 use crate::engine::{self, Action};
 use crate::report::{self, Output};
-use crate::resources::{Ctx, Kind};
+use crate::resources::Ctx;
+use crate::saved_plan::SavedPlan;
 use crate::stack::{self, Code, Stack};
-use crate::state::{Lock, State};
+use crate::state::{Backend, State, StateLock, Store};
 
 /// Exit codes: success, error, "something to do / not in sync".
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
+
+/// True when stderr may carry colour: a terminal, and `NO_COLOR` unset (https://no-color.org).
+pub fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
 
 /// `-v` → info, `-vv` → debug; `RUST_LOG` wins when set.
 pub fn init_logging(verbose: u8) {
@@ -31,6 +37,7 @@ pub fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour())
         .with_target(false)
         .try_init();
 }
@@ -42,19 +49,38 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Init { force } => init(&g, force),
         Command::Build { bootstrap, profile } => build(&g, bootstrap, &profile),
         Command::Simulate { files } => crate::simulate::run(&g, &files),
-        Command::Plan => plan(&g).await,
-        Command::Status => status(&g).await,
-        Command::Deploy { adopt } => deploy(&g, adopt).await,
-        Command::Destroy { yes } => destroy(&g, yes).await,
+        Command::Validate => validate(&g),
+        Command::Completions { shell } => completions(shell),
+        // Boxed: each command's future is large, and lives on the heap rather than the stack.
+        Command::Plan { out } => Box::pin(plan(&g, out.as_deref())).await,
+        Command::Status => Box::pin(status(&g)).await,
+        Command::Deploy { adopt, plan } => Box::pin(deploy(&g, adopt, plan.as_deref())).await,
+        Command::Destroy { yes } => Box::pin(destroy(&g, yes)).await,
+        Command::Unlock { id } => Box::pin(unlock(&g, &id)).await,
     }
 }
 
-/// The config: `--config`, else `secauto.toml` when present, else defaults; then the flags.
-pub fn load_config(g: &Global) -> Result<Config> {
+/// What a config file is required for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Commands that reach AWS: no file found is an error, never a silent default stack.
+    File,
+    /// Local commands (build, simulate): the defaults will do.
+    Defaults,
+}
+
+/// The config: `--config` (or `SECAUTO_CONFIG`), else `./secauto.toml`; then the flags.
+pub fn load_config(g: &Global, need: Need) -> Result<Config> {
     let mut config = match &g.config {
         Some(path) => Config::load(path)?,
         None if Path::new("secauto.toml").exists() => Config::load(Path::new("secauto.toml"))?,
-        None => Config::default(),
+        None if need == Need::Defaults => Config::default(),
+        None => anyhow::bail!(
+            "no config: there is no secauto.toml in {} and neither --config nor SECAUTO_CONFIG names one. Run `secauto init` to write one, or pass --config <file> (secauto never deploys or destroys a default stack by accident)",
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "this directory".into())
+        ),
     };
     let origin = g
         .config
@@ -88,16 +114,70 @@ fn init(g: &Global, force: bool) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+fn completions(shell: clap_complete::Shell) -> Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "secauto", &mut std::io::stdout());
+    Ok(EXIT_OK)
+}
+
+/// `secauto validate`: the config and the whole graph it makes, offline.
+fn validate(g: &Global) -> Result<u8> {
+    let config = load_config(g, Need::File)?;
+    let region = config
+        .stack
+        .region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".into());
+    let stack = stack::build(&config, "000000000000", &region, Code::NotNeeded)?;
+    let bundles = stack::build(&config, "000000000000", &region, Code::Required).err();
+    let origin = g
+        .config
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "secauto.toml".into());
+    match g.output {
+        Output::Json => print_json(&serde_json::json!({
+            "format_version": report::FORMAT_VERSION,
+            "config": origin,
+            "valid": true,
+            "stack": stack.name,
+            "resources": stack.resources.len(),
+            "state": state_backend(g, &config, &region)?.describe(),
+            "bundles": bundles.as_ref().map_or("ok".to_string(), |e| e.to_string()),
+            "warnings": stack.warnings,
+        }))?,
+        _ => {
+            for w in &stack.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{origin} is valid: stack {} with {} resources, state {}",
+                stack.name,
+                stack.resources.len(),
+                state_backend(g, &config, &region)?.describe()
+            );
+            if let Some(e) = bundles {
+                println!("note: deploy needs the handler bundles first: {e}");
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
 fn build(g: &Global, bootstrap: Option<PathBuf>, profile: &str) -> Result<u8> {
-    let config = load_config(g)?;
+    let config = load_config(g, Need::Defaults)?;
     let binary = match bootstrap {
         Some(b) => b,
         None => build_handlers(profile)?,
     };
     let written = crate::bundle::write_bundles(&binary, Path::new(&config.lambda.artifacts_dir))?;
     match g.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&written)?),
-        Output::Text => {
+        Output::Json => print_json(&serde_json::json!({
+            "format_version": report::FORMAT_VERSION,
+            "bundles": written,
+        }))?,
+        Output::Text | Output::Markdown => {
             for w in &written {
                 println!(
                     "{} {} ({} bytes, sha256 {})",
@@ -169,11 +249,35 @@ pub fn profile_dir(profile: &str) -> PathBuf {
 struct Session {
     ctx: Ctx,
     stack: Stack,
-    state_path: PathBuf,
+    store: Store,
+}
+
+/// Where the state lives: `--state` (a path or s3://bucket/key), else `[state]`, else the local default.
+fn state_backend(g: &Global, config: &Config, region: &str) -> Result<Backend> {
+    if let Some(spec) = &g.state {
+        return Backend::parse(spec);
+    }
+    let st = &config.state;
+    Ok(match st.backend {
+        crate::config::StateBackend::Local => Backend::Local(
+            st.path
+                .as_ref()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| crate::state::default_path(&config.stack.name, region)),
+        ),
+        crate::config::StateBackend::S3 => Backend::S3 {
+            bucket: st.bucket.clone().unwrap_or_default(),
+            key: st
+                .key
+                .clone()
+                .unwrap_or_else(|| format!("secauto/{}/{region}.json", config.stack.name)),
+            region: st.region.clone(),
+        },
+    })
 }
 
 async fn session(g: &Global, code: Code) -> Result<Session> {
-    let config = load_config(g)?;
+    let config = load_config(g, Need::File)?;
     // Validate the whole graph (names, lengths, bundles) before any API call.
     stack::build(
         &config,
@@ -186,6 +290,7 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
         endpoints: config.endpoints.clone(),
+        calls: config.aws.clone(),
     };
     let sdk = aws::load(&conn).await?;
     let region = sdk
@@ -195,37 +300,58 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
     if !crate::config::is_region(&region) {
         anyhow::bail!("region {region:?} is not an AWS region name (like \"eu-west-1\")");
     }
+    let backend = state_backend(g, &config, &region)?;
+    let s3 = match &backend {
+        Backend::S3 { region: r, .. } => Some(aws::s3_client(&sdk, &conn, r.as_deref())),
+        Backend::Local(_) => None,
+    };
+    let store = Store::open(&backend, s3)?;
     let clients = Clients::new(&sdk, &conn);
     let account = aws::account_id(&clients.sts).await?;
     let stack = stack::build(&config, &account, &region, code)?;
-    let state_path = g
-        .state
-        .clone()
-        .unwrap_or_else(|| crate::state::default_path(&config.stack.name, &region));
     for w in &stack.warnings {
         eprintln!("warning: {w}");
     }
-    let ctx = Ctx::new(
+    let mut ctx = Ctx::new(
         clients,
         &stack.name,
         &stack.region,
         stack.tags.clone(),
         std::time::Duration::from_secs(config.lambda.role_propagation_timeout_seconds),
     );
-    Ok(Session {
-        ctx,
-        stack,
-        state_path,
-    })
+    ctx.parallelism = usize::from(g.parallelism);
+    Ok(Session { ctx, stack, store })
 }
 
-fn load_state(s: &Session) -> Result<State> {
-    State::load(
-        &s.state_path,
-        &s.stack.name,
-        &s.stack.region,
-        &s.stack.account,
-    )
+impl Session {
+    async fn load_state(&self) -> Result<State> {
+        self.store
+            .load(&self.stack.name, &self.stack.region, &self.stack.account)
+            .await
+    }
+
+    async fn lock(&self, g: &Global, command: &str) -> Result<StateLock> {
+        self.store
+            .lock(command, std::time::Duration::from_secs(g.lock_timeout))
+            .await
+    }
+}
+
+/// Run `work` under `lock`, then release the lock whatever happened — also when a second signal
+/// abandons the work in flight (everything completed is already in the state).
+async fn locked<F: std::future::Future<Output = Result<u8>>>(
+    lock: StateLock,
+    work: F,
+) -> Result<u8> {
+    let result = tokio::select! {
+        r = work => r,
+        _ = crate::interrupt::abandoned() => Ok(crate::interrupt::EXIT_INTERRUPTED),
+    };
+    lock.release().await;
+    match result {
+        Ok(_) if crate::interrupt::requested() => Ok(crate::interrupt::EXIT_INTERRUPTED),
+        other => other,
+    }
 }
 
 /// status and destroy go on without Security Hub: what it would hold cannot exist.
@@ -247,19 +373,28 @@ fn print_json(v: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-async fn plan(g: &Global) -> Result<u8> {
+async fn plan(g: &Global, out: Option<&Path>) -> Result<u8> {
     let s = session(g, Code::Required).await?;
-    let state = load_state(&s)?;
-    let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    let state = s.load_state().await?;
+    let plan = engine::plan_owned(&s.ctx, &s.stack, &state, false).await?;
     if !plan.securityhub_off.is_empty() {
         return Err(engine::securityhub_off_error(
             &s.stack,
             &plan.securityhub_off,
         ));
     }
+    if let Some(path) = out {
+        SavedPlan::new(&s.stack, &plan).save(path)?;
+        eprintln!(
+            "saved the plan to {}; `secauto deploy {}` applies exactly it",
+            path.display(),
+            path.display()
+        );
+    }
     match g.output {
         Output::Json => print_json(&report::plan_json(&s.stack, &plan, &state))?,
         Output::Text => print!("{}", report::plan_text(&s.stack, &plan)),
+        Output::Markdown => print!("{}", report::plan_markdown(&s.stack, &plan)),
     }
     Ok(if !plan.conflicts().is_empty() {
         EXIT_ERROR
@@ -272,13 +407,14 @@ async fn plan(g: &Global) -> Result<u8> {
 
 async fn status(g: &Global) -> Result<u8> {
     let s = session(g, Code::Required).await?;
-    let state = load_state(&s)?;
-    let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    let state = s.load_state().await?;
+    let plan = engine::plan_owned(&s.ctx, &s.stack, &state, false).await?;
     warn_securityhub_off(&s.stack, &plan);
     let rows = plan.status(&s.stack, &state);
     match g.output {
         Output::Json => print_json(&report::status_json(&s.stack, &rows))?,
         Output::Text => print!("{}", report::status_text(&s.stack, &rows)),
+        Output::Markdown => print!("{}", report::status_markdown(&s.stack, &rows)),
     }
     Ok(if rows.iter().all(|r| r.status == engine::Status::InSync) {
         EXIT_OK
@@ -287,34 +423,50 @@ async fn status(g: &Global) -> Result<u8> {
     })
 }
 
-async fn deploy(g: &Global, adopt: bool) -> Result<u8> {
+async fn deploy(g: &Global, adopt: bool, saved: Option<&Path>) -> Result<u8> {
+    // A saved plan is checked for readability before anything else.
+    let saved = saved.map(SavedPlan::load).transpose()?;
     let s = session(g, Code::Required).await?;
-    let _lock = Lock::acquire(&s.state_path, "secauto deploy")?;
-    let state = load_state(&s)?;
-    let plan = engine::plan(&s.ctx, &s.stack, &state, adopt).await?;
+    let lock = s.lock(g, "secauto deploy").await?;
+    locked(lock, deploy_locked(g, &s, adopt, saved.as_ref())).await
+}
+
+async fn deploy_locked(
+    g: &Global,
+    s: &Session,
+    adopt: bool,
+    saved: Option<&SavedPlan>,
+) -> Result<u8> {
+    let state = s.load_state().await?;
+    let plan = engine::plan_owned(&s.ctx, &s.stack, &state, adopt).await?;
     if !plan.securityhub_off.is_empty() {
         return Err(engine::securityhub_off_error(
             &s.stack,
             &plan.securityhub_off,
         ));
     }
+    if let Some(saved) = saved {
+        if let Some(why) = saved.stale(&s.stack, &plan) {
+            anyhow::bail!(
+                "the saved plan (made {}) is stale and was not applied: {why}. Nothing was changed; run `secauto plan --out` again and review the new plan",
+                saved.created
+            );
+        }
+    }
     if g.output == Output::Text && plan.has_changes() {
         print!("{}", report::plan_text(&s.stack, &plan));
     }
     let progress = report::progress(g.output, g.no_progress);
-    let (outcome, _state) = engine::apply(
-        &s.ctx,
-        &s.stack,
-        &plan,
-        state,
-        &s.state_path,
-        progress.as_ref(),
-    )
-    .await;
+    let (outcome, _state) =
+        engine::apply(&s.ctx, &s.stack, &plan, state, &s.store, progress.as_ref()).await;
     let unchanged = outcome.count(Action::Noop);
     match g.output {
         Output::Json => print_json(&report::outcome_json(&s.stack, &outcome, unchanged))?,
         Output::Text => print!("{}", report::outcome_text("Deploy", &outcome, unchanged)),
+        Output::Markdown => print!(
+            "{}",
+            report::outcome_markdown("Deploy", &s.stack, &outcome, unchanged)
+        ),
     }
     Ok(if outcome.errors.is_empty() {
         EXIT_OK
@@ -323,10 +475,28 @@ async fn deploy(g: &Global, adopt: bool) -> Result<u8> {
     })
 }
 
+async fn unlock(g: &Global, id: &str) -> Result<u8> {
+    let s = session(g, Code::NotNeeded).await?;
+    let holder = s.store.unlock(id).await?;
+    eprintln!(
+        "unlocked {}: the lock of `{}` (pid {} on {}, since {}) is gone",
+        s.store.describe(),
+        holder.command,
+        holder.pid,
+        holder.host,
+        holder.since
+    );
+    Ok(EXIT_OK)
+}
+
 async fn destroy(g: &Global, yes: bool) -> Result<u8> {
     let s = session(g, Code::NotNeeded).await?;
-    let _lock = Lock::acquire(&s.state_path, "secauto destroy")?;
-    let state = load_state(&s)?;
+    let lock = s.lock(g, "secauto destroy").await?;
+    locked(lock, destroy_locked(g, &s, yes)).await
+}
+
+async fn destroy_locked(g: &Global, s: &Session, yes: bool) -> Result<u8> {
+    let state = s.load_state().await?;
     let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
     warn_securityhub_off(&s.stack, &plan);
     let owned: Vec<&str> = plan
@@ -358,26 +528,21 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
         }
     }
     let progress = report::progress(g.output, g.no_progress);
-    let (mut outcome, _state) = engine::destroy(
-        &s.ctx,
-        &s.stack,
-        &plan,
-        state,
-        &s.state_path,
-        progress.as_ref(),
-    )
-    .await;
+    let (mut outcome, state) =
+        engine::destroy(&s.ctx, &s.stack, &plan, state, &s.store, progress.as_ref()).await;
+    if crate::interrupt::requested() {
+        print!("{}", report::outcome_text("Destroy", &outcome, 0));
+        return Ok(crate::interrupt::EXIT_INTERRUPTED);
+    }
     // Nothing of ours may be left, but SQS lists a deleted queue for up to 60 seconds: a queue
-    // this run deleted is "being deleted", not left.
-    let deleted_queue = outcome
-        .resources
-        .iter()
-        .any(|r| r.kind == Kind::SqsQueue && r.action == Action::Delete && r.error.is_none());
-    let lingers = |kind: Kind| kind == Kind::SqsQueue && deleted_queue;
-    let after = engine::plan(&s.ctx, &s.stack, &load_state(&s)?, false).await?;
-    for p in &after.items {
+    // this run deleted is "being deleted", not left. The read-back and the sweep go out together.
+    let (after, left) = futures::join!(
+        engine::plan(&s.ctx, &s.stack, &state, false),
+        engine::sweep::find(&s.ctx)
+    );
+    for p in &after?.items {
         if p.live.is_some() && p.action != Action::Conflict {
-            if lingers(p.kind) {
+            if outcome.lingers(p.kind) {
                 eprintln!(
                     "note: {} is being deleted (SQS lists a deleted queue for up to 60 seconds)",
                     p.address
@@ -389,10 +554,13 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
             }
         }
     }
-    match engine::sweep::find(&s.ctx).await {
-        Ok(left) => outcome
-            .errors
-            .extend(left.into_iter().filter(|l| !lingers(l.kind)).map(|l| {
+    match left {
+        Ok(left) => {
+            let lingering: Vec<_> = left
+                .into_iter()
+                .filter(|l| !outcome.lingers(l.kind))
+                .collect();
+            outcome.errors.extend(lingering.into_iter().map(|l| {
                 format!(
                     "{} {} (tagged {}={}) still exists after destroy",
                     l.kind,
@@ -400,7 +568,8 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
                     crate::resources::STACK_TAG,
                     s.stack.name
                 )
-            })),
+            }))
+        }
         Err(e) => outcome
             .errors
             .push(format!("cannot check that nothing is left: {e:#}")),
@@ -417,6 +586,10 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
             }
             print!("{}", report::outcome_text("Destroy", &outcome, 0))
         }
+        Output::Markdown => print!(
+            "{}",
+            report::outcome_markdown("Destroy", &s.stack, &outcome, 0)
+        ),
     }
     Ok(if outcome.errors.is_empty() {
         EXIT_OK

@@ -1,6 +1,7 @@
 //! `secauto.toml`: the model, its defaults and its validation.
 //!
-//! Every setting has a working default, so running with no file at all deploys a stack named `secauto`.
+//! Every setting has a working default, but a run that reaches AWS needs a file (or `--config`), so
+//! no stack is ever deployed or destroyed by accident from the wrong directory.
 //! Unknown keys are rejected (with the line they are on) so a typo never silently falls back to a default.
 
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub struct Config {
     pub lambda: LambdaConfig,
     pub events: EventsConfig,
     pub triage: TriageConfig,
+    pub state: StateConfig,
+    pub aws: AwsConfig,
     /// Per-service endpoint URLs (`iam`, `sns`, `sqs`, `lambda`, `eventbridge`, `ssm`, `securityhub`,
     /// `cloudwatch`, `sts`).
     pub endpoints: BTreeMap<String, String>,
@@ -46,6 +49,57 @@ impl Default for StackConfig {
             name: "secauto".into(),
             region: None,
             tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[state]`: where the record of what the stack owns is kept.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// `local` (a file; the default) or `s3` (shared by every CI runner, locked by conditional writes).
+    pub backend: StateBackend,
+    /// Local: the file [default: `.secauto/<stack>/<region>.json`].
+    pub path: Option<String>,
+    /// S3: the bucket (versioning on is recommended).
+    pub bucket: Option<String>,
+    /// S3: the object key [default: `secauto/<stack>/<region>.json`].
+    pub key: Option<String>,
+    /// S3: the bucket's region when it is not the stack's.
+    pub region: Option<String>,
+}
+
+/// `[state] backend`
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackend {
+    #[default]
+    Local,
+    S3,
+}
+
+/// `[aws]`: how hard every API call tries before a run reports it failed.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsConfig {
+    /// Attempts per API call (throttling, 5xx, timeouts and dropped connections are retried with
+    /// exponential backoff and jitter), 1–50.
+    pub max_attempts: u32,
+    /// Longest backoff between two attempts, in seconds.
+    pub max_backoff_seconds: u64,
+    /// Time allowed for one attempt, in seconds (a code upload counts as one).
+    pub attempt_timeout_seconds: u64,
+    /// Time allowed for one call with all its attempts, in seconds.
+    pub call_timeout_seconds: u64,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            max_attempts: 10,
+            max_backoff_seconds: 20,
+            attempt_timeout_seconds: 120,
+            call_timeout_seconds: 600,
         }
     }
 }
@@ -473,6 +527,70 @@ impl Config {
         if policy_bytes > MAX_POLICY_BYTES {
             p.push(format!(
                 "[[triage.rules]] is {policy_bytes} bytes as JSON; the triage function's environment holds at most {MAX_POLICY_BYTES}: merge rules or shorten their names and lists"
+            ));
+        }
+        let st = &self.state;
+        match st.backend {
+            StateBackend::S3 => {
+                match &st.bucket {
+                    None => p.push("[state] backend = \"s3\" needs bucket = \"<bucket name>\"".into()),
+                    Some(b)
+                        if b.len() < 3
+                            || b.len() > 63
+                            || !b.chars().all(|c| {
+                                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+                            }) =>
+                    {
+                        p.push(format!("[state] bucket {b:?} is not an S3 bucket name (3–63 lowercase letters, digits, hyphens, dots)"))
+                    }
+                    Some(_) => {}
+                }
+                if st.path.is_some() {
+                    p.push("[state] path is for backend = \"local\"; the S3 backend takes bucket and key".into());
+                }
+                if st
+                    .key
+                    .as_deref()
+                    .is_some_and(|k| k.is_empty() || k.ends_with('/'))
+                {
+                    p.push(
+                        "[state] key must name an object, like \"secauto/prod/us-east-1.json\""
+                            .into(),
+                    );
+                }
+                if let Some(r) = st.region.as_deref().filter(|r| !is_region(r)) {
+                    p.push(format!("[state] region {r:?} is not an AWS region name"));
+                }
+            }
+            StateBackend::Local => {
+                for (field, set) in [
+                    ("bucket", st.bucket.is_some()),
+                    ("key", st.key.is_some()),
+                    ("region", st.region.is_some()),
+                ] {
+                    if set {
+                        p.push(format!("[state] {field} is for backend = \"s3\"; set backend = \"s3\" or remove it"));
+                    }
+                }
+            }
+        }
+        let a = &self.aws;
+        if !(1..=50).contains(&a.max_attempts) {
+            p.push(format!(
+                "[aws] max_attempts = {} must be 1–50",
+                a.max_attempts
+            ));
+        }
+        if a.attempt_timeout_seconds == 0 || a.call_timeout_seconds < a.attempt_timeout_seconds {
+            p.push(format!(
+                "[aws] attempt_timeout_seconds = {} must be at least 1 and at most call_timeout_seconds = {}",
+                a.attempt_timeout_seconds, a.call_timeout_seconds
+            ));
+        }
+        if a.max_backoff_seconds == 0 || a.max_backoff_seconds > 300 {
+            p.push(format!(
+                "[aws] max_backoff_seconds = {} must be 1–300",
+                a.max_backoff_seconds
             ));
         }
         for (service, url) in &self.endpoints {

@@ -14,11 +14,16 @@ use crate::resources::Difference;
 use crate::stack::Stack;
 use crate::state::State;
 
+/// The version of every JSON document secauto prints or saves; it changes only when a field
+/// changes meaning or goes away (new fields may appear in any version).
+pub const FORMAT_VERSION: u32 = 1;
+
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
     Text,
     Json,
+    Markdown,
 }
 
 /// Pick the progress reporter: spinners on a terminal, lines on stderr otherwise, nothing for JSON
@@ -168,23 +173,29 @@ pub fn plan_text(stack: &Stack, plan: &Plan) -> String {
             }
         }
     }
-    out.push_str(&format!(
-        "Plan: {} to create, {} to update, {} to delete, {} unchanged{}.\n",
+    out.push_str(&format!("Plan: {}.\n", plan_summary(plan, "")));
+    out
+}
+
+/// "N to create, N to update, N to delete, N unchanged[, N in conflict …]", `strong` around what acts.
+fn plan_summary(plan: &Plan, strong: &str) -> String {
+    format!(
+        "{strong}{} to create, {} to update, {} to delete{strong}, {} unchanged{}",
         plan.count(Action::Create),
         plan.count(Action::Update),
         plan.count(Action::Delete),
         plan.count(Action::Noop),
         match plan.count(Action::Conflict) {
             0 => String::new(),
-            n => format!(", {n} in conflict (deploy refuses them)"),
+            n => format!(", {strong}{n} in conflict{strong} (deploy refuses them)"),
         }
-    ));
-    out
+    )
 }
 
 /// The plan as JSON.
 pub fn plan_json(stack: &Stack, plan: &Plan, state: &State) -> Value {
     json!({
+        "format_version": FORMAT_VERSION,
         "stack": stack.name,
         "region": stack.region,
         "account": stack.account,
@@ -209,6 +220,7 @@ pub fn plan_json(stack: &Stack, plan: &Plan, state: &State) -> Value {
 /// A deploy or destroy outcome as JSON.
 pub fn outcome_json(stack: &Stack, outcome: &Outcome, unchanged: usize) -> Value {
     json!({
+        "format_version": FORMAT_VERSION,
         "stack": stack.name,
         "region": stack.region,
         "account": stack.account,
@@ -282,9 +294,116 @@ pub fn status_text(stack: &Stack, rows: &[ResourceStatus]) -> String {
 /// Status as JSON.
 pub fn status_json(stack: &Stack, rows: &[ResourceStatus]) -> Value {
     json!({
+        "format_version": FORMAT_VERSION,
         "stack": stack.name,
         "region": stack.region,
         "account": stack.account,
         "resources": rows,
     })
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn md_differences(d: &[Difference]) -> String {
+    d.iter()
+        .map(|d| {
+            format!(
+                "`{}`: {} → {}",
+                d.field,
+                md_cell(&short(&d.live)),
+                md_cell(&short(&d.desired))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// The plan as markdown, for a pull-request comment or `$GITHUB_STEP_SUMMARY`.
+pub fn plan_markdown(stack: &Stack, plan: &Plan) -> String {
+    let mut out = format!(
+        "### secauto plan: `{}` in {} (account {})\n\n{}.\n",
+        stack.name,
+        stack.region,
+        stack.account,
+        plan_summary(plan, "**"),
+    );
+    let changed: Vec<_> = plan
+        .items
+        .iter()
+        .filter(|p| p.action != Action::Noop)
+        .collect();
+    if !changed.is_empty() {
+        out.push_str("\n| | resource | what changes |\n|---|---|---|\n");
+        for p in changed {
+            let what = match p.action {
+                Action::Conflict => md_cell(p.reason.as_deref().unwrap_or("conflict")),
+                _ => md_differences(&p.diff),
+            };
+            out.push_str(&format!(
+                "| `{}` | `{}` | {} |\n",
+                p.action.symbol(),
+                p.address,
+                what
+            ));
+        }
+    }
+    out
+}
+
+/// Status as markdown.
+pub fn status_markdown(stack: &Stack, rows: &[ResourceStatus]) -> String {
+    let count = |s: Status| rows.iter().filter(|r| r.status == s).count();
+    let mut out = format!(
+        "### secauto status: `{}` in {} (account {})\n\n{} in sync, **{} drifted, {} missing, {} unmanaged**.\n",
+        stack.name,
+        stack.region,
+        stack.account,
+        count(Status::InSync),
+        count(Status::Drifted),
+        count(Status::Missing),
+        count(Status::Unmanaged)
+    );
+    let off: Vec<_> = rows.iter().filter(|r| r.status != Status::InSync).collect();
+    if !off.is_empty() {
+        out.push_str("\n| resource | status | what differs |\n|---|---|---|\n");
+        for r in off {
+            let mut what = md_differences(&r.differences);
+            if let Some(n) = &r.note {
+                if !what.is_empty() {
+                    what.push_str("<br>");
+                }
+                what.push_str(&md_cell(n));
+            }
+            out.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                r.address,
+                r.status.as_str(),
+                what
+            ));
+        }
+    }
+    out
+}
+
+/// A deploy or destroy outcome as markdown.
+pub fn outcome_markdown(verb: &str, stack: &Stack, outcome: &Outcome, unchanged: usize) -> String {
+    let mut out = format!(
+        "### secauto {}: `{}` in {} (account {})\n\n{} created, {} updated, {} deleted, {unchanged} unchanged.\n",
+        verb.to_lowercase(),
+        stack.name,
+        stack.region,
+        stack.account,
+        outcome.count(Action::Create),
+        outcome.count(Action::Update),
+        outcome.count(Action::Delete),
+    );
+    if !outcome.errors.is_empty() {
+        out.push_str(&format!("\n**{} error(s):**\n\n", outcome.errors.len()));
+        for e in &outcome.errors {
+            out.push_str(&format!("- {}\n", md_cell(e)));
+        }
+    }
+    out
 }

@@ -13,7 +13,7 @@ use secauto_core::triage::triage;
 
 /// Run simulate; exit 1 when a file or a finding could not be read.
 pub fn run(g: &Global, files: &[PathBuf]) -> Result<u8> {
-    let config = load_config(g)?;
+    let config = load_config(g, crate::commands::Need::Defaults)?;
     let policy = config.triage.policy();
     let mut rows = Vec::new();
     let mut problems = Vec::new();
@@ -55,10 +55,12 @@ pub fn run(g: &Global, files: &[PathBuf]) -> Result<u8> {
         Output::Json => {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&json!({"findings": rows, "errors": problems}))?
+                serde_json::to_string_pretty(
+                    &json!({"format_version": crate::report::FORMAT_VERSION, "findings": rows, "errors": problems})
+                )?
             );
         }
-        Output::Text => {
+        Output::Text | Output::Markdown => {
             for r in &rows {
                 let id = r["finding_id"].as_str().unwrap_or_default();
                 let short: String = if id.len() > 60 {

@@ -40,7 +40,8 @@ fn build_bundles_the_handlers_deterministically() {
     let (code, stdout, stderr) = build(&config, dir.path(), &args);
     assert_eq!(code, 0, "{stderr}");
     let first: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let rows = first.as_array().unwrap();
+    assert_eq!(first["format_version"], 1);
+    let rows = first["bundles"].as_array().unwrap();
     assert_eq!(rows.len(), 4);
     let sha = rows[0]["code_sha256"].as_str().unwrap().to_string();
     for r in rows {
@@ -64,7 +65,7 @@ fn build_bundles_the_handlers_deterministically() {
     let (code, stdout, stderr) = build(&config, dir.path(), &args);
     assert_eq!(code, 0, "{stderr}");
     let second: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    for r in second.as_array().unwrap() {
+    for r in second["bundles"].as_array().unwrap() {
         assert_eq!(
             r["code_sha256"],
             sha.as_str(),

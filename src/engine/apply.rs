@@ -3,16 +3,15 @@
 //! after every completed operation.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use super::{Action, Plan, Progress, CONCURRENCY};
+use super::{Action, Plan, Progress};
 use crate::resources::{self, Ctx, Kind};
 use crate::stack::Stack;
-use crate::state::{Record, State};
+use crate::state::{Record, State, Store};
 
 /// What happened to one address.
 #[derive(Debug, Clone, Serialize)]
@@ -59,7 +58,7 @@ pub fn spec_hash(spec: &resources::Spec) -> String {
 
 struct Shared<'a> {
     state: Mutex<State>,
-    path: &'a Path,
+    store: &'a Store,
 }
 
 impl Shared<'_> {
@@ -73,7 +72,7 @@ impl Shared<'_> {
                 s.resources.remove(address);
             }
         }
-        s.save(self.path)
+        self.store.save(&s).await
     }
 }
 
@@ -83,12 +82,12 @@ pub async fn apply(
     stack: &Stack,
     plan: &Plan,
     state: State,
-    state_path: &Path,
+    store: &Store,
     progress: &dyn Progress,
 ) -> (Outcome, State) {
     let shared = Shared {
         state: Mutex::new(state),
-        path: state_path,
+        store,
     };
     let mut outcome = Outcome::default();
 
@@ -112,8 +111,17 @@ pub async fn apply(
                 changed = true;
             }
         }
+        // What only the ownership tag knew (a lost or fresh state): record it, so it is deleted below.
+        for p in plan.items.iter().filter(|p| p.action == Action::Delete) {
+            if let Some(record) = &p.record {
+                if !s.resources.contains_key(&p.address) {
+                    s.resources.insert(p.address.clone(), record.clone());
+                    changed = true;
+                }
+            }
+        }
         if changed {
-            if let Err(e) = s.save(state_path) {
+            if let Err(e) = store.save(&s).await {
                 outcome.errors.push(format!("{e:#}"));
             }
         }
@@ -138,10 +146,13 @@ pub async fn apply(
     // Dependents first, each as soon as what depends on it is gone.
     let deleted = crate::graph::walk(
         &crate::graph::reversed(&deletions),
-        CONCURRENCY,
+        ctx.parallelism,
         |address| {
             let shared = &shared;
             async move {
+                if crate::interrupt::requested() {
+                    return interrupted(plan, address);
+                }
                 let (kind, physical_id, arn) = {
                     let s = shared.state.lock().await;
                     match s.resources.get(&address) {
@@ -195,13 +206,16 @@ pub async fn apply(
     }
     let applied = crate::graph::walk(
         &edges,
-        CONCURRENCY,
+        ctx.parallelism,
         |address| {
             let shared = &shared;
             async move {
                 let (Some(p), Some(r)) = (plan.get(&address), stack.get(&address)) else {
                     return (true, None);
                 };
+                if p.action.mutates() && crate::interrupt::requested() {
+                    return interrupted(plan, address);
+                }
                 match p.action {
                     Action::Create | Action::Update => {}
                     Action::Conflict => {
@@ -300,6 +314,24 @@ pub async fn apply(
     (outcome, shared.state.into_inner())
 }
 
+/// An operation not started because a signal asked the run to stop.
+fn interrupted(plan: &Plan, address: String) -> (bool, Option<ResourceResult>) {
+    let (kind, action) = plan
+        .get(&address)
+        .map(|p| (p.kind, p.action))
+        .unwrap_or((Kind::IamRole, Action::Delete));
+    (
+        false,
+        Some(ResourceResult {
+            address,
+            kind,
+            action,
+            arn: None,
+            error: Some("not started: the run was interrupted".into()),
+        }),
+    )
+}
+
 /// Delete everything the stack owns: what the state records plus what a read by name finds tagged
 /// as ours (a crash between a create and the state write leaves such resources behind).
 pub async fn destroy(
@@ -307,7 +339,7 @@ pub async fn destroy(
     stack: &Stack,
     plan: &Plan,
     state: State,
-    state_path: &Path,
+    store: &Store,
     progress: &dyn Progress,
 ) -> (Outcome, State) {
     let mut state = state;
@@ -349,7 +381,7 @@ pub async fn destroy(
                     .any(|r| r.kind == l.kind && r.physical_id == l.physical_id);
                 if !known {
                     state.resources.insert(
-                        format!("{}[swept {}]", l.kind, l.physical_id),
+                        super::sweep::address(l.kind, &l.physical_id),
                         Record {
                             kind: l.kind,
                             physical_id: l.physical_id,
@@ -374,6 +406,7 @@ pub async fn destroy(
             diff: vec![],
             reason: None,
             in_state: true,
+            record: None,
         })
         .collect();
     let delete_plan = Plan {
@@ -384,7 +417,7 @@ pub async fn destroy(
         resources: vec![],
         ..stack.clone()
     };
-    let (mut outcome, state) = apply(ctx, &empty, &delete_plan, state, state_path, progress).await;
+    let (mut outcome, state) = apply(ctx, &empty, &delete_plan, state, store, progress).await;
     outcome.errors.extend(sweep_error);
     for p in plan.conflicts() {
         outcome.resources.push(ResourceResult {

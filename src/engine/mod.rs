@@ -5,10 +5,13 @@ mod apply;
 mod plan;
 pub mod sweep;
 
-pub use apply::{apply, destroy, Outcome, ResourceResult};
-pub use plan::{plan, securityhub_off_error, Action, Plan, Planned, ResourceStatus, Status};
+pub use apply::{apply, destroy, spec_hash, Outcome, ResourceResult};
+pub use plan::{
+    plan, plan_owned, securityhub_off_error, Action, Plan, Planned, ResourceStatus, Status,
+};
 
-/// How many operations run at once within one level of the graph.
+/// Operations in flight at once by default (`--parallelism`): enough to overlap round trips, few
+/// enough not to trip the control planes' rate limits.
 pub const CONCURRENCY: usize = 8;
 
 /// Receives progress events; the text and JSON reporters implement it.

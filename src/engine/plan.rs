@@ -3,13 +3,12 @@
 use futures::{stream, StreamExt};
 use serde::Serialize;
 
-use super::CONCURRENCY;
 use crate::resources::{self, Ctx, Difference, Kind, Live};
 use crate::stack::Stack;
 use crate::state::State;
 
 /// What deploy does to one address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -59,6 +58,9 @@ pub struct Planned {
     pub reason: Option<String>,
     /// Recorded in the state file.
     pub in_state: bool,
+    /// For a resource only its ownership tag knows of (not in the config, not in the state): what
+    /// deploy deletes.
+    pub record: Option<crate::state::Record>,
 }
 
 impl Planned {
@@ -126,7 +128,7 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
     let reads: Vec<(usize, anyhow::Result<Option<Live>>)> =
         stream::iter(stack.resources.iter().enumerate())
             .map(|(i, r)| async move { (i, r.spec.read(ctx).await) })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(ctx.parallelism)
             .collect()
             .await;
     let mut lives: Vec<Option<Live>> = vec![None; stack.resources.len()];
@@ -196,6 +198,7 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
             diff,
             reason,
             in_state,
+            record: None,
         });
     }
     refresh_functions_of_recreated_roles(stack, &mut items);
@@ -209,6 +212,7 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
                 diff: vec![],
                 reason: None,
                 in_state: true,
+                record: None,
             });
         }
     }
@@ -216,6 +220,56 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
         items,
         securityhub_off,
     })
+}
+
+/// The plan, plus what the stack owns by tag and name but neither the config nor the state knows
+/// (a resource dropped from the config on a runner without the state): planned `-`, and deleted
+/// by deploy. The ownership tag is the truth; the state only a record. The sweep runs alongside
+/// the reads.
+pub async fn plan_owned(
+    ctx: &Ctx,
+    stack: &Stack,
+    state: &State,
+    adopt: bool,
+) -> anyhow::Result<Plan> {
+    let (plan, found) = futures::join!(plan(ctx, stack, state, adopt), super::sweep::find(ctx));
+    let mut plan = plan?;
+    let found = found.map_err(|e| e.context("could not search for what the stack owns by tag"))?;
+    for l in found {
+        let known = plan.items.iter().any(|p| {
+            p.kind == l.kind
+                && p.live
+                    .as_ref()
+                    .is_some_and(|live| live.physical_id == l.physical_id)
+        }) || state
+            .resources
+            .values()
+            .any(|r| r.kind == l.kind && r.physical_id == l.physical_id);
+        if known {
+            continue;
+        }
+        plan.items.push(Planned {
+            address: super::sweep::address(l.kind, &l.physical_id),
+            kind: l.kind,
+            action: Action::Delete,
+            live: None,
+            diff: vec![],
+            reason: Some(format!(
+                "tagged {}={} but no longer in the config",
+                resources::STACK_TAG,
+                stack.name
+            )),
+            in_state: false,
+            record: Some(crate::state::Record {
+                kind: l.kind,
+                physical_id: l.physical_id,
+                arn: None,
+                spec_hash: String::new(),
+                depends_on: vec![],
+            }),
+        });
+    }
+    Ok(plan)
 }
 
 /// The error deploy and plan stop with when Security Hub is not enabled where the stack needs it.
@@ -307,6 +361,13 @@ impl Plan {
                     Action::Create => (Status::Missing, None),
                     Action::Conflict => (Status::Unmanaged, p.reason.clone()),
                     Action::Update => (Status::Drifted, None),
+                    Action::Delete if p.record.is_some() => (
+                        Status::Drifted,
+                        Some(
+                            "owned by this stack (tag) but no longer in the config: deploy deletes it"
+                                .into(),
+                        ),
+                    ),
                     Action::Delete => (
                         Status::Drifted,
                         Some(
@@ -314,13 +375,8 @@ impl Plan {
                                 .into(),
                         ),
                     ),
-                    Action::Noop if !p.in_state => (
-                        Status::Unmanaged,
-                        Some(
-                            "exists but is not recorded in the state file: deploy records it"
-                                .into(),
-                        ),
-                    ),
+                    // Live, as desired, and ours by tag (or a part of something ours that cannot
+                    // be tagged): in sync, whether or not this runner's state records it.
                     Action::Noop => (Status::InSync, None),
                 };
                 ResourceStatus {

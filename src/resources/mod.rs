@@ -51,6 +51,8 @@ pub struct Ctx {
     /// One lock per function: AWS loses statements of concurrent AddPermission/RemovePermission
     /// calls on one function, so they are serialised (as the Terraform AWS provider does).
     pub function_locks: FunctionLocks,
+    /// Operations in flight at once (`--parallelism`).
+    pub parallelism: usize,
 }
 
 impl Ctx {
@@ -69,6 +71,7 @@ impl Ctx {
             tags,
             role_wait,
             function_locks: FunctionLocks::default(),
+            parallelism: crate::engine::CONCURRENCY,
         }
     }
 }
@@ -200,7 +203,7 @@ pub struct Applied {
 }
 
 /// One field where live differs from desired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Difference {
     pub field: String,
     pub desired: Value,

@@ -2,6 +2,7 @@
 //! Written atomically after every completed operation; guarded by a lock file.
 
 mod lock;
+mod store;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::resources::Kind;
 
-pub use lock::{Lock, LockError};
+pub use lock::{Holder, Lock, LockError};
+pub use store::{Backend, StateLock, Store};
 
 /// The state file format version this build writes and reads.
 pub const VERSION: u32 = 1;
@@ -62,23 +64,31 @@ impl State {
                 return Err(e).with_context(|| format!("cannot read state file {}", path.display()))
             }
         };
-        let state: State = serde_json::from_str(&text).with_context(|| {
+        State::parse(&text, &path.display().to_string(), stack, region, account)
+    }
+
+    /// Parse a state document read from `origin` and check it is this stack's.
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        stack: &str,
+        region: &str,
+        account: &str,
+    ) -> Result<State> {
+        let state: State = serde_json::from_str(text).with_context(|| {
             format!(
-                "state file {} is not valid secauto state; restore it from your backup or move it away (live resources are found by name and tag on the next run)",
-                path.display()
+                "state {origin} is not valid secauto state; restore it from your backup (or the bucket's previous version) or move it away (live resources are found by name and tag on the next run)"
             )
         })?;
         if state.version != VERSION {
             anyhow::bail!(
-                "state file {} has version {}; this secauto reads version {VERSION}",
-                path.display(),
+                "state {origin} has version {}; this secauto reads version {VERSION}",
                 state.version
             );
         }
         if state.stack != stack || state.account != account || state.region != region {
             anyhow::bail!(
-                "state file {} belongs to stack {:?} in account {} region {}, not stack {stack:?} in account {account} region {region}: pass --state for this stack",
-                path.display(),
+                "state {origin} belongs to stack {:?} in account {} region {}, not stack {stack:?} in account {account} region {region}: pass --state for this stack",
                 state.stack,
                 state.account,
                 state.region

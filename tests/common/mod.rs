@@ -90,6 +90,7 @@ impl Emulators {
             profile: None,
             endpoint_url: Some(self.moto.url.clone()),
             endpoints,
+            calls: Default::default(),
         }
     }
 }
@@ -200,8 +201,23 @@ impl Project {
 
     /// Run secauto in the project directory with static test credentials.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_secauto"))
-            .args(args)
+        self.run_with(args, &[])
+    }
+
+    /// `run` with more environment variables (an empty value removes one).
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out = self.command(args, env).output().expect("run secauto");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The command `run_with` runs, to spawn it instead.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secauto"));
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -213,14 +229,15 @@ impl Project {
             .env("AWS_ENDPOINT_URL", &self.moto_url)
             .env("AWS_ENDPOINT_URL_CLOUDWATCH", &self.cloudwatch_url)
             .env("AWS_ENDPOINT_URL_LAMBDA", &self.lambda_url)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run secauto");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
+        cmd
     }
 }
 
@@ -238,4 +255,135 @@ pub fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// Everything named after the stack, in every service the stack uses.
+pub async fn leftovers(c: &Clients, stack: &str) -> Vec<String> {
+    let prefix = format!("{stack}-");
+    let mut out = Vec::new();
+    for r in c.iam.list_roles().send().await.unwrap().roles {
+        if r.role_name.starts_with(&prefix) {
+            out.push(format!("iam role {}", r.role_name));
+        }
+    }
+    let policies = c
+        .iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap();
+    for p in policies.policies() {
+        if p.policy_name().unwrap_or_default().starts_with(&prefix) {
+            out.push(format!("iam policy {:?}", p.policy_name()));
+        }
+    }
+    for t in c.sns.list_topics().send().await.unwrap().topics() {
+        if t.topic_arn()
+            .unwrap_or_default()
+            .contains(&format!(":{prefix}"))
+        {
+            out.push(format!("sns topic {:?}", t.topic_arn()));
+        }
+    }
+    for q in c
+        .sqs
+        .list_queues()
+        .queue_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap()
+        .queue_urls()
+    {
+        out.push(format!("sqs queue {q}"));
+    }
+    for f in c.lambda.list_functions().send().await.unwrap().functions() {
+        if f.function_name().unwrap_or_default().starts_with(&prefix) {
+            out.push(format!("lambda function {:?}", f.function_name()));
+        }
+    }
+    for r in c
+        .events
+        .list_rules()
+        .name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap()
+        .rules()
+    {
+        out.push(format!("events rule {:?}", r.name()));
+    }
+    for b in c
+        .events
+        .list_event_buses()
+        .name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap()
+        .event_buses()
+    {
+        out.push(format!("event bus {:?}", b.name()));
+    }
+    for d in c
+        .ssm
+        .list_documents()
+        .send()
+        .await
+        .unwrap()
+        .document_identifiers()
+    {
+        if d.name().unwrap_or_default().starts_with(&prefix) {
+            out.push(format!("ssm document {:?}", d.name()));
+        }
+    }
+    for a in c
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms()
+    {
+        out.push(format!("cloudwatch alarm {:?}", a.alarm_name()));
+    }
+    for a in c.kms.list_aliases().send().await.unwrap().aliases() {
+        if a.alias_name() == Some(&format!("alias/{stack}")) {
+            out.push(format!("kms alias {:?}", a.alias_name()));
+        }
+    }
+    for k in c.kms.list_keys().send().await.unwrap().keys() {
+        let key_id = k.key_id().unwrap_or_default();
+        let meta = c.kms.describe_key().key_id(key_id).send().await.unwrap();
+        let state = meta.key_metadata().and_then(|m| m.key_state().cloned());
+        if state == Some(aws_sdk_kms::types::KeyState::PendingDeletion) {
+            continue;
+        }
+        let tags = c
+            .kms
+            .list_resource_tags()
+            .key_id(key_id)
+            .send()
+            .await
+            .unwrap();
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == "secauto:stack" && t.tag_value() == stack)
+        {
+            out.push(format!("kms key {key_id} ({state:?})"));
+        }
+    }
+    for d in c
+        .cloudwatch
+        .list_dashboards()
+        .dashboard_name_prefix(stack)
+        .send()
+        .await
+        .unwrap()
+        .dashboard_entries()
+    {
+        out.push(format!("cloudwatch dashboard {:?}", d.dashboard_name()));
+    }
+    out
 }

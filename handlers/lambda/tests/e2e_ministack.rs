@@ -75,8 +75,17 @@ async fn secauto(args: &[&str]) -> u8 {
     secauto::commands::run(cli).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn e2e_finding_event_reaches_the_sqs_subscription_through_the_real_handlers() {
+#[test]
+fn e2e_finding_event_reaches_the_sqs_subscription_through_the_real_handlers() {
+    // The scenario is one large future: boxed, it lives on the heap, not the test thread's stack.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(Box::pin(scenario()));
+}
+
+async fn scenario() {
     // This test binary has this one test: setting the process environment is safe here.
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");

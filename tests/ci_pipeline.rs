@@ -1,0 +1,343 @@
+//! secauto as CI pipelines run it, against moto (and ministack for CloudWatch): a runner that never
+//! saw the state, shared state in S3 with a lock made of conditional writes, saved plans, and
+//! credentials from a `credential_process` profile.
+
+mod common;
+
+use common::{config, is_mutating, leftovers, rt, Emulators, Project};
+use serde_json::Value;
+
+fn not_in_sync(status: &Value) -> Vec<String> {
+    status["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["status"] != "in_sync")
+        .map(|r| format!("{} {} {}", r["address"], r["status"], r["note"]))
+        .collect()
+}
+
+fn forget_state(p: &Project, stack: &str) {
+    let _ = std::fs::remove_dir_all(p.path(&format!(".secauto/{stack}")));
+}
+
+#[test]
+fn a_fresh_runner_sees_the_stack_in_sync_and_deletes_what_the_config_dropped() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("fresh", ""));
+    let d = p.run(&["deploy", "--no-progress"]);
+    assert_eq!(d.code, 0, "{d:?}");
+
+    // Another runner: no state at all. The ownership tag proves every resource is the stack's.
+    forget_state(&p, "fresh");
+    let s = p.run(&["status", "--output", "json"]);
+    assert_eq!(s.code, 0, "{:?}", not_in_sync(&s.json()));
+    assert_eq!(s.json()["format_version"], 1);
+
+    // The config drops the alarms; a runner without state still finds and deletes them.
+    forget_state(&p, "fresh");
+    p.write_config(&config("fresh", "[monitoring]\nalarms = false\n"));
+    let plan = p.run(&["plan", "--no-progress"]);
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert_eq!(
+        plan.stdout.matches("- cloudwatch_alarm[swept ").count(),
+        7,
+        "{}",
+        plan.stdout
+    );
+    let d = p.run(&["deploy", "--no-progress", "--output", "json"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    assert_eq!(d.json()["changes"]["delete"], 7, "{}", d.stdout);
+    let alarms = rt().block_on(async {
+        emu.clients()
+            .cloudwatch
+            .describe_alarms()
+            .alarm_name_prefix("fresh-")
+            .send()
+            .await
+            .unwrap()
+            .metric_alarms()
+            .len()
+    });
+    assert_eq!(alarms, 0, "the dropped alarms are gone");
+    forget_state(&p, "fresh");
+    let s = p.run(&["status", "--output", "json"]);
+    assert_eq!(s.code, 0, "{:?}", not_in_sync(&s.json()));
+
+    assert_eq!(p.run(&["destroy", "--yes", "--no-progress"]).code, 0);
+    let c = emu.clients();
+    let left = rt().block_on(leftovers(&c, "fresh"));
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_saved_plan_is_applied_exactly_and_a_stale_one_is_refused() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("saved", ""));
+    let plan = p.run(&["plan", "--out", "plan.json", "--output", "markdown"]);
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert!(
+        plan.stdout.starts_with("### secauto plan: `saved`"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("| `+` | `lambda_function.triage` |"),
+        "{}",
+        plan.stdout
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("plan.json")).unwrap()).unwrap();
+    assert_eq!(saved["format_version"], 1);
+    assert_eq!(saved["stack"], "saved");
+    assert_eq!(saved["config_hash"].as_str().unwrap().len(), 64);
+    assert!(saved["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["action"] == "create" && c["live_hash"].is_null()));
+
+    let d = p.run(&["deploy", "plan.json", "--no-progress"]);
+    assert_eq!(d.code, 0, "{d:?}");
+
+    // A plan of no changes, then the config changes: the old plan is refused, nothing is written.
+    assert_eq!(p.run(&["plan", "--out", "noop.json"]).code, 0);
+    p.write_config(&config("saved", "memory_mb = 512\n"));
+    emu.record();
+    let d = p.run(&["deploy", "noop.json", "--no-progress"]);
+    assert_eq!(d.code, 1, "{d:?}");
+    assert!(d.stderr.contains("stale"), "{}", d.stderr);
+    assert!(
+        d.stderr
+            .contains("the config or the handler bundles changed"),
+        "{}",
+        d.stderr
+    );
+    let mutating: Vec<String> = emu
+        .recorded()
+        .into_iter()
+        .filter(|o| is_mutating(o))
+        .collect();
+    assert!(mutating.is_empty(), "a refused plan wrote: {mutating:?}");
+
+    // A plan for the new config; then AWS changes under it: refused too, naming the resource.
+    assert_eq!(p.run(&["plan", "--out", "mem.json"]).code, 2);
+    let c = emu.clients();
+    rt().block_on(async {
+        c.sqs
+            .set_queue_attributes()
+            .queue_url(
+                c.sqs
+                    .get_queue_url()
+                    .queue_name("saved-dlq")
+                    .send()
+                    .await
+                    .unwrap()
+                    .queue_url
+                    .unwrap(),
+            )
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod,
+                "60",
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let d = p.run(&["deploy", "mem.json", "--no-progress"]);
+    assert_eq!(d.code, 1, "{d:?}");
+    assert!(d.stderr.contains("sqs_queue.dlq"), "{}", d.stderr);
+
+    // Reviewed again, applied.
+    assert_eq!(p.run(&["plan", "--out", "mem.json"]).code, 2);
+    let d = p.run(&["deploy", "mem.json", "--no-progress", "--output", "json"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    assert_eq!(d.json()["changes"]["update"], 5, "{}", d.stdout);
+
+    // Not a plan at all, or one from another format: clear errors, before any call.
+    std::fs::write(p.path("other.json"), r#"{"format_version": 99}"#).unwrap();
+    let d = p.run(&["deploy", "other.json"]);
+    assert_eq!(d.code, 1);
+    assert!(d.stderr.contains("format version 99"), "{}", d.stderr);
+    assert_eq!(p.run(&["destroy", "--yes", "--no-progress"]).code, 0);
+}
+
+fn s3(emu: &Emulators) -> aws_sdk_s3::Client {
+    let sdk = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new(common::REGION))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests"),
+        ))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .endpoint_url(&emu.moto.url)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+async fn object(s3: &aws_sdk_s3::Client, key: &str) -> Option<String> {
+    let out = s3
+        .get_object()
+        .bucket("ci-state")
+        .key(key)
+        .send()
+        .await
+        .ok()?;
+    let body = out.body.collect().await.ok()?.into_bytes();
+    Some(String::from_utf8_lossy(&body).into_owned())
+}
+
+#[test]
+fn remote_state_in_s3_is_shared_and_locked() {
+    let emu = Emulators::start();
+    let s3c = s3(&emu);
+    rt().block_on(async {
+        s3c.create_bucket().bucket("ci-state").send().await.unwrap();
+    });
+    let cfg = config(
+        "remote",
+        "[state]\nbackend = \"s3\"\nbucket = \"ci-state\"\n",
+    );
+    let p = Project::new(&emu, &cfg);
+    let key = "secauto/remote/us-east-1.json";
+
+    // Two runners deploy at once: the lock makes one wait for the other; both converge.
+    let spawn = || {
+        p.command(&["deploy", "--no-progress", "--lock-timeout", "300"], &[])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(a.status.code(), Some(0), "{}", err(&a));
+    assert_eq!(b.status.code(), Some(0), "{}", err(&b));
+    assert!(
+        err(&a).contains("waiting up to 300s for the lock")
+            || err(&b).contains("waiting up to 300s for the lock"),
+        "one run waited for the other:\n{}\n{}",
+        err(&a),
+        err(&b)
+    );
+    assert!(
+        !p.path(".secauto").exists(),
+        "no local state with the S3 backend"
+    );
+    let state: Value =
+        serde_json::from_str(&rt().block_on(object(&s3c, key)).expect("state in S3")).unwrap();
+    assert_eq!(state["stack"], "remote");
+    assert!(state["resources"].as_object().unwrap().len() >= 40);
+    assert!(
+        rt().block_on(object(&s3c, &format!("{key}.lock")))
+            .is_none(),
+        "lock released"
+    );
+
+    // A lock whose holder is gone (another host): refused with the holder and the id to break it.
+    let stale = r#"{"id":"5ca1ab1e","pid":4242,"host":"ci-runner-7","command":"secauto deploy","since":"2026-11-28T00:00:00Z"}"#;
+    rt().block_on(async {
+        s3c.put_object()
+            .bucket("ci-state")
+            .key(format!("{key}.lock"))
+            .body(stale.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
+    let d = p.run(&["deploy", "--no-progress"]);
+    assert_eq!(d.code, 1, "{d:?}");
+    assert!(d.stderr.contains("ci-runner-7"), "{}", d.stderr);
+    assert!(d.stderr.contains("secauto unlock 5ca1ab1e"), "{}", d.stderr);
+    let wrong = p.run(&["unlock", "deadbeef"]);
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(wrong.stderr.contains("not deadbeef"), "{}", wrong.stderr);
+    let u = p.run(&["unlock", "5ca1ab1e"]);
+    assert_eq!(u.code, 0, "{u:?}");
+    let s = p.run(&["status", "--output", "json"]);
+    assert_eq!(s.code, 0, "{:?}", not_in_sync(&s.json()));
+    assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
+
+    // A write over another run's write is refused (If-Match on the ETag read), never lost.
+    rt().block_on(async {
+        let backend = secauto::state::Backend::S3 {
+            bucket: "ci-state".into(),
+            key: key.into(),
+            region: None,
+        };
+        let store = secauto::state::Store::open(&backend, Some(s3c.clone())).unwrap();
+        let account = state["account"].as_str().unwrap().to_string();
+        let mut mine = store.load("remote", "us-east-1", &account).await.unwrap();
+        let theirs = object(&s3c, key).await.unwrap();
+        s3c.put_object()
+            .bucket("ci-state")
+            .key(key)
+            .body(
+                theirs
+                    .replace("\"remote\"", "\"remote\" ")
+                    .into_bytes()
+                    .into(),
+            )
+            .send()
+            .await
+            .unwrap();
+        mine.resources.clear();
+        let err = store.save(&mine).await.unwrap_err();
+        assert!(err.to_string().contains("changed by another run"), "{err}");
+        let kept: Value = serde_json::from_str(&object(&s3c, key).await.unwrap()).unwrap();
+        assert!(
+            !kept["resources"].as_object().unwrap().is_empty(),
+            "their write was kept"
+        );
+    });
+
+    let d = p.run(&["destroy", "--yes", "--no-progress"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    let left = rt().block_on(leftovers(&emu.clients(), "remote"));
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_credential_process_profile_supplies_the_credentials() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("creds", ""));
+    let script = p.path("creds.sh");
+    let marker = p.path("creds-used");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ntouch '{}'\necho '{{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESS0000001\", \"SecretAccessKey\": \"from-the-process\"}}'\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::create_dir_all(p.path(".aws")).unwrap();
+    std::fs::write(
+        p.path(".aws/config"),
+        format!(
+            "[profile ci]\ncredential_process = {}\nregion = us-east-1\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    // No static credentials in the environment: only the profile's process can supply them.
+    let no_keys = [("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")];
+    let s = p.run_with(&["status", "--profile", "ci", "--output", "json"], &no_keys);
+    assert!(marker.exists(), "the credential process ran: {s:?}");
+    assert_eq!(s.code, 2, "status ran (nothing deployed yet): {s:?}");
+    assert_eq!(s.json()["stack"], "creds");
+    // And through the environment, as CI sets it.
+    std::fs::remove_file(&marker).unwrap();
+    let s = p.run_with(&["plan"], &[no_keys[0], no_keys[1], ("AWS_PROFILE", "ci")]);
+    assert_eq!(s.code, 2, "{s:?}");
+    assert!(marker.exists());
+}

@@ -370,9 +370,20 @@ pub async fn destroy(
             },
         );
     }
-    // And what only the tag knows about.
+    // And what only the tag knows about: named leftovers, and keys a stopped run never named.
     let mut sweep_error = None;
-    match super::sweep::find(ctx).await {
+    let (found, orphans) = futures::join!(
+        super::sweep::find(ctx),
+        crate::resources::kms_key::orphans(ctx)
+    );
+    let orphans = orphans.map(|keys| {
+        keys.into_iter().map(|id| super::sweep::Leftover {
+            kind: Kind::KmsKey,
+            physical_id: format!("alias/{}|{id}", ctx.stack),
+        })
+    });
+    let found = found.and_then(|f| Ok(f.into_iter().chain(orphans?).collect::<Vec<_>>()));
+    match found {
         Ok(found) => {
             for l in found {
                 let known = state

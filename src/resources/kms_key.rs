@@ -127,10 +127,94 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     }))
 }
 
+/// Enabled keys tagged as this stack's (and region's) that no alias names: a run stopped between
+/// CreateKey and CreateAlias leaves one. KMS has no lookup by tag, so every key of the account is
+/// read; this runs only when the stack's alias is missing (a first deploy, or after such a crash).
+pub async fn orphans(ctx: &Ctx) -> Result<Vec<String>> {
+    let kms = &ctx.clients.kms;
+    let mut named = std::collections::BTreeSet::new();
+    let mut aliases = kms.list_aliases().into_paginator().send();
+    while let Some(page) = aliases.next().await {
+        let page = page.map_err(|e| aws("kms:ListAliases", e))?;
+        named.extend(
+            page.aliases()
+                .iter()
+                .filter_map(|a| a.target_key_id().map(String::from)),
+        );
+    }
+    let mut ids = Vec::new();
+    let mut keys = kms.list_keys().into_paginator().send();
+    while let Some(page) = keys.next().await {
+        let page = page.map_err(|e| aws("kms:ListKeys", e))?;
+        ids.extend(
+            page.keys()
+                .iter()
+                .filter_map(|k| k.key_id().map(String::from)),
+        );
+    }
+    let mut out = Vec::new();
+    for id in ids.into_iter().filter(|id| !named.contains(id)) {
+        let tags = match kms.list_resource_tags().key_id(&id).send().await {
+            Ok(t) => t.tags.unwrap_or_default(),
+            // Keys of other teams may refuse us: they are not ours either.
+            Err(e) if crate::error::code(&e) == Some("AccessDeniedException") => continue,
+            Err(e) => return Err(aws("kms:ListResourceTags", e)),
+        };
+        let tag = |k: &str| {
+            tags.iter()
+                .find(|t| t.tag_key == k)
+                .map(|t| t.tag_value.as_str())
+        };
+        if tag(super::STACK_TAG) != Some(ctx.stack.as_str())
+            || tag(super::REGION_TAG).is_some_and(|r| r != ctx.region)
+        {
+            continue;
+        }
+        let meta = kms
+            .describe_key()
+            .key_id(&id)
+            .send()
+            .await
+            .map_err(|e| aws("kms:DescribeKey", e))?;
+        if meta
+            .key_metadata
+            .is_some_and(|m| m.key_state == Some(KeyState::Enabled))
+        {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
     let kms = &ctx.clients.kms;
     let tags = kms_tags(ctx)?;
     let policy = spec.policy.to_string();
+    if let Some(key_id) = orphans(ctx).await?.into_iter().next() {
+        // Ours, from a run that stopped before naming it: name it rather than make a second key.
+        retry_when(
+            "kms:PutKeyPolicy",
+            Budget::new(ctx.role_wait),
+            &PRINCIPAL_NOT_READY,
+            || {
+                kms.put_key_policy()
+                    .key_id(&key_id)
+                    .policy_name("default")
+                    .policy(&policy)
+                    .send()
+            },
+        )
+        .await?;
+        let meta = kms
+            .describe_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|e| aws("kms:DescribeKey", e))?
+            .key_metadata
+            .ok_or_else(|| anyhow::anyhow!("kms:DescribeKey returned no key metadata"))?;
+        return name_key(ctx, spec, meta).await;
+    }
     let meta = retry_when(
         "kms:CreateKey",
         Budget::new(ctx.role_wait),
@@ -146,6 +230,16 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
     .await?
     .key_metadata
     .ok_or_else(|| anyhow::anyhow!("kms:CreateKey returned no key metadata"))?;
+    name_key(ctx, spec, meta).await
+}
+
+/// Point the stack's alias at the key and turn rotation on.
+async fn name_key(
+    ctx: &Ctx,
+    spec: &Spec,
+    meta: aws_sdk_kms::types::KeyMetadata,
+) -> Result<Applied> {
+    let kms = &ctx.clients.kms;
     let key_id = meta.key_id;
     // The alias may still point at an earlier key of ours (one pending deletion): move it.
     match kms

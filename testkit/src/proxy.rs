@@ -107,11 +107,194 @@ pub trait Shim: Send + Sync {
 pub struct Proxy {
     pub url: String,
     log: Arc<Mutex<Vec<String>>>,
+    faults: Option<Arc<Faults>>,
+}
+
+/// Fail a share of requests as AWS fails them, before they reach the emulator: throttling (in the
+/// request's protocol: query XML, JSON `__type`, REST-JSON `x-amzn-ErrorType`, rpc-v2-cbor,
+/// S3 XML), 500, 503, or a connection closed without an answer. Seeded: a run can be replayed.
+pub struct Faults {
+    /// Share of requests that fail, 0.0–1.0.
+    pub rate: f64,
+    rng: Mutex<fastrand::Rng>,
+    injected: Mutex<Vec<String>>,
+}
+
+impl Faults {
+    pub fn new(rate: f64, seed: u64) -> Faults {
+        Faults {
+            rate,
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+            injected: Mutex::default(),
+        }
+    }
+
+    /// Which fault, if any, this request gets.
+    fn draw(&self) -> Option<Fault> {
+        let mut rng = self.rng.lock().ok()?;
+        if rng.f64() >= self.rate {
+            return None;
+        }
+        Some(match rng.u8(0..4) {
+            0 => Fault::Throttle,
+            1 => Fault::Internal,
+            2 => Fault::Unavailable,
+            _ => Fault::Reset,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Throttle,
+    Internal,
+    Unavailable,
+    Reset,
+}
+
+/// The wire protocols of the services secauto calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// IAM, STS, SNS, EC2, Auto Scaling: form-encoded requests, XML errors.
+    Query,
+    /// EventBridge, SSM, KMS, SQS, Security Hub's JSON 1.x: `X-Amz-Target`, `__type` errors.
+    AwsJson,
+    /// Lambda: REST with the error type in `x-amzn-ErrorType`.
+    RestJson,
+    /// CloudWatch: `smithy-protocol: rpc-v2-cbor`, CBOR errors.
+    Cbor,
+    /// S3: REST with `<Error><Code>` bodies.
+    RestXml,
+}
+
+fn protocol(request: &Message) -> Protocol {
+    let (_, path) = request.method_path();
+    if request
+        .header("smithy-protocol")
+        .is_some_and(|p| p.eq_ignore_ascii_case("rpc-v2-cbor"))
+    {
+        Protocol::Cbor
+    } else if request.header("x-amz-target").is_some() {
+        Protocol::AwsJson
+    } else if request
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    {
+        Protocol::Query
+    } else if path.starts_with("/2015-03-31/")
+        || path.starts_with("/2017-10-31/")
+        || path.starts_with("/2019-09-25/")
+        || path.starts_with("/2021-10-31/")
+    {
+        Protocol::RestJson
+    } else {
+        Protocol::RestXml
+    }
+}
+
+/// A CBOR text string (major type 3).
+fn cbor_text(out: &mut Vec<u8>, s: &str) {
+    let n = s.len();
+    if n < 24 {
+        out.push(0x60 | n as u8);
+    } else {
+        out.push(0x78);
+        out.push(n as u8);
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// The response AWS gives for `fault` in `protocol`.
+fn fault_response(fault: Fault, protocol: Protocol) -> Message {
+    let (status, code, message) = match (fault, protocol) {
+        (Fault::Throttle, Protocol::Query) => (400, "Throttling", "Rate exceeded"),
+        (Fault::Throttle, Protocol::RestJson) => (429, "TooManyRequestsException", "Rate exceeded"),
+        (Fault::Throttle, Protocol::RestXml) => {
+            (503, "SlowDown", "Please reduce your request rate.")
+        }
+        (Fault::Throttle, _) => (400, "ThrottlingException", "Rate exceeded"),
+        (Fault::Internal, Protocol::RestXml) => (
+            500,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        ),
+        (Fault::Internal, _) => (
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error.",
+        ),
+        (_, Protocol::RestXml) => (
+            503,
+            "ServiceUnavailable",
+            "Service is unable to handle request.",
+        ),
+        _ => (
+            503,
+            "ServiceUnavailable",
+            "The service is unavailable. Please try again later.",
+        ),
+    };
+    let reason = match status {
+        400 => "Bad Request",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        _ => "Service Unavailable",
+    };
+    let mut m = Message {
+        start: format!("HTTP/1.1 {status} {reason}"),
+        ..Message::default()
+    };
+    m.set_header("x-amzn-RequestId", "fault-injected-0000");
+    match protocol {
+        Protocol::Query => {
+            m.set_header("Content-Type", "text/xml");
+            m.body = format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-injected-0000</RequestId></ErrorResponse>").into_bytes();
+        }
+        Protocol::AwsJson => {
+            m.set_header("Content-Type", "application/x-amz-json-1.1");
+            m.body = serde_json::json!({"__type": code, "message": message})
+                .to_string()
+                .into_bytes();
+        }
+        Protocol::RestJson => {
+            m.set_header("Content-Type", "application/json");
+            m.set_header("x-amzn-ErrorType", code);
+            m.body = serde_json::json!({"Type": "Service", "message": message})
+                .to_string()
+                .into_bytes();
+        }
+        Protocol::Cbor => {
+            m.set_header("Content-Type", "application/cbor");
+            m.set_header("smithy-protocol", "rpc-v2-cbor");
+            let mut body = vec![0xa2];
+            cbor_text(&mut body, "__type");
+            cbor_text(&mut body, code);
+            cbor_text(&mut body, "message");
+            cbor_text(&mut body, message);
+            m.body = body;
+        }
+        Protocol::RestXml => {
+            m.set_header("Content-Type", "application/xml");
+            m.body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault-injected-0000</RequestId></Error>").into_bytes();
+        }
+    }
+    m
 }
 
 impl Proxy {
     /// Forward everything to `upstream` (`http://127.0.0.1:port`).
     pub fn start(upstream: &str, shim: Option<Arc<dyn Shim>>) -> Proxy {
+        Proxy::start_with(upstream, shim, None)
+    }
+
+    /// Forward to `upstream`, failing a share of requests as `faults` says.
+    pub fn start_with(
+        upstream: &str,
+        shim: Option<Arc<dyn Shim>>,
+        faults: Option<Faults>,
+    ) -> Proxy {
+        let faults = faults.map(Arc::new);
+        let injecting = faults.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().expect("proxy address"));
         let upstream = upstream
@@ -124,13 +307,26 @@ impl Proxy {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(client) = stream else { continue };
-                let (upstream, seen, shim) = (upstream.clone(), seen.clone(), shim.clone());
+                let (upstream, seen, shim, faults) = (
+                    upstream.clone(),
+                    seen.clone(),
+                    shim.clone(),
+                    injecting.clone(),
+                );
                 std::thread::spawn(move || {
-                    let _ = serve(client, &upstream, &seen, shim.as_deref());
+                    let _ = serve(client, &upstream, &seen, shim.as_deref(), faults.as_deref());
                 });
             }
         });
-        Proxy { url, log }
+        Proxy { url, log, faults }
+    }
+
+    /// The faults injected so far, as `fault request`.
+    pub fn injected(&self) -> Vec<String> {
+        self.faults
+            .as_ref()
+            .and_then(|f| f.injected.lock().ok().map(|l| l.clone()))
+            .unwrap_or_default()
     }
 
     /// The requests seen so far, as `METHOD path` (with ` target` when X-Amz-Target is set).
@@ -151,6 +347,7 @@ fn serve(
     upstream: &str,
     log: &Mutex<Vec<String>>,
     shim: Option<&dyn Shim>,
+    faults: Option<&Faults>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let Some(mut request) = read_message(&mut reader, false)? else {
@@ -161,6 +358,21 @@ fn serve(
         Some(t) => format!("{method} {path} {t}"),
         None => format!("{method} {path}"),
     };
+    if let Some(fault) = faults.and_then(Faults::draw) {
+        if let Some(mut l) = faults.and_then(|f| f.injected.lock().ok()) {
+            l.push(format!("{fault:?} {entry}"));
+        }
+        if fault == Fault::Reset {
+            // The request was read; the connection closes without an answer.
+            return client.shutdown(std::net::Shutdown::Both);
+        }
+        let mut response = fault_response(fault, protocol(&request));
+        let len = response.body.len().to_string();
+        response.set_header("Content-Length", &len);
+        response.set_header("Connection", "close");
+        let mut client = client;
+        return response.write_to(&mut client);
+    }
     if let Ok(mut l) = log.lock() {
         l.push(entry);
     }

@@ -13,8 +13,9 @@ use common::{config, leftovers, rt, Emulators, Project};
 use secauto::aws::Clients;
 use secauto_testkit::proxy::Proxy;
 
-/// Start a deploy and return it once the proxy has passed `calls` more requests (or it ended).
-fn deploy_until(p: &Project, proxy: &Proxy, calls: usize) -> Child {
+/// Start a deploy and return it once `enough` says so of the requests the proxy has passed since
+/// (or the deploy ended).
+fn deploy_until(p: &Project, proxy: &Proxy, enough: impl Fn(&[String]) -> bool) -> Child {
     let before = proxy.requests().len();
     let mut child = p
         .command(&["deploy", "--no-progress"], &[])
@@ -23,25 +24,7 @@ fn deploy_until(p: &Project, proxy: &Proxy, calls: usize) -> Child {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while proxy.requests().len() < before + calls
-        && child.try_wait().unwrap().is_none()
-        && start.elapsed() < Duration::from_secs(120)
-    {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child
-}
-
-/// Start a deploy and return it once the proxy has passed a request naming `target` (or it ended).
-fn deploy_until_seen(p: &Project, proxy: &Proxy, target: &str) -> Child {
-    let mut child = p
-        .command(&["deploy", "--no-progress"], &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !proxy.requests().iter().any(|r| r.ends_with(target))
+    while !enough(&proxy.requests()[before..])
         && child.try_wait().unwrap().is_none()
         && start.elapsed() < Duration::from_secs(120)
     {
@@ -110,7 +93,7 @@ fn sigkill_at_ten_moments_of_a_deploy_then_one_deploy_converges() {
     let state = p.path(".secauto/crash/us-east-1.json");
     for i in 1..=10 {
         let calls = total * i / 11;
-        let mut child = deploy_until(&p, &proxy, calls);
+        let mut child = deploy_until(&p, &proxy, |seen| seen.len() >= calls);
         let finished = child.try_wait().unwrap().is_some();
         child.kill().unwrap();
         child.wait().unwrap();
@@ -137,7 +120,9 @@ fn sigterm_finishes_what_is_in_flight_writes_the_state_and_releases_the_lock() {
     let mut p = Project::new(&emu, &config("term", ""));
     p.moto_url = proxy.url.clone();
     // Once the walk has begun creating (the queue is among the first), with more to come.
-    let child = deploy_until_seen(&p, &proxy, "AmazonSQS.CreateQueue");
+    let child = deploy_until(&p, &proxy, |seen| {
+        seen.iter().any(|r| r.ends_with("AmazonSQS.CreateQueue"))
+    });
     let pid = child.id().to_string();
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &pid])

@@ -132,25 +132,27 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
 /// read; this runs only when the stack's alias is missing (a first deploy, or after such a crash).
 pub async fn orphans(ctx: &Ctx) -> Result<Vec<String>> {
     let kms = &ctx.clients.kms;
+    let (aliases, keys) = futures::join!(
+        kms.list_aliases()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>(),
+        kms.list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+    );
     let mut named = std::collections::BTreeSet::new();
-    let mut aliases = kms.list_aliases().into_paginator().send();
-    while let Some(page) = aliases.next().await {
-        let page = page.map_err(|e| aws("kms:ListAliases", e))?;
-        named.extend(
-            page.aliases()
-                .iter()
-                .filter_map(|a| a.target_key_id().map(String::from)),
-        );
+    for a in aliases {
+        let a = a.map_err(|e| aws("kms:ListAliases", e))?;
+        named.extend(a.target_key_id);
     }
     let mut ids = Vec::new();
-    let mut keys = kms.list_keys().into_paginator().send();
-    while let Some(page) = keys.next().await {
-        let page = page.map_err(|e| aws("kms:ListKeys", e))?;
-        ids.extend(
-            page.keys()
-                .iter()
-                .filter_map(|k| k.key_id().map(String::from)),
-        );
+    for k in keys {
+        let k = k.map_err(|e| aws("kms:ListKeys", e))?;
+        ids.extend(k.key_id);
     }
     let mut out = Vec::new();
     for id in ids.into_iter().filter(|id| !named.contains(id)) {

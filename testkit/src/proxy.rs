@@ -204,9 +204,22 @@ fn cbor_text(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// The response AWS gives for `fault` in `protocol`.
-fn fault_response(fault: Fault, protocol: Protocol) -> Message {
+/// The signing name of the service a request is for, from its credential scope.
+fn service(request: &Message) -> String {
+    request
+        .header("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The response AWS gives for `fault` in `protocol` (SNS throttles its own way: `Throttled`, 429).
+fn fault_response(fault: Fault, protocol: Protocol, service: &str) -> Message {
     let (status, code, message) = match (fault, protocol) {
+        (Fault::Throttle, Protocol::Query) if service == "sns" => {
+            (429, "Throttled", "Throttled request.")
+        }
         (Fault::Throttle, Protocol::Query) => (400, "Throttling", "Rate exceeded"),
         (Fault::Throttle, Protocol::RestJson) => (429, "TooManyRequestsException", "Rate exceeded"),
         (Fault::Throttle, Protocol::RestXml) => {
@@ -360,13 +373,13 @@ fn serve(
     };
     if let Some(fault) = faults.and_then(Faults::draw) {
         if let Some(mut l) = faults.and_then(|f| f.injected.lock().ok()) {
-            l.push(format!("{fault:?} {entry}"));
+            l.push(format!("{fault:?} {} {entry}", service(&request)));
         }
         if fault == Fault::Reset {
             // The request was read; the connection closes without an answer.
             return client.shutdown(std::net::Shutdown::Both);
         }
-        let mut response = fault_response(fault, protocol(&request));
+        let mut response = fault_response(fault, protocol(&request), &service(&request));
         let len = response.body.len().to_string();
         response.set_header("Content-Length", &len);
         response.set_header("Connection", "close");

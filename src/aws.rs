@@ -123,7 +123,8 @@ pub fn s3_client(
     conn: &Connection,
     region: Option<&str>,
 ) -> aws_sdk_s3::Client {
-    let mut builder = aws_sdk_s3::config::Builder::from(sdk);
+    let mut builder =
+        aws_sdk_s3::config::Builder::from(sdk).retry_classifier(crate::retry::TooManyRequests);
     if let Some(r) = region {
         builder = builder.region(Region::new(r.to_string()));
     }
@@ -141,7 +142,8 @@ pub fn s3_client(
 
 macro_rules! client {
     ($krate:ident, $sdk:expr, $conn:expr, $service:expr) => {{
-        let mut builder = $krate::config::Builder::from($sdk);
+        let mut builder =
+            $krate::config::Builder::from($sdk).retry_classifier(crate::retry::TooManyRequests);
         if let Some(url) = endpoint_for($conn, $service) {
             builder = builder.endpoint_url(url);
         }

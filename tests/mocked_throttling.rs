@@ -1,6 +1,8 @@
-//! SNS answers throttling with its own code, `Throttled`, and HTTP 429 — not the `Throttling` of
-//! the other query services. A loopback server answers as SNS documents (`Throttled`/429, then the
-//! real answer): secauto's clients retry it within `[aws] max_attempts`, and no further.
+//! SNS answers throttling with its own code, `Throttled`, and HTTP 429 — in neither of the SDK's
+//! lists (throttling codes; 500, 502, 503, 504), so the SDK alone fails at the first throttle.
+//! secauto's clients treat any 429 as throttling (`retry::TooManyRequests`). A loopback server
+//! answers as SNS documents (`Throttled`/429, then the real answer): retried within
+//! `[aws] max_attempts`, and no further.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -24,19 +24,29 @@ fn forget_state(p: &Project, stack: &str) {
 #[test]
 fn a_fresh_runner_sees_the_stack_in_sync_and_deletes_what_the_config_dropped() {
     let emu = Emulators::start();
-    let p = Project::new(&emu, &config("fresh", ""));
+    let p = Project::new(
+        &emu,
+        &config(
+            "fresh",
+            "[notifications]\nemails = [\"a@example.com\", \"b@example.com\"]\n",
+        ),
+    );
     let d = p.run(&["deploy", "--no-progress"]);
     assert_eq!(d.code, 0, "{d:?}");
 
     // Another runner: no state at all. The ownership tag proves every resource is the stack's.
     forget_state(&p, "fresh");
     let s = p.run(&["status", "--output", "json"]);
-    assert_eq!(s.code, 0, "{:?}", not_in_sync(&s.json()));
+    assert_eq!(s.code, 0, "{s:?}");
     assert_eq!(s.json()["format_version"], 1);
 
-    // The config drops the alarms; a runner without state still finds and deletes them.
+    // The config drops the alarms, the dashboard and a subscription; a runner without state still
+    // finds them (by tag; the dashboard by its name; the subscription on the stack's topic).
     forget_state(&p, "fresh");
-    p.write_config(&config("fresh", "[monitoring]\nalarms = false\n"));
+    p.write_config(&config(
+        "fresh",
+        "[notifications]\nemails = [\"a@example.com\"]\n[monitoring]\nalarms = false\ndashboard = false\n",
+    ));
     let plan = p.run(&["plan", "--no-progress"]);
     assert_eq!(plan.code, 2, "{plan:?}");
     assert_eq!(
@@ -45,9 +55,20 @@ fn a_fresh_runner_sees_the_stack_in_sync_and_deletes_what_the_config_dropped() {
         "{}",
         plan.stdout
     );
+    for swept in [
+        "- cloudwatch_dashboard[swept fresh-us-east-1]",
+        "- sns_subscription[swept arn:",
+    ] {
+        assert_eq!(
+            plan.stdout.matches(swept).count(),
+            1,
+            "{swept}: {}",
+            plan.stdout
+        );
+    }
     let d = p.run(&["deploy", "--no-progress", "--output", "json"]);
     assert_eq!(d.code, 0, "{d:?}");
-    assert_eq!(d.json()["changes"]["delete"], 7, "{}", d.stdout);
+    assert_eq!(d.json()["changes"]["delete"], 9, "{}", d.stdout);
     let alarms = rt().block_on(async {
         emu.clients()
             .cloudwatch
@@ -60,6 +81,27 @@ fn a_fresh_runner_sees_the_stack_in_sync_and_deletes_what_the_config_dropped() {
             .len()
     });
     assert_eq!(alarms, 0, "the dropped alarms are gone");
+    let subs = rt().block_on(async {
+        emu.clients()
+            .sns
+            .list_subscriptions()
+            .send()
+            .await
+            .unwrap()
+            .subscriptions()
+            .iter()
+            .filter(|s| {
+                s.topic_arn()
+                    .is_some_and(|t| t.ends_with(":fresh-notifications"))
+            })
+            .map(|s| s.endpoint().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(
+        subs,
+        ["a@example.com"],
+        "only the dropped subscription went"
+    );
     forget_state(&p, "fresh");
     let s = p.run(&["status", "--output", "json"]);
     assert_eq!(s.code, 0, "{:?}", not_in_sync(&s.json()));
@@ -338,6 +380,13 @@ fn a_credential_process_profile_supplies_the_credentials() {
     // And through the environment, as CI sets it.
     std::fs::remove_file(&marker).unwrap();
     let s = p.run_with(&["plan"], &[no_keys[0], no_keys[1], ("AWS_PROFILE", "ci")]);
+    assert_eq!(s.code, 2, "{s:?}");
+    assert!(marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+    let s = p.run_with(
+        &["plan"],
+        &[no_keys[0], no_keys[1], ("SECAUTO_PROFILE", "ci")],
+    );
     assert_eq!(s.code, 2, "{s:?}");
     assert!(marker.exists());
 }

@@ -285,6 +285,24 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
                         kind: Kind::SnsTopic,
                         physical_id: arn.to_string(),
                     });
+                    // A subscription cannot be tagged: on our topic it is ours. (One pending
+                    // confirmation has no ARN and cannot be removed; AWS drops it in 3 days.)
+                    let mut subs = c
+                        .sns
+                        .list_subscriptions_by_topic()
+                        .topic_arn(arn)
+                        .into_paginator()
+                        .items()
+                        .send();
+                    while let Some(sub) = subs.next().await {
+                        let sub = sub.map_err(|e| aws("sns:ListSubscriptionsByTopic", e))?;
+                        if let Some(id) = sub.subscription_arn.filter(|a| a.starts_with("arn:")) {
+                            out.push(Leftover {
+                                kind: Kind::SnsSubscription,
+                                physical_id: id,
+                            });
+                        }
+                    }
                 }
             }
             token = page.next_token.filter(|t| !t.is_empty());
@@ -465,11 +483,29 @@ pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
         }
         Ok::<_, anyhow::Error>(out)
     };
-    let (lambda, events, alarms, queues, topics, documents, policies, roles, keys) = futures::try_join!(
-        lambda, events, alarms, queues, topics, documents, policies, roles, keys
+    // A dashboard cannot be tagged: the one named exactly `{stack}-{region}` is the stack's.
+    let dashboards = async {
+        let name = format!("{stack}-{}", ctx.region);
+        match c
+            .cloudwatch
+            .get_dashboard()
+            .dashboard_name(&name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(vec![Leftover {
+                kind: Kind::CloudwatchDashboard,
+                physical_id: name,
+            }]),
+            Err(e) if crate::error::is_not_found(&e) => Ok(vec![]),
+            Err(e) => Err(aws("cloudwatch:GetDashboard", e)),
+        }
+    };
+    let (lambda, events, alarms, queues, topics, documents, policies, roles, keys, dashboards) = futures::try_join!(
+        lambda, events, alarms, queues, topics, documents, policies, roles, keys, dashboards
     )?;
     let mut out: Vec<Leftover> = [
-        lambda, events, alarms, queues, topics, documents, policies, roles, keys,
+        lambda, events, alarms, queues, topics, documents, policies, roles, keys, dashboards,
     ]
     .into_iter()
     .flatten()

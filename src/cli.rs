@@ -105,6 +105,20 @@ pub enum Command {
         #[arg(long, default_value = "lambda-release", value_parser = ["lambda-release", "release", "dev"])]
         profile: String,
     },
+    /// Make a release bundle (.tar.gz): the CLI, the handler zips, their SHA-256 sums, shell
+    /// completions and an example config; deploys from an empty directory with no cargo. Its path
+    /// is the last line of output
+    Dist {
+        /// A prebuilt Linux `bootstrap` executable to bundle instead of building the handlers package
+        #[arg(long, value_name = "FILE")]
+        bootstrap: Option<PathBuf>,
+        /// Cargo profile for the handlers (as for `build`)
+        #[arg(long, default_value = "lambda-release", value_parser = ["lambda-release", "release", "dev"])]
+        profile: String,
+        /// Directory to write the bundle into
+        #[arg(long, value_name = "DIR", default_value = "dist")]
+        out: PathBuf,
+    },
     /// Run the triage policy offline on finding files or EventBridge event files, and print each
     /// finding's decided action and the rule that matched
     Simulate {

@@ -50,6 +50,11 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Build { bootstrap, profile } => build(&g, bootstrap, &profile),
         Command::Simulate { files } => crate::simulate::run(&g, &files),
         Command::Validate => validate(&g),
+        Command::Dist {
+            bootstrap,
+            profile,
+            out,
+        } => dist(&g, bootstrap, &profile, &out),
         Command::Completions { shell } => completions(shell),
         // Boxed: each command's future is large, and lives on the heap rather than the stack.
         Command::Plan { out } => Box::pin(plan(&g, out.as_deref())).await,
@@ -89,6 +94,17 @@ pub fn load_config(g: &Global, need: Need) -> Result<Config> {
         .unwrap_or_else(|| "command line".into());
     if let Some(name) = &g.stack {
         config.stack.name = name.clone();
+    }
+    // An installed bundle (`secauto dist`) keeps its zips next to the executable: use them when
+    // the config does not say where bundles are and this directory has none of its own.
+    let default_dir = crate::config::LambdaConfig::default().artifacts_dir;
+    if need == Need::File
+        && config.lambda.artifacts_dir == default_dir
+        && !Path::new(&default_dir).exists()
+    {
+        if let Some(dir) = crate::dist::bundled_artifacts_dir() {
+            config.lambda.artifacts_dir = dir.display().to_string();
+        }
     }
     if let Some(region) = &g.region {
         config.stack.region = Some(region.clone());
@@ -161,6 +177,26 @@ fn validate(g: &Global) -> Result<u8> {
                 println!("note: deploy needs the handler bundles first: {e}");
             }
         }
+    }
+    Ok(EXIT_OK)
+}
+
+fn dist(g: &Global, bootstrap: Option<PathBuf>, profile: &str, out: &Path) -> Result<u8> {
+    let config = load_config(g, Need::Defaults)?;
+    let binary = match bootstrap {
+        Some(b) => b,
+        None => build_handlers(profile)?,
+    };
+    let artifacts = Path::new(&config.lambda.artifacts_dir);
+    crate::bundle::write_bundles(&binary, artifacts)?;
+    let path = crate::dist::write(artifacts, out)?;
+    if g.output == Output::Json {
+        print_json(&serde_json::json!({
+            "format_version": report::FORMAT_VERSION,
+            "bundle": path,
+        }))?;
+    } else {
+        println!("{}", path.display());
     }
     Ok(EXIT_OK)
 }

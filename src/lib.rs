@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod graph;

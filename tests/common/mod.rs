@@ -216,12 +216,28 @@ impl Project {
 
     /// The command `run_with` runs, to spawn it instead.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_secauto"));
+        self.command_in(
+            std::path::Path::new(env!("CARGO_BIN_EXE_secauto")),
+            self.dir.path(),
+            args,
+            env,
+        )
+    }
+
+    /// `program` (a secauto) run in `dir` against this project's emulators.
+    pub fn command_in(
+        &self,
+        program: &std::path::Path,
+        dir: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args)
-            .current_dir(self.dir.path())
+            .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
+            .env("HOME", dir)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")

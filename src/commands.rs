@@ -533,12 +533,21 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
 
 async fn destroy_locked(g: &Global, s: &Session, yes: bool) -> Result<u8> {
     let state = s.load_state().await?;
-    let plan = engine::plan(&s.ctx, &s.stack, &state, false).await?;
+    // The reads, the sweep and the search for unnamed keys go out together.
+    let (plan, orphan_keys) = futures::join!(
+        engine::plan_owned(&s.ctx, &s.stack, &state, false),
+        crate::resources::kms_key::orphans(&s.ctx)
+    );
+    let plan = plan?;
+    let orphan_keys =
+        orphan_keys.context("could not search for keys a stopped run left unnamed")?;
     warn_securityhub_off(&s.stack, &plan);
     let owned: Vec<&str> = plan
         .items
         .iter()
-        .filter(|p| p.in_state || (p.live.is_some() && p.action != Action::Conflict))
+        .filter(|p| {
+            p.in_state || p.record.is_some() || (p.live.is_some() && p.action != Action::Conflict)
+        })
         .map(|p| p.address.as_str())
         .collect();
     if !yes {
@@ -564,8 +573,16 @@ async fn destroy_locked(g: &Global, s: &Session, yes: bool) -> Result<u8> {
         }
     }
     let progress = report::progress(g.output, g.no_progress);
-    let (mut outcome, state) =
-        engine::destroy(&s.ctx, &s.stack, &plan, state, &s.store, progress.as_ref()).await;
+    let (mut outcome, state) = engine::destroy(
+        &s.ctx,
+        &s.stack,
+        &plan,
+        orphan_keys,
+        state,
+        &s.store,
+        progress.as_ref(),
+    )
+    .await;
     if crate::interrupt::requested() {
         print!("{}", report::outcome_text("Destroy", &outcome, 0));
         return Ok(crate::interrupt::EXIT_INTERRUPTED);

@@ -332,12 +332,15 @@ fn interrupted(plan: &Plan, address: String) -> (bool, Option<ResourceResult>) {
     )
 }
 
-/// Delete everything the stack owns: what the state records plus what a read by name finds tagged
-/// as ours (a crash between a create and the state write leaves such resources behind).
+/// Delete everything the stack owns: what the state records, what a read by name finds tagged as
+/// ours, what the sweep found (`plan` from [`super::plan_owned`]: a crash between a create and the
+/// state write, or a lost state, leaves such resources behind), and `orphan_keys` (keys a stopped
+/// run never named).
 pub async fn destroy(
     ctx: &Ctx,
     stack: &Stack,
     plan: &Plan,
+    orphan_keys: Vec<String>,
     state: State,
     store: &Store,
     progress: &dyn Progress,
@@ -370,41 +373,26 @@ pub async fn destroy(
             },
         );
     }
-    // And what only the tag knows about: named leftovers, and keys a stopped run never named.
-    let mut sweep_error = None;
-    let (found, orphans) = futures::join!(
-        super::sweep::find(ctx),
-        crate::resources::kms_key::orphans(ctx)
-    );
-    let orphans = orphans.map(|keys| {
-        keys.into_iter().map(|id| super::sweep::Leftover {
-            kind: Kind::KmsKey,
-            physical_id: format!("alias/{}|{id}", ctx.stack),
-        })
+    // And what only the tag knows about: the sweep's finds, and keys a stopped run never named.
+    let swept = plan.items.iter().filter_map(|p| p.record.clone());
+    let orphans = orphan_keys.into_iter().map(|id| Record {
+        kind: Kind::KmsKey,
+        physical_id: format!("alias/{}|{id}", ctx.stack),
+        arn: None,
+        spec_hash: String::new(),
+        depends_on: vec![],
     });
-    let found = found.and_then(|f| Ok(f.into_iter().chain(orphans?).collect::<Vec<_>>()));
-    match found {
-        Ok(found) => {
-            for l in found {
-                let known = state
-                    .resources
-                    .values()
-                    .any(|r| r.kind == l.kind && r.physical_id == l.physical_id);
-                if !known {
-                    state.resources.insert(
-                        super::sweep::address(l.kind, &l.physical_id),
-                        Record {
-                            kind: l.kind,
-                            physical_id: l.physical_id,
-                            arn: None,
-                            spec_hash: String::new(),
-                            depends_on: vec![],
-                        },
-                    );
-                }
-            }
+    for record in swept.chain(orphans) {
+        let known = state
+            .resources
+            .values()
+            .any(|r| r.kind == record.kind && r.physical_id == record.physical_id);
+        if !known {
+            state.resources.insert(
+                super::sweep::address(record.kind, &record.physical_id),
+                record,
+            );
         }
-        Err(e) => sweep_error = Some(format!("the sweep by tag could not list everything: {e:#}")),
     }
     let items = state
         .resources
@@ -429,7 +417,6 @@ pub async fn destroy(
         ..stack.clone()
     };
     let (mut outcome, state) = apply(ctx, &empty, &delete_plan, state, store, progress).await;
-    outcome.errors.extend(sweep_error);
     for p in plan.conflicts() {
         outcome.resources.push(ResourceResult {
             address: p.address.clone(),

@@ -14,6 +14,10 @@ pub use plan::{
 /// enough not to trip the control planes' rate limits.
 pub const CONCURRENCY: usize = 8;
 
+/// Reads in flight at once while planning: reads change nothing, so every resource is read in one
+/// concurrent round (the SDK backs off if a service throttles).
+pub const READS: usize = 64;
+
 /// Receives progress events; the text and JSON reporters implement it.
 pub trait Progress: Send + Sync {
     /// An operation on `address` starts.

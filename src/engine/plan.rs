@@ -128,7 +128,7 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
     let reads: Vec<(usize, anyhow::Result<Option<Live>>)> =
         stream::iter(stack.resources.iter().enumerate())
             .map(|(i, r)| async move { (i, r.spec.read(ctx).await) })
-            .buffer_unordered(ctx.parallelism)
+            .buffer_unordered(super::READS)
             .collect()
             .await;
     let mut lives: Vec<Option<Live>> = vec![None; stack.resources.len()];

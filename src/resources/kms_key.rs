@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use aws_sdk_kms::types::KeyState;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -154,37 +155,44 @@ pub async fn orphans(ctx: &Ctx) -> Result<Vec<String>> {
         let k = k.map_err(|e| aws("kms:ListKeys", e))?;
         ids.extend(k.key_id);
     }
-    let mut out = Vec::new();
-    for id in ids.into_iter().filter(|id| !named.contains(id)) {
-        let tags = match kms.list_resource_tags().key_id(&id).send().await {
-            Ok(t) => t.tags.unwrap_or_default(),
-            // Keys of other teams may refuse us: they are not ours either.
-            Err(e) if crate::error::code(&e) == Some("AccessDeniedException") => continue,
-            Err(e) => return Err(aws("kms:ListResourceTags", e)),
-        };
-        let tag = |k: &str| {
-            tags.iter()
-                .find(|t| t.tag_key == k)
-                .map(|t| t.tag_value.as_str())
-        };
-        if tag(super::STACK_TAG) != Some(ctx.stack.as_str())
-            || tag(super::REGION_TAG).is_some_and(|r| r != ctx.region)
-        {
-            continue;
-        }
-        let meta = kms
-            .describe_key()
-            .key_id(&id)
-            .send()
-            .await
-            .map_err(|e| aws("kms:DescribeKey", e))?;
-        if meta
-            .key_metadata
-            .is_some_and(|m| m.key_state == Some(KeyState::Enabled))
-        {
-            out.push(id);
-        }
-    }
+    let checks = ids
+        .into_iter()
+        .filter(|id| !named.contains(id))
+        .map(|id| async move {
+            let tags = match kms.list_resource_tags().key_id(&id).send().await {
+                Ok(t) => t.tags.unwrap_or_default(),
+                // Keys of other teams may refuse us: they are not ours either.
+                Err(e) if crate::error::code(&e) == Some("AccessDeniedException") => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(aws("kms:ListResourceTags", e)),
+            };
+            let tag = |k: &str| {
+                tags.iter()
+                    .find(|t| t.tag_key == k)
+                    .map(|t| t.tag_value.as_str())
+            };
+            if tag(super::STACK_TAG) != Some(ctx.stack.as_str())
+                || tag(super::REGION_TAG).is_some_and(|r| r != ctx.region)
+            {
+                return Ok(None);
+            }
+            let meta = kms
+                .describe_key()
+                .key_id(&id)
+                .send()
+                .await
+                .map_err(|e| aws("kms:DescribeKey", e))?;
+            Ok(meta
+                .key_metadata
+                .is_some_and(|m| m.key_state == Some(KeyState::Enabled))
+                .then_some(id))
+        });
+    let found: Vec<Option<String>> = futures::stream::iter(checks)
+        .buffer_unordered(16)
+        .try_collect()
+        .await?;
+    let out: Vec<String> = found.into_iter().flatten().collect();
     Ok(out)
 }
 

@@ -110,6 +110,17 @@ pub struct Proxy {
     faults: Option<Arc<Faults>>,
 }
 
+/// How a proxy treats requests besides forwarding them.
+#[derive(Default)]
+pub struct Options {
+    /// Completes what the emulator does not serve.
+    pub shim: Option<Arc<dyn Shim>>,
+    /// Fails a share of requests.
+    pub faults: Option<Faults>,
+    /// Added to every request before it is forwarded: a region's round trip, for benchmarks.
+    pub latency: std::time::Duration,
+}
+
 /// Fail a share of requests as AWS fails them, before they reach the emulator: throttling (in the
 /// request's protocol: query XML, JSON `__type`, REST-JSON `x-amzn-ErrorType`, rpc-v2-cbor,
 /// S3 XML), 500, 503, or a connection closed without an answer. Seeded: a run can be replayed.
@@ -306,6 +317,23 @@ impl Proxy {
         shim: Option<Arc<dyn Shim>>,
         faults: Option<Faults>,
     ) -> Proxy {
+        Proxy::start_opts(
+            upstream,
+            Options {
+                shim,
+                faults,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// Forward to `upstream` as `options` say.
+    pub fn start_opts(upstream: &str, options: Options) -> Proxy {
+        let Options {
+            shim,
+            faults,
+            latency,
+        } = options;
         let faults = faults.map(Arc::new);
         let injecting = faults.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
@@ -327,6 +355,7 @@ impl Proxy {
                     injecting.clone(),
                 );
                 std::thread::spawn(move || {
+                    std::thread::sleep(latency);
                     let _ = serve(client, &upstream, &seen, shim.as_deref(), faults.as_deref());
                 });
             }

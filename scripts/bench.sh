@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Benchmarks that print figures (no timed assertions):
+#  - deploy speed against the emulators with latency added to every call (SECAUTO_BENCH_LATENCY_MS,
+#    default 100): cold deploy, no-op deploy, destroy, their calls, and the critical-path bound;
+#  - triage throughput and bootstrap start-up (cargo bench -p secauto-core), with BENCH_CORE=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-emulators.sh
+export AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+cargo test --test bench_deploy -- --ignored --nocapture --test-threads 1
+if [ "${BENCH_CORE:-0}" = 1 ]; then
+  cargo bench -p secauto-core
+fi

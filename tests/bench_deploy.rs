@@ -1,0 +1,124 @@
+//! Deploy speed against the emulators with a fixed latency added to every call (a stand-in for a
+//! region's round trip): cold deploy, no-op deploy and destroy — wall time and calls of each — and
+//! the critical-path bound: (longest dependency chain + the identity round + the two discovery
+//! rounds) × latency. Run by `bash scripts/bench.sh` (`SECAUTO_BENCH_LATENCY_MS`, default 100);
+//! `cargo test` builds it but skips it: it prints figures and asserts only that every run succeeds.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{config, is_mutating, Emulators, Project};
+use secauto_testkit::proxy::{Options, Proxy};
+
+struct Figures {
+    seconds: f64,
+    calls: usize,
+}
+
+fn latency_proxy(upstream: &str, latency: Duration) -> Proxy {
+    Proxy::start_opts(
+        upstream,
+        Options {
+            latency,
+            ..Options::default()
+        },
+    )
+}
+
+#[test]
+#[ignore = "a benchmark: bash scripts/bench.sh"]
+fn deploy_benchmark() {
+    let ms: u64 = std::env::var("SECAUTO_BENCH_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let latency = Duration::from_millis(ms);
+    let emu = Emulators::start();
+    let proxies = [
+        latency_proxy(&emu.moto.url, latency),
+        latency_proxy(&emu.lambda.url, latency),
+        latency_proxy(&emu.cloudwatch.url, latency),
+    ];
+    let calls = || proxies.iter().map(|p| p.requests().len()).sum::<usize>();
+    let cfg = config("bench", "");
+    let mut p = Project::new(&emu, &cfg);
+    p.moto_url = proxies[0].url.clone();
+    p.lambda_url = proxies[1].url.clone();
+    p.cloudwatch_url = proxies[2].url.clone();
+
+    let run = |args: &[&str]| -> Figures {
+        let before = calls();
+        let start = Instant::now();
+        let r = p.run(args);
+        let seconds = start.elapsed().as_secs_f64();
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+        Figures {
+            seconds,
+            calls: calls() - before,
+        }
+    };
+
+    // Warm the emulators up (first requests of a service are slow in moto), then measure.
+    run(&["deploy", "--no-progress"]);
+    run(&["destroy", "--yes", "--no-progress"]);
+
+    let cold = run(&["deploy", "--no-progress"]);
+    emu.record();
+    let noop = run(&["deploy", "--no-progress"]);
+    let noop_mutating = emu
+        .recorded()
+        .into_iter()
+        .filter(|o| is_mutating(o))
+        .count();
+    let destroy = run(&["destroy", "--yes", "--no-progress"]);
+    let serial_cold = run(&["deploy", "--no-progress", "--parallelism", "1"]);
+    let serial_destroy = run(&["destroy", "--yes", "--no-progress", "--parallelism", "1"]);
+
+    let parsed = secauto::config::Config::parse(&cfg, "bench").expect("config");
+    let stack = secauto::stack::build(
+        &parsed,
+        "123456789012",
+        common::REGION,
+        secauto::stack::Code::NotNeeded,
+    )
+    .expect("stack");
+    let chain = secauto::graph::levels(&stack.edges()).expect("graph").len();
+    let rounds = chain + 1 + 2;
+    let bound = rounds as f64 * latency.as_secs_f64();
+    let lat = latency.as_secs_f64();
+
+    println!(
+        "secauto deploy benchmark: {} resources, {ms} ms added to every call",
+        stack.resources.len()
+    );
+    println!(
+        "critical-path bound: (longest chain {chain} + identity 1 + discovery 2) x {ms} ms = {bound:.2} s"
+    );
+    println!(
+        "{:<28} {:>8} {:>7} {:>10}",
+        "", "seconds", "calls", "x bound"
+    );
+    for (name, f) in [
+        ("cold deploy", &cold),
+        ("no-op deploy", &noop),
+        ("destroy", &destroy),
+        ("cold deploy, parallelism 1", &serial_cold),
+        ("destroy, parallelism 1", &serial_destroy),
+    ] {
+        println!(
+            "{name:<28} {:>8.2} {:>7} {:>10.2}",
+            f.seconds,
+            f.calls,
+            f.seconds / bound
+        );
+    }
+    println!(
+        "no-op deploy: {:.1} rounds of latency, {noop_mutating} mutating calls",
+        noop.seconds / lat
+    );
+    println!(
+        "destroy / cold deploy: {:.2}",
+        destroy.seconds / cold.seconds
+    );
+}

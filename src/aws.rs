@@ -33,6 +33,17 @@ pub struct Connection {
     pub endpoints: BTreeMap<String, String>,
     /// `[aws]`: attempts, backoff and timeouts of every call.
     pub calls: crate::config::AwsConfig,
+    /// `--role-arn`: every call is made as this role.
+    pub role: Option<AssumedRole>,
+}
+
+/// A role assumed for every call.
+#[derive(Debug, Clone)]
+pub struct AssumedRole {
+    pub arn: String,
+    pub external_id: Option<String>,
+    /// Names the session in CloudTrail (at most 64 characters).
+    pub session_name: String,
 }
 
 /// One client per service, all built from the same `SdkConfig`.
@@ -92,7 +103,36 @@ pub async fn load(conn: &Connection) -> Result<aws_types::SdkConfig> {
             "no AWS region is set: pass --region, set [stack] region in secauto.toml, or export AWS_REGION"
         );
     }
-    Ok(config)
+    match &conn.role {
+        Some(role) => Ok(assume(config, conn, role).await),
+        None => Ok(config),
+    }
+}
+
+/// The same config, with credentials from assuming `role` (refreshed before they expire). STS is
+/// reached where the stack's STS calls go.
+async fn assume(
+    base: aws_types::SdkConfig,
+    conn: &Connection,
+    role: &AssumedRole,
+) -> aws_types::SdkConfig {
+    let mut sts_conf = base.to_builder();
+    if let Some(url) = endpoint_for(conn, "sts") {
+        sts_conf.set_endpoint_url(Some(url));
+    }
+    let session: String = role.session_name.chars().take(64).collect();
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.arn)
+        .session_name(session)
+        .configure(&sts_conf.build());
+    if let Some(id) = &role.external_id {
+        provider = provider.external_id(id);
+    }
+    let provider = provider.build().await;
+    base.to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build()
 }
 
 /// Every call: standard retries (throttling, 5xx, timeouts, dropped connections) with exponential

@@ -29,6 +29,13 @@ pub struct Global {
     /// AWS region (overrides [stack] region and AWS_REGION)
     #[arg(long, global = true, env = "SECAUTO_REGION")]
     pub region: Option<String>,
+    /// Make every call with credentials from assuming this role (the stack's account is the role's)
+    /// (overrides [stack] role_arn)
+    #[arg(long, global = true, value_name = "ARN", env = "SECAUTO_ROLE_ARN")]
+    pub role_arn: Option<String>,
+    /// External id to pass when assuming --role-arn (overrides [stack] external_id)
+    #[arg(long, global = true, value_name = "ID", env = "SECAUTO_EXTERNAL_ID")]
+    pub external_id: Option<String>,
     /// AWS profile from the shared config files (SSO, credential_process and role profiles work)
     #[arg(long, global = true, env = "SECAUTO_PROFILE")]
     pub profile: Option<String>,

@@ -109,6 +109,12 @@ pub fn load_config(g: &Global, need: Need) -> Result<Config> {
     if let Some(region) = &g.region {
         config.stack.region = Some(region.clone());
     }
+    if let Some(arn) = &g.role_arn {
+        config.stack.role_arn = Some(arn.clone());
+    }
+    if let Some(id) = &g.external_id {
+        config.stack.external_id = Some(id.clone());
+    }
     config.validate(&origin)?;
     Ok(config)
 }
@@ -327,6 +333,11 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
         endpoint_url: g.endpoint_url.clone(),
         endpoints: config.endpoints.clone(),
         calls: config.aws.clone(),
+        role: config.stack.role_arn.clone().map(|arn| aws::AssumedRole {
+            arn,
+            external_id: config.stack.external_id.clone(),
+            session_name: format!("secauto-{}", config.stack.name),
+        }),
     };
     let sdk = aws::load(&conn).await?;
     let region = sdk
@@ -336,14 +347,26 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
     if !crate::config::is_region(&region) {
         anyhow::bail!("region {region:?} is not an AWS region name (like \"eu-west-1\")");
     }
-    let backend = state_backend(g, &config, &region)?;
+    let clients = Clients::new(&sdk, &conn);
+    let account = aws::account_id(&clients.sts).await?;
+    let backend = match state_backend(g, &config, &region)? {
+        // Another account's stack keeps its own state: `.secauto/<stack>/<account>/<region>.json`.
+        Backend::Local(_)
+            if conn.role.is_some() && g.state.is_none() && config.state.path.is_none() =>
+        {
+            Backend::Local(crate::state::account_path(
+                &config.stack.name,
+                &account,
+                &region,
+            ))
+        }
+        other => other,
+    };
     let s3 = match &backend {
         Backend::S3 { region: r, .. } => Some(aws::s3_client(&sdk, &conn, r.as_deref())),
         Backend::Local(_) => None,
     };
     let store = Store::open(&backend, s3)?;
-    let clients = Clients::new(&sdk, &conn);
-    let account = aws::account_id(&clients.sts).await?;
     let stack = stack::build(&config, &account, &region, code)?;
     for w in &stack.warnings {
         eprintln!("warning: {w}");

@@ -41,6 +41,10 @@ pub struct StackConfig {
     pub region: Option<String>,
     /// Extra tags on every taggable resource.
     pub tags: BTreeMap<String, String>,
+    /// A role to assume for every call; the stack lives in the role's account.
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    pub external_id: Option<String>,
 }
 
 impl Default for StackConfig {
@@ -49,8 +53,20 @@ impl Default for StackConfig {
             name: "secauto".into(),
             region: None,
             tags: BTreeMap::new(),
+            role_arn: None,
+            external_id: None,
         }
     }
+}
+
+/// True for `arn:<partition>:iam::<12 digits>:role/<path/><name>`.
+pub fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty() && !n.ends_with('/')))
 }
 
 /// `[state]`: where the record of what the stack owns is kept.
@@ -369,6 +385,18 @@ impl Config {
             if !(is_alias || is_arn || is_id) {
                 p.push(format!(
                     "[notifications] kms_key {key:?} is not a KMS key: use an alias (\"alias/my-key\"), a key ARN or a key id; remove it to use the stack's own key"
+                ));
+            }
+        }
+        if let Some(arn) = self.stack.role_arn.as_deref().filter(|a| !is_role_arn(a)) {
+            p.push(format!(
+                "[stack] role_arn {arn:?} is not an IAM role ARN (arn:aws:iam::111111111111:role/secauto-deploy)"
+            ));
+        }
+        if let Some(id) = &self.stack.external_id {
+            if id.len() < 2 || id.len() > 1224 || self.stack.role_arn.is_none() {
+                p.push(format!(
+                    "[stack] external_id {id:?} must be 2–1224 characters and goes with role_arn"
                 ));
             }
         }

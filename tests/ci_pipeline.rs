@@ -390,3 +390,65 @@ fn a_credential_process_profile_supplies_the_credentials() {
     assert_eq!(s.code, 2, "{s:?}");
     assert!(marker.exists());
 }
+
+#[test]
+fn role_arn_deploys_into_the_assumed_roles_account() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &config("assumed", ""));
+    let role = [
+        "--role-arn",
+        "arn:aws:iam::111111111111:role/secauto-deploy",
+    ];
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .chain(role.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let run = |args: Vec<String>| p.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let d = run(with(&["deploy", "--no-progress", "--external-id", "ci-7"]));
+    assert_eq!(d.code, 0, "{d:?}");
+    let s = run(with(&["status", "--output", "json"]));
+    assert_eq!(s.code, 0, "{:?}", not_in_sync(&s.json()));
+    assert_eq!(
+        s.json()["account"],
+        "111111111111",
+        "the stack is in the role's account"
+    );
+    assert!(p
+        .path(".secauto/assumed/111111111111/us-east-1.json")
+        .exists());
+    // The caller's own account has none of it (ministack, serving CloudWatch, has one account only).
+    let own = p.run(&["status", "--output", "json"]);
+    assert_eq!(own.code, 2, "{own:?}");
+    assert_eq!(own.json()["account"], "123456789012");
+    let present: Vec<String> = own.json()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["status"] != "missing" && !r["kind"].as_str().unwrap().starts_with("cloudwatch")
+        })
+        .map(|r| r["address"].to_string())
+        .collect();
+    assert!(present.is_empty(), "in the caller's account: {present:?}");
+    // The same through the environment, as a pipeline sets it.
+    let s = p.run_with(
+        &["status"],
+        &[
+            ("SECAUTO_ROLE_ARN", role[1]),
+            ("SECAUTO_EXTERNAL_ID", "ci-7"),
+        ],
+    );
+    assert_eq!(s.code, 0, "{s:?}");
+    let x = run(with(&["destroy", "--yes", "--no-progress"]));
+    assert_eq!(x.code, 0, "{x:?}");
+    // A malformed role ARN is refused before any call.
+    let bad = p.run(&["plan", "--role-arn", "arn:aws:iam::1111:role/x"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("is not an IAM role ARN"),
+        "{}",
+        bad.stderr
+    );
+}

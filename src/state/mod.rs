@@ -150,6 +150,14 @@ pub fn default_path(stack: &str, region: &str) -> PathBuf {
         .join(format!("{region}.json"))
 }
 
+/// The state file of a stack in an assumed role's account: `.secauto/<stack>/<account>/<region>.json`.
+pub fn account_path(stack: &str, account: &str, region: &str) -> PathBuf {
+    PathBuf::from(".secauto")
+        .join(stack)
+        .join(account)
+        .join(format!("{region}.json"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

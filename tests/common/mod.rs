@@ -91,6 +91,7 @@ impl Emulators {
             endpoint_url: Some(self.moto.url.clone()),
             endpoints,
             calls: Default::default(),
+            role: None,
         }
     }
 }

@@ -115,42 +115,50 @@ async fn functions(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
     .await
 }
 
-/// Rules on the default bus and on the stack's own bus (which may be gone already), and the bus.
-async fn events(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
-    let c = &ctx.clients;
-    let bus = format!("{}-events", ctx.stack);
-    let mut candidates = Vec::new();
-    for on in [None, Some(bus)] {
-        let mut token = None;
-        loop {
-            let page = match c
-                .events
-                .list_rules()
-                .name_prefix(prefix)
-                .set_event_bus_name(on.clone())
-                .set_next_token(token)
-                .send()
-                .await
-            {
-                Ok(page) => page,
-                Err(e) if on.is_some() && crate::error::is_not_found(&e) => break,
-                Err(e) => return Err(aws("events:ListRules", e)),
-            };
-            for r in page.rules() {
-                if let (Some(name), Some(arn)) = (r.name(), r.arn()) {
-                    let id = crate::resources::rule_id(on.as_deref(), name);
-                    candidates.push((Kind::EventRule, id, arn.to_string()));
-                }
-            }
-            token = page.next_token.filter(|t| !t.is_empty());
-            if token.is_none() {
-                break;
-            }
-        }
-    }
+/// Rules on `bus` (the default bus when `None`), as (kind, physical id, ARN); a bus already gone
+/// has none.
+async fn rules_on(
+    ctx: &Ctx,
+    prefix: &str,
+    on: Option<String>,
+) -> Result<Vec<(Kind, String, String)>> {
+    let mut out = Vec::new();
     let mut token = None;
     loop {
-        let page = c
+        let page = match ctx
+            .clients
+            .events
+            .list_rules()
+            .name_prefix(prefix)
+            .set_event_bus_name(on.clone())
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e) if on.is_some() && crate::error::is_not_found(&e) => break,
+            Err(e) => return Err(aws("events:ListRules", e)),
+        };
+        for r in page.rules() {
+            if let (Some(name), Some(arn)) = (r.name(), r.arn()) {
+                let id = crate::resources::rule_id(on.as_deref(), name);
+                out.push((Kind::EventRule, id, arn.to_string()));
+            }
+        }
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+    Ok(out)
+}
+
+async fn buses(ctx: &Ctx, prefix: &str) -> Result<Vec<(Kind, String, String)>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = ctx
+            .clients
             .events
             .list_event_buses()
             .name_prefix(prefix)
@@ -160,14 +168,27 @@ async fn events(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
             .map_err(|e| aws("events:ListEventBuses", e))?;
         for b in page.event_buses() {
             if let (Some(name), Some(arn)) = (b.name(), b.arn()) {
-                candidates.push((Kind::EventBus, name.to_string(), arn.to_string()));
+                out.push((Kind::EventBus, name.to_string(), arn.to_string()));
             }
         }
         token = page.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
-            break;
+            return Ok(out);
         }
     }
+}
+
+/// Rules on the default bus and on the stack's own bus (which may be gone already), and the bus:
+/// the three lists at once, then the tags.
+async fn events(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let bus = format!("{}-events", ctx.stack);
+    let (default, own, buses) = futures::try_join!(
+        rules_on(ctx, prefix, None),
+        rules_on(ctx, prefix, Some(bus)),
+        buses(ctx, prefix)
+    )?;
+    let candidates: Vec<_> = default.into_iter().chain(own).chain(buses).collect();
     keep(candidates, |(kind, id, arn)| async move {
         Ok(events_owned(&c.events, &arn, &ctx.stack)
             .await?
@@ -282,14 +303,30 @@ async fn topics(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         }
     }
     keep(candidates, |arn| async move {
-        let tags = c
-            .sns
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| aws("sns:ListTagsForResource", e))?;
+        // The tags and the subscriptions in one round; the subscriptions count only if it is ours.
+        let subscriptions = async {
+            let mut out = Vec::new();
+            let mut subs = c
+                .sns
+                .list_subscriptions_by_topic()
+                .topic_arn(&arn)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(sub) = subs.next().await {
+                let sub = sub.map_err(|e| aws("sns:ListSubscriptionsByTopic", e))?;
+                if let Some(id) = sub.subscription_arn.filter(|a| a.starts_with("arn:")) {
+                    out.push(Leftover::new(Kind::SnsSubscription, id));
+                }
+            }
+            Ok::<_, anyhow::Error>(out)
+        };
+        let (tags, subscriptions) = futures::join!(
+            c.sns.list_tags_for_resource().resource_arn(&arn).send(),
+            subscriptions
+        );
         let tags = tags
+            .map_err(|e| aws("sns:ListTagsForResource", e))?
             .tags
             .unwrap_or_default()
             .into_iter()
@@ -298,19 +335,7 @@ async fn topics(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
             return Ok(vec![]);
         }
         let mut out = vec![Leftover::new(Kind::SnsTopic, arn.clone())];
-        let mut subs = c
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(&arn)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(sub) = subs.next().await {
-            let sub = sub.map_err(|e| aws("sns:ListSubscriptionsByTopic", e))?;
-            if let Some(id) = sub.subscription_arn.filter(|a| a.starts_with("arn:")) {
-                out.push(Leftover::new(Kind::SnsSubscription, id));
-            }
-        }
+        out.extend(subscriptions?);
         Ok(out)
     })
     .await

@@ -33,7 +33,12 @@ fn iam_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_iam::types::Tag>> {
 
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let iam = &ctx.clients.iam;
-    let policy = match iam.get_policy().policy_arn(&spec.arn).send().await {
+    // The tags do not depend on the policy's version: read them alongside.
+    let (policy, tags) = futures::join!(
+        iam.get_policy().policy_arn(&spec.arn).send(),
+        iam.list_policy_tags().policy_arn(&spec.arn).send()
+    );
+    let policy = match policy {
         Ok(out) => match out.policy {
             Some(p) => p,
             None => return Ok(None),
@@ -52,11 +57,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         .policy_version
         .and_then(|v| v.document)
         .unwrap_or_default();
-    let tags = iam
-        .list_policy_tags()
-        .policy_arn(&spec.arn)
-        .send()
-        .await
+    let tags = tags
         .map_err(|e| aws("iam:ListPolicyTags", e))?
         .tags
         .into_iter()

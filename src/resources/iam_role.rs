@@ -34,7 +34,12 @@ fn iam_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_iam::types::Tag>> {
 
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let iam = &ctx.clients.iam;
-    let role = match iam.get_role().role_name(&spec.name).send().await {
+    // The role and its tags in one round (the tags' answer counts only if the role exists).
+    let (role, tags) = futures::join!(
+        iam.get_role().role_name(&spec.name).send(),
+        iam.list_role_tags().role_name(&spec.name).send()
+    );
+    let role = match role {
         Ok(out) => match out.role {
             Some(r) => r,
             None => return Ok(None),
@@ -42,11 +47,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws("iam:GetRole", e)),
     };
-    let tags = iam
-        .list_role_tags()
-        .role_name(&spec.name)
-        .send()
-        .await
+    let tags = tags
         .map_err(|e| aws("iam:ListRoleTags", e))?
         .tags
         .into_iter()

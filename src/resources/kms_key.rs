@@ -77,27 +77,23 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         Err(e) => return Err(aws("kms:DescribeKey", e)),
     };
     let key_id = meta.key_id.clone();
-    let policy = kms
-        .get_key_policy()
-        .key_id(&key_id)
-        .policy_name("default")
-        .send()
-        .await
+    // Three independent reads of the key: one round, not three.
+    let (policy, rotation, tags) = futures::join!(
+        kms.get_key_policy()
+            .key_id(&key_id)
+            .policy_name("default")
+            .send(),
+        kms.get_key_rotation_status().key_id(&key_id).send(),
+        kms.list_resource_tags().key_id(&key_id).send(),
+    );
+    let policy = policy
         .map_err(|e| aws("kms:GetKeyPolicy", e))?
         .policy
         .unwrap_or_default();
-    let rotation = kms
-        .get_key_rotation_status()
-        .key_id(&key_id)
-        .send()
-        .await
+    let rotation = rotation
         .map_err(|e| aws("kms:GetKeyRotationStatus", e))?
         .key_rotation_enabled;
-    let tags: BTreeMap<String, String> = kms
-        .list_resource_tags()
-        .key_id(&key_id)
-        .send()
-        .await
+    let tags: BTreeMap<String, String> = tags
         .map_err(|e| aws("kms:ListResourceTags", e))?
         .tags
         .unwrap_or_default()

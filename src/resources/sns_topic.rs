@@ -36,16 +36,17 @@ fn sns_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_sns::types::Tag>> {
 
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let sns = &ctx.clients.sns;
-    let attrs = match sns.get_topic_attributes().topic_arn(&spec.arn).send().await {
+    // The topic and its tags in one round (the tags' answer counts only if the topic exists).
+    let (attrs, tags) = futures::join!(
+        sns.get_topic_attributes().topic_arn(&spec.arn).send(),
+        sns.list_tags_for_resource().resource_arn(&spec.arn).send()
+    );
+    let attrs = match attrs {
         Ok(out) => out.attributes.unwrap_or_default(),
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws("sns:GetTopicAttributes", e)),
     };
-    let tags: BTreeMap<String, String> = sns
-        .list_tags_for_resource()
-        .resource_arn(&spec.arn)
-        .send()
-        .await
+    let tags: BTreeMap<String, String> = tags
         .map_err(|e| aws("sns:ListTagsForResource", e))?
         .tags
         .unwrap_or_default()

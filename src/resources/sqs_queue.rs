@@ -66,20 +66,18 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws("sqs:GetQueueUrl", e)),
     };
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(A::All)
-        .send()
-        .await
+    let (attrs, tags) = futures::join!(
+        sqs.get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(A::All)
+            .send(),
+        sqs.list_queue_tags().queue_url(&url).send()
+    );
+    let attrs = attrs
         .map_err(|e| aws("sqs:GetQueueAttributes", e))?
         .attributes
         .unwrap_or_default();
-    let tags: BTreeMap<String, String> = sqs
-        .list_queue_tags()
-        .queue_url(&url)
-        .send()
-        .await
+    let tags: BTreeMap<String, String> = tags
         .map_err(|e| aws("sqs:ListQueueTags", e))?
         .tags
         .unwrap_or_default()

@@ -36,17 +36,20 @@ fn ssm_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_ssm::types::Tag>> {
 
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let ssm = &ctx.clients.ssm;
-    let doc = match ssm.get_document().name(&spec.name).send().await {
+    // The document and its tags in one round (the tags' answer counts only if the document exists).
+    let (doc, tags) = futures::join!(
+        ssm.get_document().name(&spec.name).send(),
+        ssm.list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::Document)
+            .resource_id(&spec.name)
+            .send()
+    );
+    let doc = match doc {
         Ok(out) => out,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws("ssm:GetDocument", e)),
     };
-    let tags: BTreeMap<String, String> = ssm
-        .list_tags_for_resource()
-        .resource_type(ResourceTypeForTagging::Document)
-        .resource_id(&spec.name)
-        .send()
-        .await
+    let tags: BTreeMap<String, String> = tags
         .map_err(|e| aws("ssm:ListTagsForResource", e))?
         .tag_list
         .unwrap_or_default()

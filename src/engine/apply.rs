@@ -316,20 +316,14 @@ pub async fn apply(
 
 /// An operation not started because a signal asked the run to stop.
 fn interrupted(plan: &Plan, address: String) -> (bool, Option<ResourceResult>) {
-    let (kind, action) = plan
-        .get(&address)
-        .map(|p| (p.kind, p.action))
-        .unwrap_or((Kind::IamRole, Action::Delete));
-    (
-        false,
-        Some(ResourceResult {
-            address,
-            kind,
-            action,
-            arn: None,
-            error: Some("not started: the run was interrupted".into()),
-        }),
-    )
+    let result = plan.get(&address).map(|p| ResourceResult {
+        kind: p.kind,
+        action: p.action,
+        address,
+        arn: None,
+        error: Some("not started: the run was interrupted".into()),
+    });
+    (false, result)
 }
 
 /// Delete everything the stack owns: what the state records, what a read by name finds tagged as

@@ -192,25 +192,32 @@ pub async fn orphans(ctx: &Ctx) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Set the key's policy, retried while IAM has not propagated a role it names.
+async fn put_policy(ctx: &Ctx, key_id: &str, policy: &str) -> Result<()> {
+    let kms = &ctx.clients.kms;
+    retry_when(
+        "kms:PutKeyPolicy",
+        Budget::new(ctx.role_wait),
+        &PRINCIPAL_NOT_READY,
+        || {
+            kms.put_key_policy()
+                .key_id(key_id)
+                .policy_name("default")
+                .policy(policy)
+                .send()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
     let kms = &ctx.clients.kms;
     let tags = kms_tags(ctx)?;
     let policy = spec.policy.to_string();
     if let Some(key_id) = orphans(ctx).await?.into_iter().next() {
         // Ours, from a run that stopped before naming it: name it rather than make a second key.
-        retry_when(
-            "kms:PutKeyPolicy",
-            Budget::new(ctx.role_wait),
-            &PRINCIPAL_NOT_READY,
-            || {
-                kms.put_key_policy()
-                    .key_id(&key_id)
-                    .policy_name("default")
-                    .policy(&policy)
-                    .send()
-            },
-        )
-        .await?;
+        put_policy(ctx, &key_id, &policy).await?;
         let meta = kms
             .describe_key()
             .key_id(&key_id)
@@ -297,19 +304,7 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
     }
     if touches(diff, "policy") {
         let policy = spec.policy.to_string();
-        retry_when(
-            "kms:PutKeyPolicy",
-            Budget::new(ctx.role_wait),
-            &PRINCIPAL_NOT_READY,
-            || {
-                kms.put_key_policy()
-                    .key_id(key_id)
-                    .policy_name("default")
-                    .policy(&policy)
-                    .send()
-            },
-        )
-        .await?;
+        put_policy(ctx, key_id, &policy).await?;
     }
     if touches(diff, "description") {
         kms.update_key_description()

@@ -42,6 +42,15 @@ pub struct Global {
     /// Endpoint URL for every service (emulators); AWS_ENDPOINT_URL_<SERVICE> and [endpoints] beat it
     #[arg(long, global = true, value_name = "URL", env = "SECAUTO_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
+    /// With [[targets]]: run only these targets, `ACCOUNT` or `ACCOUNT/REGION` (repeatable)
+    #[arg(
+        long = "target",
+        global = true,
+        value_name = "ACCOUNT[/REGION]",
+        env = "SECAUTO_TARGET",
+        value_delimiter = ','
+    )]
+    pub targets: Vec<String>,
     /// State location: a file, or s3://bucket/key (overrides [state])
     /// [default: .secauto/<stack>/<region>.json]
     #[arg(long, global = true, value_name = "FILE|S3_URL", env = "SECAUTO_STATE")]

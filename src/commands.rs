@@ -12,7 +12,7 @@ use crate::engine::{self, Action};
 use crate::report::{self, Output};
 use crate::resources::Ctx;
 use crate::saved_plan::SavedPlan;
-use crate::stack::{self, Code, Stack};
+use crate::stack::{self, Code, Part, Stack};
 use crate::state::{Backend, State, StateLock, Store};
 
 /// Exit codes: success, error, "something to do / not in sync".
@@ -151,8 +151,45 @@ fn validate(g: &Global) -> Result<u8> {
         .region
         .clone()
         .unwrap_or_else(|| "us-east-1".into());
-    let stack = stack::build(&config, "000000000000", &region, Code::NotNeeded)?;
-    let bundles = stack::build(&config, "000000000000", &region, Code::Required).err();
+    // A fleet: the administrator's graph, and a member's, each for its first region.
+    let (part, member, region) = match config.targets.first() {
+        None => (Part::Alone, None, region),
+        Some(_) => {
+            let home = config
+                .targets
+                .iter()
+                .find(|t| t.role == crate::config::TargetRole::Administrator)
+                .map(|t| t.regions[0].clone())
+                .unwrap_or(region);
+            let fleet = stack::Fleet {
+                administrator: "000000000000".into(),
+                home_region: home.clone(),
+                coverage: Default::default(),
+                external_id: "validate".into(),
+            };
+            let member = stack::build_part(
+                &config,
+                "000000000000",
+                &home,
+                Code::NotNeeded,
+                &Part::Member(fleet.clone()),
+            )?;
+            (Part::Administrator(fleet), Some(member), home)
+        }
+    };
+    let stack = stack::build_part(&config, "000000000000", &region, Code::NotNeeded, &part)?;
+    let bundles = stack::build_part(&config, "000000000000", &region, Code::Required, &part).err();
+    let fleet = member.as_ref().map(|m| {
+        format!(
+            "; a fleet of {} account-regions, each member stack {} resources",
+            config
+                .targets
+                .iter()
+                .map(|t| t.regions.len())
+                .sum::<usize>(),
+            m.resources.len()
+        )
+    });
     let origin = g
         .config
         .as_ref()
@@ -165,6 +202,8 @@ fn validate(g: &Global) -> Result<u8> {
             "valid": true,
             "stack": stack.name,
             "resources": stack.resources.len(),
+            "targets": config.targets.iter().map(|t| t.regions.len()).sum::<usize>(),
+            "member_resources": member.as_ref().map(|m| m.resources.len()),
             "state": state_backend(g, &config, &region)?.describe(),
             "bundles": bundles.as_ref().map_or("ok".to_string(), |e| e.to_string()),
             "warnings": stack.warnings,
@@ -174,10 +213,11 @@ fn validate(g: &Global) -> Result<u8> {
                 eprintln!("warning: {w}");
             }
             println!(
-                "{origin} is valid: stack {} with {} resources, state {}",
+                "{origin} is valid: stack {} with {} resources, state {}{}",
                 stack.name,
                 stack.resources.len(),
-                state_backend(g, &config, &region)?.describe()
+                state_backend(g, &config, &region)?.describe(),
+                fleet.unwrap_or_default()
             );
             if let Some(e) = bundles {
                 println!("note: deploy needs the handler bundles first: {e}");
@@ -294,6 +334,55 @@ struct Session {
     store: Store,
 }
 
+/// What a command found or did, in every output form, and its exit code.
+pub struct Report {
+    pub code: u8,
+    pub json: serde_json::Value,
+    pub text: String,
+    pub markdown: String,
+}
+
+impl Report {
+    fn interrupted(text: String) -> Report {
+        Report {
+            code: crate::interrupt::EXIT_INTERRUPTED,
+            json: serde_json::json!({"format_version": report::FORMAT_VERSION, "interrupted": true}),
+            markdown: text.clone(),
+            text,
+        }
+    }
+
+    /// Print the form `output` asks for; the exit code.
+    fn print(&self, output: Output) -> Result<u8> {
+        match output {
+            Output::Json => print_json(&self.json)?,
+            Output::Text => print!("{}", self.text),
+            Output::Markdown => print!("{}", self.markdown),
+        }
+        Ok(self.code)
+    }
+}
+
+/// A command that runs against every stack of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Plan,
+    Status,
+    Deploy { adopt: bool },
+    Destroy,
+}
+
+impl Job {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Job::Plan => "plan",
+            Job::Status => "status",
+            Job::Deploy { .. } => "deploy",
+            Job::Destroy => "destroy",
+        }
+    }
+}
+
 /// Where the state lives: `--state` (a path or s3://bucket/key), else `[state]`, else the local default.
 fn state_backend(g: &Global, config: &Config, region: &str) -> Result<Backend> {
     if let Some(spec) = &g.state {
@@ -318,14 +407,22 @@ fn state_backend(g: &Global, config: &Config, region: &str) -> Result<Backend> {
     })
 }
 
-async fn session(g: &Global, code: Code) -> Result<Session> {
-    let config = load_config(g, Need::File)?;
+/// Connect, find the account, open the state and build the graph of `config`'s stack. `in_fleet`:
+/// the state is kept per account and region (`<stack>/<account>/<region>.json`).
+async fn session(
+    g: &Global,
+    config: &Config,
+    code: Code,
+    part: &Part,
+    in_fleet: bool,
+) -> Result<Session> {
     // Validate the whole graph (names, lengths, bundles) before any API call.
-    stack::build(
-        &config,
+    stack::build_part(
+        config,
         "000000000000",
         config.stack.region.as_deref().unwrap_or("us-east-1"),
         code,
+        part,
     )?;
     let conn = Connection {
         region: config.stack.region.clone(),
@@ -349,10 +446,13 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
     }
     let clients = Clients::new(&sdk, &conn);
     let account = aws::account_id(&clients.sts).await?;
-    let backend = match state_backend(g, &config, &region)? {
-        // Another account's stack keeps its own state: `.secauto/<stack>/<account>/<region>.json`.
+    let backend = match state_backend(g, config, &region)? {
+        // Another account's stack, or one of a fleet, keeps its own state:
+        // `.secauto/<stack>/<account>/<region>.json`.
         Backend::Local(_)
-            if conn.role.is_some() && g.state.is_none() && config.state.path.is_none() =>
+            if (conn.role.is_some() || in_fleet)
+                && g.state.is_none()
+                && config.state.path.is_none() =>
         {
             Backend::Local(crate::state::account_path(
                 &config.stack.name,
@@ -360,6 +460,13 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
                 &region,
             ))
         }
+        Backend::S3 {
+            bucket, region: r, ..
+        } if in_fleet => Backend::S3 {
+            bucket,
+            key: format!("secauto/{}/{account}/{region}.json", config.stack.name),
+            region: r,
+        },
         other => other,
     };
     let s3 = match &backend {
@@ -367,7 +474,7 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
         Backend::Local(_) => None,
     };
     let store = Store::open(&backend, s3)?;
-    let stack = stack::build(&config, &account, &region, code)?;
+    let stack = stack::build_part(config, &account, &region, code, part)?;
     for w in &stack.warnings {
         eprintln!("warning: {w}");
     }
@@ -379,6 +486,7 @@ async fn session(g: &Global, code: Code) -> Result<Session> {
         std::time::Duration::from_secs(config.lambda.role_propagation_timeout_seconds),
     );
     ctx.parallelism = usize::from(g.parallelism);
+    ctx.member = matches!(part, Part::Member(_));
     Ok(Session { ctx, stack, store })
 }
 
@@ -398,17 +506,20 @@ impl Session {
 
 /// Run `work` under `lock`, then release the lock whatever happened — also when a second signal
 /// abandons the work in flight (everything completed is already in the state).
-async fn locked<F: std::future::Future<Output = Result<u8>>>(
+async fn locked<F: std::future::Future<Output = Result<Report>>>(
     lock: StateLock,
     work: F,
-) -> Result<u8> {
+) -> Result<Report> {
     let result = tokio::select! {
         r = work => r,
-        _ = crate::interrupt::abandoned() => Ok(crate::interrupt::EXIT_INTERRUPTED),
+        _ = crate::interrupt::abandoned() => Ok(Report::interrupted("interrupted\n".into())),
     };
     lock.release().await;
     match result {
-        Ok(_) if crate::interrupt::requested() => Ok(crate::interrupt::EXIT_INTERRUPTED),
+        Ok(mut r) if crate::interrupt::requested() => {
+            r.code = crate::interrupt::EXIT_INTERRUPTED;
+            Ok(r)
+        }
         other => other,
     }
 }
@@ -432,8 +543,29 @@ fn print_json(v: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
+/// The config of a command that reaches AWS; a fleet's runs go to [`crate::fleet`].
+fn aws_config(g: &Global) -> Result<Config> {
+    let config = load_config(g, Need::File)?;
+    if config.targets.is_empty() && !g.targets.is_empty() {
+        anyhow::bail!("--target picks targets of a fleet, and the config has no [[targets]]: remove --target (or SECAUTO_TARGET)");
+    }
+    Ok(config)
+}
+
 async fn plan(g: &Global, out: Option<&Path>) -> Result<u8> {
-    let s = session(g, Code::Required).await?;
+    let config = aws_config(g)?;
+    if !config.targets.is_empty() {
+        if out.is_some() {
+            anyhow::bail!("plan --out saves the plan of one stack, and this config is a fleet ([[targets]]): plan the fleet without --out, or plan one target's stack from its own config");
+        }
+        return crate::fleet::run(g, &config, Job::Plan).await;
+    }
+    let s = session(g, &config, Code::Required, &Part::Alone, false).await?;
+    plan_report(g, &s, out).await?.print(g.output)
+}
+
+async fn plan_report(g: &Global, s: &Session, out: Option<&Path>) -> Result<Report> {
+    let _ = g;
     let state = s.load_state().await?;
     let plan = engine::plan_owned(&s.ctx, &s.stack, &state, false).await?;
     if !plan.securityhub_off.is_empty() {
@@ -450,44 +582,89 @@ async fn plan(g: &Global, out: Option<&Path>) -> Result<u8> {
             path.display()
         );
     }
-    match g.output {
-        Output::Json => print_json(&report::plan_json(&s.stack, &plan, &state))?,
-        Output::Text => print!("{}", report::plan_text(&s.stack, &plan)),
-        Output::Markdown => print!("{}", report::plan_markdown(&s.stack, &plan)),
-    }
-    Ok(if !plan.conflicts().is_empty() {
-        EXIT_ERROR
-    } else if plan.has_changes() {
-        EXIT_CHANGES
-    } else {
-        EXIT_OK
+    Ok(Report {
+        code: if !plan.conflicts().is_empty() {
+            EXIT_ERROR
+        } else if plan.has_changes() {
+            EXIT_CHANGES
+        } else {
+            EXIT_OK
+        },
+        json: report::plan_json(&s.stack, &plan, &state),
+        text: report::plan_text(&s.stack, &plan),
+        markdown: report::plan_markdown(&s.stack, &plan),
     })
 }
 
 async fn status(g: &Global) -> Result<u8> {
-    let s = session(g, Code::Required).await?;
+    let config = aws_config(g)?;
+    if !config.targets.is_empty() {
+        return crate::fleet::run(g, &config, Job::Status).await;
+    }
+    let s = session(g, &config, Code::Required, &Part::Alone, false).await?;
+    status_report(&s).await?.print(g.output)
+}
+
+async fn status_report(s: &Session) -> Result<Report> {
     let state = s.load_state().await?;
     let plan = engine::plan_owned(&s.ctx, &s.stack, &state, false).await?;
     warn_securityhub_off(&s.stack, &plan);
     let rows = plan.status(&s.stack, &state);
-    match g.output {
-        Output::Json => print_json(&report::status_json(&s.stack, &rows))?,
-        Output::Text => print!("{}", report::status_text(&s.stack, &rows)),
-        Output::Markdown => print!("{}", report::status_markdown(&s.stack, &rows)),
-    }
-    Ok(if rows.iter().all(|r| r.status == engine::Status::InSync) {
-        EXIT_OK
-    } else {
-        EXIT_CHANGES
+    Ok(Report {
+        code: if rows.iter().all(|r| r.status == engine::Status::InSync) {
+            EXIT_OK
+        } else {
+            EXIT_CHANGES
+        },
+        json: report::status_json(&s.stack, &rows),
+        text: report::status_text(&s.stack, &rows),
+        markdown: report::status_markdown(&s.stack, &rows),
     })
+}
+
+/// Run `job` on one stack of a fleet: no prompt (the fleet asked once), no spinners; the report is
+/// returned, not printed.
+pub(crate) async fn run_in_fleet(
+    g: &Global,
+    config: &Config,
+    part: &Part,
+    job: Job,
+) -> Result<Report> {
+    let code = if job == Job::Destroy {
+        Code::NotNeeded
+    } else {
+        Code::Required
+    };
+    let s = session(g, config, code, part, true).await?;
+    match job {
+        Job::Plan => plan_report(g, &s, None).await,
+        Job::Status => status_report(&s).await,
+        Job::Deploy { adopt } => {
+            let lock = s.lock(g, "secauto deploy").await?;
+            locked(lock, deploy_locked(g, &s, adopt, None, true)).await
+        }
+        Job::Destroy => {
+            let lock = s.lock(g, "secauto destroy").await?;
+            locked(lock, destroy_locked(g, &s, true, true)).await
+        }
+    }
 }
 
 async fn deploy(g: &Global, adopt: bool, saved: Option<&Path>) -> Result<u8> {
     // A saved plan is checked for readability before anything else.
     let saved = saved.map(SavedPlan::load).transpose()?;
-    let s = session(g, Code::Required).await?;
+    let config = aws_config(g)?;
+    if !config.targets.is_empty() {
+        if saved.is_some() {
+            anyhow::bail!("a saved plan is one stack's, and this config is a fleet ([[targets]]): deploy the fleet without a plan file");
+        }
+        return crate::fleet::run(g, &config, Job::Deploy { adopt }).await;
+    }
+    let s = session(g, &config, Code::Required, &Part::Alone, false).await?;
     let lock = s.lock(g, "secauto deploy").await?;
-    locked(lock, deploy_locked(g, &s, adopt, saved.as_ref())).await
+    locked(lock, deploy_locked(g, &s, adopt, saved.as_ref(), false))
+        .await?
+        .print(g.output)
 }
 
 async fn deploy_locked(
@@ -495,7 +672,8 @@ async fn deploy_locked(
     s: &Session,
     adopt: bool,
     saved: Option<&SavedPlan>,
-) -> Result<u8> {
+    in_fleet: bool,
+) -> Result<Report> {
     let state = s.load_state().await?;
     let plan = engine::plan_owned(&s.ctx, &s.stack, &state, adopt).await?;
     if !plan.securityhub_off.is_empty() {
@@ -512,30 +690,31 @@ async fn deploy_locked(
             );
         }
     }
-    if g.output == Output::Text && plan.has_changes() {
+    if g.output == Output::Text && plan.has_changes() && !in_fleet {
         print!("{}", report::plan_text(&s.stack, &plan));
     }
-    let progress = report::progress(g.output, g.no_progress);
+    let progress = report::progress(g.output, g.no_progress || in_fleet);
     let (outcome, _state) =
         engine::apply(&s.ctx, &s.stack, &plan, state, &s.store, progress.as_ref()).await;
     let unchanged = outcome.count(Action::Noop);
-    match g.output {
-        Output::Json => print_json(&report::outcome_json(&s.stack, &outcome, unchanged))?,
-        Output::Text => print!("{}", report::outcome_text("Deploy", &outcome, unchanged)),
-        Output::Markdown => print!(
-            "{}",
-            report::outcome_markdown("Deploy", &s.stack, &outcome, unchanged)
-        ),
-    }
-    Ok(if outcome.errors.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
+    Ok(Report {
+        code: if outcome.errors.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_ERROR
+        },
+        json: report::outcome_json(&s.stack, &outcome, unchanged),
+        text: report::outcome_text("Deploy", &outcome, unchanged),
+        markdown: report::outcome_markdown("Deploy", &s.stack, &outcome, unchanged),
     })
 }
 
 async fn unlock(g: &Global, id: &str) -> Result<u8> {
-    let s = session(g, Code::NotNeeded).await?;
+    let config = aws_config(g)?;
+    if !config.targets.is_empty() {
+        anyhow::bail!("unlock breaks one stack's lock, and this config is a fleet: run it with a config of the locked target's stack (its [stack] role_arn and region), or wait for the lock's run to end");
+    }
+    let s = session(g, &config, Code::NotNeeded, &Part::Alone, false).await?;
     let holder = s.store.unlock(id).await?;
     eprintln!(
         "unlocked {}: the lock of `{}` (pid {} on {}, since {}) is gone",
@@ -549,18 +728,31 @@ async fn unlock(g: &Global, id: &str) -> Result<u8> {
 }
 
 async fn destroy(g: &Global, yes: bool) -> Result<u8> {
-    let s = session(g, Code::NotNeeded).await?;
+    let config = aws_config(g)?;
+    if !config.targets.is_empty() {
+        if !yes {
+            crate::fleet::confirm_destroy(&config)?;
+        }
+        return crate::fleet::run(g, &config, Job::Destroy).await;
+    }
+    let s = session(g, &config, Code::NotNeeded, &Part::Alone, false).await?;
     let lock = s.lock(g, "secauto destroy").await?;
-    locked(lock, destroy_locked(g, &s, yes)).await
+    locked(lock, destroy_locked(g, &s, yes, false))
+        .await?
+        .print(g.output)
 }
 
-async fn destroy_locked(g: &Global, s: &Session, yes: bool) -> Result<u8> {
+async fn destroy_locked(g: &Global, s: &Session, yes: bool, in_fleet: bool) -> Result<Report> {
     let state = s.load_state().await?;
     // The reads, the sweep and the search for unnamed keys go out together.
-    let (plan, orphan_keys) = futures::join!(
-        engine::plan_owned(&s.ctx, &s.stack, &state, false),
-        crate::resources::kms_key::orphans(&s.ctx)
-    );
+    let (plan, orphan_keys) =
+        futures::join!(engine::plan_owned(&s.ctx, &s.stack, &state, false), async {
+            if s.ctx.member {
+                Ok(Vec::new())
+            } else {
+                crate::resources::kms_key::orphans(&s.ctx).await
+            }
+        });
     let plan = plan?;
     let orphan_keys =
         orphan_keys.context("could not search for keys a stopped run left unnamed")?;
@@ -592,10 +784,15 @@ async fn destroy_locked(g: &Global, s: &Session, yes: bool) -> Result<u8> {
         std::io::stdin().read_line(&mut answer)?;
         if answer.trim() != s.stack.name {
             eprintln!("Not confirmed; nothing was deleted.");
-            return Ok(EXIT_ERROR);
+            return Ok(Report {
+                code: EXIT_ERROR,
+                json: serde_json::json!({"format_version": report::FORMAT_VERSION, "confirmed": false}),
+                text: String::new(),
+                markdown: String::new(),
+            });
         }
     }
-    let progress = report::progress(g.output, g.no_progress);
+    let progress = report::progress(g.output, g.no_progress || in_fleet);
     let (mut outcome, state) = engine::destroy(
         &s.ctx,
         &s.stack,
@@ -607,8 +804,9 @@ async fn destroy_locked(g: &Global, s: &Session, yes: bool) -> Result<u8> {
     )
     .await;
     if crate::interrupt::requested() {
-        print!("{}", report::outcome_text("Destroy", &outcome, 0));
-        return Ok(crate::interrupt::EXIT_INTERRUPTED);
+        return Ok(Report::interrupted(report::outcome_text(
+            "Destroy", &outcome, 0,
+        )));
     }
     // Nothing of ours may be left, but SQS lists a deleted queue for up to 60 seconds: a queue
     // this run deleted is "being deleted", not left. The read-back and the sweep go out together.
@@ -619,10 +817,12 @@ async fn destroy_locked(g: &Global, s: &Session, yes: bool) -> Result<u8> {
     for p in &after?.items {
         if p.live.is_some() && p.action != Action::Conflict {
             if outcome.lingers(p.kind) {
-                eprintln!(
-                    "note: {} is being deleted (SQS lists a deleted queue for up to 60 seconds)",
-                    p.address
-                );
+                if !in_fleet {
+                    eprintln!(
+                        "note: {} is being deleted (SQS lists a deleted queue for up to 60 seconds)",
+                        p.address
+                    );
+                }
             } else {
                 outcome
                     .errors
@@ -650,27 +850,24 @@ async fn destroy_locked(g: &Global, s: &Session, yes: bool) -> Result<u8> {
             .errors
             .push(format!("cannot check that nothing is left: {e:#}")),
     }
-    match g.output {
-        Output::Json => print_json(&report::outcome_json(&s.stack, &outcome, 0))?,
-        Output::Text => {
-            for p in plan.conflicts() {
-                println!(
-                    "left alone {}: {}",
-                    p.address,
-                    p.reason.as_deref().unwrap_or("not ours")
-                );
-            }
-            print!("{}", report::outcome_text("Destroy", &outcome, 0))
-        }
-        Output::Markdown => print!(
-            "{}",
-            report::outcome_markdown("Destroy", &s.stack, &outcome, 0)
-        ),
+    let mut text = String::new();
+    for p in plan.conflicts() {
+        text.push_str(&format!(
+            "left alone {}: {}\n",
+            p.address,
+            p.reason.as_deref().unwrap_or("not ours")
+        ));
     }
-    Ok(if outcome.errors.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
+    text.push_str(&report::outcome_text("Destroy", &outcome, 0));
+    Ok(Report {
+        code: if outcome.errors.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_ERROR
+        },
+        json: report::outcome_json(&s.stack, &outcome, 0),
+        text,
+        markdown: report::outcome_markdown("Destroy", &s.stack, &outcome, 0),
     })
 }
 

@@ -27,6 +27,10 @@ pub struct Config {
     pub triage: TriageConfig,
     pub state: StateConfig,
     pub aws: AwsConfig,
+    /// `[fleet]`: settings shared by every target of a fleet.
+    pub fleet: FleetConfig,
+    /// `[[targets]]`: the accounts and regions of a fleet; empty for one stack in one account.
+    pub targets: Vec<TargetConfig>,
     /// Per-service endpoint URLs (`iam`, `sns`, `sqs`, `lambda`, `eventbridge`, `ssm`, `securityhub`,
     /// `cloudwatch`, `sts`).
     pub endpoints: BTreeMap<String, String>,
@@ -67,6 +71,54 @@ pub fn is_role_arn(arn: &str) -> bool {
             && account.len() == 12
             && account.chars().all(|c| c.is_ascii_digit())
             && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty() && !n.ends_with('/')))
+}
+
+/// `[[targets]]`: one account of a fleet, in one or more regions.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// `administrator` (the whole stack, in its first region) or `member` (the remediation role
+    /// the administrator assumes, and the isolation document).
+    pub role: TargetRole,
+    /// The role deploy assumes in the account; the caller's own credentials when unset.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// The external id `role_arn`'s trust policy asks for.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The regions of the account; an administrator's first region is the aggregation region.
+    pub regions: Vec<String>,
+}
+
+/// What a target holds.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetRole {
+    Administrator,
+    Member,
+}
+
+impl TargetRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetRole::Administrator => "administrator",
+            TargetRole::Member => "member",
+        }
+    }
+}
+
+/// `[fleet]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// The external id the member roles' trust policies ask of the administrator's remediation
+    /// function [default: `secauto-<stack>-<administrator account>`].
+    pub external_id: Option<String>,
+}
+
+/// The account of a role ARN.
+pub fn role_account(arn: &str) -> Option<&str> {
+    is_role_arn(arn).then(|| arn.split(':').nth(4)).flatten()
 }
 
 /// `[state]`: where the record of what the stack owns is kept.
@@ -621,6 +673,7 @@ impl Config {
                 a.max_backoff_seconds
             ));
         }
+        self.validate_targets(&mut p);
         for (service, url) in &self.endpoints {
             if !crate::aws::SERVICES.contains(&service.as_str()) {
                 p.push(format!(
@@ -641,6 +694,92 @@ impl Config {
                 path: origin.to_string(),
                 problems: p,
             })
+        }
+    }
+}
+
+impl Config {
+    fn validate_targets(&self, p: &mut Vec<String>) {
+        if self.targets.is_empty() {
+            if self.fleet.external_id.is_some() {
+                p.push("[fleet] external_id is for a fleet: add [[targets]] or remove it".into());
+            }
+            return;
+        }
+        let admins = self
+            .targets
+            .iter()
+            .filter(|t| t.role == TargetRole::Administrator)
+            .count();
+        if admins != 1 {
+            p.push(format!(
+                "[[targets]] has {admins} administrators: a fleet has exactly one (role = \"administrator\"), whose remediation acts in the members"
+            ));
+        }
+        if self.stack.role_arn.is_some() || self.stack.region.is_some() {
+            p.push("[stack] role_arn and region do not go with [[targets]]: each target names its role_arn and regions".into());
+        }
+        if self.state.path.is_some() || self.state.key.is_some() {
+            p.push("[state] path and key name one state; a fleet keeps one per target (.secauto/<stack>/<account>/<region>.json, or secauto/<stack>/<account>/<region>.json in the bucket): remove them".into());
+        }
+        if let Some(id) = &self.fleet.external_id {
+            if id.len() < 2 || id.len() > 1224 {
+                p.push(format!(
+                    "[fleet] external_id {id:?} must be 2–1224 characters"
+                ));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, t) in self.targets.iter().enumerate() {
+            let which = format!("[[targets]] #{} ({})", i + 1, t.role.as_str());
+            if let Some(arn) = t.role_arn.as_deref().filter(|a| !is_role_arn(a)) {
+                p.push(format!(
+                    "{which}: role_arn {arn:?} is not an IAM role ARN (arn:aws:iam::111111111111:role/secauto-deploy)"
+                ));
+            }
+            if let Some(id) = &t.external_id {
+                if id.len() < 2 || id.len() > 1224 || t.role_arn.is_none() {
+                    p.push(format!(
+                        "{which}: external_id {id:?} must be 2–1224 characters and goes with role_arn"
+                    ));
+                }
+            }
+            if t.regions.is_empty() {
+                p.push(format!(
+                    "{which}: regions is empty: list at least one region"
+                ));
+            }
+            let account = t.role_arn.as_deref().unwrap_or("the caller's account");
+            for r in &t.regions {
+                if !is_region(r) {
+                    p.push(format!(
+                        "{which}: {r:?} is not an AWS region name (like \"eu-west-1\")"
+                    ));
+                } else if !seen.insert((account.to_string(), r.clone())) {
+                    p.push(format!(
+                        "{which}: {account} in {r} is listed twice; one stack per account and region"
+                    ));
+                }
+            }
+        }
+        let accounts = self
+            .targets
+            .iter()
+            .map(|t| {
+                t.role_arn
+                    .as_deref()
+                    .and_then(role_account)
+                    .unwrap_or("000000000000")
+            })
+            .collect::<std::collections::BTreeSet<_>>();
+        let regions: usize = self.targets.iter().map(|t| t.regions.len()).sum();
+        // `account=region+region,` in the remediation function's environment.
+        let bytes = accounts.len() * 14 + regions * 15;
+        if bytes > MAX_POLICY_BYTES {
+            p.push(format!(
+                "[[targets]] lists {} accounts in {regions} account-regions: about {bytes} bytes of the remediation function's environment, which holds at most {MAX_POLICY_BYTES}; split the fleet into several stacks",
+                accounts.len()
+            ));
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod fleet;
 pub mod graph;
 pub mod interrupt;
 pub mod report;

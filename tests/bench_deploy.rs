@@ -8,32 +8,18 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{config, is_mutating, Emulators, Project};
-use secauto_testkit::proxy::{Options, Proxy};
+use common::{config, is_mutating, latency_proxy, Emulators, Project};
 
 struct Figures {
     seconds: f64,
     calls: usize,
 }
 
-fn latency_proxy(upstream: &str, latency: Duration) -> Proxy {
-    Proxy::start_opts(
-        upstream,
-        Options {
-            latency,
-            ..Options::default()
-        },
-    )
-}
-
 #[test]
 #[ignore = "a benchmark: bash scripts/bench.sh"]
 fn deploy_benchmark() {
-    let ms: u64 = std::env::var("SECAUTO_BENCH_LATENCY_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
-    let latency = Duration::from_millis(ms);
+    let latency = common::bench_latency();
+    let ms = latency.as_millis();
     let emu = Emulators::start();
     let cfg = config("bench", "");
     // The same runs with no latency added: what the emulators and the CLI themselves take.

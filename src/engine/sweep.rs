@@ -52,6 +52,27 @@ fn ours_here(tags: impl IntoIterator<Item = (String, String)>, ctx: &Ctx) -> boo
             .any(|(k, v)| k == REGION_TAG && *v == ctx.region)
 }
 
+/// A candidate's tags, or `None` when it was deleted between the list and the read (the same
+/// stack of another region of the account being destroyed at the same time, or anyone else).
+fn unless_gone<T, E, R>(
+    operation: &str,
+    read: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+) -> Result<Option<T>>
+where
+    E: std::error::Error
+        + aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match read {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if crate::error::is_not_found(&e) => Ok(None),
+        Err(e) => Err(aws(operation, e)),
+    }
+}
+
 /// Run `check` on every candidate, [`TAG_READS`] at a time, and gather what it keeps.
 async fn keep<T, F, Fut>(candidates: Vec<T>, check: F) -> Result<Vec<Leftover>>
 where
@@ -76,8 +97,10 @@ async fn events_owned(
         .list_tags_for_resource()
         .resource_arn(arn)
         .send()
-        .await
-        .map_err(|e| aws("events:ListTagsForResource", e))?;
+        .await;
+    let Some(tags) = unless_gone("events:ListTagsForResource", tags)? else {
+        return Ok(false);
+    };
     Ok(ours(
         tags.tags
             .unwrap_or_default()
@@ -100,13 +123,13 @@ async fn functions(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         }));
     }
     keep(candidates, |(name, arn)| async move {
-        let tags = c
-            .lambda
-            .list_tags()
-            .resource(&arn)
-            .send()
-            .await
-            .map_err(|e| aws("lambda:ListTags", e))?;
+        let Some(tags) = unless_gone(
+            "lambda:ListTags",
+            c.lambda.list_tags().resource(&arn).send().await,
+        )?
+        else {
+            return Ok(vec![]);
+        };
         Ok(ours(tags.tags.unwrap_or_default(), &ctx.stack)
             .then(|| Leftover::new(Kind::LambdaFunction, name))
             .into_iter()
@@ -223,13 +246,17 @@ async fn alarms(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         }
     }
     keep(candidates, |(name, arn)| async move {
-        let tags = c
-            .cloudwatch
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| aws("cloudwatch:ListTagsForResource", e))?;
+        let Some(tags) = unless_gone(
+            "cloudwatch:ListTagsForResource",
+            c.cloudwatch
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await,
+        )?
+        else {
+            return Ok(vec![]);
+        };
         let tags = tags
             .tags
             .unwrap_or_default()
@@ -263,13 +290,13 @@ async fn queues(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         }
     }
     keep(candidates, |url| async move {
-        let tags = c
-            .sqs
-            .list_queue_tags()
-            .queue_url(&url)
-            .send()
-            .await
-            .map_err(|e| aws("sqs:ListQueueTags", e))?;
+        let Some(tags) = unless_gone(
+            "sqs:ListQueueTags",
+            c.sqs.list_queue_tags().queue_url(&url).send().await,
+        )?
+        else {
+            return Ok(vec![]);
+        };
         Ok(ours(tags.tags.unwrap_or_default(), &ctx.stack)
             .then(|| Leftover::new(Kind::SqsQueue, url))
             .into_iter()
@@ -325,8 +352,10 @@ async fn topics(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
             c.sns.list_tags_for_resource().resource_arn(&arn).send(),
             subscriptions
         );
+        let Some(tags) = unless_gone("sns:ListTagsForResource", tags)? else {
+            return Ok(vec![]);
+        };
         let tags = tags
-            .map_err(|e| aws("sns:ListTagsForResource", e))?
             .tags
             .unwrap_or_default()
             .into_iter()
@@ -398,13 +427,13 @@ async fn policies(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         }));
     }
     keep(candidates, |arn| async move {
-        let tags = c
-            .iam
-            .list_policy_tags()
-            .policy_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| aws("iam:ListPolicyTags", e))?;
+        let Some(tags) = unless_gone(
+            "iam:ListPolicyTags",
+            c.iam.list_policy_tags().policy_arn(&arn).send().await,
+        )?
+        else {
+            return Ok(vec![]);
+        };
         Ok(
             ours_here(tags.tags.into_iter().map(|t| (t.key, t.value)), ctx)
                 .then(|| Leftover::new(Kind::IamPolicy, arn))
@@ -429,13 +458,13 @@ async fn roles(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         );
     }
     keep(candidates, |name| async move {
-        let tags = c
-            .iam
-            .list_role_tags()
-            .role_name(&name)
-            .send()
-            .await
-            .map_err(|e| aws("iam:ListRoleTags", e))?;
+        let Some(tags) = unless_gone(
+            "iam:ListRoleTags",
+            c.iam.list_role_tags().role_name(&name).send().await,
+        )?
+        else {
+            return Ok(vec![]);
+        };
         Ok(
             ours_here(tags.tags.into_iter().map(|t| (t.key, t.value)), ctx)
                 .then(|| Leftover::new(Kind::IamRole, name))
@@ -463,13 +492,13 @@ async fn keys(ctx: &Ctx) -> Result<Vec<Leftover>> {
     keep(candidates, |key_id| {
         let alias = alias.clone();
         async move {
-            let tags = c
-                .kms
-                .list_resource_tags()
-                .key_id(&key_id)
-                .send()
-                .await
-                .map_err(|e| aws("kms:ListResourceTags", e))?;
+            let Some(tags) = unless_gone(
+                "kms:ListResourceTags",
+                c.kms.list_resource_tags().key_id(&key_id).send().await,
+            )?
+            else {
+                return Ok(vec![]);
+            };
             let tags = tags
                 .tags
                 .unwrap_or_default()
@@ -501,10 +530,16 @@ async fn dashboards(ctx: &Ctx) -> Result<Vec<Leftover>> {
     }
 }
 
-/// Everything the stack owns in the account and region, sorted.
+/// Everything the stack owns in the account and region, sorted (a member stack: its IAM and SSM).
 pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
     let prefix = format!("{}-", ctx.stack);
     let p = prefix.as_str();
+    if ctx.member {
+        let (a, b, c) = futures::try_join!(documents(ctx, p), policies(ctx, p), roles(ctx, p))?;
+        let mut out: Vec<Leftover> = [a, b, c].into_iter().flatten().collect();
+        out.sort();
+        return Ok(out);
+    }
     let found = futures::try_join!(
         functions(ctx, p),
         events(ctx, p),

@@ -53,6 +53,9 @@ pub struct Ctx {
     pub function_locks: FunctionLocks,
     /// Operations in flight at once (`--parallelism`).
     pub parallelism: usize,
+    /// A fleet's member stack: it holds IAM and SSM resources only, and reads and deletes nothing
+    /// else (its deploy role needs no other service).
+    pub member: bool,
 }
 
 impl Ctx {
@@ -72,6 +75,7 @@ impl Ctx {
             role_wait,
             function_locks: FunctionLocks::default(),
             parallelism: crate::engine::CONCURRENCY,
+            member: false,
         }
     }
 }

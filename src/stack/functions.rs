@@ -18,19 +18,7 @@ pub(super) fn add(b: &mut Builder, s: &Shared) -> Result<(), StackError> {
     let stack = n.stack.as_str();
 
     let doc_name = n.document();
-    b.check("SSM document", &doc_name, 128);
-    let doc: Value =
-        serde_json::from_str(include_str!("../../templates/isolate-instance.ssm.json"))
-            .unwrap_or(Value::Null);
-    b.add(
-        DOCUMENT,
-        Spec::SsmDocument(r::ssm_document::Spec {
-            name: doc_name.clone(),
-            arn: n.arn("ssm", &format!("document/{doc_name}")),
-            content: doc,
-        }),
-        &[],
-    );
+    add_document(b, s);
 
     let artifacts = PathBuf::from(&config.lambda.artifacts_dir);
     for (key, suffix) in FUNCTIONS {
@@ -77,6 +65,11 @@ pub(super) fn add(b: &mut Builder, s: &Shared) -> Result<(), StackError> {
             );
             if !r.protected.is_empty() {
                 env.insert("PROTECTED_RESOURCES".to_string(), r.protected.join(","));
+            }
+            env.insert("SECAUTO_ACCOUNT".to_string(), n.account.clone());
+            if let super::Part::Administrator(fleet) = s.part {
+                env.insert("SECAUTO_FLEET".to_string(), fleet.coverage.encode());
+                env.insert("MEMBER_EXTERNAL_ID".to_string(), fleet.external_id.clone());
             }
             if !r.protected_tags.is_empty() {
                 env.insert(
@@ -128,6 +121,25 @@ pub(super) fn add(b: &mut Builder, s: &Shared) -> Result<(), StackError> {
         );
     }
     Ok(())
+}
+
+/// The isolation document remediation starts (quarantine): SSM runs it as the automation role.
+pub(super) fn add_document(b: &mut Builder, s: &Shared) {
+    let n = &s.n;
+    let doc_name = n.document();
+    b.check("SSM document", &doc_name, 128);
+    let doc: Value =
+        serde_json::from_str(include_str!("../../templates/isolate-instance.ssm.json"))
+            .unwrap_or(Value::Null);
+    b.add(
+        DOCUMENT,
+        Spec::SsmDocument(r::ssm_document::Spec {
+            name: doc_name.clone(),
+            arn: n.arn("ssm", &format!("document/{doc_name}")),
+            content: doc,
+        }),
+        &[],
+    );
 }
 
 /// The CodeSha256 of a function's bundle; a missing bundle, or one built for another CPU than the

@@ -119,7 +119,7 @@ pub(super) fn add(b: &mut Builder, s: &Shared) {
 
 /// The role the isolation automation runs as (SSM's `AutomationAssumeRole`): trusted by Systems
 /// Manager only for this account's automation executions, allowed exactly what the document does.
-fn add_automation_role(b: &mut Builder, s: &Shared) {
+pub(super) fn add_automation_role(b: &mut Builder, s: &Shared) {
     let n = &s.n;
     let stack = n.stack.as_str();
     let name = n.role("automation");
@@ -230,12 +230,51 @@ fn key_statement(s: &Shared) -> Option<Value> {
     })
 }
 
+/// What remediation does to resources, in the account and region of `n`: the remediation function's
+/// own policy, and a member stack's remediation role. `quarantine`: the isolation automation too.
+pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<Value> {
+    let p = n.partition.as_str();
+    let doc = n.document();
+    let mut statements = Vec::new();
+    if quarantine {
+        statements.extend([
+            json!({"Sid": "StartIsolation", "Effect": "Allow", "Action": "ssm:StartAutomationExecution",
+                   "Resource": n.arn("ssm", &format!("automation-definition/{doc}:*"))}),
+            json!({"Sid": "PassIsolationRole", "Effect": "Allow", "Action": "iam:PassRole",
+                   "Resource": n.role_arn("automation"),
+                   "Condition": {"StringEquals": {"iam:PassedToService": n.service("ssm")}}}),
+            json!({"Sid": "WatchIsolation", "Effect": "Allow", "Action": "ssm:GetAutomationExecution",
+                   "Resource": n.arn("ssm", "automation-execution/*")}),
+        ]);
+    }
+    statements.extend([
+        json!({"Sid": "Describe", "Effect": "Allow",
+               "Action": ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups",
+                          "ec2:DescribeNetworkInterfaces", "ec2:DescribeSnapshots",
+                          "ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances"],
+               "Resource": "*"}),
+        json!({"Sid": "RemediateEc2", "Effect": "Allow",
+               "Action": ["ec2:CreateSecurityGroup", "ec2:ModifyNetworkInterfaceAttribute",
+                          "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+                          "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+                          "ec2:ModifyInstanceAttribute", "ec2:CreateSnapshot", "ec2:CreateTags"],
+               "Resource": [n.arn("ec2", "*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]}),
+        json!({"Sid": "KeepEvidence", "Effect": "Allow", "Action": "autoscaling:DetachInstances",
+               "Resource": n.arn("autoscaling", "autoScalingGroup:*")}),
+        json!({"Sid": "RemediateS3", "Effect": "Allow",
+               "Action": ["s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
+                          "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
+                          "s3:PutBucketPublicAccessBlock"],
+               "Resource": format!("arn:{p}:s3:::*")}),
+    ]);
+    statements
+}
+
 /// Least privilege, per function: only the actions it calls, on the stack's own ARNs wherever the
 /// action supports resource-level permissions.
 fn function_policy(s: &Shared, key: &str) -> Value {
     let n = &s.n;
     let p = n.partition.as_str();
-    let doc = n.document();
     let hub = n.arn("securityhub", "hub/default");
     // Every function may send to its dead-letter queue and use the stack's key.
     let mut statements = vec![json!({"Sid": "DeadLetter", "Effect": "Allow",
@@ -252,40 +291,25 @@ fn function_policy(s: &Shared, key: &str) -> Value {
             json!({"Sid": "MarkFindings", "Effect": "Allow",
                    "Action": "securityhub:BatchUpdateFindings", "Resource": hub}),
         ]),
-        "remediation" => statements.extend([
-            json!({"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": n.topic_arn()}),
-            json!({"Sid": "ReadAndRecordFindings", "Effect": "Allow",
-                   "Action": ["securityhub:GetFindings", "securityhub:BatchUpdateFindings"],
-                   "Resource": hub}),
-            json!({"Sid": "StartIsolation", "Effect": "Allow", "Action": "ssm:StartAutomationExecution",
-                   "Resource": n.arn("ssm", &format!("automation-definition/{doc}:*"))}),
-            json!({"Sid": "PassIsolationRole", "Effect": "Allow", "Action": "iam:PassRole",
-                   "Resource": n.role_arn("automation"),
-                   "Condition": {"StringEquals": {"iam:PassedToService": n.service("ssm")}}}),
-            json!({"Sid": "WatchIsolation", "Effect": "Allow", "Action": "ssm:GetAutomationExecution",
-                   "Resource": n.arn("ssm", "automation-execution/*")}),
-            json!({"Sid": "Describe", "Effect": "Allow",
-                   "Action": ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups",
-                              "ec2:DescribeNetworkInterfaces", "ec2:DescribeSnapshots",
-                              "ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances"],
-                   "Resource": "*"}),
-            json!({"Sid": "RemediateEc2", "Effect": "Allow",
-                   "Action": ["ec2:CreateSecurityGroup", "ec2:ModifyNetworkInterfaceAttribute",
-                              "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-                              "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
-                              "ec2:ModifyInstanceAttribute", "ec2:CreateSnapshot", "ec2:CreateTags"],
-                   "Resource": [n.arn("ec2", "*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]}),
-            json!({"Sid": "KeepEvidence", "Effect": "Allow", "Action": "autoscaling:DetachInstances",
-                   "Resource": n.arn("autoscaling", "autoScalingGroup:*")}),
-            json!({"Sid": "RemediateS3", "Effect": "Allow",
-                   "Action": ["s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
-                              "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
-                              "s3:PutBucketPublicAccessBlock"],
-                   "Resource": format!("arn:{p}:s3:::*")}),
-        ]),
+        "remediation" => {
+            statements.extend([
+                json!({"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish", "Resource": n.topic_arn()}),
+                json!({"Sid": "ReadAndRecordFindings", "Effect": "Allow",
+                       "Action": ["securityhub:GetFindings", "securityhub:BatchUpdateFindings"],
+                       "Resource": hub}),
+            ]);
+            statements.extend(remediation_statements(n, true));
+            if let super::Part::Administrator(fleet) = s.part {
+                statements.push(json!({"Sid": "ActInMembers", "Effect": "Allow", "Action": "sts:AssumeRole",
+                    "Resource": format!("arn:{p}:iam::*:role/{}", secauto_core::fleet::member_role_name(&n.stack, "*")),
+                    "Condition": {"StringEquals": {"aws:ResourceAccount": fleet.coverage.accounts.keys().collect::<Vec<_>>()}}}));
+            }
+        }
         // notification and the error handler only publish.
-        _ => statements.push(json!({"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish",
-                                    "Resource": n.topic_arn()})),
+        _ => statements.push(
+            json!({"Sid": "Notify", "Effect": "Allow", "Action": "sns:Publish",
+                                    "Resource": n.topic_arn()}),
+        ),
     }
     json!({"Version": "2012-10-17", "Statement": statements})
 }

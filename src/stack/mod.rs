@@ -13,6 +13,7 @@ use crate::resources::{Spec, REGION_TAG, STACK_TAG};
 
 mod functions;
 mod identity;
+pub mod member;
 mod monitoring;
 pub mod names;
 mod notifications;
@@ -127,6 +128,40 @@ impl KeyChoice {
     }
 }
 
+/// The fleet a stack belongs to, as its graph needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    /// The administrator's account.
+    pub administrator: String,
+    /// The administrator's first region: its whole stack, and the findings it aggregates, live there.
+    pub home_region: String,
+    /// Where member stacks are: the administrator's remediation acts there through their roles.
+    pub coverage: secauto_core::fleet::Coverage,
+    /// What the member roles' trust asks of the administrator's remediation.
+    pub external_id: String,
+}
+
+/// What a stack is: alone, or a fleet's administrator or member.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Part {
+    #[default]
+    Alone,
+    /// The whole stack; its remediation acts in the members too.
+    Administrator(Fleet),
+    /// The role the administrator's remediation assumes here, and the isolation document.
+    Member(Fleet),
+}
+
+impl Part {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Part::Alone => "stack",
+            Part::Administrator(_) => "administrator",
+            Part::Member(_) => "member",
+        }
+    }
+}
+
 /// What the components share: the config, names, and the ARNs that tie them together.
 pub(crate) struct Shared<'a> {
     pub config: &'a Config,
@@ -137,6 +172,7 @@ pub(crate) struct Shared<'a> {
     pub key_ref: Option<String>,
     /// The EventBridge rules, by config key.
     pub rules: Vec<&'static str>,
+    pub part: &'a Part,
 }
 
 /// Adds resources and collects the problems found on the way.
@@ -167,12 +203,23 @@ impl Builder {
     }
 }
 
-/// Build the desired graph.
+/// Build the desired graph of a stack on its own.
 pub fn build(
     config: &Config,
     account: &str,
     region: &str,
     code: Code,
+) -> Result<Stack, StackError> {
+    build_part(config, account, region, code, &Part::Alone)
+}
+
+/// Build the desired graph of a stack, alone or in a fleet.
+pub fn build_part(
+    config: &Config,
+    account: &str,
+    region: &str,
+    code: Code,
+    part: &Part,
 ) -> Result<Stack, StackError> {
     let n = Names::new(&config.stack.name, region, account);
     let key = KeyChoice::of(config);
@@ -192,6 +239,7 @@ pub fn build(
         key,
         key_ref,
         rules,
+        part,
     };
     let mut b = Builder {
         resources: Vec::new(),
@@ -201,13 +249,17 @@ pub fn build(
         warnings: Vec::new(),
     };
 
-    identity::add(&mut b, &s);
-    notifications::add(&mut b, &s);
-    functions::add(&mut b, &s)?;
-    let actions = securityhub::add_actions(&mut b, &s);
-    rules::add(&mut b, &s, &actions);
-    securityhub::add_automation_rules(&mut b, &s);
-    monitoring::add(&mut b, &s);
+    if let Part::Member(fleet) = part {
+        member::add(&mut b, &s, fleet);
+    } else {
+        identity::add(&mut b, &s);
+        notifications::add(&mut b, &s);
+        functions::add(&mut b, &s)?;
+        let actions = securityhub::add_actions(&mut b, &s);
+        rules::add(&mut b, &s, &actions);
+        securityhub::add_automation_rules(&mut b, &s);
+        monitoring::add(&mut b, &s);
+    }
 
     if !b.name_problems.is_empty() {
         return Err(StackError::Names(b.name_problems));

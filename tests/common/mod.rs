@@ -81,6 +81,19 @@ impl Emulators {
         Clients::new(&sdk, &conn)
     }
 
+    /// Clients in `region` of `account` (assumed through moto's STS; the caller's own for `None`).
+    pub async fn clients_in(&self, account: Option<&str>, region: &str) -> Clients {
+        let mut conn = self.connection();
+        conn.region = Some(region.into());
+        conn.role = account.map(|a| secauto::aws::AssumedRole {
+            arn: format!("arn:aws:iam::{a}:role/secauto-deploy"),
+            external_id: None,
+            session_name: "tests".into(),
+        });
+        let sdk = secauto::aws::load(&conn).await.expect("sdk config");
+        Clients::new(&sdk, &conn)
+    }
+
     fn connection(&self) -> Connection {
         let mut endpoints = std::collections::BTreeMap::new();
         endpoints.insert("cloudwatch".to_string(), self.cloudwatch.url.clone());
@@ -263,6 +276,28 @@ impl Project {
 pub fn config(stack: &str, extra: &str) -> String {
     format!(
         "[stack]\nname = \"{stack}\"\n\n[securityhub]\nautomation_rules = false\ncustom_actions = false\n\n[lambda]\nrole_propagation_timeout_seconds = 0\n\n{extra}\n"
+    )
+}
+
+/// The latency the benchmarks add to every call: `SECAUTO_BENCH_LATENCY_MS` [100].
+pub fn bench_latency() -> std::time::Duration {
+    std::time::Duration::from_millis(
+        std::env::var("SECAUTO_BENCH_LATENCY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100),
+    )
+}
+
+/// A proxy to `upstream` that adds `latency` to every call (the benchmarks' stand-in for a region's
+/// round trip).
+pub fn latency_proxy(upstream: &str, latency: std::time::Duration) -> Proxy {
+    Proxy::start_opts(
+        upstream,
+        secauto_testkit::proxy::Options {
+            latency,
+            ..Default::default()
+        },
     )
 }
 

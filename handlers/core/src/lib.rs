@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod finding;
+pub mod fleet;
 pub mod message;
 pub mod policy;
 pub mod response;

@@ -48,6 +48,12 @@ pub struct Env {
     pub isolate_routing: bool,
     /// Resources protected by configuration.
     pub protection: crate::remediate::Protection,
+    /// The stack's own account (`SECAUTO_ACCOUNT`); empty when deploy did not say.
+    pub account: String,
+    /// The stack's own region (`AWS_REGION`, set by Lambda).
+    pub region: String,
+    /// The members remediation may act in, for a fleet's administrator.
+    pub fleet: Option<crate::accounts::Fleet>,
 }
 
 fn var(name: &str) -> Result<String> {
@@ -76,7 +82,18 @@ impl Env {
             _ => Policy::default(),
         };
         let stack = var("SECAUTO_STACK")?;
+        let fleet = match std::env::var("SECAUTO_FLEET") {
+            Ok(s) => Some(crate::accounts::Fleet {
+                coverage: secauto_core::fleet::Coverage::parse(&s)
+                    .map_err(|e| anyhow::anyhow!("SECAUTO_FLEET: {e}"))?,
+                external_id: std::env::var("MEMBER_EXTERNAL_ID").unwrap_or_default(),
+            }),
+            Err(_) => None,
+        };
         Ok(Env {
+            account: std::env::var("SECAUTO_ACCOUNT").unwrap_or_default(),
+            region: std::env::var("AWS_REGION").unwrap_or_default(),
+            fleet,
             function,
             topic_arn: var("SNS_TOPIC_ARN")?,
             mode,

@@ -8,6 +8,7 @@
 //! - notification: one readable SNS message per finding, with attributes for filter policies;
 //! - error handler: the on-failure destination of the others; publishes what failed.
 
+pub mod accounts;
 pub mod env;
 pub mod error_handler;
 pub mod events;
@@ -31,6 +32,8 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    /// The config they were made from (for a member's clients: the same, another role and region).
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -49,6 +52,7 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
             autoscaling: aws_sdk_autoscaling::Client::new(sdk),
+            sdk: sdk.clone(),
         }
     }
 }

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use aws_config::Region;
 use secauto_core::envelope::{parse_input, Input};
 use secauto_core::message;
 use secauto_core::{Action, ResponseEvent};
@@ -15,32 +14,6 @@ use crate::findings::{self, Target, Update};
 use crate::notification::publish;
 use crate::remediate::{Executor, Failed, Outcome};
 use crate::Clients;
-
-/// The clients of the resource's region (a finding can name a resource in another region).
-fn regional(clients: &Clients, region: Option<&str>) -> Clients {
-    let Some(region) = region.filter(|r| !r.is_empty()) else {
-        return clients.clone();
-    };
-    if clients.ec2.config().region().map(|r| r.as_ref()) == Some(region) {
-        return clients.clone();
-    }
-    let r = Region::new(region.to_string());
-    Clients {
-        ec2: aws_sdk_ec2::Client::from_conf(
-            clients.ec2.config().to_builder().region(r.clone()).build(),
-        ),
-        s3: aws_sdk_s3::Client::from_conf(
-            clients.s3.config().to_builder().region(r.clone()).build(),
-        ),
-        ssm: aws_sdk_ssm::Client::from_conf(
-            clients.ssm.config().to_builder().region(r.clone()).build(),
-        ),
-        autoscaling: aws_sdk_autoscaling::Client::from_conf(
-            clients.autoscaling.config().to_builder().region(r).build(),
-        ),
-        ..clients.clone()
-    }
-}
 
 /// Run the action of `event`; `None` when the action changes nothing (notify-only, ignore).
 pub async fn execute(
@@ -67,13 +40,23 @@ pub async fn execute(
             )
         })
         .map_err(failed)?;
-    let regional = regional(
-        clients,
-        resource
-            .region
-            .as_deref()
-            .or(event.finding.region.as_deref()),
-    );
+    let region = resource
+        .region
+        .as_deref()
+        .or(event.finding.region.as_deref());
+    let place = match crate::accounts::place(env, event.finding.account.as_deref(), region) {
+        Ok(place) => place,
+        Err(why) => {
+            return Ok(Some(Outcome {
+                steps: vec![format!("not attempted: {why}")],
+                refused: Some(why.to_string()),
+                ..Outcome::default()
+            }))
+        }
+    };
+    let regional = crate::accounts::clients(clients, env, &place)
+        .await
+        .map_err(failed)?;
     let exec = Executor {
         ec2: &regional.ec2,
         s3: &regional.s3,
@@ -88,14 +71,20 @@ pub async fn execute(
         protection: &env.protection,
     };
     let id = resource.short_id();
-    let mut outcome = match event.action {
-        Action::IsolateInstance => exec.isolate_instance(id, true).await?,
-        Action::QuarantineInstance => exec.quarantine_instance(id).await?,
-        Action::BlockNetwork => exec.block_network(id).await?,
-        Action::FixSecurityGroup => exec.fix_security_group(id).await?,
-        Action::EnableBucketEncryption => exec.enable_bucket_encryption(id).await?,
+    let done = match event.action {
+        Action::IsolateInstance => exec.isolate_instance(id, true).await,
+        Action::QuarantineInstance => exec.quarantine_instance(id).await,
+        Action::BlockNetwork => exec.block_network(id).await,
+        Action::FixSecurityGroup => exec.fix_security_group(id).await,
+        Action::EnableBucketEncryption => exec.enable_bucket_encryption(id).await,
         Action::NotifyOnly | Action::Ignore => return Ok(None),
     };
+    let mut outcome = done.map_err(|mut f| {
+        if let Some(whose) = place.describe() {
+            f.error = f.error.context(whose);
+        }
+        f
+    })?;
     if resource
         .tags
         .get(crate::PROTECT_TAG)
@@ -235,6 +224,20 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
             "finding {} has compliance status PASSED: nothing to fix",
             f.id
         )));
+    }
+    // Remediation acts in the account and region the finding names: Security Hub's, not the event's.
+    for (what, live, said) in [
+        ("AwsAccountId", live.aws_account_id(), f.account.as_deref()),
+        ("Region", live.region(), f.region.as_deref()),
+    ] {
+        if let (Some(live), Some(said)) = (live, said) {
+            if live != said {
+                return Ok(Vouched::Refuse(format!(
+                    "finding {} has {what} {live} in Security Hub, not {said} as the event says",
+                    f.id
+                )));
+            }
+        }
     }
     if let Some(kind) = event.action.resource_type() {
         let wanted: Vec<&str> = f

@@ -32,6 +32,9 @@ fn env() -> Env {
         automation_wait: std::time::Duration::from_secs(1),
         isolate_routing: false,
         protection: Default::default(),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        fleet: None,
     }
 }
 

@@ -46,13 +46,20 @@ fn sdk_at(url: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
         .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
             aws_sdk_ec2::config::Credentials::new(key, secret, None, None, "tests"),
         ))
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().unwrap())
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build()
 }
 
 /// Clients of the emulator at `url`, signing with the given access key.
 fn aws_at(url: &str, key: &str, secret: &str) -> Aws {
-    let sdk = sdk_at(url, key, secret);
+    aws_from(&sdk_at(url, key, secret), url)
+}
+
+/// Clients of `sdk`, whose endpoint is the emulator at `url`.
+fn aws_from(sdk: &aws_config::SdkConfig, url: &str) -> Aws {
+    let sdk = sdk.clone();
     Aws {
         ec2: aws_sdk_ec2::Client::new(&sdk),
         s3: aws_sdk_s3::Client::from_conf(
@@ -1341,4 +1348,180 @@ async fn the_generated_policy_suffices_with_moto_enforcing_iam() {
         out.steps.iter().any(|s| s.contains("would move")),
         "{out:?}"
     );
+}
+
+/// Clients of `account` in `region` on moto, as that account's `secauto-test` role.
+async fn aws_as(url: &str, account: &str, region: &str) -> Aws {
+    let base = sdk_at(url, "testing", "testing");
+    let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+        "arn:aws:iam::{account}:role/secauto-test"
+    ))
+    .session_name("test")
+    .configure(&base)
+    .build()
+    .await;
+    let sdk = base
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build();
+    aws_from(&sdk, url)
+}
+
+/// A response event asking to isolate `instance` of `account` in `region`.
+fn isolate_event(account: &str, region: &str, instance: &str) -> secauto_core::ResponseEvent {
+    let finding: secauto_core::Finding = serde_json::from_value(serde_json::json!({
+        "Id": format!("arn:aws:securityhub:{region}:{account}:finding/test"),
+        "ProductArn": format!("arn:aws:securityhub:{region}::product/aws/guardduty"),
+        "AwsAccountId": account,
+        "Region": region,
+        "Title": "Trojan:EC2/BlackholeTraffic",
+        "Description": "an instance talks to a black hole",
+        "Severity": {"Label": "HIGH"},
+        "Types": ["TTPs/Command and Control/Trojan:EC2-BlackholeTraffic"],
+        "Resources": [{
+            "Type": "AwsEc2Instance",
+            "Id": format!("arn:aws:ec2:{region}:{account}:instance/{instance}"),
+            "Region": region,
+        }],
+    }))
+    .unwrap();
+    secauto_core::ResponseEvent::new(
+        "sec",
+        &finding,
+        &secauto_core::Decision {
+            action: secauto_core::Action::IsolateInstance,
+            rule: None,
+        },
+        false,
+        false,
+    )
+}
+
+/// The administrator's remediation function, in enforce mode, with member B in two regions.
+fn administrator_env() -> secauto_handlers::env::Env {
+    secauto_handlers::env::Env {
+        function: secauto_handlers::env::Function::Remediation,
+        stack: "sec".into(),
+        topic_arn: "arn:aws:sns:us-east-1:123456789012:sec-notifications".into(),
+        mode: Mode::Enforce,
+        event_source: "secauto.sec".into(),
+        isolate_document: "sec-isolate-instance".into(),
+        event_bus: "sec-events".into(),
+        policy: Default::default(),
+        automation_role: String::new(),
+        automation_wait: std::time::Duration::from_secs(1),
+        isolate_routing: false,
+        protection: Protection::default(),
+        account: "123456789012".into(),
+        region: "us-east-1".into(),
+        fleet: Some(secauto_handlers::accounts::Fleet {
+            coverage: secauto_core::fleet::Coverage::parse("222222222222=us-east-1+us-west-2")
+                .unwrap(),
+            external_id: "secauto-sec-123456789012".into(),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_member_finding_is_remediated_in_its_account_and_region_with_the_member_role() {
+    let admin = aws();
+    let b = aws_as(&admin.url, "222222222222", "us-west-2").await;
+    let f = fixture(&b, false).await;
+    let clients = secauto_handlers::Clients::new(&sdk_at(&admin.url, "testing", "testing"));
+    let env = administrator_env();
+
+    moto_post(&admin.url, "/moto-api/recorder/reset-recording");
+    moto_post(&admin.url, "/moto-api/recorder/start-recording");
+    let out = secauto_handlers::remediation::execute(
+        &clients,
+        &env,
+        &isolate_event("222222222222", "us-west-2", &f.instance),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    moto_post(&admin.url, "/moto-api/recorder/stop-recording");
+    assert!(out.changed && out.refused.is_none(), "{out:?}");
+    let qid = quarantine_group(&b)
+        .await
+        .expect("a quarantine group in B's us-west-2");
+    assert!(
+        eni_in_group(&b, &f.instance, &qid).await,
+        "B's instance is isolated"
+    );
+    // The member role of B in us-west-2 was assumed, with the fleet's external id; the EC2 calls
+    // went to us-west-2.
+    let calls = recorded(&admin.url);
+    let assume: Vec<&String> = calls
+        .iter()
+        .map(|(_, b)| b)
+        .filter(|b| b.contains("Action=AssumeRole"))
+        .collect();
+    assert_eq!(assume.len(), 1, "{assume:?}");
+    assert!(
+        assume[0]
+            .contains("RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2Fsec-us-west-2-member"),
+        "{}",
+        assume[0]
+    );
+    assert!(
+        assume[0].contains("ExternalId=secauto-sec-123456789012"),
+        "{}",
+        assume[0]
+    );
+    let ec2_regions: std::collections::BTreeSet<String> = calls
+        .iter()
+        .filter(|(_, b)| b.contains("Action=") && b.contains("Version=2016-11-15"))
+        .filter_map(|(r, _)| {
+            let auth = r["headers"]["Authorization"].as_str()?;
+            auth.split('/').nth(2).map(String::from)
+        })
+        .collect();
+    assert_eq!(
+        ec2_regions.into_iter().collect::<Vec<_>>(),
+        vec!["us-west-2".to_string()],
+        "every EC2 call signed for the finding's region"
+    );
+    // Nothing of the sort in the administrator's own account.
+    assert!(quarantine_group(&admin).await.is_none());
+
+    // A finding of an account outside the fleet, or of a region B has no member stack in, is not
+    // attempted: no call at all, and the reason on the finding.
+    for (account, region, why) in [
+        (
+            "999999999999",
+            "us-west-2",
+            "999999999999 is not in the fleet",
+        ),
+        (
+            "222222222222",
+            "eu-west-1",
+            "has no member stack in region eu-west-1",
+        ),
+    ] {
+        moto_post(&admin.url, "/moto-api/recorder/reset-recording");
+        moto_post(&admin.url, "/moto-api/recorder/start-recording");
+        let out = secauto_handlers::remediation::execute(
+            &clients,
+            &env,
+            &isolate_event(account, region, &f.instance),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        moto_post(&admin.url, "/moto-api/recorder/stop-recording");
+        let refused = out.refused.clone().unwrap_or_default();
+        assert!(refused.contains(why), "{out:?}");
+        assert!(!out.changed);
+        assert!(
+            recorded(&admin.url).is_empty(),
+            "no call for {account} {region}"
+        );
+        let (workflow, state, note) = verdict("isolate-instance", Mode::Enforce, &Ok(out));
+        assert_eq!((workflow, state), ("NOTIFIED", "not-done"));
+        assert!(note.contains(why), "{note}");
+    }
 }

@@ -1,0 +1,144 @@
+//! Where remediation acts: in the stack's own account and region with its own credentials, or in
+//! a fleet member's account and region with the member role it assumes there (and that region's
+//! endpoints). A finding anywhere else is reported with the reason, never attempted with the wrong
+//! credentials (they would fail with `InvalidInstanceID.NotFound` or `AccessDenied` at best).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::Result;
+use aws_config::Region;
+use secauto_core::fleet::{self, Coverage, NotCovered};
+
+use crate::env::Env;
+use crate::Clients;
+
+/// Where a finding's resource is to be changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// The stack's own account and region.
+    Own,
+    /// A member stack's account and region, through its remediation role.
+    Member {
+        account: String,
+        region: String,
+        role_arn: String,
+    },
+}
+
+impl Place {
+    /// `in account … region … as <role>` for a member; `None` for the stack's own.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Place::Own => None,
+            Place::Member {
+                account,
+                region,
+                role_arn,
+            } => Some(format!(
+                "in member account {account} region {region} as {role_arn} (is its member stack deployed, and does its trust name this function's role and the fleet's external id?)"
+            )),
+        }
+    }
+}
+
+/// The place of a finding of `account` (its `AwsAccountId`) in `region` (its resource's or its
+/// own `Region`); absent values mean the stack's own. Without `SECAUTO_ACCOUNT` (a stack deployed
+/// before fleets) the account is not checked.
+pub fn place(env: &Env, account: Option<&str>, region: Option<&str>) -> Result<Place, NotCovered> {
+    let account = account.filter(|a| !a.is_empty()).unwrap_or(&env.account);
+    let region = region.filter(|r| !r.is_empty()).unwrap_or(&env.region);
+    if env.account.is_empty() || (account == env.account && region == env.region) {
+        return Ok(Place::Own);
+    }
+    let mut covered = env
+        .fleet
+        .as_ref()
+        .map(|f| f.coverage.clone())
+        .unwrap_or_default();
+    covered.insert(&env.account, &env.region);
+    covered.check(Some(account), Some(region))?;
+    let partition = partition(region);
+    Ok(Place::Member {
+        account: account.to_string(),
+        region: region.to_string(),
+        role_arn: fleet::member_role_arn(partition, account, &env.stack, region),
+    })
+}
+
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+/// The fleet the administrator's remediation acts in (`SECAUTO_FLEET`, `MEMBER_EXTERNAL_ID`).
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub coverage: Coverage,
+    pub external_id: String,
+}
+
+/// Clients acting in `place`: the stack's own, or a member's (its role assumed with the fleet's
+/// external id, its region's endpoints). Kept for the life of the process: the credentials are
+/// refreshed before they expire, and a warm function assumes each role once.
+pub async fn clients(own: &Clients, env: &Env, place: &Place) -> Result<Clients> {
+    let Place::Member {
+        region, role_arn, ..
+    } = place
+    else {
+        return Ok(own.clone());
+    };
+    static CACHE: OnceLock<Mutex<HashMap<String, Clients>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = format!("{role_arn}|{region}");
+    if let Some(c) = cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(c);
+    }
+    let external_id = env
+        .fleet
+        .as_ref()
+        .map(|f| f.external_id.clone())
+        .unwrap_or_default();
+    // The role's credentials expire and are refreshed: that takes a clock and a sleep, which a
+    // config made by hand may lack.
+    let mut base = own.sdk.to_builder();
+    if own.sdk.time_source().is_none() {
+        base.set_time_source(Some(aws_smithy_async::time::SharedTimeSource::new(
+            aws_smithy_async::time::SystemTimeSource::new(),
+        )));
+    }
+    if own.sdk.sleep_impl().is_none() {
+        base.set_sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep());
+    }
+    let base = base.build();
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
+        .session_name(format!("secauto-{}-remediation", env.stack))
+        .configure(&base);
+    if !external_id.is_empty() {
+        provider = provider.external_id(external_id);
+    }
+    let provider = provider.build().await;
+    let sdk = base
+        .to_builder()
+        .region(Region::new(region.clone()))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        // One cache for every client of the member: the role is assumed once, not per service.
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .build();
+    let c = Clients::new(&sdk);
+    if let Ok(mut m) = cache.lock() {
+        m.insert(key, c.clone());
+    }
+    Ok(c)
+}

@@ -1,0 +1,461 @@
+//! A fleet: the config's `[[targets]]`, each account in each of its regions a stack of its own with
+//! its own state, run concurrently (`--parallelism` at once) into one result. One target failing
+//! never stops the others; the run exits 0 only when every target succeeded.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::aws::{self, Clients, Connection};
+use crate::cli::Global;
+use crate::commands::{self, Job, Report, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use crate::config::{role_account, Config, TargetRole};
+use crate::report::{self, Output};
+use crate::stack::{Fleet, Part};
+
+/// One account in one region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub role: TargetRole,
+    /// The administrator's first region, where its whole stack is.
+    pub home: bool,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub account: String,
+    pub region: String,
+}
+
+impl Unit {
+    /// `administrator 111111111111/us-east-1`
+    pub fn label(&self) -> String {
+        format!("{} {}/{}", self.kind(), self.account, self.region)
+    }
+
+    /// What the stack here is: the administrator's home holds the whole stack; every other
+    /// account-region (the administrator's other regions too) a member stack.
+    fn kind(&self) -> &'static str {
+        match (self.role, self.home) {
+            (TargetRole::Administrator, true) => "administrator",
+            (TargetRole::Administrator, false) => "administrator (member stack)",
+            (TargetRole::Member, _) => "member",
+        }
+    }
+
+    fn part(&self, fleet: &Fleet) -> Part {
+        if self.home {
+            Part::Administrator(fleet.clone())
+        } else {
+            Part::Member(fleet.clone())
+        }
+    }
+
+    /// The config of this unit's stack alone.
+    fn config(&self, fleet_config: &Config) -> Config {
+        let mut c = fleet_config.clone();
+        c.targets.clear();
+        c.stack.region = Some(self.region.clone());
+        c.stack.role_arn = self.role_arn.clone();
+        c.stack.external_id = self.external_id.clone();
+        c
+    }
+}
+
+/// The caller's own account (for targets without `role_arn`), asked once.
+async fn caller_account(g: &Global, config: &Config, region: &str) -> Result<String> {
+    let conn = Connection {
+        region: Some(region.to_string()),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+        endpoints: config.endpoints.clone(),
+        calls: config.aws.clone(),
+        role: None,
+    };
+    let sdk = aws::load(&conn).await?;
+    aws::account_id(&Clients::new(&sdk, &conn).sts).await
+}
+
+/// The units of the fleet (in config order) and the fleet as the stacks' graphs need it; only the
+/// units `--target` picks, when it is given.
+pub async fn resolve(g: &Global, config: &Config) -> Result<(Vec<Unit>, Fleet)> {
+    let mut caller = None;
+    let mut units = Vec::new();
+    for t in &config.targets {
+        let account = match t.role_arn.as_deref().and_then(role_account) {
+            Some(a) => a.to_string(),
+            None => {
+                if caller.is_none() {
+                    caller = Some(caller_account(g, config, &t.regions[0]).await.context(
+                        "cannot tell the caller's account, for the [[targets]] without role_arn",
+                    )?);
+                }
+                caller.clone().unwrap_or_default()
+            }
+        };
+        for (i, region) in t.regions.iter().enumerate() {
+            units.push(Unit {
+                role: t.role,
+                home: t.role == TargetRole::Administrator && i == 0,
+                role_arn: t.role_arn.clone(),
+                external_id: t.external_id.clone(),
+                account: account.clone(),
+                region: region.clone(),
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for u in &units {
+        if !seen.insert((u.account.clone(), u.region.clone())) {
+            anyhow::bail!(
+                "[[targets]] lists account {} in {} twice (once without role_arn, as the caller's account): one stack per account and region",
+                u.account,
+                u.region
+            );
+        }
+    }
+    let home = units
+        .iter()
+        .find(|u| u.home)
+        .context("[[targets]] has no administrator")?;
+    let mut coverage = secauto_core::fleet::Coverage::default();
+    for u in units.iter().filter(|u| !u.home) {
+        coverage.insert(&u.account, &u.region);
+    }
+    let fleet = Fleet {
+        administrator: home.account.clone(),
+        home_region: home.region.clone(),
+        external_id: config.fleet.external_id.clone().unwrap_or_else(|| {
+            secauto_core::fleet::default_external_id(&config.stack.name, &home.account)
+        }),
+        coverage,
+    };
+    Ok((pick(units, &g.targets)?, fleet))
+}
+
+/// The units `--target ACCOUNT[/REGION]` names; all without it. A filter naming nothing is an error.
+fn pick(units: Vec<Unit>, filters: &[String]) -> Result<Vec<Unit>> {
+    if filters.is_empty() {
+        return Ok(units);
+    }
+    let matches = |u: &Unit, f: &str| match f.split_once('/') {
+        Some((a, r)) => u.account == a && u.region == r,
+        None => u.account == f,
+    };
+    for f in filters {
+        if !units.iter().any(|u| matches(u, f)) {
+            anyhow::bail!(
+                "--target {f} names no target of the fleet; the targets are: {}",
+                units
+                    .iter()
+                    .map(|u| format!("{}/{}", u.account, u.region))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(units
+        .into_iter()
+        .filter(|u| filters.iter().any(|f| matches(u, f)))
+        .collect())
+}
+
+/// destroy of a whole fleet asks once, before anything is read: the stack name, typed.
+pub fn confirm_destroy(config: &Config) -> Result<()> {
+    let regions: usize = config.targets.iter().map(|t| t.regions.len()).sum();
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "destroy deletes stack {} in {} targets ({regions} account-regions); pass --yes to confirm when stdin is not a terminal",
+            config.stack.name,
+            config.targets.len()
+        );
+    }
+    eprintln!(
+        "This deletes stack {} from every target of the fleet ({regions} account-regions):",
+        config.stack.name
+    );
+    for t in &config.targets {
+        eprintln!(
+            "  - {} {} in {}",
+            t.role.as_str(),
+            t.role_arn.as_deref().unwrap_or("(the caller's account)"),
+            t.regions.join(", ")
+        );
+    }
+    eprint!("Type the stack name to confirm: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != config.stack.name {
+        anyhow::bail!("not confirmed; nothing was deleted");
+    }
+    Ok(())
+}
+
+/// What one unit's run came to.
+struct Done {
+    unit: Unit,
+    seconds: f64,
+    result: Result<Report>,
+}
+
+impl Done {
+    fn code(&self) -> u8 {
+        match &self.result {
+            Ok(r) => r.code,
+            Err(_) => EXIT_ERROR,
+        }
+    }
+
+    /// One line: the report's summary, or the error.
+    fn summary(&self) -> String {
+        match &self.result {
+            Ok(r) if r.code == crate::interrupt::EXIT_INTERRUPTED => "interrupted".into(),
+            Ok(r) => r
+                .text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("done")
+                .trim()
+                .to_string(),
+            Err(e) => format!("error: {e:#}").replace('\n', " "),
+        }
+    }
+
+    fn mark(&self) -> &'static str {
+        match self.code() {
+            EXIT_OK => "ok",
+            EXIT_CHANGES => "changes",
+            crate::interrupt::EXIT_INTERRUPTED => "stopped",
+            _ => "FAILED",
+        }
+    }
+}
+
+/// Run `job` on every unit of the fleet, `--parallelism` at once; print one line per unit as it
+/// ends, then the aggregated result. Exit: 1 when any unit failed, else 2 when any has changes
+/// or drift (plan, status), else 0.
+pub async fn run(g: &Global, config: &Config, job: Job) -> Result<u8> {
+    let (units, fleet) = resolve(g, config).await?;
+    let at_once = usize::from(g.parallelism).min(units.len()).max(1);
+    // One line per target on stderr as it ends, JSON or not: a CI log shows which target is slow.
+    let progress = !g.no_progress;
+    if progress {
+        eprintln!(
+            "{} stack {} on {} targets ({at_once} at once)",
+            job.as_str(),
+            config.stack.name,
+            units.len()
+        );
+    }
+    let started = Instant::now();
+    let done: Vec<Done> = futures::stream::iter(units)
+        .map(|unit| {
+            let fleet = &fleet;
+            async move {
+                let t = Instant::now();
+                let result = if crate::interrupt::requested() {
+                    Err(anyhow::anyhow!("not started: interrupted"))
+                } else {
+                    // Boxed: each run's future is large.
+                    Box::pin(commands::run_in_fleet(
+                        g,
+                        &unit.config(config),
+                        &unit.part(fleet),
+                        job,
+                    ))
+                    .await
+                };
+                let d = Done {
+                    unit,
+                    seconds: t.elapsed().as_secs_f64(),
+                    result,
+                };
+                if progress {
+                    eprintln!(
+                        "  {:<7} {:<40} {} ({:.1} s)",
+                        d.mark(),
+                        d.unit.label(),
+                        d.summary(),
+                        d.seconds
+                    );
+                }
+                d
+            }
+        })
+        .buffered(at_once)
+        .collect()
+        .await;
+    let code = if done
+        .iter()
+        .any(|d| d.code() != EXIT_OK && d.code() != EXIT_CHANGES)
+    {
+        if done
+            .iter()
+            .any(|d| d.code() == crate::interrupt::EXIT_INTERRUPTED)
+        {
+            crate::interrupt::EXIT_INTERRUPTED
+        } else {
+            EXIT_ERROR
+        }
+    } else if done.iter().any(|d| d.code() == EXIT_CHANGES) {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    match g.output {
+        Output::Json => {
+            let targets: Vec<Value> = done
+                .iter()
+                .map(|d| {
+                    json!({
+                        "role": d.unit.role.as_str(),
+                        "stack": d.unit.kind(),
+                        "account": d.unit.account,
+                        "region": d.unit.region,
+                        "exit_code": d.code(),
+                        "outcome": d.mark(),
+                        "seconds": (d.seconds * 10.0).round() / 10.0,
+                        "error": d.result.as_ref().err().map(|e| format!("{e:#}")),
+                        "result": d.result.as_ref().ok().map(|r| r.json.clone()),
+                    })
+                })
+                .collect();
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(
+                &mut out,
+                &json!({
+                    "format_version": report::FORMAT_VERSION,
+                    "command": job.as_str(),
+                    "stack": config.stack.name,
+                    "exit_code": code,
+                    "seconds": (seconds * 10.0).round() / 10.0,
+                    "targets": targets,
+                }),
+            )?;
+            println!();
+        }
+        Output::Text => {
+            for d in &done {
+                println!("== {} ==", d.unit.label());
+                match &d.result {
+                    Ok(r) => print!("{}", r.text),
+                    Err(e) => println!("error: {e:#}"),
+                }
+            }
+            println!("{}", fleet_summary(job, &done, seconds));
+        }
+        Output::Markdown => {
+            println!(
+                "### secauto {}: stack `{}`, {} targets\n",
+                job.as_str(),
+                config.stack.name,
+                done.len()
+            );
+            println!("| target | outcome | summary |\n|---|---|---|");
+            for d in &done {
+                println!(
+                    "| {} | {} | {} |",
+                    d.unit.label(),
+                    d.mark(),
+                    d.summary().replace('|', "\\|")
+                );
+            }
+            for d in &done {
+                if let Ok(r) = &d.result {
+                    if r.code != EXIT_OK {
+                        println!(
+                            "\n<details><summary>{}</summary>\n\n{}\n</details>",
+                            d.unit.label(),
+                            r.markdown
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `Fleet deploy: 8 targets, 7 ok, 1 failed (administrator 1111…/us-east-1), 3.2 s.`
+fn fleet_summary(job: Job, done: &[Done], seconds: f64) -> String {
+    let failed: Vec<String> = done
+        .iter()
+        .filter(|d| d.code() != EXIT_OK && d.code() != EXIT_CHANGES)
+        .map(|d| d.unit.label())
+        .collect();
+    let changes: Vec<String> = done
+        .iter()
+        .filter(|d| d.code() == EXIT_CHANGES)
+        .map(|d| d.unit.label())
+        .collect();
+    let mut s = format!(
+        "Fleet {}: {} targets, {} ok",
+        job.as_str(),
+        done.len(),
+        done.len() - failed.len() - changes.len()
+    );
+    if !changes.is_empty() {
+        let what = if job == Job::Status {
+            "not in sync"
+        } else {
+            "with changes"
+        };
+        s.push_str(&format!(
+            ", {} {what} ({})",
+            changes.len(),
+            changes.join(", ")
+        ));
+    }
+    if !failed.is_empty() {
+        s.push_str(&format!(
+            ", {} failed ({})",
+            failed.len(),
+            failed.join(", ")
+        ));
+    }
+    s.push_str(&format!(", {seconds:.1} s."));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(account: &str, region: &str) -> Unit {
+        Unit {
+            role: TargetRole::Member,
+            home: false,
+            role_arn: None,
+            external_id: None,
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+
+    #[test]
+    fn target_filters_pick_accounts_and_account_regions() {
+        let units = vec![
+            unit("111111111111", "us-east-1"),
+            unit("111111111111", "us-west-2"),
+            unit("222222222222", "us-east-1"),
+        ];
+        assert_eq!(pick(units.clone(), &[]).unwrap().len(), 3);
+        assert_eq!(
+            pick(units.clone(), &["111111111111".into()]).unwrap().len(),
+            2
+        );
+        let one = pick(units.clone(), &["222222222222/us-east-1".into()]).unwrap();
+        assert_eq!(one, vec![unit("222222222222", "us-east-1")]);
+        let e = pick(units, &["333333333333".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("names no target") && e.contains("222222222222/us-east-1"),
+            "{e}"
+        );
+    }
+}

@@ -95,8 +95,46 @@ pub fn reversed(nodes: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<S
     out
 }
 
+/// Each node's height: the number of nodes on the longest chain from it to a node nothing depends
+/// on (1 for such a node). A cycle counts its nodes once.
+pub fn heights(nodes: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, usize> {
+    fn height(
+        n: &str,
+        dependents: &BTreeMap<String, Vec<String>>,
+        memo: &mut BTreeMap<String, usize>,
+        visiting: &mut BTreeSet<String>,
+    ) -> usize {
+        if let Some(h) = memo.get(n) {
+            return *h;
+        }
+        if !visiting.insert(n.to_string()) {
+            return 0;
+        }
+        let h = 1 + dependents
+            .get(n)
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| height(d, dependents, memo, visiting))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        visiting.remove(n);
+        memo.insert(n.to_string(), h);
+        h
+    }
+    let dependents = reversed(nodes);
+    let mut memo = BTreeMap::new();
+    for n in nodes.keys() {
+        height(n, &dependents, &mut memo, &mut BTreeSet::new());
+    }
+    memo
+}
+
 /// Run `op` on every node as soon as all of its dependencies succeeded, at most `parallelism` at a
-/// time — not level by level, so a node never waits for an unrelated slow one. `op` answers whether
+/// time — not level by level, so a node never waits for an unrelated slow one. When more are ready
+/// than may run, the ones with the longest chain still behind them go first (the critical path
+/// never queues behind a leaf). `op` answers whether
 /// the node succeeded, and its output; a node with a failed dependency is not run: `skip` gets it and
 /// the failed dependencies instead (and it counts as failed for its own dependents). Dependencies on
 /// nodes outside the graph count as done. Outputs come in completion order; the caller sorts them.
@@ -122,12 +160,15 @@ where
     let mut started: BTreeSet<String> = BTreeSet::new();
     let mut out = Vec::new();
     let mut running = FuturesUnordered::new();
+    let height = heights(nodes);
+    let mut order: Vec<&String> = nodes.keys().collect();
+    order.sort_by_key(|n| std::cmp::Reverse(height.get(*n).copied().unwrap_or(0)));
     loop {
         // Settle what can be settled: skip nodes whose dependencies failed, start the ready ones.
         let mut progressed = true;
         while progressed {
             progressed = false;
-            for n in nodes.keys() {
+            for n in order.iter().copied() {
                 if started.contains(n) {
                     continue;
                 }
@@ -199,6 +240,33 @@ mod tests {
     fn missing_dependency_is_reported() {
         let err = levels(&g(&[("a", &["zz"])])).unwrap_err();
         assert!(matches!(err, GraphError::MissingDependency { .. }));
+    }
+
+    #[tokio::test]
+    async fn the_longest_chain_goes_first_when_slots_are_short() {
+        // One slot; "z" leads a chain of three, "a" and "b" are leaves: z first, then y (x is a
+        // leaf like a and b).
+        let graph = g(&[
+            ("a", &[]),
+            ("b", &[]),
+            ("z", &[]),
+            ("y", &["z"]),
+            ("x", &["y"]),
+        ]);
+        assert_eq!(heights(&graph)["z"], 3);
+        assert_eq!(heights(&graph)["a"], 1);
+        let order = std::sync::Mutex::new(Vec::new());
+        walk(
+            &graph,
+            1,
+            |n| {
+                order.lock().unwrap().push(n);
+                async { (true, ()) }
+            },
+            |_, _| (),
+        )
+        .await;
+        assert_eq!(order.into_inner().unwrap(), vec!["z", "y", "a", "b", "x"]);
     }
 
     #[tokio::test]

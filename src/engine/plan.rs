@@ -232,7 +232,22 @@ pub async fn plan_owned(
     state: &State,
     adopt: bool,
 ) -> anyhow::Result<Plan> {
-    let (plan, found) = futures::join!(plan(ctx, stack, state, adopt), super::sweep::find(ctx));
+    // A key the state does not record may be one a stopped run left unnamed: the search for it
+    // (every key of the account) goes out with the reads, not on the create's critical path.
+    let key_unrecorded = stack.resources.iter().any(|r| {
+        r.spec.kind() == resources::Kind::KmsKey && !state.resources.contains_key(&r.address)
+    });
+    let prefetch = async {
+        if key_unrecorded {
+            // An error here is met again, and reported, by the create that needs the answer.
+            let _ = resources::kms_key::orphans(ctx).await;
+        }
+    };
+    let (plan, found, ()) = futures::join!(
+        plan(ctx, stack, state, adopt),
+        super::sweep::find(ctx),
+        prefetch
+    );
     let mut plan = plan?;
     let found = found.map_err(|e| e.context("could not search for what the stack owns by tag"))?;
     for l in found {

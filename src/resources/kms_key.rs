@@ -47,6 +47,9 @@ pub const PRINCIPAL_NOT_READY: Transient = Transient {
 
 /// The key's ARN for an alias, key id or ARN; `None` when there is no such key.
 pub async fn resolve_arn(ctx: &Ctx, key: &str) -> Result<Option<String>> {
+    if let Some(arn) = ctx.keys.arns.lock().ok().and_then(|m| m.get(key).cloned()) {
+        return Ok(Some(arn));
+    }
     match ctx.clients.kms.describe_key().key_id(key).send().await {
         Ok(out) => Ok(out.key_metadata.map(|m| m.arn.unwrap_or(m.key_id))),
         Err(e) if is_not_found(&e) => Ok(None),
@@ -128,6 +131,14 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
 /// CreateKey and CreateAlias leaves one. KMS has no lookup by tag, so every key of the account is
 /// read; this runs only when the stack's alias is missing (a first deploy, or after such a crash).
 pub async fn orphans(ctx: &Ctx) -> Result<Vec<String>> {
+    ctx.keys
+        .orphans
+        .get_or_try_init(|| search_orphans(ctx))
+        .await
+        .cloned()
+}
+
+async fn search_orphans(ctx: &Ctx) -> Result<Vec<String>> {
     let kms = &ctx.clients.kms;
     let (aliases, keys) = futures::join!(
         kms.list_aliases()
@@ -155,7 +166,12 @@ pub async fn orphans(ctx: &Ctx) -> Result<Vec<String>> {
         .into_iter()
         .filter(|id| !named.contains(id))
         .map(|id| async move {
-            let tags = match kms.list_resource_tags().key_id(&id).send().await {
+            // The tags and the state in one round.
+            let (tags, meta) = futures::join!(
+                kms.list_resource_tags().key_id(&id).send(),
+                kms.describe_key().key_id(&id).send()
+            );
+            let tags = match tags {
                 Ok(t) => t.tags.unwrap_or_default(),
                 // Keys of other teams may refuse us: they are not ours either.
                 Err(e) if crate::error::code(&e) == Some("AccessDeniedException") => {
@@ -173,12 +189,7 @@ pub async fn orphans(ctx: &Ctx) -> Result<Vec<String>> {
             {
                 return Ok(None);
             }
-            let meta = kms
-                .describe_key()
-                .key_id(&id)
-                .send()
-                .await
-                .map_err(|e| aws("kms:DescribeKey", e))?;
+            let meta = meta.map_err(|e| aws("kms:DescribeKey", e))?;
             Ok(meta
                 .key_metadata
                 .is_some_and(|m| m.key_state == Some(KeyState::Enabled))
@@ -255,29 +266,38 @@ async fn name_key(
     let kms = &ctx.clients.kms;
     let key_id = meta.key_id;
     // The alias may still point at an earlier key of ours (one pending deletion): move it.
-    match kms
-        .create_alias()
-        .alias_name(&spec.alias)
-        .target_key_id(&key_id)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if crate::error::code(&e) == Some("AlreadyExistsException") => {
-            kms.update_alias()
+    // Rotation needs only the key: both in one round.
+    let alias = async {
+        match kms
+            .create_alias()
+            .alias_name(&spec.alias)
+            .target_key_id(&key_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error::code(&e) == Some("AlreadyExistsException") => kms
+                .update_alias()
                 .alias_name(&spec.alias)
                 .target_key_id(&key_id)
                 .send()
                 .await
-                .map_err(|e| aws("kms:UpdateAlias", e))?;
+                .map(|_| ())
+                .map_err(|e| aws("kms:UpdateAlias", e)),
+            Err(e) => Err(aws("kms:CreateAlias", e)),
         }
-        Err(e) => return Err(aws("kms:CreateAlias", e)),
+    };
+    let rotation = async {
+        kms.enable_key_rotation()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|e| aws("kms:EnableKeyRotation", e))
+    };
+    futures::try_join!(alias, rotation)?;
+    if let (Some(arn), Ok(mut arns)) = (&meta.arn, ctx.keys.arns.lock()) {
+        arns.insert(spec.alias.clone(), arn.clone());
     }
-    kms.enable_key_rotation()
-        .key_id(&key_id)
-        .send()
-        .await
-        .map_err(|e| aws("kms:EnableKeyRotation", e))?;
     Ok(Applied {
         physical_id: format!("{}|{key_id}", spec.alias),
         arn: meta.arn,

@@ -56,6 +56,17 @@ pub struct Ctx {
     /// A fleet's member stack: it holds IAM and SSM resources only, and reads and deletes nothing
     /// else (its deploy role needs no other service).
     pub member: bool,
+    /// What the run learnt about keys: ARNs by alias (a function's key, named by the alias the
+    /// run itself just made, needs no DescribeKey) and the unnamed keys of the stack (searched
+    /// once, while the plan reads).
+    pub keys: KeyCache,
+}
+
+/// See [`Ctx::keys`]; shared by every clone of a [`Ctx`].
+#[derive(Clone, Debug, Default)]
+pub struct KeyCache {
+    pub arns: Arc<std::sync::Mutex<BTreeMap<String, String>>>,
+    pub orphans: Arc<tokio::sync::OnceCell<Vec<String>>>,
 }
 
 impl Ctx {
@@ -76,6 +87,7 @@ impl Ctx {
             function_locks: FunctionLocks::default(),
             parallelism: crate::engine::CONCURRENCY,
             member: false,
+            keys: KeyCache::default(),
         }
     }
 }

@@ -745,17 +745,22 @@ async fn destroy(g: &Global, yes: bool) -> Result<u8> {
 async fn destroy_locked(g: &Global, s: &Session, yes: bool, in_fleet: bool) -> Result<Report> {
     let state = s.load_state().await?;
     // The reads, the sweep and the search for unnamed keys go out together.
-    let (plan, orphan_keys) =
-        futures::join!(engine::plan_owned(&s.ctx, &s.stack, &state, false), async {
-            if s.ctx.member {
-                Ok(Vec::new())
-            } else {
-                crate::resources::kms_key::orphans(&s.ctx).await
-            }
-        });
-    let plan = plan?;
-    let orphan_keys =
-        orphan_keys.context("could not search for keys a stopped run left unnamed")?;
+    // The plan's reads and sweep (and, for a key the state does not record, the search for one a
+    // stopped run left unnamed) go out together.
+    let plan = engine::plan_owned(&s.ctx, &s.stack, &state, false).await?;
+    // Only a run stopped between CreateKey and CreateAlias leaves an unnamed key, and the next
+    // deploy names it: while the stack's alias names its key, there is none to look for.
+    let named = plan
+        .items
+        .iter()
+        .any(|p| p.kind == crate::resources::Kind::KmsKey && p.live.is_some());
+    let orphan_keys = if s.ctx.member || named {
+        Vec::new()
+    } else {
+        crate::resources::kms_key::orphans(&s.ctx)
+            .await
+            .context("could not search for keys a stopped run left unnamed")?
+    };
     warn_securityhub_off(&s.stack, &plan);
     let owned: Vec<&str> = plan
         .items
@@ -809,10 +814,23 @@ async fn destroy_locked(g: &Global, s: &Session, yes: bool, in_fleet: bool) -> R
         )));
     }
     // Nothing of ours may be left, but SQS lists a deleted queue for up to 60 seconds: a queue
-    // this run deleted is "being deleted", not left. The read-back and the sweep go out together.
+    // this run deleted is "being deleted", not left. The sweep finds whatever of ours is left (and
+    // a child cannot outlive its parent); what it cannot find is read back, at the same time.
+    let unswept = Stack {
+        resources: s
+            .stack
+            .resources
+            .iter()
+            .filter(|r| !engine::sweep::finds(r.spec.kind()))
+            .cloned()
+            .collect(),
+        ..s.stack.clone()
+    };
+    // After a destroy nothing is known: every candidate's tags are read.
+    let nothing = engine::sweep::Known::default();
     let (after, left) = futures::join!(
-        engine::plan(&s.ctx, &s.stack, &state, false),
-        engine::sweep::find(&s.ctx)
+        engine::plan(&s.ctx, &unswept, &state, false),
+        engine::sweep::find(&s.ctx, &nothing)
     );
     for p in &after?.items {
         if p.live.is_some() && p.action != Action::Conflict {

@@ -266,3 +266,40 @@ fn the_stack_key_encrypts_topic_and_functions_and_is_scheduled_for_deletion() {
     assert_eq!(p.run(&["status"]).code, 0);
     assert_eq!(p.run(&["destroy", "--yes", "--no-progress"]).code, 0);
 }
+
+/// IAM refuses to delete a role something still holds (`DeleteConflict`, 409): deploy deletes at
+/// once (one round when, as usual, its attachments went first) and clears what holds it only when
+/// IAM says so — a role found by its tag alone still has its policies. (moto deletes an attached
+/// policy without a word; AWS's refusal of that is in mocked_iam.rs.)
+#[test]
+fn a_role_or_policy_still_attached_is_cleared_then_deleted() {
+    let emu = Emulators::start();
+    let c = emu.clients();
+    rt().block_on(async {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        c.iam.create_role().role_name("held").assume_role_policy_document(trust).send().await.unwrap();
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sns:Publish","Resource":"*"}]}"#;
+        let arn = c.iam.create_policy().policy_name("held").policy_document(doc).send().await.unwrap()
+            .policy.unwrap().arn.unwrap();
+        c.iam.create_policy_version().policy_arn(&arn).policy_document(doc).set_as_default(true).send().await.unwrap();
+        c.iam.attach_role_policy().role_name("held").policy_arn(&arn).send().await.unwrap();
+        c.iam.put_role_policy().role_name("held").policy_name("inline").policy_document(doc).send().await.unwrap();
+        let refused = c.iam.delete_role().role_name("held").send().await.unwrap_err();
+        assert_eq!(secauto::error::code(&refused), Some("DeleteConflict"));
+
+        let ctx = secauto::resources::Ctx::new(
+            c.clone(),
+            "held",
+            common::REGION,
+            Default::default(),
+            std::time::Duration::ZERO,
+        );
+        secauto::resources::iam_role::delete(&ctx, "held").await.unwrap();
+        secauto::resources::iam_policy::delete(&ctx, &arn).await.unwrap();
+        assert!(c.iam.get_role().role_name("held").send().await.is_err());
+        assert!(c.iam.get_policy().policy_arn(&arn).send().await.is_err());
+        // Deleting what is gone is done.
+        secauto::resources::iam_role::delete(&ctx, "held").await.unwrap();
+        secauto::resources::iam_policy::delete(&ctx, &arn).await.unwrap();
+    });
+}

@@ -1,14 +1,15 @@
 //! IAM answers long lists a page at a time (IsTruncated and Marker). moto's ListEntitiesForPolicy
 //! returns no marker, so paging is asserted against AWS's documented answer with aws-smithy-mocks:
-//! destroy detaches a policy from every entity on every page, and empties a role on every page.
+//! destroy detaches a policy from every entity on every page, and empties a role on every page —
+//! when IAM refuses the delete with `DeleteConflict` (409), which moto does not for a policy.
 
 #[path = "common/offline.rs"]
 mod offline;
 
 use std::time::Duration;
 
-use aws_sdk_iam::operation::delete_policy::DeletePolicyOutput;
-use aws_sdk_iam::operation::delete_role::DeleteRoleOutput;
+use aws_sdk_iam::operation::delete_policy::{DeletePolicyError, DeletePolicyOutput};
+use aws_sdk_iam::operation::delete_role::{DeleteRoleError, DeleteRoleOutput};
 use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput;
 use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
@@ -21,6 +22,40 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use secauto::resources::{delete, Kind};
 
 const POLICY: &str = "arn:aws:iam::123456789012:policy/s-us-east-1-automation";
+
+/// IAM's `DeleteConflict` (HTTP 409) answer.
+fn conflict(message: &str) -> aws_sdk_iam::types::error::DeleteConflictException {
+    aws_sdk_iam::types::error::DeleteConflictException::builder()
+        .message(message)
+        .meta(
+            aws_sdk_iam::error::ErrorMetadata::builder()
+                .code("DeleteConflict")
+                .message(message)
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn mocked_iam_delete_is_one_call_when_nothing_holds_it() {
+    let delete_role =
+        mock!(Client::delete_role).then_output(|| DeleteRoleOutput::builder().build());
+    let delete_policy =
+        mock!(Client::delete_policy).then_output(|| DeletePolicyOutput::builder().build());
+    let iam = mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&delete_role, &delete_policy]
+    );
+    let mut clients = offline::clients();
+    clients.iam = iam;
+    let ctx = offline::ctx(clients, Duration::ZERO);
+    delete(&ctx, Kind::IamRole, "s-us-east-1-lambda")
+        .await
+        .unwrap();
+    delete(&ctx, Kind::IamPolicy, POLICY).await.unwrap();
+    assert_eq!((delete_role.num_calls(), delete_policy.num_calls()), (1, 1));
+}
 
 fn roles(names: &[&str]) -> Vec<PolicyRole> {
     names
@@ -54,8 +89,16 @@ async fn mocked_iam_policy_delete_detaches_every_role_on_every_page() {
             .is_truncated(false)
             .build()
     });
-    let delete_policy =
-        mock!(Client::delete_policy).then_output(|| DeletePolicyOutput::builder().build());
+    // Still attached: IAM refuses (DeleteConflict, 409) until it is detached everywhere.
+    let delete_policy = mock!(Client::delete_policy)
+        .sequence()
+        .error(|| {
+            DeletePolicyError::DeleteConflictException(conflict(
+                "Cannot delete a policy attached to entities.",
+            ))
+        })
+        .output(|| DeletePolicyOutput::builder().build())
+        .build();
     let iam = mock_client!(
         aws_sdk_iam,
         RuleMode::MatchAny,
@@ -67,7 +110,7 @@ async fn mocked_iam_policy_delete_detaches_every_role_on_every_page() {
     delete(&ctx, Kind::IamPolicy, POLICY).await.unwrap();
     assert_eq!(entities.num_calls(), 2, "both pages were read");
     assert_eq!(detach.num_calls(), 3, "a, b and c (page 2) were detached");
-    assert_eq!(delete_policy.num_calls(), 1);
+    assert_eq!(delete_policy.num_calls(), 2, "refused, then deleted");
 }
 
 #[tokio::test]
@@ -110,8 +153,15 @@ async fn mocked_iam_role_delete_empties_the_role_on_every_page() {
         mock!(Client::detach_role_policy).then_output(|| DetachRolePolicyOutput::builder().build());
     let delete_inline =
         mock!(Client::delete_role_policy).then_output(|| DeleteRolePolicyOutput::builder().build());
-    let delete_role =
-        mock!(Client::delete_role).then_output(|| DeleteRoleOutput::builder().build());
+    let delete_role = mock!(Client::delete_role)
+        .sequence()
+        .error(|| {
+            DeleteRoleError::DeleteConflictException(conflict(
+                "Cannot delete entity, must detach all policies first.",
+            ))
+        })
+        .output(|| DeleteRoleOutput::builder().build())
+        .build();
     let iam = mock_client!(
         aws_sdk_iam,
         RuleMode::MatchAny,
@@ -125,5 +175,5 @@ async fn mocked_iam_role_delete_empties_the_role_on_every_page() {
         .unwrap();
     assert_eq!(detach.num_calls(), 2);
     assert_eq!(delete_inline.num_calls(), 2);
-    assert_eq!(delete_role.num_calls(), 1);
+    assert_eq!(delete_role.num_calls(), 2, "refused, then deleted");
 }

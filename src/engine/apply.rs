@@ -76,6 +76,22 @@ impl Shared<'_> {
     }
 }
 
+/// Whether `parent` may be deleted only once `child`, which depends on it, is gone: where AWS
+/// refuses the delete otherwise (a rule with targets, a bus with rules, a role or policy still
+/// attached). Everything else goes at once — a function takes its permissions and invoke
+/// configuration with it, a topic its subscriptions; a topic, a queue, a role or a key (only
+/// scheduled for deletion) may go while something still names it — so a destroy is as deep as
+/// those few chains, not as the graph.
+pub fn delete_after(child: Kind, parent: Kind) -> bool {
+    matches!(
+        (child, parent),
+        (Kind::EventTarget, Kind::EventRule)
+            | (Kind::EventRule, Kind::EventBus)
+            | (Kind::IamRolePolicyAttachment, Kind::IamRole)
+            | (Kind::IamRolePolicyAttachment, Kind::IamPolicy)
+    )
+}
+
 /// Apply `plan`. Returns the outcome and the final state (already saved).
 pub async fn apply(
     ctx: &Ctx,
@@ -137,7 +153,17 @@ pub async fn apply(
                 let deps = s
                     .resources
                     .get(&p.address)
-                    .map(|r| r.depends_on.clone())
+                    .map(|r| {
+                        r.depends_on
+                            .iter()
+                            .filter(|d| {
+                                s.resources
+                                    .get(*d)
+                                    .is_none_or(|parent| delete_after(r.kind, parent.kind))
+                            })
+                            .cloned()
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (p.address.clone(), deps)
             })

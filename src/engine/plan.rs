@@ -243,9 +243,10 @@ pub async fn plan_owned(
             let _ = resources::kms_key::orphans(ctx).await;
         }
     };
+    let known = super::sweep::Known::of(stack);
     let (plan, found, ()) = futures::join!(
         plan(ctx, stack, state, adopt),
-        super::sweep::find(ctx),
+        super::sweep::find(ctx, &known),
         prefetch
     );
     let mut plan = plan?;

@@ -110,7 +110,7 @@ async fn events_owned(
     ))
 }
 
-async fn functions(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
+async fn functions(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut candidates = Vec::new();
     let mut pages = c.lambda.list_functions().into_paginator().send();
@@ -118,7 +118,7 @@ async fn functions(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         let page = page.map_err(|e| aws("lambda:ListFunctions", e))?;
         candidates.extend(page.functions().iter().filter_map(|f| {
             let (name, arn) = (f.function_name()?, f.function_arn()?);
-            name.starts_with(prefix)
+            (name.starts_with(prefix) && !known.has(name))
                 .then(|| (name.to_string(), arn.to_string()))
         }));
     }
@@ -203,7 +203,7 @@ async fn buses(ctx: &Ctx, prefix: &str) -> Result<Vec<(Kind, String, String)>> {
 
 /// Rules on the default bus and on the stack's own bus (which may be gone already), and the bus:
 /// the three lists at once, then the tags.
-async fn events(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
+async fn events(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let bus = format!("{}-events", ctx.stack);
     let (default, own, buses) = futures::try_join!(
@@ -211,7 +211,12 @@ async fn events(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         rules_on(ctx, prefix, Some(bus)),
         buses(ctx, prefix)
     )?;
-    let candidates: Vec<_> = default.into_iter().chain(own).chain(buses).collect();
+    let candidates: Vec<_> = default
+        .into_iter()
+        .chain(own)
+        .chain(buses)
+        .filter(|(_, _, arn)| !known.has(arn))
+        .collect();
     keep(candidates, |(kind, id, arn)| async move {
         Ok(events_owned(&c.events, &arn, &ctx.stack)
             .await?
@@ -222,7 +227,7 @@ async fn events(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
     .await
 }
 
-async fn alarms(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
+async fn alarms(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut candidates = Vec::new();
     let mut token = None;
@@ -238,7 +243,8 @@ async fn alarms(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         candidates.extend(
             page.metric_alarms()
                 .iter()
-                .filter_map(|a| Some((a.alarm_name()?.to_string(), a.alarm_arn()?.to_string()))),
+                .filter_map(|a| Some((a.alarm_name()?.to_string(), a.alarm_arn()?.to_string())))
+                .filter(|(name, _)| !known.has(name)),
         );
         token = page.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
@@ -270,7 +276,7 @@ async fn alarms(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
     .await
 }
 
-async fn queues(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
+async fn queues(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut candidates = Vec::new();
     let mut token = None;
@@ -283,7 +289,12 @@ async fn queues(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
             .send()
             .await
             .map_err(|e| aws("sqs:ListQueues", e))?;
-        candidates.extend(page.queue_urls().iter().cloned());
+        candidates.extend(
+            page.queue_urls()
+                .iter()
+                .filter(|url| !known.has(url.rsplit('/').next().unwrap_or_default()))
+                .cloned(),
+        );
         token = page.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
             break;
@@ -410,7 +421,7 @@ async fn documents(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
     Ok(out)
 }
 
-async fn policies(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
+async fn policies(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut candidates = Vec::new();
     let mut pages = c
@@ -423,7 +434,7 @@ async fn policies(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         let page = page.map_err(|e| aws("iam:ListPolicies", e))?;
         candidates.extend(page.policies().iter().filter_map(|p| {
             let (name, arn) = (p.policy_name()?, p.arn()?);
-            name.starts_with(prefix).then(|| arn.to_string())
+            (name.starts_with(prefix) && !known.has(arn)).then(|| arn.to_string())
         }));
     }
     keep(candidates, |arn| async move {
@@ -444,7 +455,7 @@ async fn policies(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
     .await
 }
 
-async fn roles(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
+async fn roles(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut candidates = Vec::new();
     let mut pages = c.iam.list_roles().into_paginator().send();
@@ -453,7 +464,7 @@ async fn roles(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
         candidates.extend(
             page.roles()
                 .iter()
-                .filter(|r| r.role_name().starts_with(prefix))
+                .filter(|r| r.role_name().starts_with(prefix) && !known.has(r.role_name()))
                 .map(|r| r.role_name().to_string()),
         );
     }
@@ -530,25 +541,73 @@ async fn dashboards(ctx: &Ctx) -> Result<Vec<Leftover>> {
     }
 }
 
+/// The names and ARNs of a stack's resources that the plan reads itself, tags included: the sweep
+/// lists them but reads no tags of theirs. (The topic is read anyway: its subscriptions are swept
+/// through it.)
+#[derive(Debug, Default)]
+pub struct Known(std::collections::BTreeSet<String>);
+
+impl Known {
+    /// What `stack` declares.
+    pub fn of(stack: &crate::stack::Stack) -> Known {
+        use crate::resources::Spec;
+        Known(
+            stack
+                .resources
+                .iter()
+                .filter_map(|r| match &r.spec {
+                    Spec::IamRole(s) => Some(s.name.clone()),
+                    Spec::IamPolicy(s) => Some(s.arn.clone()),
+                    Spec::LambdaFunction(s) => Some(s.name.clone()),
+                    Spec::CloudwatchAlarm(s) => Some(s.name.clone()),
+                    Spec::SqsQueue(s) => Some(s.name.clone()),
+                    Spec::EventRule(s) => Some(s.arn.clone()),
+                    Spec::EventBus(s) => Some(s.arn.clone()),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    fn has(&self, name_or_arn: &str) -> bool {
+        self.0.contains(name_or_arn)
+    }
+}
+
+/// Whether [`find`] finds a resource of `kind` that is left: every taggable kind (by its tag), the
+/// dashboard (by its name), subscriptions (through the stack's topic) — and what cannot outlive
+/// one of those (a rule's targets, a function's permissions and invoke config, a role's
+/// attachments). Not Security Hub's automation rules and custom actions.
+pub fn finds(kind: Kind) -> bool {
+    !matches!(
+        kind,
+        Kind::SecurityhubAutomationRule | Kind::SecurityhubActionTarget
+    )
+}
+
 /// Everything the stack owns in the account and region, sorted (a member stack: its IAM and SSM).
-pub async fn find(ctx: &Ctx) -> Result<Vec<Leftover>> {
+pub async fn find(ctx: &Ctx, known: &Known) -> Result<Vec<Leftover>> {
     let prefix = format!("{}-", ctx.stack);
     let p = prefix.as_str();
     if ctx.member {
-        let (a, b, c) = futures::try_join!(documents(ctx, p), policies(ctx, p), roles(ctx, p))?;
+        let (a, b, c) = futures::try_join!(
+            documents(ctx, p),
+            policies(ctx, p, known),
+            roles(ctx, p, known)
+        )?;
         let mut out: Vec<Leftover> = [a, b, c].into_iter().flatten().collect();
         out.sort();
         return Ok(out);
     }
     let found = futures::try_join!(
-        functions(ctx, p),
-        events(ctx, p),
-        alarms(ctx, p),
-        queues(ctx, p),
+        functions(ctx, p, known),
+        events(ctx, p, known),
+        alarms(ctx, p, known),
+        queues(ctx, p, known),
         topics(ctx, p),
         documents(ctx, p),
-        policies(ctx, p),
-        roles(ctx, p),
+        policies(ctx, p, known),
+        roles(ctx, p, known),
         keys(ctx),
         dashboards(ctx),
     )?;

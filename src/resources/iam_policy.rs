@@ -146,7 +146,26 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, diff: &[Difference]) -
 }
 
 /// Detach from every role, user and group (every page), delete non-default versions, then the policy.
+/// Delete the policy. Its attachments are usually gone already and it has one version, so
+/// DeletePolicy goes first; only when IAM answers `DeleteConflict` is it detached from whatever
+/// still holds it, stripped of its other versions, and deleted again.
 pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
+    match ctx.clients.iam.delete_policy().policy_arn(arn).send().await {
+        Ok(_) => return Ok(()),
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) if crate::error::code(&e) == Some("DeleteConflict") => {}
+        Err(e) => return Err(aws("iam:DeletePolicy", e)),
+    }
+    clear(ctx, arn).await?;
+    match ctx.clients.iam.delete_policy().policy_arn(arn).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws("iam:DeletePolicy", e)),
+    }
+}
+
+/// Detach the policy from every role, user and group, and delete its non-default versions.
+async fn clear(ctx: &Ctx, arn: &str) -> Result<()> {
     let iam = &ctx.clients.iam;
     let mut pages = iam
         .list_entities_for_policy()
@@ -239,9 +258,5 @@ pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
             }
         }
     }
-    match iam.delete_policy().policy_arn(arn).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("iam:DeletePolicy", e)),
-    }
+    Ok(())
 }

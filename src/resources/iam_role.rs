@@ -122,7 +122,26 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
 }
 
 /// Detach every managed policy and delete every inline policy (every page of both), then the role.
+/// Delete the role. Its policies are usually gone already (detached as their own resources), so
+/// DeleteRole goes first; only when IAM answers `DeleteConflict` is the role cleared of what still
+/// holds it (attached and inline policies) and deleted again.
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
+    match ctx.clients.iam.delete_role().role_name(name).send().await {
+        Ok(_) => return Ok(()),
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) if crate::error::code(&e) == Some("DeleteConflict") => {}
+        Err(e) => return Err(aws("iam:DeleteRole", e)),
+    }
+    clear(ctx, name).await?;
+    match ctx.clients.iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws("iam:DeleteRole", e)),
+    }
+}
+
+/// Detach the role's managed policies and delete its inline ones.
+async fn clear(ctx: &Ctx, name: &str) -> Result<()> {
     let iam = &ctx.clients.iam;
     let attached = match iam
         .list_attached_role_policies()
@@ -178,9 +197,5 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
             Err(e) => return Err(aws("iam:DeleteRolePolicy", e)),
         }
     }
-    match iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("iam:DeleteRole", e)),
-    }
+    Ok(())
 }

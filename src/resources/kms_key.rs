@@ -360,29 +360,37 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let kms = &ctx.clients.kms;
     let (alias, key_id) = split_id(id)?;
     // Only remove the alias while it still names this key: a later deploy may have moved it.
-    let points_here = match kms.describe_key().key_id(alias).send().await {
-        Ok(out) => out.key_metadata.is_some_and(|m| m.key_id == key_id),
-        Err(e) if is_not_found(&e) => false,
-        Err(e) => return Err(aws("kms:DescribeKey", e)),
-    };
-    if points_here {
-        match kms.delete_alias().alias_name(alias).send().await {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(aws("kms:DeleteAlias", e)),
+    // The deletion is scheduled meanwhile: neither waits for the other.
+    let unname = async {
+        let points_here = match kms.describe_key().key_id(alias).send().await {
+            Ok(out) => out.key_metadata.is_some_and(|m| m.key_id == key_id),
+            Err(e) if is_not_found(&e) => false,
+            Err(e) => return Err(aws("kms:DescribeKey", e)),
+        };
+        if points_here {
+            match kms.delete_alias().alias_name(alias).send().await {
+                Ok(_) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(aws("kms:DeleteAlias", e)),
+            }
         }
-    }
-    match kms
-        .schedule_key_deletion()
-        .key_id(key_id)
-        .pending_window_in_days(DELETION_WINDOW_DAYS)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        // KMSInvalidStateException: already pending deletion.
-        Err(e) if crate::error::code(&e) == Some("KMSInvalidStateException") => Ok(()),
-        Err(e) => Err(aws("kms:ScheduleKeyDeletion", e)),
-    }
+        Ok(())
+    };
+    let schedule = async {
+        match kms
+            .schedule_key_deletion()
+            .key_id(key_id)
+            .pending_window_in_days(DELETION_WINDOW_DAYS)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            // KMSInvalidStateException: already pending deletion.
+            Err(e) if crate::error::code(&e) == Some("KMSInvalidStateException") => Ok(()),
+            Err(e) => Err(aws("kms:ScheduleKeyDeletion", e)),
+        }
+    };
+    futures::try_join!(unname, schedule)?;
+    Ok(())
 }

@@ -34,7 +34,16 @@ async fn serve() -> Result<(), Error> {
         .without_time()
         .init();
     let env = Env::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // One HTTPS client (rustls with ring) for every SDK client, the assumed-role ones included.
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await;
     let clients = Clients::new(&sdk);
     let triage_state = triage::Seen::default();
     let (env, clients, triage_state) = (&env, &clients, &triage_state);

@@ -202,3 +202,43 @@ async fn mocked_lambda_add_permission_retries_a_concurrent_update() {
     );
     assert_eq!(applied.physical_id, "s-triage|secauto-findings");
 }
+
+/// A new function is `Pending` until Lambda has set it up (AWS's documented answer to
+/// CreateFunction): it is polled until `Active`, quickly at first; one already `Active` is not.
+#[tokio::test]
+async fn mocked_lambda_a_pending_function_is_polled_until_active_and_an_active_one_is_not() {
+    for (created, polls) in [(State::Pending, 3), (State::Active, 0)] {
+        let answer = created.clone();
+        let create = mock!(Client::create_function).then_output(move || {
+            CreateFunctionOutput::builder()
+                .function_arn("arn:aws:lambda:us-east-1:123456789012:function:s-triage")
+                .state(answer.clone())
+                .build()
+        });
+        let ready = mock!(Client::get_function_configuration)
+            .sequence()
+            .output(|| {
+                GetFunctionConfigurationOutput::builder()
+                    .state(State::Pending)
+                    .build()
+            })
+            .times(2)
+            .output(|| {
+                GetFunctionConfigurationOutput::builder()
+                    .state(State::Active)
+                    .build()
+            })
+            .build();
+        let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create, &ready]);
+        let (ctx, spec, _dir) = setup(lambda, Duration::from_secs(30));
+        let start = Instant::now();
+        spec.create(&ctx).await.unwrap();
+        assert_eq!(ready.num_calls(), polls, "created {created:?}");
+        // 250 ms, then 375 ms: well under the old fixed 2 s per poll.
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}

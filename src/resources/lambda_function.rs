@@ -225,7 +225,13 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         },
     )
     .await?;
-    wait_ready(ctx, &spec.name).await?;
+    // A new function is Pending until Lambda has set it up; CreateFunction's answer says so, and
+    // only then is it polled.
+    let ready = out.state.as_ref().map(|s| s.as_str()) == Some("Active")
+        && out.last_update_status.as_ref().map(|s| s.as_str()) != Some("InProgress");
+    if !ready {
+        wait_ready(ctx, &spec.name).await?;
+    }
     Ok(Applied {
         physical_id: spec.name.clone(),
         arn: out.function_arn.or(Some(spec.arn.clone())),

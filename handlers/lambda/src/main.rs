@@ -24,11 +24,14 @@ fn main() -> Result<(), Error> {
 }
 
 async fn serve() -> Result<(), Error> {
+    // One level for everything (RUST_LOG=debug, …; info by default): per-target filters would
+    // link a regex engine into every bundle.
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_max_level(level)
         .with_target(false)
         .with_ansi(false)
         .without_time()

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{config, is_mutating, rt, Emulators, Project};
+use common::{config, is_mutating, leftovers, rt, Emulators, Project};
 use serde_json::Value;
 
 fn not_in_sync(status: &Value) -> Vec<String> {
@@ -301,5 +301,105 @@ fn a_role_or_policy_still_attached_is_cleared_then_deleted() {
         // Deleting what is gone is done.
         secauto::resources::iam_role::delete(&ctx, "held").await.unwrap();
         secauto::resources::iam_policy::delete(&ctx, &arn).await.unwrap();
+    });
+}
+
+/// EventBridge refuses to delete a rule that still has targets (ValidationException "Rule can't be
+/// deleted since it has targets."): the rule is deleted at once, and emptied only when refused.
+#[test]
+fn a_rule_with_targets_is_emptied_then_deleted() {
+    let emu = Emulators::start();
+    let c = emu.clients();
+    rt().block_on(async {
+        c.events
+            .put_rule()
+            .name("held-rule")
+            .event_pattern(r#"{"source":["x"]}"#)
+            .send()
+            .await
+            .unwrap();
+        c.events
+            .put_targets()
+            .rule("held-rule")
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("t1")
+                    .arn("arn:aws:sqs:us-east-1:123456789012:somewhere")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let refused = c
+            .events
+            .delete_rule()
+            .name("held-rule")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(secauto::error::code(&refused), Some("ValidationException"));
+        let ctx = secauto::resources::Ctx::new(
+            c.clone(),
+            "held",
+            common::REGION,
+            Default::default(),
+            std::time::Duration::ZERO,
+        );
+        secauto::resources::event_rule::delete(&ctx, "held-rule")
+            .await
+            .unwrap();
+        assert!(c
+            .events
+            .describe_rule()
+            .name("held-rule")
+            .send()
+            .await
+            .is_err());
+        secauto::resources::event_rule::delete(&ctx, "held-rule")
+            .await
+            .unwrap();
+    });
+}
+
+/// DeleteFunction takes the function's permissions and invoke configuration with it, DeleteTopic
+/// the topic's subscriptions: destroy makes no call of their own for them, and nothing is left.
+#[test]
+fn what_goes_with_its_parent_costs_no_call_of_its_own() {
+    let emu = Emulators::start();
+    let p = Project::new(
+        &emu,
+        &config(
+            "implicit",
+            "[notifications]\nemails = [\"a@example.com\"]\n",
+        ),
+    );
+    assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
+    emu.record();
+    let d = p.run(&["destroy", "--yes", "--no-progress"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    let calls = emu.recorded();
+    let own: Vec<&String> = calls
+        .iter()
+        .filter(|op| {
+            op.as_str() == "Unsubscribe"
+                || (op.starts_with("DELETE ") && op.contains("/policy/"))
+                || (op.starts_with("DELETE ") && op.contains("event-invoke-config"))
+        })
+        .collect();
+    assert!(own.is_empty(), "{own:?}");
+    assert!(calls
+        .iter()
+        .any(|op| op.starts_with("DELETE /2015-03-31/functions/")));
+    rt().block_on(async {
+        let c = emu.clients();
+        let subs = c.sns.list_subscriptions().send().await.unwrap();
+        let left: Vec<_> = subs
+            .subscriptions()
+            .iter()
+            .filter(|s| s.topic_arn().unwrap_or_default().contains("implicit-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        assert!(leftovers(&c, "implicit").await.is_empty());
     });
 }

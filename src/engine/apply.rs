@@ -143,38 +143,70 @@ pub async fn apply(
         }
     }
 
-    // Deletions: dependents first.
-    let deletions: BTreeMap<String, Vec<String>> = {
+    // Deletions: dependents first — only where AWS requires it (see `delete_after`). What AWS
+    // deletes with its parent (a function's permissions and invoke configuration, a topic's
+    // subscriptions) is not deleted by a call of its own when the parent goes in this run: it is
+    // recorded gone once the parent is.
+    let (deletions, implicit) = {
         let s = shared.state.lock().await;
-        plan.items
+        let deleting: BTreeMap<&String, &crate::state::Record> = plan
+            .items
+            .iter()
+            .filter(|p| p.action == Action::Delete)
+            .filter_map(|p| Some((&p.address, s.resources.get(&p.address)?)))
+            .collect();
+        let implicit: BTreeMap<String, String> = deleting
+            .iter()
+            .filter_map(|(address, r)| {
+                let parent = deleting.iter().find(|(pa, p)| match (r.kind, p.kind) {
+                    (Kind::LambdaPermission, Kind::LambdaFunction) => {
+                        r.physical_id.split('|').next() == Some(p.physical_id.as_str())
+                    }
+                    (Kind::LambdaEventInvokeConfig, Kind::LambdaFunction) => {
+                        r.physical_id == p.physical_id
+                    }
+                    (Kind::SnsSubscription, Kind::SnsTopic) => r.depends_on.contains(pa),
+                    _ => false,
+                })?;
+                Some(((*address).clone(), (*parent.0).clone()))
+            })
+            .collect();
+        let deletions: BTreeMap<String, Vec<String>> = plan
+            .items
             .iter()
             .filter(|p| p.action == Action::Delete)
             .map(|p| {
-                let deps = s
-                    .resources
-                    .get(&p.address)
-                    .map(|r| {
-                        r.depends_on
-                            .iter()
-                            .filter(|d| {
-                                s.resources
-                                    .get(*d)
-                                    .is_none_or(|parent| delete_after(r.kind, parent.kind))
-                            })
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let deps = match s.resources.get(&p.address) {
+                    Some(r) if !implicit.contains_key(&p.address) => r
+                        .depends_on
+                        .iter()
+                        .filter(|d| {
+                            s.resources
+                                .get(*d)
+                                .is_none_or(|parent| delete_after(r.kind, parent.kind))
+                        })
+                        .cloned()
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 (p.address.clone(), deps)
             })
-            .collect()
+            .collect();
+        (deletions, implicit)
     };
+    let mut order = crate::graph::reversed(&deletions);
+    for (child, parent) in &implicit {
+        if let Some(after) = order.get_mut(child) {
+            after.push(parent.clone());
+        }
+    }
     // Dependents first, each as soon as what depends on it is gone.
     let deleted = crate::graph::walk(
-        &crate::graph::reversed(&deletions),
+        &order,
         ctx.parallelism,
         |address| {
             let shared = &shared;
+            let implicit = &implicit;
             async move {
                 if crate::interrupt::requested() {
                     return interrupted(plan, address);
@@ -187,9 +219,14 @@ pub async fn apply(
                     }
                 };
                 progress.begin(&address, Action::Delete);
-                let res = match resources::delete(ctx, kind, &physical_id).await {
-                    Ok(()) => shared.record(&address, None).await,
-                    Err(e) => Err(e),
+                let res = if implicit.contains_key(&address) {
+                    // Its parent is gone (the walk ran this after it), and it with it.
+                    shared.record(&address, None).await
+                } else {
+                    match resources::delete(ctx, kind, &physical_id).await {
+                        Ok(()) => shared.record(&address, None).await,
+                        Err(e) => Err(e),
+                    }
                 };
                 let error = res.err().map(|e| format!("{e:#}"));
                 progress.end(&address, Action::Delete, error.as_deref());

@@ -144,10 +144,28 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
 }
 
 /// Remove every target first: EventBridge refuses to delete a rule that has targets.
+/// Delete the rule. Its targets are usually removed already (as their own resources), so
+/// DeleteRule goes first; only when EventBridge answers that the rule still has targets
+/// (ValidationException) are they listed, removed, and the rule deleted again.
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let events = &ctx.clients.events;
     let (bus, name) = super::split_rule_id(id);
     let bus = bus.map(String::from);
+    match events
+        .delete_rule()
+        .name(name)
+        .set_event_bus_name(bus.clone())
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e)
+            if crate::error::code(&e) == Some("ValidationException")
+                && aws_smithy_types::error::metadata::ProvideErrorMetadata::message(&e)
+                    .is_some_and(|m| m.contains("targets")) => {}
+        Err(e) => return Err(aws("events:DeleteRule", e)),
+    }
     let targets = match events
         .list_targets_by_rule()
         .rule(name)

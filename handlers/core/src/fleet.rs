@@ -62,7 +62,7 @@ impl Coverage {
             .join(",")
     }
 
-    /// Read what [`Coverage::encode`] wrote; `None` names the first malformed entry.
+    /// Read what [`Coverage::encode`] wrote; the error names the first malformed entry.
     pub fn parse(s: &str) -> Result<Coverage, String> {
         let mut c = Coverage::default();
         for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {

@@ -267,6 +267,17 @@ fn the_stack_key_encrypts_topic_and_functions_and_is_scheduled_for_deletion() {
     assert_eq!(p.run(&["destroy", "--yes", "--no-progress"]).code, 0);
 }
 
+/// A context for resource calls of a stack named "held".
+fn held_ctx(c: &secauto::aws::Clients) -> secauto::resources::Ctx {
+    secauto::resources::Ctx::new(
+        c.clone(),
+        "held",
+        common::REGION,
+        Default::default(),
+        std::time::Duration::ZERO,
+    )
+}
+
 /// IAM refuses to delete a role something still holds (`DeleteConflict`, 409): deploy deletes at
 /// once (one round when, as usual, its attachments went first) and clears what holds it only when
 /// IAM says so — a role found by its tag alone still has its policies. (moto deletes an attached
@@ -287,13 +298,7 @@ fn a_role_or_policy_still_attached_is_cleared_then_deleted() {
         let refused = c.iam.delete_role().role_name("held").send().await.unwrap_err();
         assert_eq!(secauto::error::code(&refused), Some("DeleteConflict"));
 
-        let ctx = secauto::resources::Ctx::new(
-            c.clone(),
-            "held",
-            common::REGION,
-            Default::default(),
-            std::time::Duration::ZERO,
-        );
+        let ctx = held_ctx(&c);
         secauto::resources::iam_role::delete(&ctx, "held").await.unwrap();
         secauto::resources::iam_policy::delete(&ctx, &arn).await.unwrap();
         assert!(c.iam.get_role().role_name("held").send().await.is_err());
@@ -339,13 +344,7 @@ fn a_rule_with_targets_is_emptied_then_deleted() {
             .await
             .unwrap_err();
         assert_eq!(secauto::error::code(&refused), Some("ValidationException"));
-        let ctx = secauto::resources::Ctx::new(
-            c.clone(),
-            "held",
-            common::REGION,
-            Default::default(),
-            std::time::Duration::ZERO,
-        );
+        let ctx = held_ctx(&c);
         secauto::resources::event_rule::delete(&ctx, "held-rule")
             .await
             .unwrap();

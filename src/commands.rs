@@ -561,11 +561,10 @@ async fn plan(g: &Global, out: Option<&Path>) -> Result<u8> {
         return crate::fleet::run(g, &config, Job::Plan).await;
     }
     let s = session(g, &config, Code::Required, &Part::Alone, false).await?;
-    plan_report(g, &s, out).await?.print(g.output)
+    plan_report(&s, out).await?.print(g.output)
 }
 
-async fn plan_report(g: &Global, s: &Session, out: Option<&Path>) -> Result<Report> {
-    let _ = g;
+async fn plan_report(s: &Session, out: Option<&Path>) -> Result<Report> {
     let state = s.load_state().await?;
     let plan = engine::plan_owned(&s.ctx, &s.stack, &state, false).await?;
     if !plan.securityhub_off.is_empty() {
@@ -637,7 +636,7 @@ pub(crate) async fn run_in_fleet(
     };
     let s = session(g, config, code, part, true).await?;
     match job {
-        Job::Plan => plan_report(g, &s, None).await,
+        Job::Plan => plan_report(&s, None).await,
         Job::Status => status_report(&s).await,
         Job::Deploy { adopt } => {
             let lock = s.lock(g, "secauto deploy").await?;

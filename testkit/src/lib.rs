@@ -22,6 +22,17 @@ pub fn venv() -> PathBuf {
     dir
 }
 
+/// The first finding of `corpus/findings/<file>` (real published findings, see corpus/README.md).
+pub fn corpus_finding(file: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpus/findings")
+        .join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    file["Findings"][0].clone()
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

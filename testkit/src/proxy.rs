@@ -168,9 +168,9 @@ enum Fault {
 enum Protocol {
     /// IAM, STS, SNS, EC2, Auto Scaling: form-encoded requests, XML errors.
     Query,
-    /// EventBridge, SSM, KMS, SQS, Security Hub's JSON 1.x: `X-Amz-Target`, `__type` errors.
+    /// EventBridge, SSM, KMS, SQS: `X-Amz-Target`, `__type` errors.
     AwsJson,
-    /// Lambda: REST with the error type in `x-amzn-ErrorType`.
+    /// Lambda, Security Hub: REST with the error type in `x-amzn-ErrorType`.
     RestJson,
     /// CloudWatch: `smithy-protocol: rpc-v2-cbor`, CBOR errors.
     Cbor,
@@ -192,7 +192,8 @@ fn protocol(request: &Message) -> Protocol {
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
     {
         Protocol::Query
-    } else if path.starts_with("/2015-03-31/")
+    } else if service(request) == "securityhub"
+        || path.starts_with("/2015-03-31/")
         || path.starts_with("/2017-10-31/")
         || path.starts_with("/2019-09-25/")
         || path.starts_with("/2021-10-31/")

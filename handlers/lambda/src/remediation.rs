@@ -182,44 +182,17 @@ pub enum Vouched {
 
 /// Read the finding by Id and ProductArn and decide whether the event may be acted on.
 pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> {
-    use aws_sdk_securityhub::types::{
-        AwsSecurityFindingFilters, StringFilter, StringFilterComparison,
-    };
     let f = &event.finding;
-    let eq = |v: &str| {
-        StringFilter::builder()
-            .comparison(StringFilterComparison::Equals)
-            .value(v)
-            .build()
-    };
-    let out = clients
-        .securityhub
-        .get_findings()
-        .filters(
-            AwsSecurityFindingFilters::builder()
-                .id(eq(&f.id))
-                .product_arn(eq(&f.product_arn))
-                .build(),
-        )
-        .max_results(1)
-        .send()
-        .await
-        .map_err(|e| crate::sdk_err("securityhub:GetFindings", e))?;
-    let Some(live) = out.findings().first() else {
+    let Some(live) = findings::get(&clients.securityhub, &f.id, &f.product_arn).await? else {
         return Ok(Vouched::Refuse(format!(
             "Security Hub has no finding {} of {}: the event is not acted on",
             f.id, f.product_arn
         )));
     };
-    if live.record_state().map(|s| s.as_str()) == Some("ARCHIVED") {
+    if live.record_state.as_deref() == Some("ARCHIVED") {
         return Ok(Vouched::Refuse(format!("finding {} is ARCHIVED", f.id)));
     }
-    if live
-        .compliance()
-        .and_then(|c| c.status())
-        .map(|s| s.as_str())
-        == Some("PASSED")
-    {
+    if live.compliance.as_ref().and_then(|c| c.status.as_deref()) == Some("PASSED") {
         return Ok(Vouched::Refuse(format!(
             "finding {} has compliance status PASSED: nothing to fix",
             f.id
@@ -227,8 +200,12 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
     }
     // Remediation acts in the account and region the finding names: Security Hub's, not the event's.
     for (what, live, said) in [
-        ("AwsAccountId", live.aws_account_id(), f.account.as_deref()),
-        ("Region", live.region(), f.region.as_deref()),
+        (
+            "AwsAccountId",
+            live.aws_account_id.as_deref(),
+            f.account.as_deref(),
+        ),
+        ("Region", live.region.as_deref(), f.region.as_deref()),
     ] {
         if let (Some(live), Some(said)) = (live, said) {
             if live != said {
@@ -247,9 +224,9 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
             .map(|r| r.id.as_str())
             .collect();
         let named = live
-            .resources()
+            .resources
             .iter()
-            .any(|r| r.id().is_some_and(|id| wanted.contains(&id)));
+            .any(|r| wanted.contains(&r.id.as_str()));
         if !named {
             return Ok(Vouched::Refuse(format!(
                 "finding {} in Security Hub does not name the {kind} the event asks to change ({})",
@@ -259,11 +236,11 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
         }
     }
     let done = live
-        .user_defined_fields()
-        .and_then(|u| u.get("secauto:remediation"))
+        .user_defined_fields
+        .get("secauto:remediation")
         .map(String::as_str)
         == Some("done");
-    let resolved = live.workflow().and_then(|w| w.status()).map(|s| s.as_str()) == Some("RESOLVED");
+    let resolved = live.workflow.as_ref().and_then(|w| w.status.as_deref()) == Some("RESOLVED");
     Ok(if done && resolved {
         Vouched::AlreadyDone
     } else {

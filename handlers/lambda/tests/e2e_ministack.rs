@@ -168,15 +168,7 @@ ssm = "{}"
     assert_eq!(secauto(&args).await, 0, "deploy");
 
     // A real published finding: CIS 4.1, a security group open to the world on port 22.
-    let file: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../corpus/findings/asr-simtest-cis-41.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let mut finding = file["Findings"][0].clone();
+    let mut finding = secauto_testkit::corpus_finding("asr-simtest-cis-41.json");
     finding["Workflow"] = json!({"Status": "NEW"});
     finding["RecordState"] = json!("ACTIVE");
     // Remediation re-reads the finding before acting: Security Hub knows it (NOTIFIED by triage).

@@ -1525,3 +1525,229 @@ async fn a_member_finding_is_remediated_in_its_account_and_region_with_the_membe
         assert!(note.contains(why), "{note}");
     }
 }
+
+mod vouching {
+    //! Remediation re-reads the finding from Security Hub before acting (moto's GetFindings and
+    //! BatchImportFindings; moto ignores GetFindings' filters, so vouch picks the finding by Id and
+    //! ProductArn itself, as it must not trust any answer blindly): a forged or stale response event
+    //! changes nothing.
+    use super::*;
+    use secauto_core::{Action, Decision, Finding, ResponseEvent};
+    use secauto_handlers::remediation::{vouch, Vouched};
+    use secauto_handlers::Clients;
+    use secauto_testkit::proxy::{Message, Proxy, Shim};
+    use serde_json::{json, Value};
+    use std::sync::{Arc, Mutex};
+
+    /// A real published finding: CIS 4.1, a security group open to the world on port 22, under `id`.
+    fn cis41(id: &str) -> Value {
+        let mut f = secauto_testkit::corpus_finding("asr-simtest-cis-41.json");
+        f["Id"] = json!(id);
+        f
+    }
+
+    fn event(finding: &Value) -> ResponseEvent {
+        let f: Finding = serde_json::from_value(finding.clone()).unwrap();
+        ResponseEvent::new(
+            "sec",
+            &f,
+            &Decision {
+                action: Action::FixSecurityGroup,
+                rule: None,
+            },
+            false,
+            false,
+        )
+    }
+
+    fn clients(url: &str) -> Clients {
+        Clients::new(&sdk_at(url, "testing", "testing"))
+    }
+
+    /// BatchImportFindings, as a finding provider sends it (moto takes the request unsigned; the
+    /// credential scope routes it to Security Hub).
+    fn import(url: &str, findings: &[Value]) {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/json",
+                "-H",
+                "authorization: AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/securityhub/aws4_request, SignedHeaders=host, Signature=0",
+                "--data-binary",
+                &json!({ "Findings": findings }).to_string(),
+                &format!("{url}/findings/import"),
+            ])
+            .output()
+            .unwrap();
+        let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out["FailedCount"], 0, "{out}");
+    }
+
+    #[tokio::test]
+    async fn vouch_reads_the_live_finding_and_refuses_what_security_hub_does_not_hold() {
+        let m = moto();
+        let live = cis41("live");
+        let mut archived = cis41("archived");
+        archived["RecordState"] = json!("ARCHIVED");
+        let mut passed = cis41("passed");
+        passed["Compliance"] = json!({"Status": "PASSED"});
+        let mut moved = cis41("moved");
+        moved["Resources"][0]["Id"] =
+            json!("arn:aws:ec2:us-east-1:111111111111:security-group/sg-other");
+        let mut done = cis41("done");
+        done["UserDefinedFields"] = json!({"secauto:remediation": "done"});
+        done["Workflow"] = json!({"Status": "RESOLVED"});
+        let mut elsewhere = cis41("elsewhere");
+        elsewhere["Region"] = json!("eu-west-1");
+        import(
+            &m.url,
+            &[live.clone(), archived, passed, moved, done, elsewhere],
+        );
+        let c = clients(&m.url);
+        let decide = |f: Value| {
+            let c = c.clone();
+            async move { vouch(&c, &event(&f)).await.unwrap() }
+        };
+
+        assert_eq!(decide(live.clone()).await, Vouched::Act);
+        assert_eq!(decide(cis41("done")).await, Vouched::AlreadyDone);
+        for (id, why) in [
+            ("absent", "Security Hub has no finding absent"),
+            ("archived", "ARCHIVED"),
+            ("passed", "compliance status PASSED"),
+            ("moved", "does not name the AwsEc2SecurityGroup"),
+            (
+                "elsewhere",
+                "has Region eu-west-1 in Security Hub, not us-east-1",
+            ),
+        ] {
+            match decide(cis41(id)).await {
+                Vouched::Refuse(w) => assert!(w.contains(why), "{id}: {w}"),
+                other => panic!("{id}: {other:?}"),
+            }
+        }
+        // The finding of another product with the same id is another finding.
+        let mut other_product = live;
+        other_product["ProductArn"] =
+            json!("arn:aws:securityhub:us-east-1::product/prowler/prowler");
+        assert!(
+            matches!(decide(other_product).await, Vouched::Refuse(w) if w.contains("no finding"))
+        );
+    }
+
+    /// Keeps every request it sees.
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<Message>>);
+
+    impl Shim for Seen {
+        fn respond(&self, request: &Message, _: &mut Message) {
+            self.0.lock().unwrap().push(request.clone());
+        }
+    }
+
+    /// The request on the wire is GetFindings with exact filters, signed for Security Hub.
+    #[tokio::test]
+    async fn vouch_sends_getfindings_with_the_id_and_product_filters() {
+        let m = moto();
+        import(&m.url, &[cis41("wire")]);
+        let seen = Arc::new(Seen::default());
+        let proxy = Proxy::start(&m.url, Some(seen.clone()));
+        assert_eq!(
+            vouch(&clients(&proxy.url), &event(&cis41("wire")))
+                .await
+                .unwrap(),
+            Vouched::Act
+        );
+        let requests = seen.0.lock().unwrap().clone();
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        let r = &requests[0];
+        assert_eq!(r.method_path(), ("POST".into(), "/findings".into()));
+        let auth = r.header("authorization").unwrap_or_default();
+        assert!(
+            auth.contains("/us-east-1/securityhub/aws4_request"),
+            "{auth}"
+        );
+        assert_eq!(
+            r.header("content-length"),
+            Some(r.body.len().to_string().as_str())
+        );
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"Filters": {
+                "Id": [{"Value": "wire", "Comparison": "EQUALS"}],
+                "ProductArn": [{"Value": "arn:aws:securityhub:us-east-1::product/aws/securityhub", "Comparison": "EQUALS"}],
+            }})
+        );
+    }
+
+    /// AWS's answers the emulator does not give: throttling (GetFindings allows 3 requests a
+    /// second) is retried; Security Hub not enabled is an error that names it.
+    struct Answer {
+        left: Mutex<usize>,
+        status: &'static str,
+        code: &'static str,
+        message: &'static str,
+    }
+
+    impl Shim for Answer {
+        fn respond(&self, request: &Message, response: &mut Message) {
+            let mut left = self.left.lock().unwrap();
+            if request.method_path().1 != "/findings" || *left == 0 {
+                return;
+            }
+            *left -= 1;
+            response.start = format!("HTTP/1.1 {}", self.status);
+            response.headers = vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("x-amzn-ErrorType".into(), self.code.into()),
+            ];
+            response.body = json!({"Code": self.code, "Message": self.message})
+                .to_string()
+                .into_bytes();
+            response
+                .headers
+                .push(("Content-Length".into(), response.body.len().to_string()));
+        }
+    }
+
+    #[tokio::test]
+    async fn mocked_getfindings_throttled_is_retried_and_not_enabled_is_named() {
+        let m = moto();
+        import(&m.url, &[cis41("t")]);
+        let throttle = Arc::new(Answer {
+            left: Mutex::new(2),
+            status: "429 Too Many Requests",
+            code: "TooManyRequestsException",
+            message: "Rate exceeded",
+        });
+        let proxy = Proxy::start(&m.url, Some(throttle.clone()));
+        assert_eq!(
+            vouch(&clients(&proxy.url), &event(&cis41("t")))
+                .await
+                .unwrap(),
+            Vouched::Act
+        );
+        assert_eq!(proxy.requests().len(), 3, "two throttled, then answered");
+
+        let off = Arc::new(Answer {
+            left: Mutex::new(usize::MAX),
+            status: "401 Unauthorized",
+            code: "InvalidAccessException",
+            message: "Account 123456789012 is not subscribed to AWS Security Hub",
+        });
+        let proxy = Proxy::start(&m.url, Some(off));
+        let err = vouch(&clients(&proxy.url), &event(&cis41("t")))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("securityhub:GetFindings") && err.contains("InvalidAccessException"),
+            "{err}"
+        );
+        assert!(err.contains("not subscribed"), "{err}");
+    }
+}

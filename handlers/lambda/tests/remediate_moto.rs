@@ -1674,6 +1674,7 @@ mod vouching {
             r.header("content-length"),
             Some(r.body.len().to_string().as_str())
         );
+        assert_eq!(r.header("content-type"), Some("application/json"));
         let body: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(
             body,

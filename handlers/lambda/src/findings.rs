@@ -21,6 +21,9 @@ use secauto_core::Finding;
 
 use crate::sdk_err;
 
+/// Pages of GetFindings read at most while looking for one finding.
+const MAX_PAGES: usize = 10;
+
 /// The finding `id` of `product_arn` as Security Hub holds it now, or `None` if it has none.
 ///
 /// GetFindings is sent through the SDK's pipeline (endpoint rules, SigV4, retries on throttling:
@@ -29,18 +32,54 @@ use crate::sdk_err;
 /// of the bootstrap. The pipeline is that of DescribeActionTargets (read-only, the same protocol,
 /// signing name and endpoint, a tiny output), whose request [`AsGetFindings`] turns into
 /// GetFindings before it is signed; IAM and CloudTrail see `securityhub:GetFindings`.
+///
+/// The filters are exact, so the finding is on the first page; an empty page with a NextToken (as
+/// paginated AWS APIs may answer) is followed, up to [`MAX_PAGES`].
 pub async fn get(
     client: &aws_sdk_securityhub::Client,
     id: &str,
     product_arn: &str,
 ) -> Result<Option<Finding>> {
-    let body = serde_json::json!({
-        "Filters": {
-            "Id": [{"Value": id, "Comparison": "EQUALS"}],
-            "ProductArn": [{"Value": product_arn, "Comparison": "EQUALS"}],
-        },
-    })
-    .to_string();
+    let mut next_token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut body = serde_json::json!({
+            "Filters": {
+                "Id": [{"Value": id, "Comparison": "EQUALS"}],
+                "ProductArn": [{"Value": product_arn, "Comparison": "EQUALS"}],
+            },
+        });
+        if let Some(token) = next_token.take() {
+            body["NextToken"] = token.into();
+        }
+        let page = get_page(client, body.to_string()).await?;
+        // AWS filters exactly; matching again costs nothing and keeps a looser server honest.
+        if let Some(f) = page
+            .findings
+            .into_iter()
+            .find(|f| f.id == id && f.product_arn == product_arn)
+        {
+            return Ok(Some(f));
+        }
+        match page.next_token {
+            Some(token) if !token.is_empty() => next_token = Some(token),
+            _ => return Ok(None),
+        }
+    }
+    anyhow::bail!(
+        "securityhub:GetFindings: finding {id} not found in {MAX_PAGES} pages, and Security Hub has more"
+    )
+}
+
+/// One page of GetFindings.
+#[derive(serde::Deserialize)]
+struct Page {
+    #[serde(rename = "Findings", default)]
+    findings: Vec<Finding>,
+    #[serde(rename = "NextToken", default)]
+    next_token: Option<String>,
+}
+
+async fn get_page(client: &aws_sdk_securityhub::Client, body: String) -> Result<Page> {
     let rewrite = AsGetFindings {
         body,
         answer: Arc::default(),
@@ -58,18 +97,8 @@ pub async fn get(
         .ok()
         .and_then(|mut a| a.take())
         .context("securityhub:GetFindings: no response body")?;
-    #[derive(serde::Deserialize)]
-    struct Out {
-        #[serde(rename = "Findings", default)]
-        findings: Vec<Finding>,
-    }
-    let out: Out = serde_json::from_slice(&body)
-        .context("securityhub:GetFindings: cannot read the answer as findings")?;
-    // AWS filters exactly; matching again costs nothing and keeps a looser server honest.
-    Ok(out
-        .findings
-        .into_iter()
-        .find(|f| f.id == id && f.product_arn == product_arn))
+    serde_json::from_slice(&body)
+        .context("securityhub:GetFindings: cannot read the answer as findings")
 }
 
 /// Turns a DescribeActionTargets request into GetFindings (`POST /findings` with `body`) before it

@@ -1567,7 +1567,8 @@ mod vouching {
     /// BatchImportFindings, as a finding provider sends it (moto takes the request unsigned; the
     /// credential scope routes it to Security Hub).
     fn import(url: &str, findings: &[Value]) {
-        let out = std::process::Command::new("curl")
+        use std::io::Write;
+        let mut curl = std::process::Command::new("curl")
             .args([
                 "-s",
                 "-X",
@@ -1577,11 +1578,20 @@ mod vouching {
                 "-H",
                 "authorization: AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/securityhub/aws4_request, SignedHeaders=host, Signature=0",
                 "--data-binary",
-                &json!({ "Findings": findings }).to_string(),
+                "@-",
                 &format!("{url}/findings/import"),
             ])
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        let body = json!({ "Findings": findings }).to_string();
+        curl.stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        let out = curl.wait_with_output().unwrap();
         let out: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(out["FailedCount"], 0, "{out}");
     }
@@ -1682,6 +1692,38 @@ mod vouching {
                 "Id": [{"Value": "wire", "Comparison": "EQUALS"}],
                 "ProductArn": [{"Value": "arn:aws:securityhub:us-east-1::product/aws/securityhub", "Comparison": "EQUALS"}],
             }})
+        );
+    }
+
+    /// A page without the finding but with a NextToken is followed (moto pages 100 findings and
+    /// ignores the filters, so the 151st finding is on its second page).
+    #[tokio::test]
+    async fn vouch_follows_getfindings_pages() {
+        let m = moto();
+        let fillers: Vec<Value> = (0..150).map(|i| cis41(&format!("filler-{i}"))).collect();
+        import(&m.url, &fillers[..75]);
+        import(&m.url, &fillers[75..]);
+        import(&m.url, &[cis41("deep")]);
+        let seen = Arc::new(Seen::default());
+        let proxy = Proxy::start(&m.url, Some(seen.clone()));
+        let c = clients(&proxy.url);
+        assert_eq!(
+            vouch(&c, &event(&cis41("deep"))).await.unwrap(),
+            Vouched::Act
+        );
+        let pages: Vec<Value> = seen
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert_eq!(pages.len(), 2, "{pages:?}");
+        assert!(pages[0].get("NextToken").is_none());
+        assert!(pages[1]["NextToken"].is_string(), "{}", pages[1]);
+        assert!(
+            matches!(vouch(&c, &event(&cis41("absent"))).await.unwrap(), Vouched::Refuse(w) if w.contains("no finding")),
+            "the last page has no NextToken: not found"
         );
     }
 

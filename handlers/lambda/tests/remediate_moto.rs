@@ -1728,7 +1728,8 @@ mod vouching {
     }
 
     /// AWS's answers the emulator does not give: throttling (GetFindings allows 3 requests a
-    /// second) is retried; Security Hub not enabled is an error that names it.
+    /// second; Security Hub answers LimitExceededException with 429) is retried; Security Hub not
+    /// enabled (InvalidAccessException, 401) is an error that names it.
     struct Answer {
         left: Mutex<usize>,
         status: &'static str,
@@ -1764,7 +1765,7 @@ mod vouching {
         let throttle = Arc::new(Answer {
             left: Mutex::new(2),
             status: "429 Too Many Requests",
-            code: "TooManyRequestsException",
+            code: "LimitExceededException",
             message: "Rate exceeded",
         });
         let proxy = Proxy::start(&m.url, Some(throttle.clone()));

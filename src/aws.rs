@@ -6,22 +6,6 @@ use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-/// The services secauto talks to, by the name used in `[endpoints]` and in
-/// `AWS_ENDPOINT_URL_<SERVICE>` variables.
-pub const SERVICES: &[&str] = &[
-    "iam",
-    "sns",
-    "sqs",
-    "lambda",
-    "eventbridge",
-    "ssm",
-    "securityhub",
-    "cloudwatch",
-    "sts",
-    "kms",
-    "s3",
-];
-
 /// How to reach AWS: everything the global flags and `[endpoints]` say.
 #[derive(Debug, Clone, Default)]
 pub struct Connection {
@@ -82,6 +66,23 @@ pub fn endpoint_for(conn: &Connection, service: &str) -> Option<String> {
         return None;
     }
     conn.endpoint_url.clone()
+}
+
+/// The region the environment (`AWS_REGION`, `AWS_DEFAULT_REGION`) or the profile names, read
+/// without any call (never the instance metadata service): for offline checks.
+pub async fn configured_region(profile: Option<&str>) -> Option<String> {
+    use aws_config::meta::region::ProvideRegion;
+    if let Some(r) = aws_config::environment::EnvironmentVariableRegionProvider::new()
+        .region()
+        .await
+    {
+        return Some(r.to_string());
+    }
+    let mut file = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(p) = profile {
+        file = file.profile_name(p);
+    }
+    file.build().region().await.map(|r| r.to_string())
 }
 
 /// Load the shared SDK config from the standard credential chain.

@@ -77,10 +77,11 @@ pub struct Global {
         env = "SECAUTO_OUTPUT"
     )]
     pub output: Output,
-    /// No spinners or progress lines
-    #[arg(long, global = true, env = "SECAUTO_NO_PROGRESS")]
+    /// No spinners or progress lines (SECAUTO_NO_PROGRESS takes 1/0, true/false, yes/no, on/off)
+    #[arg(long, global = true, env = "SECAUTO_NO_PROGRESS",
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub no_progress: bool,
-    /// More logging (-v info, -vv debug)
+    /// More logging (-v info, -vv debug); beats RUST_LOG
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -144,6 +145,9 @@ pub enum Command {
     },
     /// Check the config and the graph it makes, offline (no credentials, no API call)
     Validate,
+    /// List a fleet's targets; with --output json, one line: the `include` matrix of a CI job per
+    /// target (each job runs `--target ACCOUNT/REGION` with its own state)
+    Targets,
     /// Break a state lock left by a run that is gone, by the id its error message names
     Unlock {
         /// The lock id (from the "locked by" message)

@@ -1,23 +1,28 @@
 //! secauto: a deployer for an event-driven AWS security-response stack.
 //!
-//! The binary's commands live in `commands`; the library exposes the pieces so the integration tests
-//! can drive single resource kinds (Security Hub ones through aws-smithy-mocks).
+//! The program is [`main`]; the library exposes only what the integration tests drive directly
+//! (single resource kinds, the engine, the state, the graph).
 
+mod app;
 pub mod aws;
 pub mod bundle;
-pub mod cli;
-pub mod commands;
+mod cli;
+mod commands;
 pub mod config;
-pub mod dist;
+mod dist;
 pub mod engine;
 pub mod error;
-pub mod fleet;
+mod exit;
+mod fleet;
 pub mod graph;
-pub mod interrupt;
-pub mod report;
+mod interrupt;
+mod logging;
+mod report;
 pub mod resources;
-pub mod retry;
-pub mod saved_plan;
-pub mod simulate;
+mod retry;
+mod saved_plan;
+mod session;
 pub mod stack;
 pub mod state;
+
+pub use app::{main, run_args};

@@ -84,3 +84,71 @@ fn build_outside_the_source_tree_says_what_to_do() {
     assert_eq!(code, 1);
     assert!(stderr.contains("--bootstrap"), "{stderr}");
 }
+
+/// A `cargo` that records its arguments and puts `/bin/true` where the profile's output goes.
+fn fake_cargo(dir: &std::path::Path) -> std::path::PathBuf {
+    let cargo = dir.join("fake-cargo");
+    std::fs::write(
+        &cargo,
+        "#!/bin/sh\necho \"$@\" > \"$CARGO_ARGS\"\nprofile=$3\ncase $profile in dev|test) out=debug ;; release|bench) out=release ;; *) out=$profile ;; esac\nmkdir -p \"$CARGO_TARGET_DIR/$out\"\ncp /bin/true \"$CARGO_TARGET_DIR/$out/bootstrap\"\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&cargo).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&cargo, perms).unwrap();
+    cargo
+}
+
+#[test]
+fn build_runs_cargo_with_the_profile_and_bundles_what_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("handlers/lambda")).unwrap();
+    std::fs::write(dir.path().join("handlers/lambda/Cargo.toml"), "").unwrap();
+    let config = dir.path().join("secauto.toml");
+    std::fs::write(&config, "").unwrap();
+    let cargo = fake_cargo(dir.path());
+    let target = dir.path().join("tgt");
+    let true_sha = {
+        let (code, stdout, stderr) = build(&config, dir.path(), &["--bootstrap", "/bin/true"]);
+        assert_eq!(code, 0, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        v["bundles"][0]["code_sha256"].clone()
+    };
+    for (profile, out) in [
+        ("dev", "debug"),
+        ("release", "release"),
+        ("lambda-release", "lambda-release"),
+    ] {
+        let _ = std::fs::remove_dir_all(&target);
+        let args_file = dir.path().join("args");
+        let out_cmd = Command::new(env!("CARGO_BIN_EXE_secauto"))
+            .args([
+                "build",
+                "--output",
+                "json",
+                "--profile",
+                profile,
+                "--config",
+            ])
+            .arg(&config)
+            .current_dir(dir.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("CARGO", &cargo)
+            .env("CARGO_ARGS", &args_file)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out_cmd.stderr);
+        assert!(out_cmd.status.success(), "{profile}: {stderr}");
+        let args = std::fs::read_to_string(&args_file).unwrap();
+        assert_eq!(
+            args.trim(),
+            format!("build --profile {profile} -p secauto-handlers --bin bootstrap"),
+            "{profile}"
+        );
+        assert!(target.join(out).join("bootstrap").exists());
+        // What was bundled is what cargo made there.
+        let v: serde_json::Value = serde_json::from_slice(&out_cmd.stdout).unwrap();
+        assert_eq!(v["bundles"][0]["code_sha256"], true_sha, "{profile}");
+    }
+}

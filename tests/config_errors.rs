@@ -15,13 +15,16 @@ fn run(dir: &std::path::Path, args: &[&str]) -> Out {
     run_env(dir, args, &[])
 }
 
+/// A value for `run_env` that removes the variable.
+const UNSET: &str = "\0unset";
+
 /// `run` with more environment variables.
 fn run_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Out {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let out = Command::new(env!("CARGO_BIN_EXE_secauto"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_secauto"));
+    cmd.args(args)
         .current_dir(dir)
         .env_clear()
         .env("HOME", dir)
@@ -30,10 +33,11 @@ fn run_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Out {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL", &url)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .envs(env.iter().copied().filter(|(_, v)| *v != UNSET));
+    for (k, _) in env.iter().filter(|(_, v)| *v == UNSET) {
+        cmd.env_remove(k);
+    }
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
     match listener.accept() {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         other => panic!("secauto {args:?} made an API call: {other:?}"),
@@ -130,25 +134,80 @@ fn flag_errors_exit_1_not_2() {
     assert!(o.stderr.contains("UPPER"), "{}", o.stderr);
 }
 
+/// The fields of the config section `path` (`""` for the top level, `"targets"`, `"triage.rules"`),
+/// as serde's own "expected one of" names them: the model, not a hand-written list.
+fn model_fields(path: &str) -> Vec<String> {
+    let header = match path {
+        "" => String::new(),
+        "targets" | "triage.rules" => format!("[[{path}]]\n"),
+        _ => format!("[{path}]\n"),
+    };
+    let err = secauto::config::Config::parse(&format!("{header}zz_not_a_setting = 1\n"), "t")
+        .unwrap_err()
+        .to_string();
+    let expected = err
+        .split("expected")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{path}: {err}"));
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The text of `path`'s section in a template: every block headed `[path]`, `[[path]]` or a
+/// commented `# [path]`, with the blocks of its sub-sections.
+fn template_section(text: &str, path: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let head = line.trim_start_matches('#').trim();
+        if head.starts_with('[') && head.ends_with(']') {
+            let name = head.trim_matches(|c| c == '[' || c == ']');
+            inside = name == path || name.starts_with(&format!("{path}."));
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 #[test]
 fn init_writes_every_setting_and_keeps_an_existing_file() {
     let d = tempfile::tempdir().unwrap();
     let o = run(d.path(), &["init"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let text = std::fs::read_to_string(d.path().join("secauto.toml")).unwrap();
-    for section in [
-        "[stack]",
-        "[findings]",
-        "[notifications]",
-        "[remediation]",
-        "[securityhub]",
-        "[monitoring]",
-        "[lambda]",
-        "[events]",
-        "[endpoints]",
-    ] {
-        assert!(text.contains(section), "{section}");
+    // Every section and every setting of the model, each in its own section.
+    let sections = model_fields("");
+    assert!(sections.len() >= 14, "{sections:?}");
+    let mut settings = 0;
+    for section in sections.iter().map(String::as_str).chain(["triage.rules"]) {
+        // The rules' criteria are described in [triage], above its examples.
+        let parent = if section == "triage.rules" {
+            "triage"
+        } else {
+            section
+        };
+        let block = template_section(&text, parent);
+        assert!(!block.is_empty(), "init writes no [{section}] section");
+        if section == "endpoints" {
+            continue; // a map of service names, not settings
+        }
+        for field in model_fields(section) {
+            let word = regex_word(&block, &field);
+            assert!(
+                word,
+                "init's [{section}] does not show the setting {field:?}:\n{block}"
+            );
+            settings += 1;
+        }
     }
+    assert!(settings >= 55, "only {settings} settings found");
     std::fs::write(d.path().join("secauto.toml"), "# mine\n").unwrap();
     let o = run(d.path(), &["init"]);
     assert_eq!(o.code, 1);
@@ -162,6 +221,16 @@ fn init_writes_every_setting_and_keeps_an_existing_file() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(d.path().join("other.toml").exists());
     let _ = o.stdout;
+}
+
+/// `word` stands in `text` as a whole word (letters, digits and `_` around it do not count).
+fn regex_word(text: &str, word: &str) -> bool {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
 }
 
 #[test]
@@ -238,64 +307,200 @@ fn no_config_is_an_error_not_a_default_stack() {
     assert!(v["error"].as_str().unwrap().contains("--bogus"), "{v}");
 }
 
+/// The `SECAUTO_*` variables `--help` names: the command line's own list.
+fn environment_variables(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let help = run(dir, &["validate", "--help"]).stdout;
+    help.split("[env: ")
+        .skip(1)
+        .map(|s| s.split(['=', ']']).next().unwrap().to_string())
+        .collect()
+}
+
+type Check = fn(&Out, &serde_json::Value) -> bool;
+
 #[test]
-fn every_global_flag_has_an_environment_variable() {
+fn every_global_flag_has_an_environment_variable_and_it_takes_effect() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(
         d.path().join("elsewhere.toml"),
         "[stack]\nname = \"from-file\"\n",
     )
     .unwrap();
-    let o = run_env(
-        d.path(),
-        &["validate", "--output", "json"],
-        &[("SECAUTO_CONFIG", "elsewhere.toml")],
+    let config = ("SECAUTO_CONFIG", "elsewhere.toml");
+    let cases: &[(&str, &str, Check)] = &[
+        ("SECAUTO_CONFIG", "elsewhere.toml", |_, v| {
+            v["stack"] == "from-file"
+        }),
+        ("SECAUTO_STACK", "from-env", |_, v| v["stack"] == "from-env"),
+        ("SECAUTO_REGION", "eu-west-3", |_, v| {
+            v["region"] == "eu-west-3"
+        }),
+        (
+            "SECAUTO_ROLE_ARN",
+            "arn:aws:iam::111111111111:role/ci",
+            |_, v| v["run"]["role_arn"] == "arn:aws:iam::111111111111:role/ci",
+        ),
+        ("SECAUTO_EXTERNAL_ID", "team-id", |o, _| {
+            o.code == 1 && o.stderr.contains("external_id \"team-id\"")
+        }),
+        ("SECAUTO_PROFILE", "ci", |_, v| v["run"]["profile"] == "ci"),
+        ("SECAUTO_ENDPOINT_URL", "http://127.0.0.1:9", |_, v| {
+            v["run"]["endpoint_url"] == "http://127.0.0.1:9"
+        }),
+        (
+            "SECAUTO_TARGET",
+            "111111111111/us-east-1,222222222222",
+            |_, v| {
+                v["run"]["targets"] == serde_json::json!(["111111111111/us-east-1", "222222222222"])
+            },
+        ),
+        ("SECAUTO_STATE", "s3://ci-bucket/prod.json", |_, v| {
+            v["state"] == "s3://ci-bucket/prod.json"
+        }),
+        ("SECAUTO_LOCK_TIMEOUT", "7", |_, v| {
+            v["run"]["lock_timeout_seconds"] == 7
+        }),
+        ("SECAUTO_PARALLELISM", "3", |_, v| {
+            v["run"]["parallelism"] == 3
+        }),
+        ("SECAUTO_OUTPUT", "json", |o, v| {
+            o.code == 0 && v["format_version"] == 1
+        }),
+        ("SECAUTO_NO_PROGRESS", "1", |_, v| {
+            v["run"]["progress"] == false
+        }),
+    ];
+    let listed = environment_variables(d.path());
+    let tested: std::collections::BTreeSet<String> =
+        cases.iter().map(|(k, _, _)| k.to_string()).collect();
+    assert_eq!(
+        listed, tested,
+        "every variable --help names is tested, and only those"
     );
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
-    assert_eq!(v["stack"], "from-file");
-    assert_eq!(v["format_version"], 1);
+    for (var, value, check) in cases {
+        let mut env = vec![config, ("SECAUTO_OUTPUT", "json"), (var, value)];
+        env.dedup_by_key(|(k, _)| *k);
+        let o = run_env(d.path(), &["validate"], &env);
+        let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap_or_default();
+        assert!(check(&o, &v), "{var}={value}: {}\n{}", o.stdout, o.stderr);
+    }
+    // The flag beats the variable.
     let env = [
-        ("SECAUTO_CONFIG", "elsewhere.toml"),
+        config,
         ("SECAUTO_STACK", "from-env"),
-        ("SECAUTO_STATE", "s3://ci-bucket/prod.json"),
         ("SECAUTO_OUTPUT", "json"),
     ];
-    let o = run_env(d.path(), &["validate"], &env);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
-    assert_eq!(v["stack"], "from-env");
-    assert_eq!(v["state"], "s3://ci-bucket/prod.json");
-    // The flag beats the variable.
     let o = run_env(d.path(), &["validate", "--stack", "from-flag"], &env);
     let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(v["stack"], "from-flag");
+    // CI systems set booleans as 1/0, true/false, yes/no, on/off.
+    for (value, progress) in [
+        ("1", false),
+        ("true", false),
+        ("yes", false),
+        ("on", false),
+        ("0", true),
+        ("false", true),
+        ("no", true),
+        ("off", true),
+    ] {
+        let env = [
+            config,
+            ("SECAUTO_OUTPUT", "json"),
+            ("SECAUTO_NO_PROGRESS", value),
+        ];
+        let o = run_env(d.path(), &["validate"], &env);
+        assert_eq!(o.code, 0, "SECAUTO_NO_PROGRESS={value}: {}", o.stderr);
+        let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(
+            v["run"]["progress"], progress,
+            "SECAUTO_NO_PROGRESS={value}"
+        );
+    }
     // Bad values from the environment are named like bad flags.
     for (var, value, named) in [
         ("SECAUTO_PARALLELISM", "0", "--parallelism"),
         ("SECAUTO_PARALLELISM", "65", "--parallelism"),
         ("SECAUTO_LOCK_TIMEOUT", "soon", "--lock-timeout"),
         ("SECAUTO_OUTPUT", "yaml", "--output"),
+        ("SECAUTO_NO_PROGRESS", "maybe", "--no-progress"),
         ("SECAUTO_REGION", "moon-1", "moon-1"),
         ("SECAUTO_STATE", "s3://bucket-only", "s3://<bucket>/<key>"),
     ] {
-        let o = run_env(d.path(), &["validate"], &[env[0], (var, value)]);
+        let o = run_env(d.path(), &["validate"], &[config, (var, value)]);
         assert_eq!(o.code, 1, "{var}={value}: {}", o.stderr);
         assert!(o.stderr.contains(named), "{var}={value}: {}", o.stderr);
     }
-    for ok in [
-        "SECAUTO_NO_PROGRESS",
-        "SECAUTO_PARALLELISM",
-        "SECAUTO_LOCK_TIMEOUT",
-    ] {
-        let value = if ok == "SECAUTO_NO_PROGRESS" {
-            "true"
-        } else {
-            "3"
-        };
-        let o = run_env(d.path(), &["validate"], &[env[0], (ok, value)]);
-        assert_eq!(o.code, 0, "{ok}: {}", o.stderr);
-    }
+}
+
+#[test]
+fn the_endpoint_and_target_variables_reach_the_run() {
+    let d = project("[aws]\nmax_attempts = 1\n");
+    // SECAUTO_TARGET without a fleet is refused before any call.
+    let o = run_env(d.path(), &["plan"], &[("SECAUTO_TARGET", "111111111111")]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("--target picks targets of a fleet"),
+        "{}",
+        o.stderr
+    );
+    // SECAUTO_ENDPOINT_URL is where the calls go (AWS_ENDPOINT_URL's listener sees none).
+    let endpoint = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", endpoint.local_addr().unwrap());
+    let (tx, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in endpoint.incoming() {
+            drop(stream);
+            let _ = tx.send(());
+        }
+    });
+    // unlock needs no bundles: its first call is STS's, to the endpoint the variable names.
+    let o = run_env(
+        d.path(),
+        &["unlock", "x"],
+        &[("SECAUTO_ENDPOINT_URL", &url)],
+    );
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    // The listener accepted the call before the run could fail on it.
+    assert!(
+        seen.try_recv().is_ok(),
+        "no call reached SECAUTO_ENDPOINT_URL: {}",
+        o.stderr
+    );
+}
+
+#[test]
+fn validate_takes_the_region_of_the_environment_or_the_profile() {
+    let d = project("");
+    let o = run_env(
+        d.path(),
+        &["validate", "--output", "json"],
+        &[("AWS_REGION", "ap-south-2")],
+    );
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["region"], "ap-south-2", "{}", o.stderr);
+    std::fs::create_dir_all(d.path().join(".aws")).unwrap();
+    std::fs::write(
+        d.path().join(".aws/config"),
+        "[profile ci]\nregion = eu-central-2\n",
+    )
+    .unwrap();
+    let env = [("AWS_REGION", UNSET), ("SECAUTO_PROFILE", "ci")];
+    let o = run_env(d.path(), &["validate", "--output", "json"], &env);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["region"], "eu-central-2", "{}", o.stderr);
+    // A name too long for the region the run resolves is caught for that region, not us-east-1's.
+    let d = project(&format!("[stack]\nname = \"{}\"\n", "a".repeat(36)));
+    let o = run_env(d.path(), &["validate"], &[("AWS_REGION", "us-east-1")]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = run_env(d.path(), &["validate"], &[("AWS_REGION", "ap-southeast-5")]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr
+            .contains("-ap-southeast-5-error-handler\" is 65 characters"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
@@ -341,10 +546,15 @@ fn completions_for_every_shell_and_no_colour_off_a_terminal() {
         );
     }
     // stderr is a pipe here: no escape sequences, with or without NO_COLOR, even in logs.
-    std::fs::write(d.path().join("secauto.toml"), "[stack]\nname = \"UPPER\"\n").unwrap();
+    std::fs::write(d.path().join("secauto.toml"), "[stack]\nname = \"plain\"\n").unwrap();
     for env in [&[][..], &[("NO_COLOR", "1")]] {
-        let o = run_env(d.path(), &["plan", "-vv"], env);
-        assert_eq!(o.code, 1);
+        let o = run_env(d.path(), &["validate", "-vv"], env);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert!(
+            o.stderr.contains("DEBUG"),
+            "nothing was logged: {:?}",
+            o.stderr
+        );
         assert!(!o.stderr.contains('\u{1b}'), "{:?}", o.stderr);
     }
 }
@@ -362,4 +572,85 @@ fn a_saved_plan_that_cannot_be_read_is_refused_before_any_call() {
     std::fs::write(d.path().join("p.json"), "{}").unwrap();
     let o = run(d.path(), &["deploy", "p.json"]);
     assert!(o.stderr.contains("no format_version"), "{}", o.stderr);
+}
+
+const FLEET: &str = r#"
+[[targets]]
+role = "administrator"
+role_arn = "arn:aws:iam::111111111111:role/deploy"
+regions = ["us-east-1", "eu-west-1"]
+
+[[targets]]
+role = "member"
+role_arn = "arn:aws:iam::222222222222:role/deploy"
+regions = ["us-east-1"]
+"#;
+
+#[test]
+fn targets_prints_the_fleet_as_a_ci_matrix() {
+    let d = project(FLEET);
+    let o = run(d.path(), &["targets", "--output", "json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout.trim().lines().count(),
+        1,
+        "one line for $GITHUB_OUTPUT"
+    );
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    // Only `include`: any other key would be a dimension of the matrix.
+    assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+    let include = v["include"].as_array().unwrap();
+    let targets: Vec<&str> = include
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "111111111111/us-east-1",
+            "111111111111/eu-west-1",
+            "222222222222/us-east-1"
+        ]
+    );
+    assert_eq!(include[0]["role"], "administrator");
+    assert_eq!(include[0]["stack"], "administrator");
+    assert_eq!(include[1]["stack"], "administrator (member stack)");
+    assert_eq!(include[2]["account"], "222222222222");
+    assert_eq!(include[2]["region"], "us-east-1");
+    // --target narrows it; text is a line per target.
+    let o = run(d.path(), &["targets", "--target", "222222222222"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.lines().count(), 1, "{}", o.stdout);
+    assert!(
+        o.stdout.starts_with("222222222222/us-east-1\t"),
+        "{}",
+        o.stdout
+    );
+    // A single stack has no matrix.
+    let d = project("");
+    let o = run(d.path(), &["targets"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("no [[targets]]"), "{}", o.stderr);
+}
+
+#[test]
+fn one_state_for_many_targets_is_refused_before_any_call() {
+    let d = project(FLEET);
+    for args in [
+        &["plan", "--state", "one.json"][..],
+        &["deploy", "--state", "s3://bucket/one.json"][..],
+        &["status", "--target", "111111111111", "--state", "one.json"][..],
+    ] {
+        let o = run(d.path(), args);
+        assert_eq!(o.code, 1, "{args:?}");
+        assert!(
+            o.stderr.contains("--state names one state"),
+            "{args:?}: {}",
+            o.stderr
+        );
+    }
+    // A saved plan, or --out, is one target's: without --target picking one, refused.
+    let o = run(d.path(), &["plan", "--out", "p.json"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("--target ACCOUNT/REGION"), "{}", o.stderr);
 }

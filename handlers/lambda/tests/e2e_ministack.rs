@@ -15,7 +15,6 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use secauto::aws::{Clients, Connection};
 use secauto_testkit::{ministack_with, moto};
 use serde_json::{json, Value};
@@ -69,10 +68,7 @@ fn securityhub_listener() -> (String, Arc<Mutex<Vec<String>>>, Known) {
 }
 
 async fn secauto(args: &[&str]) -> u8 {
-    let cli =
-        secauto::cli::Cli::try_parse_from(std::iter::once("secauto").chain(args.iter().copied()))
-            .unwrap();
-    secauto::commands::run(cli).await.unwrap()
+    secauto::run_args(args).await.unwrap()
 }
 
 #[test]

@@ -2,20 +2,43 @@
 //! its own state, run concurrently (`--parallelism` at once) into one result. One target failing
 //! never stops the others; the run exits 0 only when every target succeeded.
 
+mod summary;
+
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
+use std::future::Future;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use serde_json::{json, Value};
 
-use crate::aws::{self, Clients, Connection};
+use crate::aws::{self, Clients};
 use crate::cli::Global;
-use crate::commands::{self, Job, Report, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use crate::config::{role_account, Config, TargetRole};
-use crate::report::{self, Output};
+use crate::exit::{Report, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use crate::stack::{Fleet, Part};
+
+pub use summary::matrix;
+
+/// A command that runs against every stack of a fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Plan,
+    Status,
+    Deploy,
+    Destroy,
+}
+
+impl Job {
+    /// The command's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Job::Plan => "plan",
+            Job::Status => "status",
+            Job::Deploy => "deploy",
+            Job::Destroy => "destroy",
+        }
+    }
+}
 
 /// One account in one region.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,14 +89,10 @@ impl Unit {
 
 /// The caller's own account (for targets without `role_arn`), asked once.
 async fn caller_account(g: &Global, config: &Config, region: &str) -> Result<String> {
-    let conn = Connection {
-        region: Some(region.to_string()),
-        profile: g.profile.clone(),
-        endpoint_url: g.endpoint_url.clone(),
-        endpoints: config.endpoints.clone(),
-        calls: config.aws.clone(),
-        role: None,
-    };
+    let mut own = config.clone();
+    own.stack.region = Some(region.to_string());
+    own.stack.role_arn = None;
+    let conn = crate::session::connection(g, &own);
     let sdk = aws::load(&conn).await?;
     aws::account_id(&Clients::new(&sdk, &conn).sts).await
 }
@@ -135,6 +154,19 @@ pub async fn resolve(g: &Global, config: &Config) -> Result<(Vec<Unit>, Fleet)> 
     Ok((pick(units, &g.targets)?, fleet))
 }
 
+/// The one target `--target` picks, as its stack's config and part: a CI matrix job's run of one
+/// account-region (a saved plan, an unlock). `None` without `--target` or when it picks several.
+pub async fn single(g: &Global, config: &Config) -> Result<Option<(Config, Part)>> {
+    if g.targets.is_empty() {
+        return Ok(None);
+    }
+    let (units, fleet) = resolve(g, config).await?;
+    Ok(match units.as_slice() {
+        [unit] => Some((unit.config(config), unit.part(&fleet))),
+        _ => None,
+    })
+}
+
 /// The units `--target ACCOUNT[/REGION]` names; all without it. A filter naming nothing is an error.
 fn pick(units: Vec<Unit>, filters: &[String]) -> Result<Vec<Unit>> {
     if filters.is_empty() {
@@ -162,35 +194,28 @@ fn pick(units: Vec<Unit>, filters: &[String]) -> Result<Vec<Unit>> {
         .collect())
 }
 
-/// destroy of a whole fleet asks once, before anything is read: the stack name, typed.
-pub fn confirm_destroy(config: &Config) -> Result<()> {
+/// What destroy of a whole fleet asks, once, before anything is read: a summary for the error
+/// without a terminal, and the listing of every target.
+pub fn destroy_question(config: &Config) -> (String, String) {
     let regions: usize = config.targets.iter().map(|t| t.regions.len()).sum();
-    if !std::io::stdin().is_terminal() {
-        anyhow::bail!(
-            "destroy deletes stack {} in {} targets ({regions} account-regions); pass --yes to confirm when stdin is not a terminal",
-            config.stack.name,
-            config.targets.len()
-        );
-    }
-    eprintln!(
+    let summary = format!(
+        "destroy deletes stack {} in {} targets ({regions} account-regions)",
+        config.stack.name,
+        config.targets.len()
+    );
+    let mut listing = format!(
         "This deletes stack {} from every target of the fleet ({regions} account-regions):",
         config.stack.name
     );
     for t in &config.targets {
-        eprintln!(
-            "  - {} {} in {}",
+        listing.push_str(&format!(
+            "\n  - {} {} in {}",
             t.role.as_str(),
             t.role_arn.as_deref().unwrap_or("(the caller's account)"),
             t.regions.join(", ")
-        );
+        ));
     }
-    eprint!("Type the stack name to confirm: ");
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    if answer.trim() != config.stack.name {
-        anyhow::bail!("not confirmed; nothing was deleted");
-    }
-    Ok(())
+    (summary, listing)
 }
 
 /// What one unit's run came to.
@@ -211,7 +236,7 @@ impl Done {
     /// One line: the report's summary, or the error.
     fn summary(&self) -> String {
         match &self.result {
-            Ok(r) if r.code == crate::interrupt::EXIT_INTERRUPTED => "interrupted".into(),
+            Ok(r) if r.code == EXIT_INTERRUPTED => "interrupted".into(),
             Ok(r) => r
                 .text
                 .lines()
@@ -228,17 +253,28 @@ impl Done {
         match self.code() {
             EXIT_OK => "ok",
             EXIT_CHANGES => "changes",
-            crate::interrupt::EXIT_INTERRUPTED => "stopped",
+            EXIT_INTERRUPTED => "stopped",
             _ => "FAILED",
         }
     }
 }
 
-/// Run `job` on every unit of the fleet, `--parallelism` at once; print one line per unit as it
-/// ends, then the aggregated result. Exit: 1 when any unit failed, else 2 when any has changes
-/// or drift (plan, status), else 0.
-pub async fn run(g: &Global, config: &Config, job: Job) -> Result<u8> {
+/// Run `one` on the stack of every unit of the fleet (its own config and part), `--parallelism` at
+/// once; print one line per unit as it ends, then the aggregated result. Exit: 130 when
+/// interrupted, else 1 when any unit failed, else 2 when any has changes or drift (plan, status),
+/// else 0.
+pub async fn run<F, Fut>(g: &Global, config: &Config, job: Job, one: F) -> Result<u8>
+where
+    F: Fn(Config, Part) -> Fut,
+    Fut: Future<Output = Result<Report>>,
+{
     let (units, fleet) = resolve(g, config).await?;
+    if g.state.is_some() && units.len() > 1 {
+        anyhow::bail!(
+            "--state names one state, and this run has {} targets, each with its own state and lock: remove --state (or SECAUTO_STATE), or pick one target with --target ACCOUNT/REGION",
+            units.len()
+        );
+    }
     let at_once = usize::from(g.parallelism).min(units.len()).max(1);
     // One line per target on stderr as it ends, JSON or not: a CI log shows which target is slow.
     let progress = !g.no_progress;
@@ -251,6 +287,7 @@ pub async fn run(g: &Global, config: &Config, job: Job) -> Result<u8> {
         );
     }
     let started = Instant::now();
+    let one = &one;
     let done: Vec<Done> = futures::stream::iter(units)
         .map(|unit| {
             let fleet = &fleet;
@@ -260,13 +297,7 @@ pub async fn run(g: &Global, config: &Config, job: Job) -> Result<u8> {
                     Err(anyhow::anyhow!("not started: interrupted"))
                 } else {
                     // Boxed: each run's future is large.
-                    Box::pin(commands::run_in_fleet(
-                        g,
-                        &unit.config(config),
-                        &unit.part(fleet),
-                        job,
-                    ))
-                    .await
+                    Box::pin(one(unit.config(config), unit.part(fleet))).await
                 };
                 let d = Done {
                     unit,
@@ -288,137 +319,34 @@ pub async fn run(g: &Global, config: &Config, job: Job) -> Result<u8> {
         .buffered(at_once)
         .collect()
         .await;
-    let code = if done
+    let code = exit_code(&done);
+    summary::print(
+        g.output,
+        job,
+        config,
+        &done,
+        code,
+        started.elapsed().as_secs_f64(),
+    )?;
+    Ok(code)
+}
+
+/// 130 when interrupted, else 1 when any failed, else 2 when any has changes, else 0.
+fn exit_code(done: &[Done]) -> u8 {
+    let failed = |d: &&Done| d.code() != EXIT_OK && d.code() != EXIT_CHANGES;
+    if done
         .iter()
-        .any(|d| d.code() != EXIT_OK && d.code() != EXIT_CHANGES)
+        .filter(failed)
+        .any(|d| d.code() == EXIT_INTERRUPTED)
     {
-        if done
-            .iter()
-            .any(|d| d.code() == crate::interrupt::EXIT_INTERRUPTED)
-        {
-            crate::interrupt::EXIT_INTERRUPTED
-        } else {
-            EXIT_ERROR
-        }
+        EXIT_INTERRUPTED
+    } else if done.iter().any(|d| failed(&d)) {
+        EXIT_ERROR
     } else if done.iter().any(|d| d.code() == EXIT_CHANGES) {
         EXIT_CHANGES
     } else {
         EXIT_OK
-    };
-    let seconds = started.elapsed().as_secs_f64();
-    match g.output {
-        Output::Json => {
-            let targets: Vec<Value> = done
-                .iter()
-                .map(|d| {
-                    json!({
-                        "role": d.unit.role.as_str(),
-                        "stack": d.unit.kind(),
-                        "account": d.unit.account,
-                        "region": d.unit.region,
-                        "exit_code": d.code(),
-                        "outcome": d.mark(),
-                        "seconds": (d.seconds * 10.0).round() / 10.0,
-                        "error": d.result.as_ref().err().map(|e| format!("{e:#}")),
-                        "result": d.result.as_ref().ok().map(|r| r.json.clone()),
-                    })
-                })
-                .collect();
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(
-                &mut out,
-                &json!({
-                    "format_version": report::FORMAT_VERSION,
-                    "command": job.as_str(),
-                    "stack": config.stack.name,
-                    "exit_code": code,
-                    "seconds": (seconds * 10.0).round() / 10.0,
-                    "targets": targets,
-                }),
-            )?;
-            println!();
-        }
-        Output::Text => {
-            for d in &done {
-                println!("== {} ==", d.unit.label());
-                match &d.result {
-                    Ok(r) => print!("{}", r.text),
-                    Err(e) => println!("error: {e:#}"),
-                }
-            }
-            println!("{}", fleet_summary(job, &done, seconds));
-        }
-        Output::Markdown => {
-            println!(
-                "### secauto {}: stack `{}`, {} targets\n",
-                job.as_str(),
-                config.stack.name,
-                done.len()
-            );
-            println!("| target | outcome | summary |\n|---|---|---|");
-            for d in &done {
-                println!(
-                    "| {} | {} | {} |",
-                    d.unit.label(),
-                    d.mark(),
-                    d.summary().replace('|', "\\|")
-                );
-            }
-            for d in &done {
-                if let Ok(r) = &d.result {
-                    if r.code != EXIT_OK {
-                        println!(
-                            "\n<details><summary>{}</summary>\n\n{}\n</details>",
-                            d.unit.label(),
-                            r.markdown
-                        );
-                    }
-                }
-            }
-        }
     }
-    Ok(code)
-}
-
-/// `Fleet deploy: 8 targets, 7 ok, 1 failed (administrator 1111…/us-east-1), 3.2 s.`
-fn fleet_summary(job: Job, done: &[Done], seconds: f64) -> String {
-    let failed: Vec<String> = done
-        .iter()
-        .filter(|d| d.code() != EXIT_OK && d.code() != EXIT_CHANGES)
-        .map(|d| d.unit.label())
-        .collect();
-    let changes: Vec<String> = done
-        .iter()
-        .filter(|d| d.code() == EXIT_CHANGES)
-        .map(|d| d.unit.label())
-        .collect();
-    let mut s = format!(
-        "Fleet {}: {} targets, {} ok",
-        job.as_str(),
-        done.len(),
-        done.len() - failed.len() - changes.len()
-    );
-    if !changes.is_empty() {
-        let what = if job == Job::Status {
-            "not in sync"
-        } else {
-            "with changes"
-        };
-        s.push_str(&format!(
-            ", {} {what} ({})",
-            changes.len(),
-            changes.join(", ")
-        ));
-    }
-    if !failed.is_empty() {
-        s.push_str(&format!(
-            ", {} failed ({})",
-            failed.len(),
-            failed.join(", ")
-        ));
-    }
-    s.push_str(&format!(", {seconds:.1} s."));
-    s
 }
 
 #[cfg(test)]

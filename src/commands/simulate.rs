@@ -6,14 +6,15 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::Global;
-use crate::commands::{load_config, EXIT_ERROR, EXIT_OK};
+use crate::exit::{EXIT_ERROR, EXIT_OK};
 use crate::report::Output;
+use crate::session::{load_config, Need};
 use secauto_core::envelope::parse_input;
 use secauto_core::triage::triage;
 
 /// Run simulate; exit 1 when a file or a finding could not be read.
-pub fn run(g: &Global, files: &[PathBuf]) -> Result<u8> {
-    let config = load_config(g, crate::commands::Need::Defaults)?;
+pub(super) fn run(g: &Global, files: &[PathBuf]) -> Result<u8> {
+    let config = load_config(g, Need::Defaults)?;
     let policy = config.triage.policy();
     let mut rows = Vec::new();
     let mut problems = Vec::new();

@@ -1,0 +1,91 @@
+//! `secauto deploy`: create or reconcile every resource, in dependency order.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cli::Global;
+use crate::engine::{self, Action};
+use crate::exit::{Report, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+use crate::fleet::{self, Job};
+use crate::interrupt::unless_signalled;
+use crate::report::{self, Output};
+use crate::saved_plan::SavedPlan;
+use crate::session::{aws_config, locked, Session};
+use crate::stack::{Code, Part};
+
+/// Deploy the stack (exactly a saved plan, when given), or every target of a fleet.
+pub(super) async fn run(g: &Global, adopt: bool, saved: Option<&Path>) -> Result<u8> {
+    // A saved plan is checked for readability before anything else.
+    let saved = saved.map(SavedPlan::load).transpose()?;
+    let config = aws_config(g)?;
+    if !config.targets.is_empty() {
+        if saved.is_some() {
+            let Some((config, part)) = fleet::single(g, &config).await? else {
+                anyhow::bail!("a saved plan is one stack's, and this config is a fleet ([[targets]]): pass the --target ACCOUNT/REGION it was planned for, or deploy the fleet without a plan file");
+            };
+            let s = Session::open(g, &config, Code::Required, &part, true).await?;
+            let lock = s.lock(g, "secauto deploy").await?;
+            return locked(lock, one(g, &s, adopt, saved.as_ref(), true))
+                .await?
+                .print(g.output);
+        }
+        return fleet::run(g, &config, Job::Deploy, |config, part| async move {
+            let s = Session::open(g, &config, Code::Required, &part, true).await?;
+            let lock = s.lock(g, "secauto deploy").await?;
+            locked(lock, one(g, &s, adopt, None, true)).await
+        })
+        .await;
+    }
+    let opening = Session::open(g, &config, Code::Required, &Part::Alone, false);
+    let Some(s) = unless_signalled(opening).await? else {
+        return Ok(EXIT_INTERRUPTED);
+    };
+    let lock = s.lock(g, "secauto deploy").await?;
+    locked(lock, one(g, &s, adopt, saved.as_ref(), false))
+        .await?
+        .print(g.output)
+}
+
+/// Deploy one stack, under its lock.
+async fn one(
+    g: &Global,
+    s: &Session,
+    adopt: bool,
+    saved: Option<&SavedPlan>,
+    in_fleet: bool,
+) -> Result<Report> {
+    let state = s.load_state().await?;
+    let plan = engine::plan_owned(&s.ctx, &s.stack, &state, adopt).await?;
+    if !plan.securityhub_off.is_empty() {
+        return Err(engine::securityhub_off_error(
+            &s.stack,
+            &plan.securityhub_off,
+        ));
+    }
+    if let Some(saved) = saved {
+        if let Some(why) = saved.stale(&s.stack, &plan) {
+            anyhow::bail!(
+                "the saved plan (made {}) is stale and was not applied: {why}. Nothing was changed; run `secauto plan --out` again and review the new plan",
+                saved.created
+            );
+        }
+    }
+    if g.output == Output::Text && plan.has_changes() && !in_fleet {
+        print!("{}", report::plan_text(&s.stack, &plan));
+    }
+    let progress = report::progress(g.output, g.no_progress || in_fleet);
+    let (outcome, _state) =
+        engine::apply(&s.ctx, &s.stack, &plan, state, &s.store, progress.as_ref()).await;
+    let unchanged = outcome.count(Action::Noop);
+    Ok(Report {
+        code: if outcome.errors.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_ERROR
+        },
+        json: report::outcome_json(&s.stack, &outcome, unchanged),
+        text: report::outcome_text("Deploy", &outcome, unchanged),
+        markdown: report::outcome_markdown("Deploy", &s.stack, &outcome, unchanged),
+    })
+}

@@ -403,6 +403,7 @@ fn state_backend(g: &Global, config: &Config, region: &str) -> Result<Backend> {
                 .clone()
                 .unwrap_or_else(|| format!("secauto/{}/{region}.json", config.stack.name)),
             region: st.region.clone(),
+            kms_key: st.kms_key.clone(),
         },
     })
 }
@@ -461,11 +462,15 @@ async fn session(
             ))
         }
         Backend::S3 {
-            bucket, region: r, ..
+            bucket,
+            region: r,
+            kms_key,
+            ..
         } if in_fleet => Backend::S3 {
             bucket,
             key: format!("secauto/{}/{account}/{region}.json", config.stack.name),
             region: r,
+            kms_key,
         },
         other => other,
     };

@@ -93,7 +93,21 @@ pub fn state_backend(
     account: Option<(&str, bool)>,
 ) -> Result<Backend> {
     if let Some(spec) = &g.state {
-        return Backend::parse(spec);
+        // `--state` says where; `[state] kms_key` still says how the bucket's objects are written.
+        return Ok(match Backend::parse(spec)? {
+            Backend::S3 {
+                bucket,
+                key,
+                region,
+                ..
+            } => Backend::S3 {
+                bucket,
+                key,
+                region,
+                kms_key: config.state.kms_key.clone(),
+            },
+            local => local,
+        });
     }
     let st = &config.state;
     let name = &config.stack.name;
@@ -111,6 +125,7 @@ pub fn state_backend(
                 (None, _) => format!("secauto/{name}/{region}.json"),
             },
             region: st.region.clone(),
+            kms_key: st.kms_key.clone(),
         },
     })
 }

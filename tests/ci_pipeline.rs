@@ -310,6 +310,7 @@ fn remote_state_in_s3_is_shared_and_locked() {
             bucket: "ci-state".into(),
             key: key.into(),
             region: None,
+            kms_key: None,
         };
         let store = secauto::state::Store::open(&backend, Some(s3c.clone())).unwrap();
         let account = state["account"].as_str().unwrap().to_string();

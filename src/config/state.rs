@@ -16,6 +16,9 @@ pub struct StateConfig {
     pub key: Option<String>,
     /// S3: the bucket's region when it is not the stack's.
     pub region: Option<String>,
+    /// S3: encrypt the state and its lock with SSE-KMS under this key (id, ARN or alias)
+    /// [default: none sent; the bucket's default encryption applies].
+    pub kms_key: Option<String>,
 }
 
 /// `[state] backend`
@@ -62,12 +65,16 @@ impl StateConfig {
                 if let Some(r) = st.region.as_deref().filter(|r| !super::is_region(r)) {
                     p.push(format!("[state] region {r:?} is not an AWS region name"));
                 }
+                if st.kms_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
+                    p.push("[state] kms_key is empty: name a KMS key (id, ARN or alias/<name>), or remove it to use the bucket's default encryption".into());
+                }
             }
             StateBackend::Local => {
                 for (field, set) in [
                     ("bucket", st.bucket.is_some()),
                     ("key", st.key.is_some()),
                     ("region", st.region.is_some()),
+                    ("kms_key", st.kms_key.is_some()),
                 ] {
                     if set {
                         p.push(format!("[state] {field} is for backend = \"s3\"; set backend = \"s3\" or remove it"));

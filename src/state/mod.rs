@@ -1,7 +1,9 @@
 //! The state file: what the stack owns (address → kind, physical id, ARN, spec hash, dependencies).
 //! Written atomically after every completed operation; guarded by a lock file.
 
-mod lock;
+mod holder;
+mod local;
+mod s3;
 mod store;
 
 use std::collections::BTreeMap;
@@ -13,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::resources::Kind;
 
-pub use lock::{Holder, Lock, LockError};
-pub use store::{Backend, StateLock, Store};
+pub use holder::{Holder, LockError};
+pub use local::Lock;
+pub use store::{Backend, S3Lock, StateLock, Store};
 
 /// The state file format version this build writes and reads.
 pub const VERSION: u32 = 1;

@@ -3,17 +3,19 @@
 //! The S3 backend never loses an update: the lock object is created with `If-None-Match: *` (only
 //! one run can create it) and names its holder; the state is written with `If-Match` on the ETag
 //! this run read (or `If-None-Match: *` when there was none), so a write over someone else's write
-//! fails instead of silently replacing it.
+//! fails instead of silently replacing it. Writes are safe to retry and deletes of a lock are
+//! conditional on its ETag (see `s3.rs`). No encryption header is sent unless `[state] kms_key`
+//! asks for SSE-KMS: the bucket's default encryption applies.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use tokio::sync::Mutex;
 
-use super::lock::{self, Holder, LockError};
+use super::holder::{Holder, LockError};
+use super::local;
+use super::s3::{self, Condition, NotTaken, Object, Put};
 use super::State;
 
 /// Where the state is kept, as configured (`[state]` or `--state`).
@@ -25,6 +27,8 @@ pub enum Backend {
         key: String,
         /// The bucket's region when it differs from the stack's.
         region: Option<String>,
+        /// SSE-KMS with this key (id, ARN or alias); `None`: the bucket's default encryption.
+        kms_key: Option<String>,
     },
 }
 
@@ -43,6 +47,7 @@ impl Backend {
                     bucket: bucket.into(),
                     key: key.into(),
                     region: None,
+                    kms_key: None,
                 })
             }
             None => Ok(Backend::Local(PathBuf::from(spec))),
@@ -67,22 +72,45 @@ pub struct Store {
 
 enum Kind {
     Local(PathBuf),
-    S3 {
-        client: aws_sdk_s3::Client,
-        bucket: String,
-        key: String,
-    },
+    S3(Bucket),
+}
+
+/// The S3 side of a store or lock.
+#[derive(Clone)]
+struct Bucket {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    kms_key: Option<String>,
+}
+
+impl Bucket {
+    fn object<'a>(&'a self, key: &'a str) -> Object<'a> {
+        Object {
+            client: &self.client,
+            bucket: &self.bucket,
+            key,
+            kms_key: self.kms_key.as_deref(),
+        }
+    }
+
+    fn lock_key(&self) -> String {
+        format!("{}.lock", self.key)
+    }
 }
 
 /// A held lock; `release` gives it back. A local lock is also released when dropped.
 pub enum StateLock {
-    Local(lock::Lock),
-    S3 {
-        client: aws_sdk_s3::Client,
-        bucket: String,
-        key: String,
-        id: String,
-    },
+    Local(local::Lock),
+    S3(S3Lock),
+}
+
+/// A lock object this run wrote.
+pub struct S3Lock {
+    at: Bucket,
+    id: String,
+    /// Its ETag, for a release that deletes only this lock.
+    etag: Option<String>,
 }
 
 impl StateLock {
@@ -90,74 +118,19 @@ impl StateLock {
     pub fn id(&self) -> &str {
         match self {
             StateLock::Local(l) => l.id(),
-            StateLock::S3 { id, .. } => id,
+            StateLock::S3(l) => &l.id,
         }
     }
 
-    /// Give the lock back (an S3 lock only if it is still ours).
+    /// Give the lock back, only if it is still this run's.
     pub async fn release(self) {
         match self {
             StateLock::Local(l) => drop(l),
-            StateLock::S3 {
-                client,
-                bucket,
-                key,
-                id,
-            } => {
-                if let Ok(Some((holder, _))) = read_s3_lock(&client, &bucket, &key).await {
-                    if holder.id != id {
-                        return;
-                    }
-                }
-                if let Err(e) = client
-                    .delete_object()
-                    .bucket(&bucket)
-                    .key(&key)
-                    .send()
-                    .await
-                {
-                    eprintln!(
-                        "warning: could not release the lock s3://{bucket}/{key}: {}; `secauto unlock {id}` releases it",
-                        DisplayErrorContext(e)
-                    );
-                }
+            StateLock::S3(l) => {
+                let key = l.at.lock_key();
+                s3::release(&l.at.object(&key), &l.id, l.etag.as_deref()).await
             }
         }
-    }
-}
-
-/// The answers of a conditional write that lost: 412 (the condition failed) or 409 (another
-/// conditional write to the same key was in flight).
-fn lost_condition<E>(
-    err: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> bool
-where
-    E: aws_sdk_s3::error::ProvideErrorMetadata,
-{
-    matches!(
-        crate::error::code(err),
-        Some("PreconditionFailed" | "ConditionalRequestConflict")
-    ) || matches!(
-        err.raw_response().map(|r| r.status().as_u16()),
-        Some(412 | 409)
-    )
-}
-
-async fn read_s3_lock(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<(Holder, Option<String>)>> {
-    match client.get_object().bucket(bucket).key(key).send().await {
-        Ok(out) => {
-            let etag = out.e_tag.clone();
-            let body = out.body.collect().await?.into_bytes();
-            Ok(Some((Holder::parse(&body), etag)))
-        }
-        Err(e) if crate::error::is_not_found(&e) || crate::error::code(&e) == Some("NoSuchKey") => {
-            Ok(None)
-        }
-        Err(e) => Err(crate::error::aws("s3:GetObject", e)),
     }
 }
 
@@ -166,11 +139,17 @@ impl Store {
     pub fn open(backend: &Backend, client: Option<aws_sdk_s3::Client>) -> Result<Store> {
         let kind = match backend {
             Backend::Local(p) => Kind::Local(p.clone()),
-            Backend::S3 { bucket, key, .. } => Kind::S3 {
+            Backend::S3 {
+                bucket,
+                key,
+                kms_key,
+                ..
+            } => Kind::S3(Bucket {
                 client: client.context("the S3 state backend needs an S3 client")?,
                 bucket: bucket.clone(),
                 key: key.clone(),
-            },
+                kms_key: kms_key.clone(),
+            }),
         };
         Ok(Store {
             kind,
@@ -182,7 +161,7 @@ impl Store {
     pub fn describe(&self) -> String {
         match &self.kind {
             Kind::Local(p) => p.display().to_string(),
-            Kind::S3 { bucket, key, .. } => format!("s3://{bucket}/{key}"),
+            Kind::S3(b) => format!("s3://{}/{}", b.bucket, b.key),
         }
     }
 
@@ -190,93 +169,70 @@ impl Store {
     pub fn local_path(&self) -> Option<&std::path::Path> {
         match &self.kind {
             Kind::Local(p) => Some(p),
-            Kind::S3 { .. } => None,
+            Kind::S3(_) => None,
         }
     }
 
     /// Read the state; nothing there is an empty state.
     pub async fn load(&self, stack: &str, region: &str, account: &str) -> Result<State> {
-        match &self.kind {
-            Kind::Local(p) => State::load(p, stack, region, account),
-            Kind::S3 {
-                client,
-                bucket,
-                key,
-            } => {
-                let origin = self.describe();
-                match client.get_object().bucket(bucket).key(key).send().await {
-                    Ok(out) => {
-                        *self.etag.lock().await = out.e_tag.clone();
-                        let body = out
-                            .body
-                            .collect()
-                            .await
-                            .with_context(|| format!("cannot read the state {origin}"))?
-                            .into_bytes();
-                        State::parse(
-                            &String::from_utf8_lossy(&body),
-                            &origin,
-                            stack,
-                            region,
-                            account,
-                        )
-                    }
-                    Err(e)
-                        if crate::error::code(&e) == Some("NoSuchKey")
-                            || crate::error::is_not_found(&e) =>
-                    {
-                        *self.etag.lock().await = None;
-                        Ok(State::new(stack, region, account))
-                    }
-                    Err(e) => Err(crate::error::aws("s3:GetObject", e))
-                        .with_context(|| format!("cannot read the state {origin}")),
-                }
+        let b = match &self.kind {
+            Kind::Local(p) => return State::load(p, stack, region, account),
+            Kind::S3(b) => b,
+        };
+        let origin = self.describe();
+        let got = b
+            .object(&b.key)
+            .get()
+            .await
+            .with_context(|| format!("cannot read the state {origin}"))?;
+        let mut etag = self.etag.lock().await;
+        match got {
+            Some((body, tag)) => {
+                *etag = tag;
+                State::parse(
+                    &String::from_utf8_lossy(&body),
+                    &origin,
+                    stack,
+                    region,
+                    account,
+                )
+            }
+            None => {
+                *etag = None;
+                Ok(State::new(stack, region, account))
             }
         }
     }
 
     /// Write the state: atomically on disk; conditionally on S3 (never over another run's write).
     pub async fn save(&self, state: &State) -> Result<()> {
-        match &self.kind {
-            Kind::Local(p) => state.save(p),
-            Kind::S3 {
-                client,
-                bucket,
-                key,
-            } => {
-                let mut etag = self.etag.lock().await;
-                let mut body = serde_json::to_vec_pretty(state)?;
-                body.push(b'\n');
-                let mut put = client
-                    .put_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .content_type("application/json")
-                    .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-                    .body(ByteStream::from(body));
-                put = match etag.as_deref() {
-                    Some(tag) => put.if_match(tag),
-                    None => put.if_none_match("*"),
-                };
-                match put.send().await {
-                    Ok(out) => {
-                        *etag = out.e_tag;
-                        Ok(())
-                    }
-                    Err(e) if lost_condition(&e) => anyhow::bail!(
-                        "the state {} was changed by another run since this one read it (ETag {}): nothing was overwritten. Runs must hold the lock; re-run to plan against the new state",
-                        self.describe(),
-                        etag.as_deref().unwrap_or("none: it did not exist")
-                    ),
-                    Err(e) => Err(crate::error::aws("s3:PutObject", e))
-                        .with_context(|| format!("cannot write the state {}", self.describe())),
-                }
+        let b = match &self.kind {
+            Kind::Local(p) => return state.save(p),
+            Kind::S3(b) => b,
+        };
+        let mut etag = self.etag.lock().await;
+        let mut body = serde_json::to_vec_pretty(state)?;
+        body.push(b'\n');
+        let condition = match etag.as_deref() {
+            Some(tag) => Condition::Matches(tag),
+            None => Condition::Absent,
+        };
+        let put = b
+            .object(&b.key)
+            .put(body, condition)
+            .await
+            .with_context(|| format!("cannot write the state {}", self.describe()))?;
+        match put {
+            Put::Written(tag) => {
+                *etag = tag;
+                Ok(())
             }
+            Put::Refused => anyhow::bail!(
+                "the state {} was changed by another run since this one read it (ETag {}): nothing was overwritten. Runs must hold the lock; re-run to plan against the new state",
+                self.describe(),
+                etag.as_deref().unwrap_or("none: it did not exist")
+            ),
         }
-    }
-
-    fn lock_key(key: &str) -> String {
-        format!("{key}.lock")
     }
 
     /// Take the lock for `command`, waiting up to `timeout` while another run holds it.
@@ -286,7 +242,7 @@ impl Store {
         loop {
             match self.try_lock(command).await {
                 Ok(l) => return Ok(l),
-                Err(LockErrorOr::Held(e)) if start.elapsed() < timeout => {
+                Err(NotTaken::Held(e)) if start.elapsed() < timeout => {
                     if !said {
                         eprintln!("waiting up to {}s for the lock: {e}", timeout.as_secs());
                         said = true;
@@ -295,85 +251,34 @@ impl Store {
                     let pause = Duration::from_millis(500 + fastrand::u64(0..1000));
                     tokio::time::sleep(pause.min(left)).await;
                 }
-                Err(LockErrorOr::Held(e)) => return Err(e.into()),
-                Err(LockErrorOr::Other(e)) => return Err(e),
+                Err(NotTaken::Held(e)) => return Err(e.into()),
+                Err(NotTaken::Other(e)) => return Err(e),
             }
         }
     }
 
-    async fn try_lock(&self, command: &str) -> Result<StateLock, LockErrorOr> {
+    async fn try_lock(&self, command: &str) -> Result<StateLock, NotTaken> {
         match &self.kind {
-            Kind::Local(p) => lock::Lock::acquire(p, command)
+            Kind::Local(p) => local::Lock::acquire(p, command)
                 .map(StateLock::Local)
                 .map_err(|e| match e {
-                    LockError::Held { .. } => LockErrorOr::Held(e),
-                    other => LockErrorOr::Other(other.into()),
+                    LockError::Held { .. } => NotTaken::Held(e),
+                    other => NotTaken::Other(other.into()),
                 }),
-            Kind::S3 {
-                client,
-                bucket,
-                key,
-            } => {
-                let lock_key = Self::lock_key(key);
+            Kind::S3(b) => {
                 let me = Holder::me(command);
-                for _ in 0..2 {
-                    let body = serde_json::to_vec(&me).map_err(|e| LockErrorOr::Other(e.into()))?;
-                    let put = client
-                        .put_object()
-                        .bucket(bucket)
-                        .key(&lock_key)
-                        .if_none_match("*")
-                        .content_type("application/json")
-                        .body(ByteStream::from(body))
-                        .send()
-                        .await;
-                    match put {
-                        Ok(_) => {
-                            return Ok(StateLock::S3 {
-                                client: client.clone(),
-                                bucket: bucket.clone(),
-                                key: lock_key,
-                                id: me.id.clone(),
-                            })
-                        }
-                        Err(e) if lost_condition(&e) => {
-                            let Some((holder, _)) = read_s3_lock(client, bucket, &lock_key)
-                                .await
-                                .map_err(LockErrorOr::Other)?
-                            else {
-                                continue; // released in between: try again
-                            };
-                            if holder.died_here() {
-                                tracing::warn!(
-                                    "taking over the lock of `{}` (pid {}), which is no longer running",
-                                    holder.command,
-                                    holder.pid
-                                );
-                                let _ = client
-                                    .delete_object()
-                                    .bucket(bucket)
-                                    .key(&lock_key)
-                                    .send()
-                                    .await;
-                                continue;
-                            }
-                            return Err(LockErrorOr::Held(LockError::Held {
-                                holder: Box::new(holder),
-                                path: format!("s3://{bucket}/{lock_key}"),
-                            }));
-                        }
-                        Err(e) => {
-                            return Err(LockErrorOr::Other(
-                                crate::error::aws("s3:PutObject", e).context(format!(
-                                    "cannot take the lock s3://{bucket}/{lock_key}"
-                                )),
-                            ))
-                        }
-                    }
-                }
-                Err(LockErrorOr::Other(anyhow::anyhow!(
-                    "the lock s3://{bucket}/{lock_key} kept reappearing"
-                )))
+                let key = b.lock_key();
+                let etag = s3::take(&b.object(&key), &me).await.map_err(|e| match e {
+                    NotTaken::Other(e) => NotTaken::Other(
+                        e.context(format!("cannot take the lock s3://{}/{key}", b.bucket)),
+                    ),
+                    held => held,
+                })?;
+                Ok(StateLock::S3(S3Lock {
+                    at: b.clone(),
+                    id: me.id,
+                    etag,
+                }))
             }
         }
     }
@@ -382,51 +287,8 @@ impl Store {
     /// is never broken by mistake.
     pub async fn unlock(&self, id: &str) -> Result<Holder> {
         match &self.kind {
-            Kind::Local(p) => Ok(lock::Lock::force_release(p, id)?),
-            Kind::S3 {
-                client,
-                bucket,
-                key,
-            } => {
-                let lock_key = Self::lock_key(key);
-                let Some((holder, etag)) = read_s3_lock(client, bucket, &lock_key).await? else {
-                    anyhow::bail!("the state s3://{bucket}/{key} is not locked");
-                };
-                if holder.id != id {
-                    return Err(LockError::Mismatch {
-                        wanted: id.into(),
-                        holder: Box::new(holder),
-                    }
-                    .into());
-                }
-                let mut del = client.delete_object().bucket(bucket).key(&lock_key);
-                if let Some(tag) = etag {
-                    del = del.if_match(tag);
-                }
-                match del.send().await {
-                    Ok(_) => Ok(holder),
-                    // Buckets that do not take a condition on delete: the id was checked just now.
-                    Err(e) if crate::error::code(&e) == Some("NotImplemented") => {
-                        client
-                            .delete_object()
-                            .bucket(bucket)
-                            .key(&lock_key)
-                            .send()
-                            .await
-                            .map_err(|e| crate::error::aws("s3:DeleteObject", e))?;
-                        Ok(holder)
-                    }
-                    Err(e) if lost_condition(&e) => anyhow::bail!(
-                        "the lock s3://{bucket}/{lock_key} changed hands while breaking it; run `secauto unlock` again with the new id"
-                    ),
-                    Err(e) => Err(crate::error::aws("s3:DeleteObject", e)),
-                }
-            }
+            Kind::Local(p) => Ok(local::Lock::force_release(p, id)?),
+            Kind::S3(b) => s3::unlock(&b.object(&b.lock_key()), id).await,
         }
     }
-}
-
-enum LockErrorOr {
-    Held(LockError),
-    Other(anyhow::Error),
 }

@@ -16,6 +16,11 @@ static SIGNALLED: Notify = Notify::const_new();
 
 pub use crate::exit::EXIT_INTERRUPTED;
 
+/// A run stopped by a signal before it held its lock: nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted before anything was changed")]
+pub struct Interrupted;
+
 /// True once a signal asked the run to stop: start nothing new.
 pub fn requested() -> bool {
     SIGNALS.load(Ordering::SeqCst) >= 1
@@ -42,13 +47,18 @@ async fn at_least(n: u8) {
     }
 }
 
-/// Run `work` until it ends or a signal comes; `EXIT_INTERRUPTED` then.
+/// Run `work` until it ends or a signal comes; `EXIT_INTERRUPTED` then (also when `work` itself
+/// stopped with [`Interrupted`]).
 pub async fn or_exit<F: std::future::Future<Output = anyhow::Result<u8>>>(
     work: F,
 ) -> anyhow::Result<u8> {
-    tokio::select! {
+    let r = tokio::select! {
         r = work => r,
         _ = signalled() => Ok(EXIT_INTERRUPTED),
+    };
+    match r {
+        Err(e) if e.is::<Interrupted>() => Ok(EXIT_INTERRUPTED),
+        other => other,
     }
 }
 

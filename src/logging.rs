@@ -12,8 +12,8 @@ pub fn filter(verbose: u8, rust_log: Option<&str>) -> String {
     match (verbose, rust_log) {
         (0, Some(env)) if !env.trim().is_empty() => env.to_string(),
         (0, _) => "warn".into(),
-        (1, _) => "secauto=info".into(),
-        _ => "secauto=debug,aws_config=info".into(),
+        (1, _) => "warn,secauto=info".into(),
+        _ => "warn,secauto=debug,aws_config=info".into(),
     }
 }
 
@@ -36,8 +36,8 @@ mod tests {
 
     #[test]
     fn the_flag_beats_rust_log() {
-        assert_eq!(filter(1, Some("secauto=trace")), "secauto=info");
-        assert_eq!(filter(2, Some("off")), "secauto=debug,aws_config=info");
+        assert_eq!(filter(1, Some("secauto=trace")), "warn,secauto=info");
+        assert_eq!(filter(2, Some("off")), "warn,secauto=debug,aws_config=info");
         assert_eq!(filter(0, Some("secauto=trace")), "secauto=trace");
         assert_eq!(filter(0, None), "warn");
         assert_eq!(filter(0, Some(" ")), "warn");

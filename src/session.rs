@@ -93,7 +93,8 @@ pub fn state_backend(
     account: Option<(&str, bool)>,
 ) -> Result<Backend> {
     if let Some(spec) = &g.state {
-        // `--state` says where; `[state] kms_key` still says how the bucket's objects are written.
+        // `--state` says where; `[state] region` and `kms_key` still say how the bucket is reached
+        // and its objects written.
         return Ok(match Backend::parse(spec)? {
             Backend::S3 {
                 bucket,
@@ -140,8 +141,23 @@ pub struct Session {
 impl Session {
     /// Connect, find the account, open the state and build the graph of `config`'s stack; the
     /// graph is checked for the region the run resolves before any API call. `in_fleet`: the state
-    /// is kept per account and region (`<stack>/<account>/<region>.json`).
+    /// is kept per account and region (`<stack>/<account>/<region>.json`). Only reads: a signal
+    /// meanwhile stops it with [`crate::interrupt::Interrupted`].
     pub async fn open(
+        g: &Global,
+        config: &Config,
+        code: Code,
+        part: &Part,
+        in_fleet: bool,
+    ) -> Result<Session> {
+        let opening = Self::connect(g, config, code, part, in_fleet);
+        match crate::interrupt::unless_signalled(opening).await? {
+            Some(s) => Ok(s),
+            None => Err(crate::interrupt::Interrupted.into()),
+        }
+    }
+
+    async fn connect(
         g: &Global,
         config: &Config,
         code: Code,

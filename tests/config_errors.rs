@@ -199,9 +199,15 @@ fn init_writes_every_setting_and_keeps_an_existing_file() {
             continue; // a map of service names, not settings
         }
         for field in model_fields(section) {
-            let word = regex_word(&block, &field);
+            // `field = …` (set, or commented out); the rules' criteria are listed in prose.
+            let shown = block.lines().any(|l| {
+                let l = l.trim_start_matches('#').trim_start();
+                l.strip_prefix(field.as_str())
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            }) || block.contains(&format!("[[{section}.{field}]]"))
+                || (section == "triage.rules" && regex_word(&block, &field));
             assert!(
-                word,
+                shown,
                 "init's [{section}] does not show the setting {field:?}:\n{block}"
             );
             settings += 1;
@@ -649,6 +655,23 @@ fn one_state_for_many_targets_is_refused_before_any_call() {
             o.stderr
         );
     }
+    // A target without role_arn is the caller's account: refused before STS is asked which.
+    let d = project(&format!(
+        "{FLEET}\n[[targets]]\nrole = \"member\"\nregions = [\"ap-south-1\"]\n"
+    ));
+    for args in [
+        &["plan", "--state", "one.json"][..],
+        &["destroy", "--yes", "--state", "x.json"][..],
+    ] {
+        let o = run(d.path(), args);
+        assert_eq!(o.code, 1, "{args:?}");
+        assert!(
+            o.stderr.contains("--state names one state"),
+            "{args:?}: {}",
+            o.stderr
+        );
+    }
+    let d = project(FLEET);
     // A saved plan, or --out, is one target's: without --target picking one, refused.
     let o = run(d.path(), &["plan", "--out", "p.json"]);
     assert_eq!(o.code, 1);

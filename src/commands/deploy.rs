@@ -6,9 +6,8 @@ use anyhow::Result;
 
 use crate::cli::Global;
 use crate::engine::{self, Action};
-use crate::exit::{Report, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+use crate::exit::{Report, EXIT_ERROR, EXIT_OK};
 use crate::fleet::{self, Job};
-use crate::interrupt::unless_signalled;
 use crate::report::{self, Output};
 use crate::saved_plan::SavedPlan;
 use crate::session::{aws_config, locked, Session};
@@ -37,10 +36,7 @@ pub(super) async fn run(g: &Global, adopt: bool, saved: Option<&Path>) -> Result
         })
         .await;
     }
-    let opening = Session::open(g, &config, Code::Required, &Part::Alone, false);
-    let Some(s) = unless_signalled(opening).await? else {
-        return Ok(EXIT_INTERRUPTED);
-    };
+    let s = Session::open(g, &config, Code::Required, &Part::Alone, false).await?;
     let lock = s.lock(g, "secauto deploy").await?;
     locked(lock, one(g, &s, adopt, saved.as_ref(), false))
         .await?

@@ -9,7 +9,6 @@ use crate::cli::Global;
 use crate::engine::{self, Action};
 use crate::exit::{Report, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use crate::fleet::{self, Job};
-use crate::interrupt::unless_signalled;
 use crate::report;
 use crate::resources::{Kind, STACK_TAG};
 use crate::session::{aws_config, locked, Session};
@@ -38,10 +37,7 @@ pub(super) async fn run(g: &Global, yes: bool) -> Result<u8> {
         })
         .await;
     }
-    let opening = Session::open(g, &config, Code::NotNeeded, &Part::Alone, false);
-    let Some(s) = unless_signalled(opening).await? else {
-        return Ok(EXIT_INTERRUPTED);
-    };
+    let s = Session::open(g, &config, Code::NotNeeded, &Part::Alone, false).await?;
     let lock = s.lock(g, "secauto destroy").await?;
     locked(lock, one(g, &s, yes, false)).await?.print(g.output)
 }

@@ -19,7 +19,10 @@ pub(super) fn run(g: &Global, force: bool) -> Result<u8> {
             path.display()
         );
     }
-    std::fs::write(&path, crate::config::TEMPLATE)
+    // Written whole or not at all, even when a signal ends the process meanwhile.
+    let partial = path.with_extension("toml.partial");
+    std::fs::write(&partial, crate::config::TEMPLATE)
+        .and_then(|()| std::fs::rename(&partial, &path))
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", path.display());
     Ok(EXIT_OK)

@@ -24,8 +24,10 @@ pub async fn run(cli: Cli) -> Result<u8> {
     let g = cli.global;
     match cli.command {
         // Boxed: each command's future is large, and lives on the heap rather than the stack.
-        Command::Deploy { adopt, plan } => Box::pin(deploy::run(&g, adopt, plan.as_deref())).await,
-        Command::Destroy { yes } => Box::pin(destroy::run(&g, yes)).await,
+        Command::Deploy { adopt, plan } => {
+            stopped_is_130(Box::pin(deploy::run(&g, adopt, plan.as_deref())).await)
+        }
+        Command::Destroy { yes } => stopped_is_130(Box::pin(destroy::run(&g, yes)).await),
         Command::Plan { out } => or_exit(Box::pin(plan::run(&g, out.as_deref()))).await,
         Command::Status => or_exit(Box::pin(status::run(&g))).await,
         Command::Unlock { id } => or_exit(Box::pin(unlock::run(&g, &id))).await,
@@ -40,6 +42,14 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Simulate { files } => or_exit(blocking(move || simulate::run(&g, &files))).await,
         Command::Validate => or_exit(Box::pin(validate::run(&g))).await,
         Command::Completions { shell } => or_exit(blocking(move || completions::run(shell))).await,
+    }
+}
+
+/// A deploy or destroy stopped by a signal before it held its lock exits 130, having changed nothing.
+fn stopped_is_130(result: Result<u8>) -> Result<u8> {
+    match result {
+        Err(e) if e.is::<crate::interrupt::Interrupted>() => Ok(crate::exit::EXIT_INTERRUPTED),
+        other => other,
     }
 }
 

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::cli::Global;
-use crate::config::{Config, TargetRole};
+use crate::config::{role_account, Config, TargetRole};
 use crate::exit::{print_json, EXIT_OK};
 use crate::report::{self, Output};
 use crate::session::{load_config, origin, state_backend, Need};
@@ -27,7 +27,14 @@ pub(super) async fn run(g: &Global) -> Result<u8> {
     let (part, member, region) = parts(&config, region)?;
     let stack = stack::build_part(&config, ANY_ACCOUNT, &region, Code::NotNeeded, &part)?;
     let bundles = stack::build_part(&config, ANY_ACCOUNT, &region, Code::Required, &part).err();
-    let state = state_backend(g, &config, &region, None)?.describe();
+    // The state a run would use: per account with role_arn, per target in a fleet.
+    let account = config.stack.role_arn.as_deref().and_then(role_account);
+    let state = if config.targets.is_empty() {
+        state_backend(g, &config, &region, account.map(|a| (a, false)))?.describe()
+    } else {
+        let each = state_backend(g, &config, "<region>", Some(("<account>", true)))?;
+        format!("{} (one per target)", each.describe())
+    };
     let origin = origin(g, "secauto.toml");
     match g.output {
         Output::Json => print_json(&serde_json::json!({

@@ -229,6 +229,7 @@ impl Done {
     fn code(&self) -> u8 {
         match &self.result {
             Ok(r) => r.code,
+            Err(e) if e.is::<crate::interrupt::Interrupted>() => EXIT_INTERRUPTED,
             Err(_) => EXIT_ERROR,
         }
     }
@@ -268,6 +269,12 @@ where
     F: Fn(Config, Part) -> Fut,
     Fut: Future<Output = Result<Report>>,
 {
+    let all: usize = config.targets.iter().map(|t| t.regions.len()).sum();
+    if g.state.is_some() && g.targets.is_empty() && all > 1 {
+        anyhow::bail!(
+            "--state names one state, and this run has {all} targets, each with its own state and lock: remove --state (or SECAUTO_STATE), or pick one target with --target ACCOUNT/REGION"
+        );
+    }
     let (units, fleet) = resolve(g, config).await?;
     if g.state.is_some() && units.len() > 1 {
         anyhow::bail!(
@@ -294,7 +301,7 @@ where
             async move {
                 let t = Instant::now();
                 let result = if crate::interrupt::requested() {
-                    Err(anyhow::anyhow!("not started: interrupted"))
+                    Err(anyhow::Error::new(crate::interrupt::Interrupted).context("not started"))
                 } else {
                     // Boxed: each run's future is large.
                     Box::pin(one(unit.config(config), unit.part(fleet))).await

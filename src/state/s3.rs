@@ -174,31 +174,32 @@ impl Object<'_> {
         }
     }
 
-    /// Delete the object if its ETag is `etag`.
+    /// Delete the object if its ETag is `etag`. A 409 (another conditional request on the key was
+    /// in flight, as when a waiting run tries to create the lock) is retried, as S3 documents.
     pub async fn delete_if(&self, etag: &str) -> Result<Deleted> {
-        let del = self
-            .client
-            .delete_object()
-            .bucket(self.bucket)
-            .key(self.key)
-            .if_match(etag)
-            .send()
-            .await;
-        match del {
-            Ok(_) => Ok(Deleted::Yes),
-            Err(e) if precondition_failed(&e) => Ok(Deleted::Changed),
-            // A conditional delete of a key deleted meanwhile answers 404.
-            Err(e) if no_such_key(&e) => Ok(Deleted::Gone),
-            Err(e)
-                if crate::error::code(&e) == Some("ConditionalRequestConflict")
-                    || e.raw_response().map(|r| r.status().as_u16()) == Some(409) =>
-            {
-                Ok(Deleted::Changed)
+        let attempt = || {
+            let del = self
+                .client
+                .delete_object()
+                .bucket(self.bucket)
+                .key(self.key)
+                .if_match(etag);
+            async move {
+                match del.send().await {
+                    Ok(_) => Ok(Deleted::Yes),
+                    Err(e) if precondition_failed(&e) => Ok(Deleted::Changed),
+                    // A conditional delete of a key deleted meanwhile answers 404.
+                    Err(e) if no_such_key(&e) => Ok(Deleted::Gone),
+                    Err(e) if crate::error::code(&e) == Some("NotImplemented") => {
+                        Ok(Deleted::Unsupported)
+                    }
+                    Err(e) => Err(e),
+                }
             }
-            Err(e) if crate::error::code(&e) == Some("NotImplemented") => Ok(Deleted::Unsupported),
-            Err(e) => Err(crate::error::aws("s3:DeleteObject", e))
-                .with_context(|| format!("cannot delete {}", self.describe())),
-        }
+        };
+        retry_when("s3:DeleteObject", CONFLICT_BUDGET, &CONFLICT, attempt)
+            .await
+            .with_context(|| format!("cannot delete {}", self.describe()))
     }
 
     /// Delete the object whatever it is now.
@@ -226,7 +227,7 @@ impl Object<'_> {
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Deleted {
     Yes,
-    /// The object is another one now (412, or 409 for a write in flight).
+    /// The object is another one now (412).
     Changed,
     /// There was none.
     Gone,

@@ -240,7 +240,15 @@ impl Store {
         let start = Instant::now();
         let mut said = false;
         loop {
+            // A signal while waiting stops the wait; a lock taken meanwhile is given back.
+            if crate::interrupt::requested() {
+                anyhow::bail!(crate::interrupt::Interrupted);
+            }
             match self.try_lock(command).await {
+                Ok(l) if crate::interrupt::requested() => {
+                    l.release().await;
+                    anyhow::bail!(crate::interrupt::Interrupted);
+                }
                 Ok(l) => return Ok(l),
                 Err(NotTaken::Held(e)) if start.elapsed() < timeout => {
                     if !said {
@@ -249,7 +257,10 @@ impl Store {
                     }
                     let left = timeout.saturating_sub(start.elapsed());
                     let pause = Duration::from_millis(500 + fastrand::u64(0..1000));
-                    tokio::time::sleep(pause.min(left)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause.min(left)) => {}
+                        _ = crate::interrupt::signalled() => {}
+                    }
                 }
                 Err(NotTaken::Held(e)) => return Err(e.into()),
                 Err(NotTaken::Other(e)) => return Err(e),

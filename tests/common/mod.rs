@@ -10,6 +10,7 @@ use secauto_testkit::proxy::{LambdaDeadLetterShim, Proxy};
 pub use secauto_testkit::{ministack, moto, Emulator};
 
 mod calls;
+pub mod readme;
 #[allow(unused_imports)] // each test binary uses some
 pub use calls::{is_mutating, rest_operation, Recorder, Request};
 

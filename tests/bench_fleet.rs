@@ -31,7 +31,7 @@ fn fleet_benchmark() {
     let latency = common::bench_latency();
     let ms = latency.as_millis();
     let emu = Emulators::start();
-    let proxies: Vec<Proxy> = [&emu.moto.url, &emu.lambda.url, &emu.cloudwatch.url]
+    let proxies: Vec<Proxy> = [&emu.moto.url, &emu.lambda.url, &emu.ministack.url]
         .iter()
         .map(|u| latency_proxy(u, latency))
         .collect();

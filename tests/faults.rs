@@ -21,7 +21,7 @@ fn run_seed(emu: &Emulators, seed: u64) -> Vec<String> {
         Some(Faults::new(RATE, seed + 1000)),
     );
     let cloudwatch = Proxy::start_with(
-        &emu.cloudwatch.url,
+        &emu.ministack.url,
         None,
         Some(Faults::new(RATE, seed + 2000)),
     );

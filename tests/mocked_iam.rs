@@ -5,18 +5,22 @@
 
 #[path = "common/offline.rs"]
 mod offline;
+#[path = "common/readme.rs"]
+mod readme;
 
 use std::time::Duration;
 
 use aws_sdk_iam::operation::delete_policy::{DeletePolicyError, DeletePolicyOutput};
 use aws_sdk_iam::operation::delete_role::{DeleteRoleError, DeleteRoleOutput};
 use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput;
+use aws_sdk_iam::operation::detach_group_policy::DetachGroupPolicyOutput;
 use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
+use aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
 use aws_sdk_iam::operation::list_entities_for_policy::ListEntitiesForPolicyOutput;
 use aws_sdk_iam::operation::list_policy_versions::ListPolicyVersionsOutput;
 use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
-use aws_sdk_iam::types::{AttachedPolicy, PolicyRole};
+use aws_sdk_iam::types::{AttachedPolicy, PolicyGroup, PolicyRole, PolicyUser};
 use aws_sdk_iam::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use secauto::resources::{delete, Kind};
@@ -64,6 +68,26 @@ fn roles(names: &[&str]) -> Vec<PolicyRole> {
         .collect()
 }
 
+/// A policy with one version that IAM refuses to delete (DeleteConflict, 409) while it is still
+/// attached, then deletes: ListPolicyVersions and DeletePolicy.
+fn refused_until_detached() -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
+    let versions = mock!(Client::list_policy_versions).then_output(|| {
+        ListPolicyVersionsOutput::builder()
+            .is_truncated(false)
+            .build()
+    });
+    let delete_policy = mock!(Client::delete_policy)
+        .sequence()
+        .error(|| {
+            DeletePolicyError::DeleteConflictException(conflict(
+                "Cannot delete a policy attached to entities.",
+            ))
+        })
+        .output(|| DeletePolicyOutput::builder().build())
+        .build();
+    (versions, delete_policy)
+}
+
 #[tokio::test]
 async fn mocked_iam_policy_delete_detaches_every_role_on_every_page() {
     let entities = mock!(Client::list_entities_for_policy)
@@ -84,21 +108,7 @@ async fn mocked_iam_policy_delete_detaches_every_role_on_every_page() {
         .build();
     let detach =
         mock!(Client::detach_role_policy).then_output(|| DetachRolePolicyOutput::builder().build());
-    let versions = mock!(Client::list_policy_versions).then_output(|| {
-        ListPolicyVersionsOutput::builder()
-            .is_truncated(false)
-            .build()
-    });
-    // Still attached: IAM refuses (DeleteConflict, 409) until it is detached everywhere.
-    let delete_policy = mock!(Client::delete_policy)
-        .sequence()
-        .error(|| {
-            DeletePolicyError::DeleteConflictException(conflict(
-                "Cannot delete a policy attached to entities.",
-            ))
-        })
-        .output(|| DeletePolicyOutput::builder().build())
-        .build();
+    let (versions, delete_policy) = refused_until_detached();
     let iam = mock_client!(
         aws_sdk_iam,
         RuleMode::MatchAny,
@@ -111,6 +121,51 @@ async fn mocked_iam_policy_delete_detaches_every_role_on_every_page() {
     assert_eq!(entities.num_calls(), 2, "both pages were read");
     assert_eq!(detach.num_calls(), 3, "a, b and c (page 2) were detached");
     assert_eq!(delete_policy.num_calls(), 2, "refused, then deleted");
+}
+
+/// A member stack's policy that someone attached to a user and a group: IAM refuses DeletePolicy
+/// (DeleteConflict; moto does not), destroy detaches it from both, and every call it made is one
+/// the README grants the member deploy role.
+#[tokio::test]
+async fn mocked_iam_policy_delete_detaches_users_and_groups_as_the_readme_grants() {
+    let entities = mock!(Client::list_entities_for_policy).then_output(|| {
+        ListEntitiesForPolicyOutput::builder()
+            .policy_users(PolicyUser::builder().user_name("someone").build())
+            .policy_groups(PolicyGroup::builder().group_name("some-team").build())
+            .is_truncated(false)
+            .build()
+    });
+    let user = mock!(Client::detach_user_policy)
+        .match_requests(|r| r.user_name() == Some("someone") && r.policy_arn() == Some(POLICY))
+        .then_output(|| DetachUserPolicyOutput::builder().build());
+    let group = mock!(Client::detach_group_policy)
+        .match_requests(|r| r.group_name() == Some("some-team") && r.policy_arn() == Some(POLICY))
+        .then_output(|| DetachGroupPolicyOutput::builder().build());
+    let (versions, delete_policy) = refused_until_detached();
+    let actions = offline::Actions::default();
+    let recorder = actions.clone();
+    let iam = mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&entities, &user, &group, &versions, &delete_policy],
+        move |b: aws_sdk_iam::config::Builder| b.interceptor(recorder.clone())
+    );
+    let mut clients = offline::clients();
+    clients.iam = iam;
+    let ctx = offline::ctx(clients, Duration::ZERO);
+    delete(&ctx, Kind::IamPolicy, POLICY).await.unwrap();
+    assert_eq!((user.num_calls(), group.num_calls()), (1, 1));
+    let called = actions.called();
+    assert!(
+        called.contains(&"iam:DetachUserPolicy".to_string()),
+        "{called:?}"
+    );
+    let listed = readme::member_permissions();
+    let unlisted: Vec<&String> = called.iter().filter(|a| !listed.contains(*a)).collect();
+    assert!(
+        unlisted.is_empty(),
+        "destroy calls, but the README's member deploy role lacks: {unlisted:?}"
+    );
 }
 
 #[tokio::test]

@@ -9,15 +9,24 @@ use std::process::{Command, Stdio};
 use secauto_testkit::proxy::{LambdaDeadLetterShim, Proxy};
 pub use secauto_testkit::{ministack, moto, Emulator};
 
+mod calls;
+pub mod readme;
+#[allow(unused_imports)] // each test binary uses some
+pub use calls::{is_mutating, rest_operation, Recorder, Request};
+
 use secauto::aws::{Clients, Connection};
 
 pub const REGION: &str = "us-east-1";
 
-/// Both emulators, and moto's Lambda behind a proxy that keeps the DeadLetterConfig moto forgets.
+/// Both emulators, moto's Lambda behind a proxy that keeps the DeadLetterConfig moto forgets, and
+/// ministack (CloudWatch) behind a proxy that records every request, as moto's recorder does.
 pub struct Emulators {
     pub moto: Emulator,
-    pub cloudwatch: Emulator,
+    pub ministack: Emulator,
+    /// ministack through the recording proxy: where secauto's CloudWatch calls go.
+    pub cloudwatch: Proxy,
     pub lambda: Proxy,
+    cloudwatch_log: std::sync::Arc<Recorder>,
 }
 
 impl Emulators {
@@ -27,15 +36,21 @@ impl Emulators {
             &moto.url,
             Some(std::sync::Arc::new(LambdaDeadLetterShim::default())),
         );
+        let ministack = ministack();
+        let cloudwatch_log = std::sync::Arc::new(Recorder::default());
+        let cloudwatch = Proxy::start(&ministack.url, Some(cloudwatch_log.clone()));
         Emulators {
             moto,
-            cloudwatch: ministack(),
+            ministack,
+            cloudwatch,
             lambda,
+            cloudwatch_log,
         }
     }
 
-    /// Start moto's request recorder afresh.
+    /// Start recording every emulator's requests afresh (moto's recorder, the CloudWatch proxy's).
     pub fn record(&self) {
+        self.cloudwatch_log.clear();
         let c = reqwest::blocking::Client::new();
         c.post(format!(
             "{}/moto-api/recorder/reset-recording",
@@ -51,8 +66,8 @@ impl Emulators {
         .expect("start recording");
     }
 
-    /// The operations moto received since `record`, as `service:Operation` or `METHOD path`.
-    pub fn recorded(&self) -> Vec<String> {
+    /// Every request the emulators received since `record` (moto's, then ministack's).
+    pub fn requests(&self) -> Vec<Request> {
         let text = reqwest::blocking::get(format!(
             "{}/moto-api/recorder/download-recording",
             self.moto.url
@@ -61,10 +76,23 @@ impl Emulators {
         .expect("download recording");
         text.lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).expect("recording line");
-                operation(&v)
-            })
+            .map(|l| Request::from_moto(&serde_json::from_str(l).expect("recording line")))
+            .chain(self.cloudwatch_log.requests())
+            .collect()
+    }
+
+    /// The operations the emulators received since `record`: the operation's name, or
+    /// `METHOD path` for REST (Lambda, Security Hub, S3).
+    pub fn recorded(&self) -> Vec<String> {
+        self.requests().iter().map(Request::operation).collect()
+    }
+
+    /// The IAM actions (`service:Operation`) of the requests since `record`; a request that cannot
+    /// be named fails the test.
+    pub fn actions(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| r.iam_action().unwrap_or_else(|e| panic!("{e}")))
             .collect()
     }
 
@@ -96,7 +124,8 @@ impl Emulators {
 
     fn connection(&self) -> Connection {
         let mut endpoints = std::collections::BTreeMap::new();
-        endpoints.insert("cloudwatch".to_string(), self.cloudwatch.url.clone());
+        // The tests' own checks go to ministack directly, unrecorded.
+        endpoints.insert("cloudwatch".to_string(), self.ministack.url.clone());
         endpoints.insert("lambda".to_string(), self.lambda.url.clone());
         Connection {
             region: Some(REGION.into()),
@@ -107,47 +136,6 @@ impl Emulators {
             role: None,
         }
     }
-}
-
-/// Name one recorded request: the query Action, the JSON X-Amz-Target, or the REST method and path.
-fn operation(v: &serde_json::Value) -> String {
-    use base64::Engine;
-    let headers = &v["headers"];
-    if let Some(t) = headers
-        .as_object()
-        .and_then(|h| {
-            h.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
-        })
-        .and_then(|(_, v)| v.as_str())
-    {
-        return t.rsplit('.').next().unwrap_or(t).to_string();
-    }
-    let body = v["body"].as_str().unwrap_or_default();
-    let body = if v["body_encoded"].as_bool() == Some(true) {
-        base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    } else {
-        body.to_string()
-    };
-    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
-        return action.to_string();
-    }
-    let url = v["url"].as_str().unwrap_or_default();
-    let path = url.splitn(4, '/').nth(3).unwrap_or_default();
-    format!("{} /{}", v["method"].as_str().unwrap_or("?"), path)
-}
-
-/// True for an operation that changes something.
-pub fn is_mutating(op: &str) -> bool {
-    if let Some((method, _)) = op.split_once(' ') {
-        return method != "GET" && method != "HEAD";
-    }
-    !["Get", "List", "Describe", "BatchGet"]
-        .iter()
-        .any(|p| op.starts_with(p))
 }
 
 /// The output of one secauto run.

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test binary uses some
 //! Clients for mocked tests: every service points at a closed loopback port, so a test that swaps
 //! in an aws-smithy-mocks client for one service can never reach another by accident.
 
@@ -25,4 +26,35 @@ pub fn clients() -> Clients {
 /// A context for stack `s` in us-east-1 over `clients`.
 pub fn ctx(clients: Clients, role_wait: Duration) -> Ctx {
     Ctx::new(clients, "s", "us-east-1", BTreeMap::new(), role_wait)
+}
+
+/// Records the IAM action (`service:Operation`) of every call a client makes: add it to a mocked
+/// client, and the calls the code made are known without listing them by hand.
+#[derive(Debug, Clone, Default)]
+pub struct Actions(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Actions {
+    pub fn called(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Actions {
+    fn name(&self) -> &'static str {
+        "Actions"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(m) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            if let Ok(mut l) = self.0.lock() {
+                l.push(format!("{}:{}", m.service().to_ascii_lowercase(), m.name()));
+            }
+        }
+        Ok(())
+    }
 }

@@ -262,7 +262,8 @@ async fn mocked_securityhub_action_targets_create_read_update_delete() {
                     .build(),
             )
         });
-    let (id, name, desc) = (t.id.clone(), t.name.clone(), t.description.clone());
+    let (id, name) = (t.id.clone(), t.name.clone());
+    let desc = format!("{} [secauto:stack=sec]", t.description);
     let a2 = arn.clone();
     let create = mock!(Client::create_action_target)
         .match_requests(move |r| {

@@ -76,22 +76,6 @@ impl Shared<'_> {
     }
 }
 
-/// Whether `parent` may be deleted only once `child`, which depends on it, is gone: where AWS
-/// refuses the delete otherwise (a rule with targets, a bus with rules, a role or policy still
-/// attached). Everything else goes at once — a function takes its permissions and invoke
-/// configuration with it, a topic its subscriptions; a topic, a queue, a role or a key (only
-/// scheduled for deletion) may go while something still names it — so a destroy is as deep as
-/// those few chains, not as the graph.
-pub fn delete_after(child: Kind, parent: Kind) -> bool {
-    matches!(
-        (child, parent),
-        (Kind::EventTarget, Kind::EventRule)
-            | (Kind::EventRule, Kind::EventBus)
-            | (Kind::IamRolePolicyAttachment, Kind::IamRole)
-            | (Kind::IamRolePolicyAttachment, Kind::IamPolicy)
-    )
-}
-
 /// Apply `plan`. Returns the outcome and the final state (already saved).
 pub async fn apply(
     ctx: &Ctx,
@@ -106,159 +90,12 @@ pub async fn apply(
         store,
     };
     let mut outcome = Outcome::default();
-
-    // Resources that are already right but not (correctly) recorded: record them, no API call.
-    {
-        let mut s = shared.state.lock().await;
-        let mut changed = false;
-        for p in plan.items.iter().filter(|p| p.action == Action::Noop) {
-            let (Some(r), Some(live)) = (stack.get(&p.address), &p.live) else {
-                continue;
-            };
-            let record = Record {
-                kind: p.kind,
-                physical_id: live.physical_id.clone(),
-                arn: live.arn.clone(),
-                spec_hash: spec_hash(&r.spec),
-                depends_on: r.deps.clone(),
-            };
-            if s.resources.get(&p.address) != Some(&record) {
-                s.resources.insert(p.address.clone(), record);
-                changed = true;
-            }
-        }
-        // What only the ownership tag knew (a lost or fresh state): record it, so it is deleted below.
-        for p in plan.items.iter().filter(|p| p.action == Action::Delete) {
-            if let Some(record) = &p.record {
-                if !s.resources.contains_key(&p.address) {
-                    s.resources.insert(p.address.clone(), record.clone());
-                    changed = true;
-                }
-            }
-        }
-        if changed {
-            if let Err(e) = store.save(&s).await {
-                outcome.errors.push(format!("{e:#}"));
-            }
-        }
+    if let Err(e) = record_known(&shared, stack, plan).await {
+        outcome.errors.push(format!("{e:#}"));
     }
-
-    // Deletions: dependents first — only where AWS requires it (see `delete_after`). What AWS
-    // deletes with its parent (a function's permissions and invoke configuration, a topic's
-    // subscriptions) is not deleted by a call of its own when the parent goes in this run: it is
-    // recorded gone once the parent is.
-    let (deletions, implicit) = {
-        let s = shared.state.lock().await;
-        let deleting: BTreeMap<&String, &crate::state::Record> = plan
-            .items
-            .iter()
-            .filter(|p| p.action == Action::Delete)
-            .filter_map(|p| Some((&p.address, s.resources.get(&p.address)?)))
-            .collect();
-        let implicit: BTreeMap<String, String> = deleting
-            .iter()
-            .filter_map(|(address, r)| {
-                let parent = deleting.iter().find(|(pa, p)| match (r.kind, p.kind) {
-                    (Kind::LambdaPermission, Kind::LambdaFunction) => {
-                        r.physical_id.split('|').next() == Some(p.physical_id.as_str())
-                    }
-                    (Kind::LambdaEventInvokeConfig, Kind::LambdaFunction) => {
-                        r.physical_id == p.physical_id
-                    }
-                    (Kind::SnsSubscription, Kind::SnsTopic) => r.depends_on.contains(pa),
-                    _ => false,
-                })?;
-                Some(((*address).clone(), (*parent.0).clone()))
-            })
-            .collect();
-        let deletions: BTreeMap<String, Vec<String>> = plan
-            .items
-            .iter()
-            .filter(|p| p.action == Action::Delete)
-            .map(|p| {
-                let deps = match s.resources.get(&p.address) {
-                    Some(r) if !implicit.contains_key(&p.address) => r
-                        .depends_on
-                        .iter()
-                        .filter(|d| {
-                            s.resources
-                                .get(*d)
-                                .is_none_or(|parent| delete_after(r.kind, parent.kind))
-                        })
-                        .cloned()
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                (p.address.clone(), deps)
-            })
-            .collect();
-        (deletions, implicit)
-    };
-    let mut order = crate::graph::reversed(&deletions);
-    for (child, parent) in &implicit {
-        if let Some(after) = order.get_mut(child) {
-            after.push(parent.clone());
-        }
-    }
-    // Dependents first, each as soon as what depends on it is gone.
-    let deleted = crate::graph::walk(
-        &order,
-        ctx.parallelism,
-        |address| {
-            let shared = &shared;
-            let implicit = &implicit;
-            async move {
-                if crate::interrupt::requested() {
-                    return interrupted(plan, address);
-                }
-                let (kind, physical_id, arn) = {
-                    let s = shared.state.lock().await;
-                    match s.resources.get(&address) {
-                        Some(r) => (r.kind, r.physical_id.clone(), r.arn.clone()),
-                        None => return (true, None),
-                    }
-                };
-                progress.begin(&address, Action::Delete);
-                let res = if implicit.contains_key(&address) {
-                    // Its parent is gone (the walk ran this after it), and it with it.
-                    shared.record(&address, None).await
-                } else {
-                    match resources::delete(ctx, kind, &physical_id).await {
-                        Ok(()) => shared.record(&address, None).await,
-                        Err(e) => Err(e),
-                    }
-                };
-                let error = res.err().map(|e| format!("{e:#}"));
-                progress.end(&address, Action::Delete, error.as_deref());
-                (
-                    error.is_none(),
-                    Some(ResourceResult {
-                        address,
-                        kind,
-                        action: Action::Delete,
-                        arn,
-                        error,
-                    }),
-                )
-            }
-        },
-        // What a resource that could not be deleted depends on stays too: say so.
-        |address, blocked| {
-            let p = plan.get(&address)?;
-            Some(ResourceResult {
-                address: address.clone(),
-                kind: p.kind,
-                action: Action::Delete,
-                arn: None,
-                error: Some(format!(
-                    "skipped: {} depends on it and could not be deleted",
-                    blocked.join(", ")
-                )),
-            })
-        },
-    )
-    .await;
-    outcome.resources.extend(deleted.into_iter().flatten());
+    outcome
+        .resources
+        .extend(delete_all(ctx, &shared, plan, progress).await);
 
     // Creates and updates: each as soon as its own dependencies are done.
     let edges = stack.edges();
@@ -270,80 +107,7 @@ pub async fn apply(
     let applied = crate::graph::walk(
         &edges,
         ctx.parallelism,
-        |address| {
-            let shared = &shared;
-            async move {
-                let (Some(p), Some(r)) = (plan.get(&address), stack.get(&address)) else {
-                    return (true, None);
-                };
-                if p.action.mutates() && crate::interrupt::requested() {
-                    return interrupted(plan, address);
-                }
-                match p.action {
-                    Action::Create | Action::Update => {}
-                    Action::Conflict => {
-                        return (
-                            false,
-                            Some(ResourceResult {
-                                address: address.clone(),
-                                kind: p.kind,
-                                action: Action::Conflict,
-                                arn: None,
-                                error: p.reason.clone(),
-                            }),
-                        )
-                    }
-                    _ => {
-                        return (
-                            true,
-                            Some(ResourceResult {
-                                address: address.clone(),
-                                kind: p.kind,
-                                action: Action::Noop,
-                                arn: p.arn(stack, &State::new("", "", "")),
-                                error: None,
-                            }),
-                        )
-                    }
-                }
-                progress.begin(&p.address, p.action);
-                let res = match (p.action, &p.live) {
-                    (Action::Update, Some(live)) => r.spec.update(ctx, live, &p.diff).await,
-                    _ => r.spec.create(ctx).await,
-                };
-                let res = match res {
-                    Ok(applied) => {
-                        let record = Record {
-                            kind: p.kind,
-                            physical_id: applied.physical_id.clone(),
-                            arn: applied.arn.clone(),
-                            spec_hash: spec_hash(&r.spec),
-                            depends_on: r.deps.clone(),
-                        };
-                        shared
-                            .record(&p.address, Some(record))
-                            .await
-                            .map(|_| applied.arn)
-                    }
-                    Err(e) => Err(e),
-                };
-                let (arn, error) = match res {
-                    Ok(arn) => (arn, None),
-                    Err(e) => (None, Some(format!("{e:#}"))),
-                };
-                progress.end(&p.address, p.action, error.as_deref());
-                (
-                    error.is_none(),
-                    Some(ResourceResult {
-                        address: p.address.clone(),
-                        kind: p.kind,
-                        action: p.action,
-                        arn,
-                        error,
-                    }),
-                )
-            }
-        },
+        |address| create_or_update(ctx, &shared, stack, plan, progress, address),
         |address, blocked| {
             let p = plan.get(&address)?;
             p.action.mutates().then(|| ResourceResult {
@@ -377,6 +141,228 @@ pub async fn apply(
     (outcome, shared.state.into_inner())
 }
 
+/// Record, without an API call, what is already right but not (correctly) recorded, and what only
+/// the ownership tag knew (a lost or fresh state), so that it is deleted.
+async fn record_known(shared: &Shared<'_>, stack: &Stack, plan: &Plan) -> anyhow::Result<()> {
+    let mut s = shared.state.lock().await;
+    let mut changed = false;
+    for p in plan.items.iter().filter(|p| p.action == Action::Noop) {
+        let (Some(r), Some(live)) = (stack.get(&p.address), &p.live) else {
+            continue;
+        };
+        let record = Record {
+            kind: p.kind,
+            physical_id: live.physical_id.clone(),
+            arn: live.arn.clone(),
+            spec_hash: spec_hash(&r.spec),
+            depends_on: r.deps.clone(),
+        };
+        if s.resources.get(&p.address) != Some(&record) {
+            s.resources.insert(p.address.clone(), record);
+            changed = true;
+        }
+    }
+    for p in plan.items.iter().filter(|p| p.action == Action::Delete) {
+        if let Some(record) = &p.record {
+            if !s.resources.contains_key(&p.address) {
+                s.resources.insert(p.address.clone(), record.clone());
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        shared.store.save(&s).await?;
+    }
+    Ok(())
+}
+
+/// The deletions' order: each address with what must be gone before it (dependents first, only
+/// where AWS requires it, see `delete_after`), and what AWS deletes with its parent (a function's
+/// permissions and invoke configuration, a topic's subscriptions) mapped to that parent: it costs
+/// no call of its own, and is recorded gone once the parent is.
+fn deletion_order(
+    s: &State,
+    plan: &Plan,
+) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, String>) {
+    let deleting: BTreeMap<&String, &Record> = plan
+        .items
+        .iter()
+        .filter(|p| p.action == Action::Delete)
+        .filter_map(|p| Some((&p.address, s.resources.get(&p.address)?)))
+        .collect();
+    let implicit: BTreeMap<String, String> = deleting
+        .iter()
+        .filter_map(|(address, r)| {
+            let parent = deleting.iter().find(|(pa, p)| {
+                let named = r.depends_on.contains(pa);
+                resources::goes_with(r.kind, &r.physical_id, p.kind, &p.physical_id, named)
+            })?;
+            Some(((*address).clone(), (*parent.0).clone()))
+        })
+        .collect();
+    let deletions: BTreeMap<String, Vec<String>> = deleting
+        .iter()
+        .map(|(address, r)| {
+            let deps = if implicit.contains_key(*address) {
+                Vec::new()
+            } else {
+                r.depends_on
+                    .iter()
+                    .filter(|d| {
+                        s.resources
+                            .get(*d)
+                            .is_none_or(|parent| resources::delete_after(r.kind, parent.kind))
+                    })
+                    .cloned()
+                    .collect()
+            };
+            ((*address).clone(), deps)
+        })
+        .chain(
+            plan.items
+                .iter()
+                .filter(|p| p.action == Action::Delete && !s.resources.contains_key(&p.address))
+                .map(|p| (p.address.clone(), Vec::new())),
+        )
+        .collect();
+    let mut order = crate::graph::reversed(&deletions);
+    for (child, parent) in &implicit {
+        if let Some(after) = order.get_mut(child) {
+            after.push(parent.clone());
+        }
+    }
+    (order, implicit)
+}
+
+/// Every planned deletion, dependents first, each as soon as what depends on it is gone.
+async fn delete_all(
+    ctx: &Ctx,
+    shared: &Shared<'_>,
+    plan: &Plan,
+    progress: &dyn Progress,
+) -> Vec<ResourceResult> {
+    let (order, implicit) = deletion_order(&*shared.state.lock().await, plan);
+    let deleted = crate::graph::walk(
+        &order,
+        ctx.parallelism,
+        |address| {
+            let implicit = &implicit;
+            async move {
+                if crate::interrupt::requested() {
+                    return interrupted(plan, address);
+                }
+                let (kind, physical_id, arn) = {
+                    let s = shared.state.lock().await;
+                    match s.resources.get(&address) {
+                        Some(r) => (r.kind, r.physical_id.clone(), r.arn.clone()),
+                        None => return (true, None),
+                    }
+                };
+                progress.begin(&address, Action::Delete);
+                let res = if implicit.contains_key(&address) {
+                    // Its parent is gone (the walk ran this after it), and it with it.
+                    shared.record(&address, None).await
+                } else {
+                    match resources::delete(ctx, kind, &physical_id).await {
+                        Ok(()) => shared.record(&address, None).await,
+                        Err(e) => Err(e),
+                    }
+                };
+                let error = res.err().map(|e| format!("{e:#}"));
+                progress.end(&address, Action::Delete, error.as_deref());
+                let result = ResourceResult {
+                    address,
+                    kind,
+                    action: Action::Delete,
+                    arn,
+                    error,
+                };
+                (result.error.is_none(), Some(result))
+            }
+        },
+        // What a resource that could not be deleted depends on stays too: say so.
+        |address, blocked| {
+            let p = plan.get(&address)?;
+            Some(ResourceResult {
+                address: address.clone(),
+                kind: p.kind,
+                action: Action::Delete,
+                arn: None,
+                error: Some(format!(
+                    "skipped: {} depends on it and could not be deleted",
+                    blocked.join(", ")
+                )),
+            })
+        },
+    )
+    .await;
+    deleted.into_iter().flatten().collect()
+}
+
+/// Create or update one address as planned (a conflict fails it, anything else is unchanged).
+async fn create_or_update(
+    ctx: &Ctx,
+    shared: &Shared<'_>,
+    stack: &Stack,
+    plan: &Plan,
+    progress: &dyn Progress,
+    address: String,
+) -> (bool, Option<ResourceResult>) {
+    let (Some(p), Some(r)) = (plan.get(&address), stack.get(&address)) else {
+        return (true, None);
+    };
+    if p.action.mutates() && crate::interrupt::requested() {
+        return interrupted(plan, address);
+    }
+    let result = |action, arn, error| ResourceResult {
+        address: address.clone(),
+        kind: p.kind,
+        action,
+        arn,
+        error,
+    };
+    match p.action {
+        Action::Create | Action::Update => {}
+        Action::Conflict => {
+            return (
+                false,
+                Some(result(Action::Conflict, None, p.reason.clone())),
+            );
+        }
+        _ => {
+            let arn = p.arn(stack, &State::new("", "", ""));
+            return (true, Some(result(Action::Noop, arn, None)));
+        }
+    }
+    progress.begin(&p.address, p.action);
+    let res = match (p.action, &p.live) {
+        (Action::Update, Some(live)) => r.spec.update(ctx, live, &p.diff).await,
+        _ => r.spec.create(ctx).await,
+    };
+    let res = match res {
+        Ok(applied) => {
+            let record = Record {
+                kind: p.kind,
+                physical_id: applied.physical_id.clone(),
+                arn: applied.arn.clone(),
+                spec_hash: spec_hash(&r.spec),
+                depends_on: r.deps.clone(),
+            };
+            shared
+                .record(&p.address, Some(record))
+                .await
+                .map(|_| applied.arn)
+        }
+        Err(e) => Err(e),
+    };
+    let (arn, error) = match res {
+        Ok(arn) => (arn, None),
+        Err(e) => (None, Some(format!("{e:#}"))),
+    };
+    progress.end(&p.address, p.action, error.as_deref());
+    (error.is_none(), Some(result(p.action, arn, error)))
+}
+
 /// An operation not started because a signal asked the run to stop.
 fn interrupted(plan: &Plan, address: String) -> (bool, Option<ResourceResult>) {
     let result = plan.get(&address).map(|p| ResourceResult {
@@ -402,55 +388,15 @@ pub async fn destroy(
     store: &Store,
     progress: &dyn Progress,
 ) -> (Outcome, State) {
-    let mut state = state;
-    // Put every live resource of ours that state lacks into state, so one walk deletes everything.
-    let foreign: BTreeSet<&str> = plan
-        .conflicts()
-        .iter()
-        .map(|p| p.address.as_str())
-        .collect();
-    for p in &plan.items {
-        let (Some(r), Some(live)) = (stack.get(&p.address), &p.live) else {
-            continue;
-        };
-        if p.action == Action::Conflict || state.resources.contains_key(&p.address) {
-            continue;
+    let mut early_errors = Vec::new();
+    let orphan_keys = match own_keys(ctx, plan, orphan_keys).await {
+        Ok(keys) => keys,
+        Err(e) => {
+            early_errors.push(format!("could not search for the stack's own key: {e:#}"));
+            Vec::new()
         }
-        if r.deps.iter().any(|d| foreign.contains(d.as_str())) {
-            continue;
-        }
-        state.resources.insert(
-            p.address.clone(),
-            Record {
-                kind: p.kind,
-                physical_id: live.physical_id.clone(),
-                arn: live.arn.clone(),
-                spec_hash: spec_hash(&r.spec),
-                depends_on: r.deps.clone(),
-            },
-        );
-    }
-    // And what only the tag knows about: the sweep's finds, and keys a stopped run never named.
-    let swept = plan.items.iter().filter_map(|p| p.record.clone());
-    let orphans = orphan_keys.into_iter().map(|id| Record {
-        kind: Kind::KmsKey,
-        physical_id: format!("alias/{}|{id}", ctx.stack),
-        arn: None,
-        spec_hash: String::new(),
-        depends_on: vec![],
-    });
-    for record in swept.chain(orphans) {
-        let known = state
-            .resources
-            .values()
-            .any(|r| r.kind == record.kind && r.physical_id == record.physical_id);
-        if !known {
-            state.resources.insert(
-                super::sweep::address(record.kind, &record.physical_id),
-                record,
-            );
-        }
-    }
+    };
+    let state = gather(ctx, stack, plan, orphan_keys, state);
     let items = state
         .resources
         .iter()
@@ -474,6 +420,7 @@ pub async fn destroy(
         ..stack.clone()
     };
     let (mut outcome, state) = apply(ctx, &empty, &delete_plan, state, store, progress).await;
+    outcome.errors.extend(early_errors);
     for p in plan.conflicts() {
         outcome.resources.push(ResourceResult {
             address: p.address.clone(),
@@ -484,6 +431,80 @@ pub async fn destroy(
         });
     }
     (outcome, state)
+}
+
+/// The keys a stopped run never named, and — when the stack's alias names someone else's key —
+/// the stack's own key, unnamed since: both are found by their tag.
+async fn own_keys(ctx: &Ctx, plan: &Plan, known: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let alias_elsewhere = plan.conflicts().iter().any(|p| p.kind == Kind::KmsKey);
+    if alias_elsewhere && !ctx.member && known.is_empty() {
+        return resources::kms_key::orphans(ctx).await;
+    }
+    Ok(known)
+}
+
+/// The state, plus every live resource of ours it lacks, so that one walk deletes everything:
+/// what a read by name found ours, the sweep's finds, and `orphan_keys`.
+fn gather(
+    ctx: &Ctx,
+    stack: &Stack,
+    plan: &Plan,
+    orphan_keys: Vec<String>,
+    mut state: State,
+) -> State {
+    let foreign: BTreeSet<&str> = plan
+        .conflicts()
+        .iter()
+        .map(|p| p.address.as_str())
+        .collect();
+    for p in &plan.items {
+        let (Some(r), Some(live)) = (stack.get(&p.address), &p.live) else {
+            continue;
+        };
+        if p.action == Action::Conflict || state.resources.contains_key(&p.address) {
+            continue;
+        }
+        // A part that cannot be tagged (a rule's target, a function's permission) of something
+        // that is not ours is not ours either; a resource tagged ours is, whatever it names.
+        if live.tags.is_none() && r.deps.iter().any(|d| foreign.contains(d.as_str())) {
+            continue;
+        }
+        state.resources.insert(
+            p.address.clone(),
+            Record {
+                kind: p.kind,
+                physical_id: live.physical_id.clone(),
+                arn: live.arn.clone(),
+                spec_hash: spec_hash(&r.spec),
+                depends_on: r.deps.clone(),
+            },
+        );
+    }
+    // And what only the tag knows about: the sweep's finds, and keys a stopped run never named.
+    let swept = plan.items.iter().filter_map(|p| p.record.clone());
+    let orphans = orphan_keys.into_iter().map(|id| Record {
+        kind: Kind::KmsKey,
+        physical_id: format!(
+            "{}|{id}",
+            crate::stack::Names::new(&ctx.stack, &ctx.region, "").key_alias()
+        ),
+        arn: None,
+        spec_hash: String::new(),
+        depends_on: vec![],
+    });
+    for record in swept.chain(orphans) {
+        let known = state
+            .resources
+            .values()
+            .any(|r| r.kind == record.kind && r.physical_id == record.physical_id);
+        if !known {
+            state.resources.insert(
+                super::sweep::address(record.kind, &record.physical_id),
+                record,
+            );
+        }
+    }
+    state
 }
 
 #[cfg(test)]

@@ -153,42 +153,27 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
     for (r, live) in stack.resources.iter().zip(lives) {
         let in_state = state.resources.contains_key(&r.address);
         let desired = r.spec.fields(ctx);
+        let claim = resources::Claim {
+            recorded: state
+                .resources
+                .get(&r.address)
+                .map(|x| x.physical_id.as_str()),
+            adopt,
+        };
         let (action, diff, reason) = match &live {
             None => (Action::Create, vec![], None),
-            Some(l) => {
-                let foreign = match (&l.tags, l.owner()) {
-                    (Some(_), Some(owner)) if owner != stack.name => Some(format!(
-                        "exists and belongs to stack {owner:?} (tag {}={owner})",
-                        resources::STACK_TAG
-                    )),
-                    (Some(_), Some(_))
-                        if l.owner_region().is_some_and(|r| r != stack.region) =>
-                    {
-                        Some(format!(
-                            "exists and belongs to stack {:?} of region {} (tag {}): one stack per region never shares a resource",
-                            stack.name,
-                            l.owner_region().unwrap_or_default(),
-                            resources::REGION_TAG
-                        ))
-                    }
-                    (Some(_), None) if !in_state && !adopt => Some(format!(
-                        "exists without the tag {}={}: it is not this stack's. Rename or remove it, or run `secauto deploy --adopt` to take it over",
-                        resources::STACK_TAG, stack.name
-                    )),
-                    _ => None,
-                };
-                match foreign {
-                    Some(reason) => (Action::Conflict, vec![], Some(reason)),
-                    None => {
-                        let d = resources::diff(&desired, l);
-                        if d.is_empty() {
-                            (Action::Noop, d, None)
-                        } else {
-                            (Action::Update, d, None)
-                        }
-                    }
+            Some(l) => match r.spec.conflict(ctx, l, claim) {
+                Some(reason) => (Action::Conflict, vec![], Some(reason)),
+                None => {
+                    let d = resources::diff(&desired, l);
+                    let action = if d.is_empty() {
+                        Action::Noop
+                    } else {
+                        Action::Update
+                    };
+                    (action, d, None)
                 }
-            }
+            },
         };
         items.push(Planned {
             address: r.address.clone(),
@@ -270,11 +255,13 @@ pub async fn plan_owned(
             action: Action::Delete,
             live: None,
             diff: vec![],
-            reason: Some(format!(
-                "tagged {}={} but no longer in the config",
-                resources::STACK_TAG,
-                stack.name
-            )),
+            reason: Some(l.reason.unwrap_or_else(|| {
+                format!(
+                    "tagged {}={} but no longer in the config",
+                    resources::STACK_TAG,
+                    stack.name
+                )
+            })),
             in_state: false,
             record: Some(crate::state::Record {
                 kind: l.kind,
@@ -379,10 +366,11 @@ impl Plan {
                     Action::Update => (Status::Drifted, None),
                     Action::Delete if p.record.is_some() => (
                         Status::Drifted,
-                        Some(
-                            "owned by this stack (tag) but no longer in the config: deploy deletes it"
-                                .into(),
-                        ),
+                        Some(match p.kind {
+                            // Not the stack's at all: a statement someone added to its function.
+                            Kind::LambdaPermission => p.reason.clone().unwrap_or_default(),
+                            _ => "owned by this stack (tag) but no longer in the config: deploy deletes it".into(),
+                        }),
                     ),
                     Action::Delete => (
                         Status::Drifted,

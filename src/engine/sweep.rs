@@ -14,6 +14,11 @@ use futures::{stream, StreamExt, TryStreamExt};
 use crate::error::aws;
 use crate::resources::{Ctx, Kind, REGION_TAG, STACK_TAG};
 
+/// The stack's names (names never involve the account, only ARNs do).
+fn names(ctx: &Ctx) -> crate::stack::Names {
+    crate::stack::Names::new(&ctx.stack, &ctx.region, "")
+}
+
 /// Tag reads in flight at once per service.
 const TAG_READS: usize = 16;
 
@@ -27,6 +32,8 @@ pub fn address(kind: Kind, physical_id: &str) -> String {
 pub struct Leftover {
     pub kind: Kind,
     pub physical_id: String,
+    /// Why deploy deletes it, when not because it is tagged ours but gone from the config.
+    pub reason: Option<String>,
 }
 
 impl Leftover {
@@ -34,8 +41,35 @@ impl Leftover {
         Leftover {
             kind,
             physical_id: physical_id.into(),
+            reason: None,
         }
     }
+}
+
+/// Statements of the stack's functions' resource policies that the stack did not make (someone
+/// let another principal invoke a function): drift, which deploy removes by its Sid.
+async fn permissions(ctx: &Ctx, known: &Known) -> Result<Vec<Leftover>> {
+    let functions: Vec<(&String, &std::collections::BTreeSet<String>)> =
+        known.statements.iter().collect();
+    keep(functions, |(function, sids)| async move {
+        let read = ctx.clients.lambda.get_policy().function_name(function).send().await;
+        let Some(out) = unless_gone("lambda:GetPolicy", read)? else {
+            return Ok(vec![]);
+        };
+        let found = crate::resources::lambda_permission::statement_ids(out.policy().unwrap_or("{}"));
+        Ok(found
+            .into_iter()
+            .filter(|sid| !sids.contains(sid))
+            .map(|sid| Leftover {
+                kind: Kind::LambdaPermission,
+                physical_id: format!("{function}|{sid}"),
+                reason: Some(format!(
+                    "statement {sid:?} of function {function}'s resource policy was not made by this stack: deploy removes it"
+                )),
+            })
+            .collect())
+    })
+    .await
 }
 
 fn ours(tags: impl IntoIterator<Item = (String, String)>, stack: &str) -> bool {
@@ -54,24 +88,7 @@ fn ours_here(tags: impl IntoIterator<Item = (String, String)>, ctx: &Ctx) -> boo
 
 /// A candidate's tags, or `None` when it was deleted between the list and the read (the same
 /// stack of another region of the account being destroyed at the same time, or anyone else).
-fn unless_gone<T, E, R>(
-    operation: &str,
-    read: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
-) -> Result<Option<T>>
-where
-    E: std::error::Error
-        + aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match read {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if crate::error::is_not_found(&e) => Ok(None),
-        Err(e) => Err(aws(operation, e)),
-    }
-}
+use crate::resources::found as unless_gone;
 
 /// Run `check` on every candidate, [`TAG_READS`] at a time, and gather what it keeps.
 async fn keep<T, F, Fut>(candidates: Vec<T>, check: F) -> Result<Vec<Leftover>>
@@ -205,7 +222,7 @@ async fn buses(ctx: &Ctx, prefix: &str) -> Result<Vec<(Kind, String, String)>> {
 /// the three lists at once, then the tags.
 async fn events(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
-    let bus = format!("{}-events", ctx.stack);
+    let bus = names(ctx).bus();
     let (default, own, buses) = futures::try_join!(
         rules_on(ctx, prefix, None),
         rules_on(ctx, prefix, Some(bus)),
@@ -230,26 +247,20 @@ async fn events(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>>
 async fn alarms(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut candidates = Vec::new();
-    let mut token = None;
-    loop {
-        let page = c
-            .cloudwatch
-            .describe_alarms()
-            .alarm_name_prefix(prefix)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| aws("cloudwatch:DescribeAlarms", e))?;
+    let mut pages = c
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("cloudwatch:DescribeAlarms", e))?;
         candidates.extend(
             page.metric_alarms()
                 .iter()
                 .filter_map(|a| Some((a.alarm_name()?.to_string(), a.alarm_arn()?.to_string())))
                 .filter(|(name, _)| !known.has(name)),
         );
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
     }
     keep(candidates, |(name, arn)| async move {
         let Some(tags) = unless_gone(
@@ -279,26 +290,20 @@ async fn alarms(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>>
 async fn queues(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut candidates = Vec::new();
-    let mut token = None;
-    loop {
-        let page = c
-            .sqs
-            .list_queues()
-            .queue_name_prefix(prefix)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| aws("sqs:ListQueues", e))?;
+    let mut pages = c
+        .sqs
+        .list_queues()
+        .queue_name_prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("sqs:ListQueues", e))?;
         candidates.extend(
             page.queue_urls()
                 .iter()
                 .filter(|url| !known.has(url.rsplit('/').next().unwrap_or_default()))
                 .cloned(),
         );
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
-        }
     }
     keep(candidates, |url| async move {
         let Some(tags) = unless_gone(
@@ -321,23 +326,16 @@ async fn queues(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>>
 async fn topics(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut candidates = Vec::new();
-    let mut token = None;
-    loop {
-        let page = c
-            .sns
-            .list_topics()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| aws("sns:ListTopics", e))?;
-        candidates.extend(page.topics().iter().filter_map(|t| {
-            let arn = t.topic_arn()?;
-            let name = arn.rsplit(':').next()?;
-            name.starts_with(prefix).then(|| arn.to_string())
-        }));
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
+    let mut topics = c.sns.list_topics().into_paginator().items().send();
+    while let Some(t) = topics.next().await {
+        let t = t.map_err(|e| aws("sns:ListTopics", e))?;
+        let Some(arn) = t.topic_arn else { continue };
+        if arn
+            .rsplit(':')
+            .next()
+            .is_some_and(|n| n.starts_with(prefix))
+        {
+            candidates.push(arn);
         }
     }
     keep(candidates, |arn| async move {
@@ -385,21 +383,19 @@ async fn topics(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
 async fn documents(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
     let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let page = c
-            .ssm
-            .list_documents()
-            .filters(
-                aws_sdk_ssm::types::DocumentKeyValuesFilter::builder()
-                    .key("Owner")
-                    .values("Self")
-                    .build(),
-            )
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| aws("ssm:ListDocuments", e))?;
+    let mut pages = c
+        .ssm
+        .list_documents()
+        .filters(
+            aws_sdk_ssm::types::DocumentKeyValuesFilter::builder()
+                .key("Owner")
+                .values("Self")
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("ssm:ListDocuments", e))?;
         for d in page.document_identifiers() {
             let Some(name) = d.name().filter(|n| n.starts_with(prefix)) else {
                 continue;
@@ -412,10 +408,6 @@ async fn documents(ctx: &Ctx, prefix: &str) -> Result<Vec<Leftover>> {
             if ours(tags, &ctx.stack) {
                 out.push(Leftover::new(Kind::SsmDocument, name));
             }
-        }
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            break;
         }
     }
     Ok(out)
@@ -489,7 +481,7 @@ async fn roles(ctx: &Ctx, prefix: &str, known: &Known) -> Result<Vec<Leftover>> 
 /// The stack's key, by its alias (a key pending deletion has lost its alias: it is done).
 async fn keys(ctx: &Ctx) -> Result<Vec<Leftover>> {
     let c = &ctx.clients;
-    let alias = format!("alias/{}", ctx.stack);
+    let alias = names(ctx).key_alias();
     let mut candidates = Vec::new();
     let mut pages = c.kms.list_aliases().into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -524,9 +516,10 @@ async fn keys(ctx: &Ctx) -> Result<Vec<Leftover>> {
     .await
 }
 
-/// A dashboard cannot be tagged: the one named exactly `{stack}-{region}` is the stack's.
+/// A dashboard cannot be tagged: the one named `{stack}-{region}` whose body carries the stack's
+/// marker is the stack's.
 async fn dashboards(ctx: &Ctx) -> Result<Vec<Leftover>> {
-    let name = format!("{}-{}", ctx.stack, ctx.region);
+    let name = names(ctx).dashboard();
     match ctx
         .clients
         .cloudwatch
@@ -535,7 +528,18 @@ async fn dashboards(ctx: &Ctx) -> Result<Vec<Leftover>> {
         .send()
         .await
     {
-        Ok(_) => Ok(vec![Leftover::new(Kind::CloudwatchDashboard, name)]),
+        Ok(out) => {
+            // Ours only if its body carries the stack's marker: another tool's dashboard of the
+            // same name is never deleted.
+            let body = out.dashboard_body.unwrap_or_default();
+            let body = serde_json::from_str(&body).unwrap_or_default();
+            let ours = crate::resources::cloudwatch_dashboard::marker(&body)
+                .is_some_and(|owner| owner == ctx.stack);
+            Ok(ours
+                .then(|| Leftover::new(Kind::CloudwatchDashboard, name))
+                .into_iter()
+                .collect())
+        }
         Err(e) if crate::error::is_not_found(&e) => Ok(vec![]),
         Err(e) => Err(aws("cloudwatch:GetDashboard", e)),
     }
@@ -545,32 +549,50 @@ async fn dashboards(ctx: &Ctx) -> Result<Vec<Leftover>> {
 /// lists them but reads no tags of theirs. (The topic is read anyway: its subscriptions are swept
 /// through it.)
 #[derive(Debug, Default)]
-pub struct Known(std::collections::BTreeSet<String>);
+pub struct Known {
+    names: std::collections::BTreeSet<String>,
+    /// The stack's functions, each with the statement ids of the permissions the stack declares.
+    statements: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
 
 impl Known {
     /// What `stack` declares.
     pub fn of(stack: &crate::stack::Stack) -> Known {
         use crate::resources::Spec;
-        Known(
-            stack
-                .resources
-                .iter()
-                .filter_map(|r| match &r.spec {
-                    Spec::IamRole(s) => Some(s.name.clone()),
-                    Spec::IamPolicy(s) => Some(s.arn.clone()),
-                    Spec::LambdaFunction(s) => Some(s.name.clone()),
-                    Spec::CloudwatchAlarm(s) => Some(s.name.clone()),
-                    Spec::SqsQueue(s) => Some(s.name.clone()),
-                    Spec::EventRule(s) => Some(s.arn.clone()),
-                    Spec::EventBus(s) => Some(s.arn.clone()),
-                    _ => None,
-                })
-                .collect(),
-        )
+        let mut statements: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        for r in &stack.resources {
+            match &r.spec {
+                Spec::LambdaFunction(s) => {
+                    statements.entry(s.name.clone()).or_default();
+                }
+                Spec::LambdaPermission(p) => {
+                    statements
+                        .entry(p.function.clone())
+                        .or_default()
+                        .insert(p.statement_id.clone());
+                }
+                _ => {}
+            }
+        }
+        let names = stack
+            .resources
+            .iter()
+            .filter_map(|r| match &r.spec {
+                Spec::IamRole(s) => Some(s.name.clone()),
+                Spec::IamPolicy(s) => Some(s.arn.clone()),
+                Spec::LambdaFunction(s) => Some(s.name.clone()),
+                Spec::CloudwatchAlarm(s) => Some(s.name.clone()),
+                Spec::SqsQueue(s) => Some(s.name.clone()),
+                Spec::EventRule(s) => Some(s.arn.clone()),
+                Spec::EventBus(s) => Some(s.arn.clone()),
+                _ => None,
+            })
+            .collect();
+        Known { names, statements }
     }
 
     fn has(&self, name_or_arn: &str) -> bool {
-        self.0.contains(name_or_arn)
+        self.names.contains(name_or_arn)
     }
 }
 
@@ -587,7 +609,8 @@ pub fn finds(kind: Kind) -> bool {
 
 /// Everything the stack owns in the account and region, sorted (a member stack: its IAM and SSM).
 pub async fn find(ctx: &Ctx, known: &Known) -> Result<Vec<Leftover>> {
-    let prefix = format!("{}-", ctx.stack);
+    // Every regional name is `{stack}-…`: the lists are filtered by that prefix.
+    let prefix = names(ctx).name("");
     let p = prefix.as_str();
     if ctx.member {
         let (a, b, c) = futures::try_join!(
@@ -610,9 +633,10 @@ pub async fn find(ctx: &Ctx, known: &Known) -> Result<Vec<Leftover>> {
         roles(ctx, p, known),
         keys(ctx),
         dashboards(ctx),
+        permissions(ctx, known),
     )?;
-    let (a, b, c, d, e, f, g, h, i, j) = found;
-    let mut out: Vec<Leftover> = [a, b, c, d, e, f, g, h, i, j]
+    let (a, b, c, d, e, f, g, h, i, j, k) = found;
+    let mut out: Vec<Leftover> = [a, b, c, d, e, f, g, h, i, j, k]
         .into_iter()
         .flatten()
         .collect();

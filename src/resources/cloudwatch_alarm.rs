@@ -210,16 +210,15 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
-    match ctx
-        .clients
-        .cloudwatch
-        .delete_alarms()
-        .alarm_names(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("cloudwatch:DeleteAlarms", e)),
-    }
+    super::gone(
+        "cloudwatch:DeleteAlarms",
+        ctx.clients
+            .cloudwatch
+            .delete_alarms()
+            .alarm_names(name)
+            .send()
+            .await,
+    )
 }
+
+impl super::Ownership for Spec {}

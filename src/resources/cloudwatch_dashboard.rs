@@ -1,11 +1,14 @@
-//! CloudWatch dashboard of the stack's functions, rules and DLQ. Dashboards cannot carry the stack tag:
-//! the name (the stack's own) and the state file are what make it ours.
+//! CloudWatch dashboard of the stack's functions, rules and DLQ. Dashboards cannot carry the stack tag,
+//! so ownership is marked inside the body: a text widget at the top (as CloudWatch's PutDashboard
+//! documentation advises for dashboards made by a script) that says `secauto:stack=<stack>`. A
+//! dashboard of our name without that marker is someone else's: deploy refuses it (unless the state
+//! records it or `--adopt`), and the sweep never deletes it.
 
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-use super::{Applied, Ctx, Difference, Live};
+use super::{Applied, Ctx, Difference, Live, STACK_TAG};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,11 +18,65 @@ pub struct Spec {
     pub body: Value,
 }
 
+/// Height of the marker widget; the other widgets move down by as much.
+const MARKER_HEIGHT: i64 = 1;
+
 impl Spec {
-    pub fn fields(&self, _ctx: &Ctx) -> Map<String, Value> {
+    pub fn fields(&self, ctx: &Ctx) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert("body".into(), self.body.clone());
+        m.insert("body".into(), marked(&self.body, &ctx.stack));
         m
+    }
+}
+
+/// `body` with the ownership marker as its first widget.
+fn marked(body: &Value, stack: &str) -> Value {
+    let mut body = body.clone();
+    let widgets = body
+        .as_object_mut()
+        .and_then(|b| b.get_mut("widgets"))
+        .and_then(Value::as_array_mut);
+    let Some(widgets) = widgets else {
+        return body;
+    };
+    for w in widgets.iter_mut() {
+        if let Some(y) = w.get("y").and_then(Value::as_i64) {
+            w["y"] = json!(y + MARKER_HEIGHT);
+        }
+    }
+    widgets.insert(
+        0,
+        json!({"type": "text", "x": 0, "y": 0, "width": 24, "height": MARKER_HEIGHT, "properties": {
+            "markdown": format!("Made by secauto ({STACK_TAG}={stack}): `secauto deploy` replaces changes made here.")
+        }}),
+    );
+    body
+}
+
+/// The stack a dashboard body's marker names, if it has one.
+pub fn marker(body: &Value) -> Option<String> {
+    let widgets = body.get("widgets")?.as_array()?;
+    widgets.iter().find_map(|w| {
+        let text = w.get("properties")?.get("markdown")?.as_str()?;
+        let rest = text.split_once(&format!("{STACK_TAG}="))?.1;
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        (!name.is_empty()).then_some(name)
+    })
+}
+
+impl super::Ownership for Spec {
+    fn conflict(&self, ctx: &Ctx, live: &Live, claim: super::Claim<'_>) -> Option<String> {
+        match live.fields.get("body").and_then(marker) {
+            Some(owner) if owner == ctx.stack => None,
+            Some(owner) => Some(format!(
+                "exists and belongs to stack {owner:?} (its body is marked {STACK_TAG}={owner})"
+            )),
+            None if claim.recorded.is_some() || claim.adopt => None,
+            None => Some(super::unowned(ctx, "the marker")),
+        }
     }
 }
 
@@ -56,7 +113,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         .cloudwatch
         .put_dashboard()
         .dashboard_name(&spec.name)
-        .dashboard_body(spec.body.to_string())
+        .dashboard_body(marked(&spec.body, &ctx.stack).to_string())
         .send()
         .await
         .map_err(|e| aws("cloudwatch:PutDashboard", e))?;
@@ -78,16 +135,13 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) 
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
-    match ctx
-        .clients
-        .cloudwatch
-        .delete_dashboards()
-        .dashboard_names(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("cloudwatch:DeleteDashboards", e)),
-    }
+    super::gone(
+        "cloudwatch:DeleteDashboards",
+        ctx.clients
+            .cloudwatch
+            .delete_dashboards()
+            .dashboard_names(name)
+            .send()
+            .await,
+    )
 }

@@ -114,18 +114,15 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
-    match ctx
-        .clients
-        .events
-        .delete_event_bus()
-        .name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("events:DeleteEventBus", e)),
-    }
+    super::gone(
+        "events:DeleteEventBus",
+        ctx.clients
+            .events
+            .delete_event_bus()
+            .name(name)
+            .send()
+            .await,
+    )
 }
 
 /// The bus policy: only `putter` may put events on `bus_arn`.
@@ -142,3 +139,5 @@ pub fn only_putter(bus_arn: &str, putter: &str) -> Value {
         }],
     })
 }
+
+impl super::Ownership for Spec {}

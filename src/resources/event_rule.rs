@@ -193,15 +193,15 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
             out.failed_entries.unwrap_or_default(),
         )?;
     }
-    match events
-        .delete_rule()
-        .name(name)
-        .set_event_bus_name(bus)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("events:DeleteRule", e)),
-    }
+    super::gone(
+        "events:DeleteRule",
+        events
+            .delete_rule()
+            .name(name)
+            .set_event_bus_name(bus)
+            .send()
+            .await,
+    )
 }
+
+impl super::Ownership for Spec {}

@@ -173,3 +173,5 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
         out.failed_entries.unwrap_or_default(),
     )
 }
+
+impl super::Ownership for Spec {}

@@ -157,11 +157,10 @@ pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
         Err(e) => return Err(aws("iam:DeletePolicy", e)),
     }
     clear(ctx, arn).await?;
-    match ctx.clients.iam.delete_policy().policy_arn(arn).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("iam:DeletePolicy", e)),
-    }
+    super::gone(
+        "iam:DeletePolicy",
+        ctx.clients.iam.delete_policy().policy_arn(arn).send().await,
+    )
 }
 
 /// Detach the policy from every role, user and group, and delete its non-default versions.
@@ -260,3 +259,5 @@ async fn clear(ctx: &Ctx, arn: &str) -> Result<()> {
     }
     Ok(())
 }
+
+impl super::Ownership for Spec {}

@@ -133,11 +133,10 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
         Err(e) => return Err(aws("iam:DeleteRole", e)),
     }
     clear(ctx, name).await?;
-    match ctx.clients.iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("iam:DeleteRole", e)),
-    }
+    super::gone(
+        "iam:DeleteRole",
+        ctx.clients.iam.delete_role().role_name(name).send().await,
+    )
 }
 
 /// Detach the role's managed policies and delete its inline ones.
@@ -199,3 +198,5 @@ async fn clear(ctx: &Ctx, name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+impl super::Ownership for Spec {}

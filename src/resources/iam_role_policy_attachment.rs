@@ -81,17 +81,16 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) 
 
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let (role, policy_arn) = split_id(id)?;
-    match ctx
-        .clients
-        .iam
-        .detach_role_policy()
-        .role_name(role)
-        .policy_arn(policy_arn)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("iam:DetachRolePolicy", e)),
-    }
+    super::gone(
+        "iam:DetachRolePolicy",
+        ctx.clients
+            .iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn)
+            .send()
+            .await,
+    )
 }
+
+impl super::Ownership for Spec {}

@@ -38,6 +38,47 @@ impl Spec {
     }
 }
 
+/// The alias is followed only to a key the stack owns: its `secauto:stack` tag names the stack, or
+/// the state records that very key. Anyone else's key (untagged, another stack's) is a conflict,
+/// `--adopt` or not: its policy, description, rotation and tags stay as they are, and it is never
+/// scheduled for deletion.
+impl super::Ownership for Spec {
+    fn conflict(&self, ctx: &Ctx, live: &Live, claim: super::Claim<'_>) -> Option<String> {
+        let key_id = split_id(&live.physical_id).map_or("?", |(_, k)| k);
+        let whose = match live.owner() {
+            Some(owner) if owner == ctx.stack => {
+                return super::tagged_conflict(ctx, live, claim);
+            }
+            None if claim.recorded == Some(live.physical_id.as_str()) => return None,
+            Some(owner) => format!("belongs to stack {owner:?}"),
+            None => format!("is not tagged {}={}", super::STACK_TAG, ctx.stack),
+        };
+        Some(format!(
+            "the alias {alias} points to KMS key {key_id}, which {whose}: secauto never changes or deletes a key it does not own (--adopt does not take keys over). Point the alias back at this stack's key (`aws kms update-alias --alias-name {alias} --target-key-id <key id>`) or delete the alias (`aws kms delete-alias --alias-name {alias}`) so that deploy makes the stack's own key",
+            alias = self.alias
+        ))
+    }
+}
+
+/// Whether the key carries the stack's tag; a key whose tags we may not read is not ours.
+async fn tagged_ours(ctx: &Ctx, key_id: &str) -> Result<Option<bool>> {
+    match ctx
+        .clients
+        .kms
+        .list_resource_tags()
+        .key_id(key_id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(out.tags().iter().any(|t| {
+            t.tag_key() == super::STACK_TAG && t.tag_value() == ctx.stack
+        }))),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) if crate::error::code(&e) == Some("AccessDeniedException") => Ok(Some(false)),
+        Err(e) => Err(aws("kms:ListResourceTags", e)),
+    }
+}
+
 /// KMS checks every principal of a key policy when it is set; a role IAM has not propagated yet is
 /// "invalid" for a few seconds.
 pub const PRINCIPAL_NOT_READY: Transient = Transient {
@@ -359,6 +400,16 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
 pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     let kms = &ctx.clients.kms;
     let (alias, key_id) = split_id(id)?;
+    // A record may name a key that is not the stack's (a state written while the alias pointed at
+    // someone else's key): that key is left alone, and so is the alias.
+    match tagged_ours(ctx, key_id).await? {
+        None => return Ok(()),
+        Some(false) => {
+            tracing::warn!("KMS key {key_id} is not tagged {}={}: not scheduled for deletion, and {alias} left as it is", super::STACK_TAG, ctx.stack);
+            return Ok(());
+        }
+        Some(true) => {}
+    }
     // Only remove the alias while it still names this key: a later deploy may have moved it.
     // The deletion is scheduled meanwhile: neither waits for the other.
     let unname = async {

@@ -77,7 +77,7 @@ pub const DESTINATION_NOT_READY: Transient = Transient {
     when: |a| {
         a.is("InvalidParameterValueException", "does not have permissions")
             || a.is("InvalidParameterValueException", "destination ARN")
-            || a.code == "ResourceConflictException"
+            || super::lambda_function::in_progress(a)
     },
     hint: "IAM has not propagated the role's permission to reach the on-failure destination yet; raise [lambda] role_propagation_timeout_seconds and re-run deploy",
 };
@@ -118,16 +118,15 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) 
 }
 
 pub async fn delete(ctx: &Ctx, function: &str) -> Result<()> {
-    match ctx
-        .clients
-        .lambda
-        .delete_function_event_invoke_config()
-        .function_name(function)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("lambda:DeleteFunctionEventInvokeConfig", e)),
-    }
+    super::gone(
+        "lambda:DeleteFunctionEventInvokeConfig",
+        ctx.clients
+            .lambda
+            .delete_function_event_invoke_config()
+            .function_name(function)
+            .send()
+            .await,
+    )
 }
+
+impl super::Ownership for Spec {}

@@ -164,10 +164,59 @@ pub const ROLE_PROPAGATION: Transient = Transient {
             ]
             .iter()
             .any(|m| a.message.contains(m)))
-            || a.code == "ResourceConflictException"
+            || in_progress(a)
     },
     hint: "IAM has not propagated the functions' role (or its KMS grant) yet; raise [lambda] role_propagation_timeout_seconds and re-run deploy",
 };
+
+/// Lambda's ResourceConflictException while another operation on the function has not finished —
+/// "The operation cannot be performed at this time. An update is in progress for resource: …", "…
+/// The function is currently in the following state: Pending", "The function could not be updated
+/// due to a concurrent update operation" — which goes away by itself. Not the same exception's
+/// "Function already exist: …" (CreateFunction on a taken name) or "The statement id … provided
+/// already exists" (AddPermission): waiting never changes those.
+pub fn in_progress(a: crate::retry::Answer<'_>) -> bool {
+    a.code == "ResourceConflictException"
+        && [
+            "An update is in progress",
+            "currently in the following state: Pending",
+            "concurrent update",
+        ]
+        .iter()
+        .any(|m| a.message.contains(m))
+}
+
+/// CreateFunction's answer when a function of that name exists already.
+fn already_exists<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    crate::error::code(e) == Some("ResourceConflictException")
+        && e.message().is_some_and(|m| m.contains("already exist"))
+}
+
+/// CreateFunction found the name taken (another run made it after this one read, or a create
+/// whose answer was lost): the function is read, and updated to the spec if it is the stack's;
+/// someone else's is reported, never changed.
+async fn existing(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
+    let Some(live) = read(ctx, spec).await? else {
+        anyhow::bail!("lambda:CreateFunction said function {} exists, but lambda:GetFunction finds none; re-run deploy", spec.name);
+    };
+    if let Some(why) = super::tagged_conflict(ctx, &live, super::Claim::default()) {
+        anyhow::bail!(
+            "lambda:CreateFunction: function {} was made meanwhile by someone else and is left as it is: it {why}",
+            spec.name
+        );
+    }
+    let diff = super::diff(&spec.fields(ctx), &live);
+    if diff.is_empty() {
+        return Ok(Applied {
+            physical_id: spec.name.clone(),
+            arn: live.arn,
+        });
+    }
+    update(ctx, spec, &live, &diff).await
+}
 
 fn environment(spec: &Spec) -> Environment {
     Environment::builder()
@@ -201,8 +250,8 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         "lambda:CreateFunction",
         Budget::new(ctx.role_wait),
         &ROLE_PROPAGATION,
-        || {
-            lambda
+        || async {
+            let created = lambda
                 .create_function()
                 .function_name(&spec.name)
                 .description(&spec.description)
@@ -222,9 +271,17 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
                 )
                 .set_tags(Some(ctx.tags.clone().into_iter().collect()))
                 .send()
+                .await;
+            match created {
+                Err(e) if already_exists(&e) => Ok(None),
+                other => other.map(Some),
+            }
         },
     )
     .await?;
+    let Some(out) = out else {
+        return existing(ctx, spec).await;
+    };
     // A new function is Pending until Lambda has set it up; CreateFunction's answer says so, and
     // only then is it polled.
     let ready = out.state.as_ref().map(|s| s.as_str()) == Some("Active")
@@ -346,19 +403,18 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
-    match ctx
-        .clients
-        .lambda
-        .delete_function()
-        .function_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("lambda:DeleteFunction", e)),
-    }
+    super::gone(
+        "lambda:DeleteFunction",
+        ctx.clients
+            .lambda
+            .delete_function()
+            .function_name(name)
+            .send()
+            .await,
+    )
 }
+
+impl super::Ownership for Spec {}
 
 #[cfg(test)]
 mod tests {

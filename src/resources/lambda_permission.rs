@@ -62,6 +62,24 @@ fn principal(stmt: &Value) -> Value {
     }
 }
 
+/// The statements of a function's resource policy document.
+fn statements(policy: &str) -> Vec<Value> {
+    let policy: Value = serde_json::from_str(policy).unwrap_or(Value::Null);
+    match policy.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ Value::Object(_)) => vec![v.clone()],
+        _ => vec![],
+    }
+}
+
+/// The statement ids (Sid) of a function's resource policy document.
+pub fn statement_ids(policy: &str) -> Vec<String> {
+    statements(policy)
+        .iter()
+        .filter_map(|s| s.get("Sid").and_then(Value::as_str).map(String::from))
+        .collect()
+}
+
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let out = match ctx
         .clients
@@ -75,12 +93,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(aws("lambda:GetPolicy", e)),
     };
-    let policy: Value = serde_json::from_str(out.policy().unwrap_or("{}")).unwrap_or(Value::Null);
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(v @ Value::Object(_)) => vec![v.clone()],
-        _ => vec![],
-    };
+    let statements = statements(out.policy().unwrap_or("{}"));
     let Some(stmt) = statements
         .iter()
         .find(|s| s.get("Sid").and_then(Value::as_str) == Some(spec.statement_id.as_str()))
@@ -107,9 +120,10 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
 }
 
 /// A concurrent change of the same function's policy: AWS answers ResourceConflictException
-/// ("The function could not be updated due to a concurrent update operation").
+/// ("The function could not be updated due to a concurrent update operation"); not the "statement
+/// id … already exists" of the same exception.
 pub const CONCURRENT_UPDATE: Transient = Transient {
-    when: |a| a.code == "ResourceConflictException",
+    when: super::lambda_function::in_progress,
     hint: "another change of the function's resource policy was in progress",
 };
 
@@ -173,3 +187,5 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     .await
     .map(|_| ())
 }
+
+impl super::Ownership for Spec {}

@@ -173,6 +173,42 @@ where
     crate::error::aws(operation, err)
 }
 
+/// A read's answer, or `None` when AWS says there is no such resource.
+pub(crate) fn found<T, E, R>(
+    operation: &str,
+    result: std::result::Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+) -> Result<Option<T>>
+where
+    E: std::error::Error
+        + aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if crate::error::is_not_found(&e) => Ok(None),
+        Err(e) => Err(crate::error::aws(operation, e)),
+    }
+}
+
+/// "Delete, and already gone is fine": the call's result, with AWS's "no such resource" as success.
+pub(crate) fn gone<T, E, R>(
+    operation: &str,
+    result: std::result::Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+) -> Result<()>
+where
+    E: std::error::Error
+        + aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    found(operation, result).map(|_| ())
+}
+
 /// A delete that Security Hub refuses because it is not enabled: nothing of it can be there.
 pub fn gone_with_securityhub(err: anyhow::Error, what: &str) -> Result<()> {
     if is_securityhub_unavailable(&err) {
@@ -186,6 +222,51 @@ pub fn gone_with_securityhub(err: anyhow::Error, what: &str) -> Result<()> {
 /// True when `err` says Security Hub is not enabled here.
 pub fn is_securityhub_unavailable(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.is::<SecurityHubUnavailable>())
+}
+
+/// What the state says of an address whose live resource is being judged.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Claim<'a> {
+    /// The physical id the state records at this address, if it records one.
+    pub recorded: Option<&'a str>,
+    /// `--adopt`: a live resource with our name but without our tag (or marker) is taken over.
+    pub adopt: bool,
+}
+
+/// Ownership, judged before any write: why a live resource found by our name is not this stack's
+/// to change or delete. Tagged kinds keep the default (the `secauto:stack` and `secauto:region`
+/// tags); kinds that cannot be tagged mark ownership another way and say so here.
+pub trait Ownership {
+    /// `None` when `live` is this stack's; otherwise why not, and what to do.
+    fn conflict(&self, ctx: &Ctx, live: &Live, claim: Claim<'_>) -> Option<String> {
+        tagged_conflict(ctx, live, claim)
+    }
+}
+
+/// The ownership rule of taggable kinds: another stack's tag (or region) is a conflict; no tag is
+/// one too unless the state records the address or `--adopt` takes it over. Kinds without tags
+/// (`tags: None`) are ours by name here.
+pub fn tagged_conflict(ctx: &Ctx, live: &Live, claim: Claim<'_>) -> Option<String> {
+    match (&live.tags, live.owner()) {
+        (Some(_), Some(owner)) if owner != ctx.stack => Some(format!(
+            "exists and belongs to stack {owner:?} (tag {STACK_TAG}={owner})"
+        )),
+        (Some(_), Some(_)) if live.owner_region().is_some_and(|r| r != ctx.region) => Some(format!(
+            "exists and belongs to stack {:?} of region {} (tag {REGION_TAG}): one stack per region never shares a resource",
+            ctx.stack,
+            live.owner_region().unwrap_or_default(),
+        )),
+        (Some(_), None) if claim.recorded.is_none() && !claim.adopt => Some(unowned(ctx, "the tag")),
+        _ => None,
+    }
+}
+
+/// "exists without {what} secauto:stack=<stack>: …", the conflict of a resource nobody marked ours.
+pub fn unowned(ctx: &Ctx, what: &str) -> String {
+    format!(
+        "exists without {what} {STACK_TAG}={}: it is not this stack's. Rename or remove it, or run `secauto deploy --adopt` to take it over",
+        ctx.stack
+    )
 }
 
 /// What a live resource looks like, reduced to the fields secauto manages.
@@ -260,6 +341,11 @@ macro_rules! kinds {
                 match self { $(Spec::$variant(s) => $module::read(ctx, s).await),* }
             }
 
+            /// Why `live`, found by this spec's name, is not this stack's ([`Ownership`]).
+            pub fn conflict(&self, ctx: &Ctx, live: &Live, claim: Claim<'_>) -> Option<String> {
+                match self { $(Spec::$variant(s) => s.conflict(ctx, live, claim)),* }
+            }
+
             pub async fn create(&self, ctx: &Ctx) -> Result<Applied> {
                 match self { $(Spec::$variant(s) => $module::create(ctx, s).await),* }
             }
@@ -295,6 +381,42 @@ kinds! {
     SecurityhubActionTarget => securityhub_action_target,
     CloudwatchAlarm => cloudwatch_alarm,
     CloudwatchDashboard => cloudwatch_dashboard,
+}
+
+/// Whether `parent` may be deleted only once `child`, which depends on it, is gone: where AWS
+/// refuses the delete otherwise (a rule with targets, a bus with rules, a role or policy still
+/// attached). Everything else goes at once — a function takes its permissions and invoke
+/// configuration with it, a topic its subscriptions; a topic, a queue, a role or a key (only
+/// scheduled for deletion) may go while something still names it — so a destroy is as deep as
+/// those few chains, not as the graph.
+pub fn delete_after(child: Kind, parent: Kind) -> bool {
+    matches!(
+        (child, parent),
+        (Kind::EventTarget, Kind::EventRule)
+            | (Kind::EventRule, Kind::EventBus)
+            | (Kind::IamRolePolicyAttachment, Kind::IamRole)
+            | (Kind::IamRolePolicyAttachment, Kind::IamPolicy)
+    )
+}
+
+/// Whether AWS deletes `child` with `parent` (a function's permissions and invoke configuration, a
+/// topic's subscriptions): then it costs no call of its own. `depends` says whether the child was
+/// recorded as depending on the parent.
+pub fn goes_with(
+    child: Kind,
+    child_id: &str,
+    parent: Kind,
+    parent_id: &str,
+    depends: bool,
+) -> bool {
+    match (child, parent) {
+        (Kind::LambdaPermission, Kind::LambdaFunction) => {
+            child_id.split('|').next() == Some(parent_id)
+        }
+        (Kind::LambdaEventInvokeConfig, Kind::LambdaFunction) => child_id == parent_id,
+        (Kind::SnsSubscription, Kind::SnsTopic) => depends,
+        _ => false,
+    }
 }
 
 impl std::fmt::Display for Kind {

@@ -1,11 +1,13 @@
 //! Security Hub custom action (an "action target"): analysts pick it in the console to send findings
-//! to the custom-actions rule. Its id (at most 20 letters and digits) is ours; it cannot be tagged.
+//! to the custom-actions rule. It cannot be tagged: its description ends with the ownership marker
+//! `[secauto:stack=<stack>]`, and one with our id but without the marker is someone else's (deploy
+//! refuses it unless the state records it or `--adopt`; destroy leaves it).
 
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{securityhub_error, Applied, Ctx, Difference, Live};
+use super::{securityhub_error, Applied, Ctx, Difference, Live, STACK_TAG};
 use crate::error::is_not_found;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,11 +20,36 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn fields(&self, _ctx: &Ctx) -> Map<String, Value> {
+    pub fn fields(&self, ctx: &Ctx) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("name".into(), json!(self.name));
-        m.insert("description".into(), json!(self.description));
+        m.insert("description".into(), json!(self.described(ctx)));
         m
+    }
+
+    /// The description, with the ownership marker.
+    fn described(&self, ctx: &Ctx) -> String {
+        format!("{} [{STACK_TAG}={}]", self.description, ctx.stack)
+    }
+}
+
+/// The stack a description's marker names, if it has one.
+pub fn marker(description: &str) -> Option<&str> {
+    let (_, rest) = description.rsplit_once(&format!("[{STACK_TAG}="))?;
+    rest.strip_suffix(']').filter(|s| !s.is_empty())
+}
+
+impl super::Ownership for Spec {
+    fn conflict(&self, ctx: &Ctx, live: &Live, claim: super::Claim<'_>) -> Option<String> {
+        let description = live.fields.get("description").and_then(Value::as_str);
+        match description.and_then(marker) {
+            Some(owner) if owner == ctx.stack => None,
+            Some(owner) => Some(format!(
+                "exists and belongs to stack {owner:?} (its description is marked {STACK_TAG}={owner})"
+            )),
+            None if claim.recorded.is_some() || claim.adopt => None,
+            None => Some(super::unowned(ctx, "the description's marker")),
+        }
     }
 }
 
@@ -66,7 +93,7 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
         .securityhub
         .create_action_target()
         .name(&spec.name)
-        .description(&spec.description)
+        .description(spec.described(ctx))
         .id(&spec.id)
         .send()
         .await
@@ -84,7 +111,7 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, _diff: &[Difference]) 
         .update_action_target()
         .action_target_arn(&spec.arn)
         .name(&spec.name)
-        .description(&spec.description)
+        .description(spec.described(ctx))
         .send()
         .await
         .map_err(|e| securityhub_error("securityhub:UpdateActionTarget", e))?;

@@ -292,3 +292,5 @@ pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
     }
     Ok(())
 }
+
+impl super::Ownership for Spec {}

@@ -33,40 +33,34 @@ fn is_arn(id: &str) -> bool {
 }
 
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
-    let mut token = None;
-    loop {
-        let out = match ctx
-            .clients
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(&spec.topic_arn)
-            .set_next_token(token)
-            .send()
-            .await
-        {
-            Ok(out) => out,
+    let mut subscriptions = ctx
+        .clients
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&spec.topic_arn)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(s) = subscriptions.next().await {
+        let s = match s {
+            Ok(s) => s,
             Err(e) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(aws("sns:ListSubscriptionsByTopic", e)),
         };
-        for s in out.subscriptions() {
-            if s.protocol() == Some(spec.protocol.as_str())
-                && s.endpoint() == Some(spec.endpoint.as_str())
-            {
-                let id = s.subscription_arn().unwrap_or(PENDING).to_string();
-                let arn = is_arn(&id).then(|| id.clone());
-                return Ok(Some(Live {
-                    physical_id: id,
-                    arn,
-                    fields: spec.fields(ctx),
-                    tags: None,
-                }));
-            }
-        }
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(None);
+        if s.protocol() == Some(spec.protocol.as_str())
+            && s.endpoint() == Some(spec.endpoint.as_str())
+        {
+            let id = s.subscription_arn().unwrap_or(PENDING).to_string();
+            let arn = is_arn(&id).then(|| id.clone());
+            return Ok(Some(Live {
+                physical_id: id,
+                arn,
+                fields: spec.fields(ctx),
+                tags: None,
+            }));
         }
     }
+    Ok(None)
 }
 
 pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
@@ -103,16 +97,15 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
         );
         return Ok(());
     }
-    match ctx
-        .clients
-        .sns
-        .unsubscribe()
-        .subscription_arn(id)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("sns:Unsubscribe", e)),
-    }
+    super::gone(
+        "sns:Unsubscribe",
+        ctx.clients
+            .sns
+            .unsubscribe()
+            .subscription_arn(id)
+            .send()
+            .await,
+    )
 }
+
+impl super::Ownership for Spec {}

@@ -121,9 +121,10 @@ pub async fn update(ctx: &Ctx, spec: &Spec, _live: &Live, diff: &[Difference]) -
 
 /// Deleting a topic also deletes its subscriptions.
 pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
-    match ctx.clients.sns.delete_topic().topic_arn(arn).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("sns:DeleteTopic", e)),
-    }
+    super::gone(
+        "sns:DeleteTopic",
+        ctx.clients.sns.delete_topic().topic_arn(arn).send().await,
+    )
 }
+
+impl super::Ownership for Spec {}

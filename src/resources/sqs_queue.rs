@@ -172,9 +172,10 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
 }
 
 pub async fn delete(ctx: &Ctx, url: &str) -> Result<()> {
-    match ctx.clients.sqs.delete_queue().queue_url(url).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("sqs:DeleteQueue", e)),
-    }
+    super::gone(
+        "sqs:DeleteQueue",
+        ctx.clients.sqs.delete_queue().queue_url(url).send().await,
+    )
 }
+
+impl super::Ownership for Spec {}

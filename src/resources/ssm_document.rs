@@ -182,9 +182,10 @@ async fn version_with_content(ctx: &Ctx, spec: &Spec) -> Result<Option<String>> 
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
-    match ctx.clients.ssm.delete_document().name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(aws("ssm:DeleteDocument", e)),
-    }
+    super::gone(
+        "ssm:DeleteDocument",
+        ctx.clients.ssm.delete_document().name(name).send().await,
+    )
 }
+
+impl super::Ownership for Spec {}

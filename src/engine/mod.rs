@@ -2,10 +2,12 @@
 //! completed operation in the state file).
 
 mod apply;
+mod destroy;
 mod plan;
 pub mod sweep;
 
-pub use apply::{apply, destroy, spec_hash, Outcome, ResourceResult};
+pub use apply::{apply, spec_hash, Outcome, ResourceResult};
+pub use destroy::destroy;
 pub use plan::{
     plan, plan_owned, securityhub_off_error, Action, Plan, Planned, ResourceStatus, Status,
 };

@@ -19,7 +19,7 @@ mod interrupt;
 mod logging;
 mod report;
 pub mod resources;
-mod retry;
+pub mod retry;
 mod saved_plan;
 mod session;
 pub mod stack;

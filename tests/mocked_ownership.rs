@@ -2,7 +2,6 @@
 //! its description `[secauto:stack=<stack>]`, and one with our id but no marker is someone else's.
 //! No emulator serves action targets, so these tests use aws-smithy-mocks.
 
-#[allow(dead_code)]
 #[path = "common/offline.rs"]
 mod offline;
 

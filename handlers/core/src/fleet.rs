@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The name of the remediation role of a member stack: account-global, so it carries the region
 /// (one member stack per region of an account never collides).
 pub fn member_role_name(stack: &str, region: &str) -> String {
-    format!("{stack}-{region}-member")
+    crate::names::global(stack, region, "member")
 }
 
 /// The ARN of a member stack's remediation role.

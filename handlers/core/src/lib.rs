@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod finding;
 pub mod fleet;
 pub mod message;
+pub mod names;
 pub mod policy;
 pub mod response;
 pub mod triage;
@@ -14,3 +15,7 @@ pub use envelope::{parse_input, Input, InputError};
 pub use finding::{Finding, Severity};
 pub use policy::{Action, Decision, Policy, Rule};
 pub use response::ResponseEvent;
+
+/// How long remediation follows the isolation automation unless told otherwise: the default of
+/// `[remediation] automation_wait_seconds`, and the handler's when `AUTOMATION_WAIT_SECONDS` is unset.
+pub const DEFAULT_AUTOMATION_WAIT_SECONDS: u64 = 45;

@@ -58,26 +58,12 @@ pub fn place(env: &Env, account: Option<&str>, region: Option<&str>) -> Result<P
         .unwrap_or_default();
     covered.insert(&env.account, &env.region);
     covered.check(Some(account), Some(region))?;
-    let partition = partition(region);
+    let partition = secauto_core::names::partition(region);
     Ok(Place::Member {
         account: account.to_string(),
         region: region.to_string(),
         role_arn: fleet::member_role_arn(partition, account, &env.stack, region),
     })
-}
-
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else {
-        "aws"
-    }
 }
 
 /// The fleet the administrator's remediation acts in (`SECAUTO_FLEET`, `MEMBER_EXTERNAL_ID`).
@@ -121,7 +107,7 @@ pub async fn clients(own: &Clients, env: &Env, place: &Place) -> Result<Clients>
     }
     let base = base.build();
     let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
-        .session_name(format!("secauto-{}-remediation", env.stack))
+        .session_name(secauto_core::names::member_session(&env.stack))
         .configure(&base);
     if !external_id.is_empty() {
         provider = provider.external_id(external_id);
@@ -141,4 +127,48 @@ pub async fn clients(own: &Clients, env: &Env, place: &Place) -> Result<Clients>
         m.insert(key, c.clone());
     }
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(region: &str) -> Env {
+        let vars = [
+            ("SECAUTO_FUNCTION", "remediation".to_string()),
+            ("SECAUTO_STACK", "sec".to_string()),
+            (
+                "SNS_TOPIC_ARN",
+                format!("arn:aws-iso-e:sns:{region}:111111111111:sec-notifications"),
+            ),
+            ("SECAUTO_ACCOUNT", "111111111111".to_string()),
+            ("AWS_REGION", region.to_string()),
+            ("SECAUTO_FLEET", "222222222222=eu-isoe-west-1".to_string()),
+        ];
+        Env::from_vars(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap()
+    }
+
+    /// The member role of an eu-isoe- region is in the aws-iso-e partition (the handlers' own
+    /// partition table lacked eu-isoe- and us-isof-: the role was asked for in `aws`).
+    #[test]
+    fn member_role_in_an_eu_isoe_region_is_in_aws_iso_e() {
+        let place = place(
+            &env("eu-isoe-west-1"),
+            Some("222222222222"),
+            Some("eu-isoe-west-1"),
+        )
+        .unwrap();
+        let Place::Member { role_arn, .. } = place else {
+            panic!("{place:?} is not a member's");
+        };
+        assert_eq!(
+            role_arn,
+            "arn:aws-iso-e:iam::222222222222:role/sec-eu-isoe-west-1-member"
+        );
+    }
 }

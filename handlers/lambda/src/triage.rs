@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use anyhow::Result;
 use secauto_core::envelope::{parse_input, Input, InputError};
 use secauto_core::response::{ResponseEvent, RESPONSE_DETAIL_TYPE};
-use secauto_core::triage::{triage, TRIAGED_AT};
+use secauto_core::triage::{triage, Triaged, TRIAGED_AT};
 use serde_json::{json, Value};
 
 use crate::env::Env;
@@ -35,17 +35,10 @@ impl Seen {
 /// Handle one event; returns a summary. Errors (after retries) fail the invocation, which sends the
 /// event to the error handler.
 pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) -> Result<Value> {
-    let input = match parse_input(payload) {
-        Ok(i) => i,
-        Err(e @ (InputError::Ocsf | InputError::Unsupported(_))) => {
-            tracing::warn!("ignoring event: {e}");
-            return Ok(json!({"ignored": e.to_string()}));
-        }
-        Err(e) => return Err(anyhow::anyhow!("cannot read the event: {e}")),
+    let input = match read(payload)? {
+        Ok(input) => input,
+        Err(ignored) => return Ok(ignored),
     };
-    if matches!(input, Input::Response(_)) {
-        anyhow::bail!("triage received a {RESPONSE_DETAIL_TYPE} event; it belongs to remediation and notification");
-    }
     let (decided, rejected) = triage(&env.policy, &input);
     for r in &rejected {
         tracing::warn!(
@@ -61,74 +54,12 @@ pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) 
     let mut keys = Vec::new();
     for t in &decided {
         let key = t.finding.version_key();
-        if let Some(why) = &t.skipped {
-            *skipped.entry(why.clone()).or_insert(0) += 1;
+        if let Some(why) = skip_reason(t, seen, &key) {
+            *skipped.entry(why).or_insert(0) += 1;
             continue;
         }
-        if !t.forced && !t.escalate && seen.contains(&key) {
-            *skipped
-                .entry("already handled by this container".to_string())
-                .or_insert(0) += 1;
-            continue;
-        }
-        tracing::info!(
-            "{} {} → {} ({})",
-            t.severity,
-            t.finding_id,
-            t.action.as_str(),
-            t.rule.as_deref().unwrap_or("no rule matched")
-        );
-        if !t.action.is_actionable() {
-            *skipped.entry("policy says ignore".to_string()).or_insert(0) += 1;
-            continue;
-        }
-        let decision = secauto_core::Decision {
-            action: t.action,
-            rule: t.rule.clone(),
-        };
-        let ev = ResponseEvent::new(&env.stack, &t.finding, &decision, t.escalate, t.forced);
-        events.push(Event {
-            bus: env.event_bus.clone(),
-            source: env.event_source.clone(),
-            detail_type: RESPONSE_DETAIL_TYPE.into(),
-            detail: ev.detail_json(),
-            resources: vec![],
-        });
-        let mut udf = BTreeMap::new();
-        // Security Hub refuses empty UserDefinedFields values; a finding without UpdatedAt (which
-        // ASFF requires) is marked with a placeholder and will be triaged again if re-imported.
-        udf.insert(
-            TRIAGED_AT.to_string(),
-            t.finding
-                .updated_at
-                .clone()
-                .filter(|u| !u.is_empty())
-                .unwrap_or_else(|| "unknown".into()),
-        );
-        udf.insert("secauto:action".to_string(), t.action.as_str().to_string());
-        updates.push((
-            Target {
-                id: t.finding.id.clone(),
-                product_arn: t.finding.product_arn.clone(),
-            },
-            Update {
-                workflow: "NOTIFIED",
-                note: format!(
-                    "secauto triage: {}{}{}",
-                    t.action.as_str(),
-                    t.rule
-                        .as_deref()
-                        .map(|r| format!(" (rule {r})"))
-                        .unwrap_or_default(),
-                    if t.escalate {
-                        ", escalated to the SOC"
-                    } else {
-                        ""
-                    }
-                ),
-                user_defined_fields: udf,
-            },
-        ));
+        events.push(response_event(env, t));
+        updates.push(notified(t));
         keys.push(key);
     }
     // Emit first, then mark: a failure between the two re-sends the event on retry (at least once)
@@ -145,4 +76,97 @@ pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) 
         "marked": marked,
         "skipped": skipped,
     }))
+}
+
+/// The findings of the event; `Ok(Err(summary))` for an event triage ignores.
+fn read(payload: &Value) -> Result<Result<Input, Value>> {
+    let input = match parse_input(payload) {
+        Ok(i) => i,
+        Err(e @ (InputError::Ocsf | InputError::Unsupported(_))) => {
+            tracing::warn!("ignoring event: {e}");
+            return Ok(Err(json!({"ignored": e.to_string()})));
+        }
+        Err(e) => return Err(anyhow::anyhow!("cannot read the event: {e}")),
+    };
+    if matches!(input, Input::Response(_)) {
+        anyhow::bail!("triage received a {RESPONSE_DETAIL_TYPE} event; it belongs to remediation and notification");
+    }
+    Ok(Ok(input))
+}
+
+/// Why nothing is sent for a finding (counted in the summary), or `None` to send its event.
+fn skip_reason(t: &Triaged, seen: &Seen, key: &str) -> Option<String> {
+    if let Some(why) = &t.skipped {
+        return Some(why.clone());
+    }
+    if !t.forced && !t.escalate && seen.contains(key) {
+        return Some("already handled by this container".to_string());
+    }
+    tracing::info!(
+        "{} {} → {} ({})",
+        t.severity,
+        t.finding_id,
+        t.action.as_str(),
+        t.rule.as_deref().unwrap_or("no rule matched")
+    );
+    if !t.action.is_actionable() {
+        return Some("policy says ignore".to_string());
+    }
+    None
+}
+
+/// The response event for remediation and notification, on the stack's own bus.
+fn response_event(env: &Env, t: &Triaged) -> Event {
+    let decision = secauto_core::Decision {
+        action: t.action,
+        rule: t.rule.clone(),
+    };
+    let ev = ResponseEvent::new(&env.stack, &t.finding, &decision, t.escalate, t.forced);
+    Event {
+        bus: env.event_bus.clone(),
+        source: env.event_source.clone(),
+        detail_type: RESPONSE_DETAIL_TYPE.into(),
+        detail: ev.detail_json(),
+        resources: vec![],
+    }
+}
+
+/// The finding's update: NOTIFIED, with the action and when it was triaged.
+fn notified(t: &Triaged) -> (Target, Update) {
+    let mut udf = BTreeMap::new();
+    // Security Hub refuses empty UserDefinedFields values; a finding without UpdatedAt (which
+    // ASFF requires) is marked with a placeholder and will be triaged again if re-imported.
+    udf.insert(
+        TRIAGED_AT.to_string(),
+        t.finding
+            .updated_at
+            .clone()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "unknown".into()),
+    );
+    udf.insert("secauto:action".to_string(), t.action.as_str().to_string());
+    let note = format!(
+        "secauto triage: {}{}{}",
+        t.action.as_str(),
+        t.rule
+            .as_deref()
+            .map(|r| format!(" (rule {r})"))
+            .unwrap_or_default(),
+        if t.escalate {
+            ", escalated to the SOC"
+        } else {
+            ""
+        }
+    );
+    (
+        Target {
+            id: t.finding.id.clone(),
+            product_arn: t.finding.product_arn.clone(),
+        },
+        Update {
+            workflow: "NOTIFIED",
+            note,
+            user_defined_fields: udf,
+        },
+    )
 }

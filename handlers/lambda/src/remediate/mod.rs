@@ -1,5 +1,5 @@
 //! The remediations, one file each with its guards and its undo record: isolation of an instance
-//! (`isolation`), the SSM automation quarantine adds (`automation`), world-open ingress
+//! (`isolation`, with its security groups in `groups` and the evidence it keeps in `evidence`), the SSM automation quarantine adds (`automation`), world-open ingress
 //! (`security_groups`), bucket encryption and public access (`buckets`).
 //!
 //! In a dry run (notify-only mode, or a protected resource) every read still happens and every
@@ -15,10 +15,12 @@ use crate::PROTECT_TAG;
 
 mod automation;
 mod buckets;
+mod evidence;
+mod groups;
 mod isolation;
 mod security_groups;
 
-pub use isolation::{QUARANTINE_GROUP, UNTRACK_GROUP};
+pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 
 /// The tag on an instance's network interface that records the groups it had before isolation
 /// (space-separated ids): written before the groups are swapped, never overwritten.

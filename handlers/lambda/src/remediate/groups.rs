@@ -1,0 +1,264 @@
+//! The two security groups isolation uses in each VPC, found or made and their rules verified and
+//! repaired on every use (a new group allows all egress, and a run that died right after creating
+//! one left it so): the quarantine group (no rules at all) and the all-traffic group an interface
+//! passes through so that its connections become untracked.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, TagSpecification,
+};
+
+use super::{tag, Executor, Outcome};
+use crate::sdk_err;
+
+/// The name of the quarantine security group made in each VPC: no rules at all.
+pub const QUARANTINE_GROUP: &str = "secauto-quarantine";
+
+/// The name of the all-traffic group an interface passes through so its connections become
+/// untracked and are cut by the move to the quarantine group.
+pub const UNTRACK_GROUP: &str = "secauto-untrack";
+
+/// What a group of ours must allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Rules {
+    /// Nothing in, nothing out.
+    None,
+    /// All traffic in and out, from and to 0.0.0.0/0 and ::/0.
+    AllOpen,
+}
+
+impl Executor<'_> {
+    /// Find or make the group `name` of `vpc` and make its rules exactly what `rules` says.
+    pub(super) async fn ensure_group(
+        &self,
+        vpc: &str,
+        name: &str,
+        rules: Rules,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<String> {
+        let id = match self.find_group(vpc, name).await? {
+            Some(id) => id,
+            None => {
+                let what = match rules {
+                    Rules::None => "no rules",
+                    Rules::AllOpen => "all traffic, so connections become untracked",
+                };
+                self.step(
+                    out,
+                    protected,
+                    format!("create security group {name} ({what}) in {vpc}"),
+                );
+                if !self.acting(protected) {
+                    return Ok(format!("{name} (to be made)"));
+                }
+                self.create_group(vpc, name, rules).await?
+            }
+        };
+        let g = self.read_group_retrying(&id).await?;
+        match rules {
+            Rules::None => self.remove_rules(&g, &id, name, out, protected).await?,
+            Rules::AllOpen => self.open_rules(&g, &id, name, out, protected).await?,
+        }
+        Ok(id)
+    }
+
+    async fn create_group(&self, vpc: &str, name: &str, rules: Rules) -> Result<String> {
+        let created = self
+            .ec2
+            .create_security_group()
+            .group_name(name)
+            .description(match rules {
+                Rules::None => "secauto quarantine: no inbound and no outbound traffic",
+                Rules::AllOpen => "secauto: all traffic, used for an instant while isolating so live connections are cut",
+            })
+            .vpc_id(vpc)
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::SecurityGroup)
+                    .tags(tag("secauto:quarantine", "true"))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_err("ec2:CreateSecurityGroup", e))?;
+        Ok(created
+            .group_id()
+            .context("CreateSecurityGroup returned no id")?
+            .to_string())
+    }
+
+    /// The quarantine group: revoke whatever it allows, in and out.
+    async fn remove_rules(
+        &self,
+        g: &SecurityGroup,
+        id: &str,
+        name: &str,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let (ingress, egress) = (g.ip_permissions(), g.ip_permissions_egress());
+        if ingress.is_empty() && egress.is_empty() {
+            return Ok(());
+        }
+        self.step(
+            out,
+            protected,
+            format!(
+                "remove {} inbound and {} outbound rule(s) from {name} {id}: a quarantine group has none",
+                ingress.len(),
+                egress.len()
+            ),
+        );
+        if !self.acting(protected) {
+            return Ok(());
+        }
+        if !ingress.is_empty() {
+            self.ec2
+                .revoke_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(ingress.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))?;
+        }
+        if !egress.is_empty() {
+            self.ec2
+                .revoke_security_group_egress()
+                .group_id(id)
+                .set_ip_permissions(Some(egress.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e))?;
+        }
+        Ok(())
+    }
+
+    /// The all-traffic group: allow what it lacks of all traffic, in and out.
+    async fn open_rules(
+        &self,
+        g: &SecurityGroup,
+        id: &str,
+        name: &str,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        if !allows_all(g.ip_permissions()) {
+            self.step(
+                out,
+                protected,
+                format!("allow all inbound traffic in {name} {id}"),
+            );
+            if self.acting(protected) {
+                self.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(id)
+                    .ip_permissions(missing(g.ip_permissions()))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("ec2:AuthorizeSecurityGroupIngress", e))?;
+            }
+        }
+        if !allows_all(g.ip_permissions_egress()) {
+            self.step(
+                out,
+                protected,
+                format!("allow all outbound traffic in {name} {id}"),
+            );
+            if self.acting(protected) {
+                self.ec2
+                    .authorize_security_group_egress()
+                    .group_id(id)
+                    .ip_permissions(missing(g.ip_permissions_egress()))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("ec2:AuthorizeSecurityGroupEgress", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn find_group(&self, vpc: &str, name: &str) -> Result<Option<String>> {
+        let found = self
+            .ec2
+            .describe_security_groups()
+            .filters(Filter::builder().name("group-name").values(name).build())
+            .filters(Filter::builder().name("vpc-id").values(vpc).build())
+            .send()
+            .await
+            .map_err(|e| sdk_err("ec2:DescribeSecurityGroups", e))?;
+        Ok(found
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id())
+            .map(String::from))
+    }
+
+    /// A group just made may not be visible yet: EC2 answers InvalidGroup.NotFound for a while
+    /// (documented eventual consistency). Retry with growing waits.
+    async fn read_group_retrying(&self, id: &str) -> Result<SecurityGroup> {
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1.. {
+            match self
+                .ec2
+                .describe_security_groups()
+                .group_ids(id)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    if let Some(g) = out.security_groups().first() {
+                        return Ok(g.clone());
+                    }
+                }
+                Err(e)
+                    if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
+                        == Some("InvalidGroup.NotFound")
+                        && attempt < 8 => {}
+                Err(e) => return Err(sdk_err("ec2:DescribeSecurityGroups", e)),
+            }
+            if attempt >= 8 {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            delay = delay.mul_f32(2.0).min(Duration::from_secs(5));
+        }
+        anyhow::bail!("security group {id} is still not visible after it was made")
+    }
+}
+
+fn all_traffic() -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+        .build()
+}
+
+fn allows_all(perms: &[IpPermission]) -> bool {
+    let lacking = missing(perms);
+    lacking.ip_ranges().is_empty() && lacking.ipv6_ranges().is_empty()
+}
+
+/// The all-traffic permissions a group's rules lack.
+fn missing(have: &[IpPermission]) -> IpPermission {
+    let all = |p: &&IpPermission| p.ip_protocol() == Some("-1");
+    let v4 = have.iter().filter(all).any(|p| {
+        p.ip_ranges()
+            .iter()
+            .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+    });
+    let v6 = have.iter().filter(all).any(|p| {
+        p.ipv6_ranges()
+            .iter()
+            .any(|r| r.cidr_ipv6() == Some("::/0"))
+    });
+    let full = all_traffic();
+    IpPermission::builder()
+        .ip_protocol("-1")
+        .set_ip_ranges((!v4).then(|| full.ip_ranges().to_vec()))
+        .set_ipv6_ranges((!v6).then(|| full.ipv6_ranges().to_vec()))
+        .build()
+}

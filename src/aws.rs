@@ -228,18 +228,8 @@ pub async fn account_id(sts: &aws_sdk_sts::Client) -> Result<String> {
 /// The partition of a region, as in every ARN: `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`,
 /// `aws-iso-b`, `aws-iso-e` or `aws-iso-f`.
 pub fn partition(region: &str) -> &'static str {
-    const PREFIXES: &[(&str, &str)] = &[
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-isob-", "aws-iso-b"),
-        ("us-iso-", "aws-iso"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("us-isof-", "aws-iso-f"),
-    ];
-    PREFIXES
-        .iter()
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, p)| p)
+    // One table for the CLI and the handlers: the core crate's.
+    secauto_core::names::partition(region)
 }
 
 #[cfg(test)]

@@ -224,31 +224,3 @@ pub async fn account_id(sts: &aws_sdk_sts::Client) -> Result<String> {
         .filter(|a| !a.is_empty())
         .context("sts:GetCallerIdentity returned no account id")
 }
-
-/// The partition of a region, as in every ARN: `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`,
-/// `aws-iso-b`, `aws-iso-e` or `aws-iso-f`.
-pub fn partition(region: &str) -> &'static str {
-    // One table for the CLI and the handlers: the core crate's.
-    secauto_core::names::partition(region)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_partition_is_known() {
-        for (region, want) in [
-            ("us-east-1", "aws"),
-            ("eu-west-3", "aws"),
-            ("cn-north-1", "aws-cn"),
-            ("us-gov-west-1", "aws-us-gov"),
-            ("us-iso-east-1", "aws-iso"),
-            ("us-isob-east-1", "aws-iso-b"),
-            ("eu-isoe-west-1", "aws-iso-e"),
-            ("us-isof-south-1", "aws-iso-f"),
-        ] {
-            assert_eq!(partition(region), want, "{region}");
-        }
-    }
-}

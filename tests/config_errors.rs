@@ -677,3 +677,41 @@ fn one_state_for_many_targets_is_refused_before_any_call() {
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("--target ACCOUNT/REGION"), "{}", o.stderr);
 }
+
+/// Over Lambda's 4 KB for one function's environment (tests/data/large-fleet.toml says why).
+fn large_fleet() -> String {
+    include_str!("data/large-fleet.toml").to_string()
+}
+
+#[test]
+fn an_environment_over_lambdas_limit_is_refused_by_validate_and_before_any_call() {
+    let d = project(&large_fleet());
+    for args in [
+        &["validate"][..],
+        &["plan"][..],
+        &["deploy"][..],
+        &["targets"][..],
+    ] {
+        let o = run(d.path(), args);
+        assert_eq!(o.code, 1, "{args:?}: {}", o.stderr);
+        assert!(
+            o.stderr.contains("over Lambda's limit of 4096 bytes"),
+            "{args:?}: {}",
+            o.stderr
+        );
+        assert!(
+            o.stderr.contains("PROTECTED_RESOURCES takes"),
+            "{}",
+            o.stderr
+        );
+    }
+    // Protected by tag instead, the same fleet fits.
+    let fleet = large_fleet();
+    let (head, rest) = fleet.split_once("protected = [").unwrap();
+    let fits = format!(
+        "{head}protected_tags = {{ env = \"prod\" }}{}",
+        &rest[rest.find(']').unwrap() + 1..]
+    );
+    let o = run(project(&fits).path(), &["validate"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}

@@ -24,6 +24,7 @@ pub(super) async fn run(g: &Global) -> Result<u8> {
         eprintln!("note: no region is set ([stack] region, --region, AWS_REGION or the profile's region): the graph was checked for us-east-1");
     }
     let region = resolved.unwrap_or_else(|| "us-east-1".into());
+    stack::check_environment(&config, &region)?;
     let (part, member, region) = parts(&config, region)?;
     let stack = stack::build_part(&config, ANY_ACCOUNT, &region, Code::NotNeeded, &part)?;
     let bundles = stack::build_part(&config, ANY_ACCOUNT, &region, Code::Required, &part).err();

@@ -28,9 +28,6 @@ pub struct TriageConfig {
     pub rules: Option<Vec<secauto_core::Rule>>,
 }
 
-/// Lambda keeps at most 4 KB of environment variables per function; the policy gets this much.
-pub const MAX_POLICY_BYTES: usize = 3 * 1024;
-
 impl TriageConfig {
     /// The policy triage runs.
     pub fn policy(&self) -> secauto_core::Policy {
@@ -77,12 +74,7 @@ impl TriageConfig {
         if self.rules.as_ref().is_some_and(Vec::is_empty) {
             p.push("[triage] rules is empty: remove it to use the default policy, or add [[triage.rules]] entries".into());
         }
+        // Its size counts in triage's whole environment (stack::check_environment).
         p.extend(self.policy().validate());
-        let policy_bytes = self.policy_json().len();
-        if policy_bytes > MAX_POLICY_BYTES {
-            p.push(format!(
-                "[[triage.rules]] is {policy_bytes} bytes as JSON; the triage function's environment holds at most {MAX_POLICY_BYTES}: merge rules or shorten their names and lists"
-            ));
-        }
     }
 }

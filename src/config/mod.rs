@@ -20,7 +20,7 @@ mod stack;
 mod state;
 
 pub use aws::{AwsConfig, SERVICES};
-pub use findings::{FindingsConfig, TriageConfig, MAX_POLICY_BYTES, SEVERITIES};
+pub use findings::{FindingsConfig, TriageConfig, SEVERITIES};
 pub use lambda::{EventsConfig, LambdaConfig};
 pub use monitoring::MonitoringConfig;
 pub use notifications::NotificationsConfig;

@@ -28,7 +28,7 @@ impl Default for RemediationConfig {
             isolate_routing_instances: false,
             protected: Vec::new(),
             protected_tags: BTreeMap::new(),
-            automation_wait_seconds: 45,
+            automation_wait_seconds: secauto_core::DEFAULT_AUTOMATION_WAIT_SECONDS,
         }
     }
 }
@@ -74,18 +74,6 @@ impl RemediationConfig {
                     "[remediation] protected_tags: {k:?} = {v:?} must be a tag key and value without ',' or '='"
                 ));
             }
-        }
-        let protection_bytes = r.protected.iter().map(|x| x.len() + 1).sum::<usize>()
-            + r.protected_tags
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 2)
-                .sum::<usize>();
-        if protection_bytes > super::MAX_POLICY_BYTES {
-            p.push(format!(
-                "[remediation] protected and protected_tags take {protection_bytes} bytes; the remediation function's environment holds at most {} of them: protect by tag instead of listing every resource"
-            ,
-                super::MAX_POLICY_BYTES
-            ));
         }
     }
 }

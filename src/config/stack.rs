@@ -215,24 +215,4 @@ pub(super) fn check_fleet(c: &super::Config, p: &mut Vec<String>) {
             }
         }
     }
-    let accounts = c
-        .targets
-        .iter()
-        .map(|t| {
-            t.role_arn
-                .as_deref()
-                .and_then(role_account)
-                .unwrap_or("000000000000")
-        })
-        .collect::<std::collections::BTreeSet<_>>();
-    let regions: usize = c.targets.iter().map(|t| t.regions.len()).sum();
-    // `account=region+region,` in the remediation function's environment.
-    let bytes = accounts.len() * 14 + regions * 15;
-    if bytes > super::MAX_POLICY_BYTES {
-        p.push(format!(
-            "[[targets]] lists {} accounts in {regions} account-regions: about {bytes} bytes of the remediation function's environment, which holds at most {}; split the fleet into several stacks",
-            accounts.len(),
-            super::MAX_POLICY_BYTES
-        ));
-    }
 }

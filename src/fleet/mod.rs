@@ -100,6 +100,8 @@ async fn caller_account(g: &Global, config: &Config, region: &str) -> Result<Str
 /// The units of the fleet (in config order) and the fleet as the stacks' graphs need it; only the
 /// units `--target` picks, when it is given.
 pub async fn resolve(g: &Global, config: &Config) -> Result<(Vec<Unit>, Fleet)> {
+    // Offline: a fleet too large for Lambda's environment is refused before STS is asked.
+    crate::stack::check_environment(config, "us-east-1")?;
     let mut caller = None;
     let mut units = Vec::new();
     for t in &config.targets {

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::resources::{Spec, REGION_TAG, STACK_TAG};
 
+mod environment;
 mod functions;
 mod identity;
 pub mod member;
@@ -20,6 +21,7 @@ mod notifications;
 mod rules;
 mod securityhub;
 
+pub use environment::check_environment;
 pub use names::Names;
 
 /// The four functions: config key and name suffix.
@@ -29,6 +31,14 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("notification", "notification"),
     ("error_handler", "error-handler"),
 ];
+
+/// The name suffix of the function whose config key is `key`.
+pub(crate) fn function_suffix(key: &str) -> &str {
+    FUNCTIONS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(key, |(_, s)| *s)
+}
 
 /// The detail-type of the events triage emits for remediation and notification.
 pub const RESPONSE_DETAIL_TYPE: &str = "Security Response Required";
@@ -84,6 +94,8 @@ pub enum Code {
 pub enum StackError {
     #[error("derived names do not fit their services' limits:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Names(Vec<String>),
+    #[error("the functions' settings do not fit in their environment:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Environment(Vec<String>),
     #[error("handler bundles are missing:\n{}\nrun `secauto build` to make them (or point [lambda] artifacts_dir at where they are)", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     MissingBundles(Vec<String>),
     #[error("handler bundles cannot run on the functions:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
@@ -175,10 +187,37 @@ pub(crate) struct Shared<'a> {
     pub part: &'a Part,
 }
 
+impl<'a> Shared<'a> {
+    fn new(config: &'a Config, account: &str, region: &str, code: Code, part: &'a Part) -> Self {
+        let n = Names::new(&config.stack.name, region, account);
+        let key = KeyChoice::of(config);
+        let key_ref = match &key {
+            KeyChoice::Stack => Some(n.key_alias()),
+            KeyChoice::User(k) => Some(k.clone()),
+            KeyChoice::AwsManaged => None,
+        };
+        let mut rules = vec!["findings", "remediation"];
+        if config.securityhub.custom_actions {
+            rules.push("custom_actions");
+        }
+        Shared {
+            config,
+            n,
+            code,
+            key,
+            key_ref,
+            rules,
+            part,
+        }
+    }
+}
+
 /// Adds resources and collects the problems found on the way.
+#[derive(Default)]
 pub(crate) struct Builder {
     resources: Vec<Resource>,
     name_problems: Vec<String>,
+    environment_problems: Vec<String>,
     missing_bundles: Vec<String>,
     unfit_bundles: Vec<String>,
     warnings: Vec<String>,
@@ -221,33 +260,8 @@ pub fn build_part(
     code: Code,
     part: &Part,
 ) -> Result<Stack, StackError> {
-    let n = Names::new(&config.stack.name, region, account);
-    let key = KeyChoice::of(config);
-    let key_ref = match &key {
-        KeyChoice::Stack => Some(n.key_alias()),
-        KeyChoice::User(k) => Some(k.clone()),
-        KeyChoice::AwsManaged => None,
-    };
-    let mut rules = vec!["findings", "remediation"];
-    if config.securityhub.custom_actions {
-        rules.push("custom_actions");
-    }
-    let s = Shared {
-        config,
-        n,
-        code,
-        key,
-        key_ref,
-        rules,
-        part,
-    };
-    let mut b = Builder {
-        resources: Vec::new(),
-        name_problems: Vec::new(),
-        missing_bundles: Vec::new(),
-        unfit_bundles: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let s = Shared::new(config, account, region, code, part);
+    let mut b = Builder::default();
 
     if let Part::Member(fleet) = part {
         member::add(&mut b, &s, fleet);
@@ -263,6 +277,9 @@ pub fn build_part(
 
     if !b.name_problems.is_empty() {
         return Err(StackError::Names(b.name_problems));
+    }
+    if !b.environment_problems.is_empty() {
+        return Err(StackError::Environment(b.environment_problems));
     }
     if code == Code::Required && !b.missing_bundles.is_empty() {
         return Err(StackError::MissingBundles(b.missing_bundles));

@@ -3,6 +3,7 @@
 //! per region of an account never collides. Custom action ids (account-global, at most 20
 //! alphanumerics) carry a short hash of stack and region for the same reason.
 
+use secauto_core::names as core;
 use sha2::{Digest, Sha256};
 
 /// Everything a name or an ARN derives from.
@@ -20,7 +21,7 @@ impl Names {
             stack: stack.into(),
             region: region.into(),
             account: account.into(),
-            partition: crate::aws::partition(region).into(),
+            partition: core::partition(region).into(),
         }
     }
 
@@ -53,12 +54,12 @@ impl Names {
 
     /// The name of a regional resource.
     pub fn name(&self, suffix: &str) -> String {
-        format!("{}-{suffix}", self.stack)
+        core::regional(&self.stack, suffix)
     }
 
     /// The name of an account-global resource: unique per region.
     pub fn global_name(&self, suffix: &str) -> String {
-        format!("{}-{}-{suffix}", self.stack, self.region)
+        core::global(&self.stack, &self.region, suffix)
     }
 
     pub fn role(&self, suffix: &str) -> String {
@@ -115,12 +116,17 @@ impl Names {
     }
 
     pub fn document(&self) -> String {
-        self.name("isolate-instance")
+        core::document(&self.stack)
     }
 
     /// The stack's own event bus: response events travel on it, and only triage may put them.
     pub fn bus(&self) -> String {
-        self.name("events")
+        core::bus(&self.stack)
+    }
+
+    /// The `source` of the events triage puts on the stack's bus.
+    pub fn event_source(&self) -> String {
+        core::event_source(&self.stack)
     }
 
     pub fn bus_arn(&self) -> String {

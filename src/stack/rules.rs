@@ -5,16 +5,27 @@
 use serde_json::json;
 
 use super::securityhub::Actions;
-use super::{notifications, Builder, Shared, FUNCTIONS, RESPONSE_DETAIL_TYPE};
+use super::{notifications, Builder, Shared, RESPONSE_DETAIL_TYPE};
 use crate::resources::{self as r, Spec};
 
 /// The stack's own bus.
 pub const BUS: &str = "event_bus.responses";
 
 pub(super) fn add(b: &mut Builder, s: &Shared, actions: &Actions) {
+    add_bus(b, s);
+    for key in &s.rules {
+        let rule = match *key {
+            "findings" => findings_rule(s),
+            "remediation" => response_rule(s),
+            _ => custom_actions_rule(actions),
+        };
+        add_rule(b, s, key, rule);
+    }
+}
+
+/// The stack's own bus: only triage may put events on it.
+fn add_bus(b: &mut Builder, s: &Shared) {
     let n = &s.n;
-    let config = s.config;
-    let stack = n.stack.as_str();
     let bus = n.bus();
     b.check("EventBridge bus", &bus, 256);
     b.add(
@@ -26,100 +37,126 @@ pub(super) fn add(b: &mut Builder, s: &Shared, actions: &Actions) {
         }),
         &["iam_role.triage"],
     );
-    let severities: Vec<&str> = config
+}
+
+/// What a rule matches, which functions it invokes, and what it waits for.
+struct Rule {
+    description: &'static str,
+    pattern: serde_json::Value,
+    functions: Vec<&'static str>,
+    deps: Vec<String>,
+}
+
+/// NEW, ACTIVE findings of the configured severities → triage.
+fn findings_rule(s: &Shared) -> Rule {
+    let severities: Vec<&str> = s
+        .config
         .findings
         .severities
         .iter()
         .map(String::as_str)
         .collect();
-    for key in &s.rules {
-        let (description, pattern, functions) = match *key {
-            "findings" => (
-                "secauto: NEW, ACTIVE Security Hub findings of the configured severities → triage",
-                json!({
-                    "source": ["aws.securityhub"],
-                    "detail-type": ["Security Hub Findings - Imported"],
-                    "detail": {"findings": {
-                        "Severity": {"Label": severities},
-                        "Workflow": {"Status": ["NEW"]},
-                        "RecordState": ["ACTIVE"],
-                    }},
-                }),
-                vec!["triage"],
-            ),
-            "remediation" => (
-                "secauto: response events from triage → remediation and notification",
-                json!({
-                    "source": [format!("secauto.{stack}")],
-                    "detail-type": [RESPONSE_DETAIL_TYPE],
-                }),
-                vec!["remediation", "notification"],
-            ),
-            _ => (
-                "secauto: Security Hub custom actions of this stack → triage",
-                json!({
-                    "source": ["aws.securityhub"],
-                    "detail-type": ["Security Hub Findings - Custom Action"],
-                    "resources": actions.arns,
-                }),
-                vec!["triage"],
-            ),
-        };
-        let rule_name = n.rule(key);
-        b.check("EventBridge rule", &rule_name, 64);
-        let rule_address = format!("event_rule.{key}");
-        let rule_deps: Vec<&str> = match *key {
-            "custom_actions" => actions.addresses.iter().map(String::as_str).collect(),
-            "remediation" => vec![BUS],
-            _ => vec![],
-        };
-        b.add(
-            rule_address.clone(),
-            Spec::EventRule(r::event_rule::Spec {
-                name: rule_name.clone(),
-                bus: n.rule_bus(key),
-                arn: n.rule_arn(key),
-                description: description.into(),
-                event_pattern: pattern,
-            }),
-            &rule_deps,
-        );
-        for f in functions {
-            let suffix = FUNCTIONS
-                .iter()
-                .find(|(k, _)| *k == f)
-                .map_or(f, |(_, s)| *s);
-            let fn_address = format!("lambda_function.{f}");
-            let permission = format!("lambda_permission.{f}_{key}");
-            b.add(
-                format!("event_target.{key}_{f}"),
-                Spec::EventTarget(r::event_target::Spec {
-                    rule: rule_name.clone(),
-                    bus: n.rule_bus(key),
-                    id: f.to_string(),
-                    target_arn: n.function_arn(suffix),
-                    dead_letter_arn: n.queue_arn(),
-                    maximum_retry_attempts: config.events.retry_attempts,
-                    maximum_event_age_seconds: config.events.max_event_age_seconds,
-                }),
-                &[
-                    rule_address.as_str(),
-                    fn_address.as_str(),
-                    notifications::QUEUE,
-                    permission.as_str(),
-                ],
-            );
-            b.add(
-                permission,
-                Spec::LambdaPermission(r::lambda_permission::Spec {
-                    function: n.function(suffix),
-                    statement_id: format!("secauto-{}", key.replace('_', "-")),
-                    principal: n.service("events"),
-                    source_arn: n.rule_arn(key),
-                    source_account: n.account.clone(),
-                }),
-                &[fn_address.as_str(), rule_address.as_str()],
-            );
-        }
+    Rule {
+        description:
+            "secauto: NEW, ACTIVE Security Hub findings of the configured severities → triage",
+        pattern: json!({
+            "source": ["aws.securityhub"],
+            "detail-type": ["Security Hub Findings - Imported"],
+            "detail": {"findings": {
+                "Severity": {"Label": severities},
+                "Workflow": {"Status": ["NEW"]},
+                "RecordState": ["ACTIVE"],
+            }},
+        }),
+        functions: vec!["triage"],
+        deps: vec![],
     }
+}
+
+/// Triage's response events, on the stack's own bus → remediation and notification.
+fn response_rule(s: &Shared) -> Rule {
+    Rule {
+        description: "secauto: response events from triage → remediation and notification",
+        pattern: json!({
+            "source": [s.n.event_source()],
+            "detail-type": [RESPONSE_DETAIL_TYPE],
+        }),
+        functions: vec!["remediation", "notification"],
+        deps: vec![BUS.to_string()],
+    }
+}
+
+/// The stack's Security Hub custom actions → triage.
+fn custom_actions_rule(actions: &Actions) -> Rule {
+    Rule {
+        description: "secauto: Security Hub custom actions of this stack → triage",
+        pattern: json!({
+            "source": ["aws.securityhub"],
+            "detail-type": ["Security Hub Findings - Custom Action"],
+            "resources": actions.arns,
+        }),
+        functions: vec!["triage"],
+        deps: actions.addresses.clone(),
+    }
+}
+
+/// A rule, and for each function it invokes a target and the permission to invoke.
+fn add_rule(b: &mut Builder, s: &Shared, key: &str, rule: Rule) {
+    let n = &s.n;
+    let rule_name = n.rule(key);
+    b.check("EventBridge rule", &rule_name, 64);
+    let rule_address = format!("event_rule.{key}");
+    let deps: Vec<&str> = rule.deps.iter().map(String::as_str).collect();
+    b.add(
+        rule_address.clone(),
+        Spec::EventRule(r::event_rule::Spec {
+            name: rule_name,
+            bus: n.rule_bus(key),
+            arn: n.rule_arn(key),
+            description: rule.description.into(),
+            event_pattern: rule.pattern,
+        }),
+        &deps,
+    );
+    for f in rule.functions {
+        add_target(b, s, key, f, &rule_address);
+    }
+}
+
+/// The target of rule `key` that invokes function `f`, and the permission it needs.
+fn add_target(b: &mut Builder, s: &Shared, key: &str, f: &str, rule_address: &str) {
+    let n = &s.n;
+    let config = s.config;
+    let suffix = super::function_suffix(f);
+    let fn_address = format!("lambda_function.{f}");
+    let permission = format!("lambda_permission.{f}_{key}");
+    b.add(
+        format!("event_target.{key}_{f}"),
+        Spec::EventTarget(r::event_target::Spec {
+            rule: n.rule(key),
+            bus: n.rule_bus(key),
+            id: f.to_string(),
+            target_arn: n.function_arn(suffix),
+            dead_letter_arn: n.queue_arn(),
+            maximum_retry_attempts: config.events.retry_attempts,
+            maximum_event_age_seconds: config.events.max_event_age_seconds,
+        }),
+        &[
+            rule_address,
+            fn_address.as_str(),
+            notifications::QUEUE,
+            permission.as_str(),
+        ],
+    );
+    b.add(
+        permission,
+        Spec::LambdaPermission(r::lambda_permission::Spec {
+            function: n.function(suffix),
+            statement_id: format!("secauto-{}", key.replace('_', "-")),
+            principal: n.service("events"),
+            source_arn: n.rule_arn(key),
+            source_account: n.account.clone(),
+        }),
+        &[fn_address.as_str(), rule_address],
+    );
 }

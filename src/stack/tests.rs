@@ -215,3 +215,110 @@ fn the_isolation_automation_runs_as_its_own_role_that_only_remediation_may_pass(
         Some(&format!("arn:aws:iam::123456789012:role/{}", role.name))
     );
 }
+
+/// A fleet whose remediation environment is over Lambda's 4 KB (the file says why).
+fn large_fleet() -> Config {
+    Config::parse(
+        include_str!("../../tests/data/large-fleet.toml"),
+        "fleet.toml",
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_large_fleet_with_a_long_protection_list_is_refused_before_any_call() {
+    let config = large_fleet();
+    let err = check_environment(&config, "us-east-1").unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StackError::Environment(_)), "{text}");
+    assert!(text.contains("secauto-remediation"), "{text}");
+    assert!(text.contains("4096"), "{text}");
+    assert!(text.contains("PROTECTED_RESOURCES takes"), "{text}");
+    assert!(text.contains("protected_tags"), "{text}");
+    assert!(text.contains("SECAUTO_FLEET takes"), "{text}");
+    assert!(text.contains("split the fleet"), "{text}");
+    // Only remediation's environment holds them.
+    assert!(!text.contains("secauto-triage"), "{text}");
+}
+
+/// The size is measured on the environment the graph gives the function, as Lambda measures it (the
+/// variables as one JSON object), and building the administrator's graph refuses it too.
+#[test]
+fn the_measured_environment_is_the_deployed_one() {
+    let config = large_fleet();
+    let mut coverage = secauto_core::fleet::Coverage::default();
+    for i in 0..30u64 {
+        for r in ["eu-central-1", "eu-west-1"] {
+            coverage.insert(&format!("{:012}", 200000000000u64 + i), r);
+        }
+    }
+    let fleet = Fleet {
+        administrator: "000000000000".into(),
+        home_region: "eu-central-1".into(),
+        coverage,
+        external_id: secauto_core::fleet::default_external_id("secauto", "000000000000"),
+    };
+    let part = Part::Administrator(fleet);
+    let err = build_part(
+        &config,
+        "000000000000",
+        "eu-central-1",
+        Code::NotNeeded,
+        &part,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        check_environment(&config, "us-east-1")
+            .unwrap_err()
+            .to_string()
+    );
+    // With half the protection list it fits: the graph's own environment is what is measured.
+    let mut smaller = config.clone();
+    smaller.remediation.protected.truncate(20);
+    let stack = build_part(
+        &smaller,
+        "000000000000",
+        "eu-central-1",
+        Code::NotNeeded,
+        &part,
+    )
+    .unwrap();
+    let Spec::LambdaFunction(f) = &stack.get("lambda_function.remediation").unwrap().spec else {
+        panic!()
+    };
+    let measured = serde_json::to_string(&f.environment).unwrap().len();
+    assert_eq!(environment::bytes(&f.environment), measured);
+    assert!(measured <= environment::MAX_BYTES, "{measured}");
+    check_environment(&smaller, "us-east-1").unwrap();
+}
+
+#[test]
+fn the_default_stack_fits_and_non_ascii_counts_as_escapes() {
+    check_environment(&config(), "us-gov-west-1").unwrap();
+    let env = BTreeMap::from([("K".to_string(), "é".to_string())]);
+    assert_eq!(environment::bytes(&env), r#"{"K":"\u00e9"}"#.len());
+}
+
+/// The handler's default wait when AUTOMATION_WAIT_SECONDS is unset (handlers/lambda/src/env.rs
+/// tests it) is the config's default.
+#[test]
+fn automation_wait_default_is_the_handlers() {
+    assert_eq!(
+        Config::default().remediation.automation_wait_seconds,
+        secauto_core::DEFAULT_AUTOMATION_WAIT_SECONDS
+    );
+}
+
+#[test]
+fn names_come_from_the_core_crate() {
+    let n = Names::new("sec", "eu-isoe-west-1", "123456789012");
+    assert_eq!(n.partition, "aws-iso-e");
+    assert_eq!(n.bus(), secauto_core::names::bus("sec"));
+    assert_eq!(n.document(), secauto_core::names::document("sec"));
+    assert_eq!(n.event_source(), secauto_core::names::event_source("sec"));
+    assert_eq!(
+        n.role("member"),
+        secauto_core::fleet::member_role_name("sec", "eu-isoe-west-1")
+    );
+}

@@ -96,15 +96,10 @@ pub fn state_backend(
         // `--state` says where; `[state] region` and `kms_key` still say how the bucket is reached
         // and its objects written.
         return Ok(match Backend::parse(spec)? {
-            Backend::S3 {
+            Backend::S3 { bucket, key, .. } => Backend::S3 {
                 bucket,
                 key,
-                region,
-                ..
-            } => Backend::S3 {
-                bucket,
-                key,
-                region,
+                region: config.state.region.clone(),
                 kms_key: config.state.kms_key.clone(),
             },
             local => local,
@@ -248,5 +243,42 @@ pub async fn locked<F: std::future::Future<Output = Result<Report>>>(
             Ok(r)
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// `--state s3://…` says where; `[state] region` and `kms_key` still say how it is reached.
+    #[test]
+    fn a_state_flag_keeps_the_configs_region_and_key() {
+        let cli = crate::cli::Cli::try_parse_from([
+            "secauto",
+            "--state",
+            "s3://other-bucket/prod.json",
+            "validate",
+        ])
+        .unwrap();
+        let config = Config::parse(
+            "[stack]\nname = \"sec\"\n\n[state]\nbackend = \"s3\"\nbucket = \"state-bucket\"\nregion = \"eu-west-3\"\nkms_key = \"arn:aws:kms:eu-west-3:111111111111:key/k\"\n",
+            "secauto.toml",
+        )
+        .unwrap();
+        let backend = state_backend(&cli.global, &config, "us-east-1", None).unwrap();
+        let Backend::S3 {
+            bucket,
+            region,
+            kms_key,
+            ..
+        } = backend
+        else {
+            panic!("{backend:?}")
+        };
+        assert_eq!(bucket, "other-bucket");
+        assert_eq!(region.as_deref(), Some("eu-west-3"));
+        assert!(kms_key.is_some());
     }
 }

@@ -86,7 +86,13 @@ fn an_alias_pointing_at_someone_elses_key_stops_deploy_and_destroy_leaves_that_k
         let d = p.run(&args);
         assert_ne!(d.code, 0, "{args:?} must stop: {d:?}");
         let out = format!("{}{}", d.stdout, d.stderr);
-        for needle in ["alias/own", theirs.as_str(), "update-alias", "delete-alias"] {
+        for needle in [
+            "alias/own",
+            theirs.as_str(),
+            "update-alias",
+            "delete-alias",
+            "deploy changed nothing",
+        ] {
             assert!(out.contains(needle), "{needle:?} missing: {out}");
         }
     }

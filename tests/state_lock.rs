@@ -332,3 +332,35 @@ async fn a_release_never_deletes_another_runs_lock() {
         "the release deleted another run's lock"
     );
 }
+
+/// S3 without `s3:ListBucket`: a missing object is answered 403 AccessDenied, not 404.
+struct NoListBucket;
+
+impl Shim for NoListBucket {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        let (method, _) = request.method_path();
+        (method == "GET" || method == "HEAD").then(|| Message {
+            start: "HTTP/1.1 403 Forbidden".into(),
+            headers: vec![("Content-Type".into(), "application/xml".into())],
+            body: br#"<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>1</RequestId></Error>"#
+                .to_vec(),
+        })
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_403_on_a_missing_state_names_the_list_bucket_permission() {
+    let moto = secauto_testkit::moto();
+    let proxy = proxy_with(&moto.url, vec![], Some(Arc::new(NoListBucket)));
+    let (store, _) = store(&moto.url, &proxy.url, "denied/us-east-1.json", None).await;
+    let err = store
+        .load("sec", "us-east-1", ACCOUNT)
+        .await
+        .expect_err("a 403 is not a missing state");
+    let text = format!("{err:#}");
+    assert!(text.contains("s3:ListBucket"), "{text}");
+    assert!(text.contains("s3:GetObject"), "{text}");
+}

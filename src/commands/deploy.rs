@@ -59,6 +59,25 @@ async fn one(
             &plan.securityhub_off,
         ));
     }
+    let conflicts = plan.conflicts();
+    if !conflicts.is_empty() {
+        // Ownership is judged before any write: nothing is applied while one resource is foreign.
+        let each: Vec<String> = conflicts
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c.address,
+                    c.reason.as_deref().unwrap_or("conflict")
+                )
+            })
+            .collect();
+        anyhow::bail!(
+            "deploy changed nothing: {} resource(s) with the stack's names are not the stack's — {}. Rename the stack, remove or rename the other resources, or take them over with --adopt where the message allows it",
+            each.len(),
+            each.join("; ")
+        );
+    }
     if let Some(saved) = saved {
         if let Some(why) = saved.stale(&s.stack, &plan) {
             anyhow::bail!(

@@ -229,43 +229,50 @@ fn key_statement(s: &Shared) -> Option<Value> {
 }
 
 /// What remediation does to resources, in the account and region of `n`: the remediation function's
-/// own policy, and a member stack's remediation role. `quarantine`: the isolation automation too.
+/// own policy, and a member stack's remediation role. Generated from the calls each action declares
+/// (`secauto_core::calls`); `quarantine`: the isolation automation too.
 pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<Value> {
+    use secauto_core::calls::{grants, Scope};
+    use secauto_core::Action;
     let p = n.partition.as_str();
-    let doc = n.document();
-    let mut statements = Vec::new();
-    if quarantine {
-        statements.extend([
-            json!({"Sid": "StartIsolation", "Effect": "Allow", "Action": "ssm:StartAutomationExecution",
-                   "Resource": n.arn("ssm", &format!("automation-definition/{doc}:*"))}),
-            json!({"Sid": "PassIsolationRole", "Effect": "Allow", "Action": "iam:PassRole",
-                   "Resource": n.role_arn("automation"),
-                   "Condition": {"StringEquals": {"iam:PassedToService": n.service("ssm")}}}),
-            json!({"Sid": "WatchIsolation", "Effect": "Allow", "Action": "ssm:GetAutomationExecution",
-                   "Resource": n.arn("ssm", "automation-execution/*")}),
-        ]);
-    }
-    statements.extend([
-        json!({"Sid": "Describe", "Effect": "Allow",
-               "Action": ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups",
-                          "ec2:DescribeNetworkInterfaces", "ec2:DescribeSnapshots",
-                          "ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances"],
-               "Resource": "*"}),
-        json!({"Sid": "RemediateEc2", "Effect": "Allow",
-               "Action": ["ec2:CreateSecurityGroup", "ec2:ModifyNetworkInterfaceAttribute",
-                          "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-                          "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
-                          "ec2:ModifyInstanceAttribute", "ec2:CreateSnapshot", "ec2:CreateTags"],
-               "Resource": [n.arn("ec2", "*"), format!("arn:{p}:ec2:{}::snapshot/*", n.region)]}),
-        json!({"Sid": "KeepEvidence", "Effect": "Allow", "Action": "autoscaling:DetachInstances",
-               "Resource": n.arn("autoscaling", "autoScalingGroup:*")}),
-        json!({"Sid": "RemediateS3", "Effect": "Allow",
-               "Action": ["s3:GetBucketTagging", "s3:GetEncryptionConfiguration",
-                          "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
-                          "s3:PutBucketPublicAccessBlock"],
-               "Resource": format!("arn:{p}:s3:::*")}),
-    ]);
-    statements
+    let actions: Vec<Action> = Action::ALL
+        .into_iter()
+        .filter(|a| quarantine || *a != Action::QuarantineInstance)
+        .collect();
+    grants(&actions)
+        .into_iter()
+        .map(|(scope, granted)| {
+            let (sid, resource) = match scope {
+                Scope::Any => ("Describe", json!("*")),
+                Scope::Ec2 => ("RemediateEc2", json!(n.arn("ec2", "*"))),
+                Scope::Snapshot => (
+                    "Snapshot",
+                    json!(format!("arn:{p}:ec2:{}::snapshot/*", n.region)),
+                ),
+                Scope::AutoScalingGroup => (
+                    "KeepEvidence",
+                    json!(n.arn("autoscaling", "autoScalingGroup:*")),
+                ),
+                Scope::Bucket => ("RemediateS3", json!(format!("arn:{p}:s3:::*"))),
+                Scope::IsolationDocument => (
+                    "StartIsolation",
+                    json!(n.arn("ssm", &format!("automation-definition/{}:*", n.document()))),
+                ),
+                Scope::AutomationExecution => (
+                    "WatchIsolation",
+                    json!(n.arn("ssm", "automation-execution/*")),
+                ),
+                Scope::AutomationRole => ("PassIsolationRole", json!(n.role_arn("automation"))),
+            };
+            let mut statement =
+                json!({"Sid": sid, "Effect": "Allow", "Action": granted, "Resource": resource});
+            if scope == Scope::AutomationRole {
+                statement["Condition"] =
+                    json!({"StringEquals": {"iam:PassedToService": n.service("ssm")}});
+            }
+            statement
+        })
+        .collect()
 }
 
 /// Least privilege, per function: only the actions it calls, on the stack's own ARNs wherever the

@@ -197,7 +197,7 @@ fn the_isolation_automation_runs_as_its_own_role_that_only_remediation_may_pass(
         .as_array()
         .unwrap()
         .iter()
-        .find(|st| st["Action"] == json!("iam:PassRole"))
+        .find(|st| st["Action"] == json!(["iam:PassRole"]))
         .expect("a PassRole statement");
     assert_eq!(
         pass["Resource"],

@@ -76,6 +76,19 @@ fn no_such_key<E: aws_sdk_s3::error::ProvideErrorMetadata>(
         || err.raw_response().map(|r| r.status().as_u16()) == Some(404)
 }
 
+/// A read refused with 403: S3 answers a missing object so when the caller may not list the
+/// bucket, so the message names both permissions.
+fn denied<E: aws_sdk_s3::error::ProvideErrorMetadata>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    what: &str,
+) -> Option<String> {
+    (err.raw_response().map(|r| r.status().as_u16()) == Some(403)).then(|| {
+        format!(
+            "S3 refused to read {what} (403): the caller needs s3:GetObject on it and s3:ListBucket on the bucket (without ListBucket, S3 answers 403 for an object that does not exist yet)"
+        )
+    })
+}
+
 impl Object<'_> {
     /// Where it is, for messages.
     pub fn describe(&self) -> String {
@@ -143,8 +156,12 @@ impl Object<'_> {
                 Ok(ours.then_some(out.e_tag))
             }
             Err(e) if no_such_key(&e) => Ok(None),
-            Err(e) => Err(crate::error::aws("s3:HeadObject", e))
-                .with_context(|| format!("cannot read {}", self.describe())),
+            Err(e) => {
+                let hint = denied(&e, &self.describe());
+                Err(crate::error::aws("s3:HeadObject", e)).with_context(|| {
+                    hint.unwrap_or_else(|| format!("cannot read {}", self.describe()))
+                })
+            }
         }
     }
 
@@ -169,8 +186,12 @@ impl Object<'_> {
                 Ok(Some((body.to_vec(), etag)))
             }
             Err(e) if no_such_key(&e) => Ok(None),
-            Err(e) => Err(crate::error::aws("s3:GetObject", e))
-                .with_context(|| format!("cannot read {}", self.describe())),
+            Err(e) => {
+                let hint = denied(&e, &self.describe());
+                Err(crate::error::aws("s3:GetObject", e)).with_context(|| {
+                    hint.unwrap_or_else(|| format!("cannot read {}", self.describe()))
+                })
+            }
         }
     }
 
@@ -252,7 +273,16 @@ impl From<anyhow::Error> for NotTaken {
 pub(super) async fn take(lock: &Object<'_>, me: &Holder) -> Result<Option<String>, NotTaken> {
     let body = serde_json::to_vec(me).map_err(anyhow::Error::from)?;
     for _ in 0..3 {
-        if let Put::Written(etag) = lock.put(body.clone(), Condition::Absent).await? {
+        let put = lock.put(body.clone(), Condition::Absent).await.map_err(|e| {
+            // The write's outcome is unknown: it may be there, under this run's id.
+            e.context(format!(
+                "could not tell whether this run took the lock {}; if it holds lock id {}, `secauto unlock {}` releases it",
+                lock.describe(),
+                me.id,
+                me.id
+            ))
+        })?;
+        if let Put::Written(etag) = put {
             return Ok(etag);
         }
         let Some((holder, etag)) = lock.read_lock().await? else {

@@ -11,11 +11,8 @@ pub fn member_role_name(stack: &str, region: &str) -> String {
 }
 
 /// The ARN of a member stack's remediation role.
-pub fn member_role_arn(partition: &str, account: &str, stack: &str, region: &str) -> String {
-    format!(
-        "arn:{partition}:iam::{account}:role/{}",
-        member_role_name(stack, region)
-    )
+pub fn member_role_arn(account: &str, stack: &str, region: &str) -> String {
+    crate::names::role_arn(stack, account, region, "member")
 }
 
 /// The external id a member role's trust policy asks for, unless the config sets one.
@@ -147,7 +144,7 @@ mod tests {
     #[test]
     fn member_role_names_carry_the_region() {
         assert_eq!(
-            member_role_arn("aws", "222222222222", "sec", "us-west-2"),
+            member_role_arn("222222222222", "sec", "us-west-2"),
             "arn:aws:iam::222222222222:role/sec-us-west-2-member"
         );
     }

@@ -2,6 +2,7 @@
 //! envelopes, the ordered triage policy, the response events triage emits, remediation plans and the
 //! notification messages. The `bootstrap` binary wires this to the AWS APIs.
 
+pub mod calls;
 pub mod envelope;
 pub mod finding;
 pub mod fleet;

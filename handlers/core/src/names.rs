@@ -30,6 +30,21 @@ pub fn global(stack: &str, region: &str, suffix: &str) -> String {
     format!("{stack}-{region}-{suffix}")
 }
 
+/// The ARN of a stack's role `suffix` (account-global: `{stack}-{region}-{suffix}`).
+pub fn role_arn(stack: &str, account: &str, region: &str, suffix: &str) -> String {
+    format!(
+        "arn:{}:iam::{account}:role/{}",
+        partition(region),
+        global(stack, region, suffix)
+    )
+}
+
+/// The role the isolation automation of the stack in `account` and `region` runs as: a role can
+/// be passed only within its own account, so each stack's automation runs as its own.
+pub fn automation_role_arn(stack: &str, account: &str, region: &str) -> String {
+    role_arn(stack, account, region, "automation")
+}
+
 /// The stack's own event bus: response events travel on it, and only triage may put them.
 pub fn bus(stack: &str) -> String {
     regional(stack, "events")

@@ -93,15 +93,70 @@ impl ResponseEvent {
         }
     }
 
-    /// The detail as JSON, trimmed (resources dropped past the first) when it would be too large.
+    /// The detail as JSON, trimmed when it would be too large: the description is shortened and
+    /// only the resources the action acts on are kept (the first of them if still too large), so
+    /// the resource remediation changes is always the one the event carries.
     pub fn detail_json(&self) -> String {
         let body = serde_json::to_string(self).unwrap_or_default();
         if body.len() <= MAX_DETAIL_BYTES {
             return body;
         }
         let mut small = self.clone();
-        small.finding.resources.truncate(1);
         small.finding.description = clip(&small.finding.description, 256);
+        if let Some(kind) = self.action.resource_type() {
+            small.finding.resources.retain(|r| r.kind == kind);
+        }
+        let body = serde_json::to_string(&small).unwrap_or_default();
+        if body.len() <= MAX_DETAIL_BYTES {
+            return body;
+        }
+        small.finding.resources.truncate(1);
         serde_json::to_string(&small).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A finding whose resources are too large for one event: the instance the action isolates
+    /// comes after 31 large security groups.
+    fn crowded() -> ResponseEvent {
+        let big: std::collections::BTreeMap<String, String> = (0..40)
+            .map(|i| (format!("tag-{i}"), "x".repeat(250)))
+            .collect();
+        let mut resources: Vec<Resource> = (0..31)
+            .map(|i| Resource {
+                kind: "AwsEc2SecurityGroup".into(),
+                id: format!("sg-{i}"),
+                tags: big.clone(),
+                ..Resource::default()
+            })
+            .collect();
+        resources.push(Resource {
+            kind: "AwsEc2Instance".into(),
+            id: "arn:aws:ec2:us-east-1:111111111111:instance/i-0abc".into(),
+            ..Resource::default()
+        });
+        let finding = Finding {
+            resources,
+            ..Finding::default()
+        };
+        let decision = Decision {
+            action: Action::IsolateInstance,
+            rule: None,
+        };
+        ResponseEvent::new("sec", &finding, &decision, false, false)
+    }
+
+    #[test]
+    fn a_trimmed_event_keeps_the_resource_the_action_acts_on() {
+        let event = crowded();
+        assert!(serde_json::to_string(&event).unwrap().len() > MAX_DETAIL_BYTES);
+        let detail = event.detail_json();
+        assert!(detail.len() <= MAX_DETAIL_BYTES, "{}", detail.len());
+        let back: ResponseEvent = serde_json::from_str(&detail).unwrap();
+        assert_eq!(back.finding.resources.len(), 1);
+        assert_eq!(back.finding.resources[0].short_id(), "i-0abc");
     }
 }

@@ -27,6 +27,17 @@ pub enum Place {
 }
 
 impl Place {
+    /// The role the isolation automation runs as here: this place's own stack's (a role cannot be
+    /// passed to another account, and a member may pass only its own).
+    pub fn automation_role(&self, env: &Env) -> String {
+        match self {
+            Place::Own => env.automation_role.clone(),
+            Place::Member {
+                account, region, ..
+            } => secauto_core::names::automation_role_arn(&env.stack, account, region),
+        }
+    }
+
     /// `in account … region … as <role>` for a member; `None` for the stack's own.
     pub fn describe(&self) -> Option<String> {
         match self {
@@ -58,11 +69,10 @@ pub fn place(env: &Env, account: Option<&str>, region: Option<&str>) -> Result<P
         .unwrap_or_default();
     covered.insert(&env.account, &env.region);
     covered.check(Some(account), Some(region))?;
-    let partition = secauto_core::names::partition(region);
     Ok(Place::Member {
         account: account.to_string(),
         region: region.to_string(),
-        role_arn: fleet::member_role_arn(partition, account, &env.stack, region),
+        role_arn: fleet::member_role_arn(account, &env.stack, region),
     })
 }
 
@@ -169,6 +179,23 @@ mod tests {
         assert_eq!(
             role_arn,
             "arn:aws-iso-e:iam::222222222222:role/sec-eu-isoe-west-1-member"
+        );
+    }
+
+    /// The isolation automation in a member runs as the member stack's own automation role: a
+    /// role cannot be passed across accounts, and the member may pass only its own.
+    #[test]
+    fn a_members_automation_runs_as_its_own_role() {
+        let env = env("eu-isoe-west-1");
+        let member = place(&env, Some("222222222222"), Some("eu-isoe-west-1")).unwrap();
+        assert_eq!(
+            member.automation_role(&env),
+            "arn:aws-iso-e:iam::222222222222:role/sec-eu-isoe-west-1-automation"
+        );
+        assert_eq!(
+            Place::Own.automation_role(&env),
+            env.automation_role,
+            "the stack's own, as deploy set it"
         );
     }
 }

@@ -57,6 +57,7 @@ pub async fn execute(
     let regional = crate::accounts::clients(clients, env, &place)
         .await
         .map_err(failed)?;
+    let automation_role = place.automation_role(env);
     let exec = Executor {
         ec2: &regional.ec2,
         s3: &regional.s3,
@@ -65,7 +66,7 @@ pub async fn execute(
         dry_run: env.mode == Mode::NotifyOnly,
         finding_id: &event.finding.id,
         isolate_document: &env.isolate_document,
-        automation_role: &env.automation_role,
+        automation_role: &automation_role,
         automation_wait: env.automation_wait,
         isolate_routing: env.isolate_routing,
         protection: &env.protection,
@@ -99,8 +100,8 @@ pub async fn execute(
     Ok(Some(outcome))
 }
 
-/// The finding's workflow status and note after a remediation: RESOLVED only when something was
-/// changed or a re-read proves the resource compliant, and nothing refused or failed.
+/// The finding's workflow status and note after a remediation: RESOLVED only when a re-read proves
+/// the resource compliant, and nothing refused or failed.
 pub fn verdict(
     action: &str,
     mode: Mode,
@@ -141,26 +142,27 @@ pub fn verdict(
                 } else {
                     "protected resource"
                 },
-                o.steps.join("; ")
+                o.said().join("; ")
             ),
         ),
         Ok(o) => match &o.refused {
             Some(why) => (
                 "NOTIFIED",
                 "not-done",
-                format!("secauto remediation of {action} not done: {why}; {}", o.steps.join("; ")),
+                format!("secauto remediation of {action} not done: {why}; {}", o.said().join("; ")),
             ),
-            None if o.changed || o.compliant => (
+            None if o.compliant => (
                 "RESOLVED",
                 "done",
-                format!("secauto remediation did {action}: {}", o.steps.join("; ")),
+                format!("secauto remediation did {action}: {}", o.said().join("; ")),
             ),
             None => (
                 "NOTIFIED",
                 "not-done",
                 format!(
-                    "secauto remediation of {action} changed nothing and could not prove the resource compliant: {}",
-                    o.steps.join("; ")
+                    "secauto remediation of {action} {} but a re-read does not prove the resource compliant: {}",
+                    if o.changed { "changed it" } else { "changed nothing" },
+                    o.said().join("; ")
                 ),
             ),
         },
@@ -282,12 +284,12 @@ pub async fn handle(clients: &Clients, env: &Env, payload: &Value) -> Result<Val
     let (workflow, state, note) = verdict(event.action.as_str(), env.mode, &result);
     let (steps, dry_run, ok) = match &result {
         Ok(o) => (
-            o.steps.clone(),
+            o.said(),
             env.mode == Mode::NotifyOnly || o.protected,
             o.refused.is_none(),
         ),
         Err(f) => {
-            let mut steps = f.outcome.steps.clone();
+            let mut steps = f.outcome.said();
             steps.push(format!("error: {:#}", f.error));
             (steps, false, false)
         }
@@ -355,14 +357,15 @@ mod tests {
     }
 
     #[test]
-    fn resolved_only_when_changed_or_proven() {
+    fn resolved_only_when_a_re_read_proves_it() {
         let ok = |changed, compliant| Outcome {
             changed,
             compliant,
             ..Outcome::default()
         };
         let w = |o: Outcome, mode| verdict("block-network", mode, &Ok(o)).0;
-        assert_eq!(w(ok(true, false), Mode::Enforce), "RESOLVED");
+        assert_eq!(w(ok(true, false), Mode::Enforce), "NOTIFIED");
+        assert_eq!(w(ok(true, true), Mode::Enforce), "RESOLVED");
         assert_eq!(w(ok(false, true), Mode::Enforce), "RESOLVED");
         assert_eq!(w(ok(false, false), Mode::Enforce), "NOTIFIED");
         assert_eq!(w(ok(false, true), Mode::NotifyOnly), "NOTIFIED");

@@ -3,9 +3,7 @@
 //! automation executions exist in no emulator, so the quarantine tests give the executor an
 //! aws-smithy-mocks SSM client answering AWS's documented outcomes (`mocked_*`).
 
-use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification,
-};
+use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
 use aws_sdk_ssm::operation::get_automation_execution::GetAutomationExecutionOutput;
 use aws_sdk_ssm::operation::start_automation_execution::StartAutomationExecutionOutput;
 use aws_sdk_ssm::types::{AutomationExecution, AutomationExecutionStatus, StepExecution};
@@ -16,294 +14,10 @@ use secauto_handlers::remediate::{
     Executor, Protection, PREVIOUS_GROUPS_TAG, QUARANTINE_GROUP, UNTRACK_GROUP,
 };
 use secauto_handlers::remediation::verdict;
-use secauto_testkit::{moto, Emulator};
+use secauto_testkit::moto;
 
-struct Aws {
-    _moto: Option<Emulator>,
-    url: String,
-    ec2: aws_sdk_ec2::Client,
-    s3: aws_sdk_s3::Client,
-    ssm: aws_sdk_ssm::Client,
-    autoscaling: aws_sdk_autoscaling::Client,
-}
-
-static NO_PROTECTION: Protection = Protection {
-    resources: Vec::new(),
-    tags: Vec::new(),
-};
-
-fn aws() -> Aws {
-    let m = moto();
-    let mut a = aws_at(&m.url, "testing", "testing");
-    a._moto = Some(m);
-    a
-}
-
-fn sdk_at(url: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(url)
-        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
-            aws_sdk_ec2::config::Credentials::new(key, secret, None, None, "tests"),
-        ))
-        .time_source(aws_smithy_async::time::SystemTimeSource::new())
-        .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().unwrap())
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build()
-}
-
-/// Clients of the emulator at `url`, signing with the given access key.
-fn aws_at(url: &str, key: &str, secret: &str) -> Aws {
-    aws_from(&sdk_at(url, key, secret), url)
-}
-
-/// Clients of `sdk`, whose endpoint is the emulator at `url`.
-fn aws_from(sdk: &aws_config::SdkConfig, url: &str) -> Aws {
-    let sdk = sdk.clone();
-    Aws {
-        ec2: aws_sdk_ec2::Client::new(&sdk),
-        s3: aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        ),
-        ssm: aws_sdk_ssm::Client::new(&sdk),
-        autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
-        url: url.to_string(),
-        _moto: None,
-    }
-}
-
-fn world(proto: &str, from: i32, to: i32) -> IpPermission {
-    IpPermission::builder()
-        .ip_protocol(proto)
-        .from_port(from)
-        .to_port(to)
-        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-        .build()
-}
-
-struct Fixture {
-    vpc: String,
-    sg: String,
-    instance: String,
-}
-
-/// A VPC, a security group open to the world on 22, 3389 and 443 (and 22 on ::/0, 8080 from 10/8),
-/// and an instance in it.
-async fn fixture(a: &Aws, protect: bool) -> Fixture {
-    let vpc = a
-        .ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let subnet = a
-        .ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.0.1.0/24")
-        .send()
-        .await
-        .unwrap();
-    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
-    let sg = a
-        .ec2
-        .create_security_group()
-        .group_name("web")
-        .description("web")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
-    a.ec2
-        .authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(world("tcp", 22, 22))
-        .ip_permissions(world("tcp", 3389, 3389))
-        .ip_permissions(world("tcp", 443, 443))
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(8080)
-                .to_port(8080)
-                .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
-                .build(),
-        )
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(2222)
-                .to_port(2222)
-                .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let image = a.ec2.describe_images().send().await.unwrap();
-    let image = image.images()[0].image_id().unwrap().to_string();
-    let mut run = a
-        .ec2
-        .run_instances()
-        .image_id(image)
-        .min_count(1)
-        .max_count(1)
-        // Groups on the interface, as a launch template would put them: moto adds launch-time
-        // `SecurityGroupIds` to every later answer about the interface, which AWS does not.
-        .network_interfaces(
-            aws_sdk_ec2::types::InstanceNetworkInterfaceSpecification::builder()
-                .device_index(0)
-                .subnet_id(&subnet)
-                .groups(&sg)
-                .build(),
-        );
-    if protect {
-        run = run.tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::Instance)
-                .tags(Tag::builder().key("secauto:protect").value("true").build())
-                .build(),
-        );
-    }
-    let out = run.send().await.unwrap();
-    let instance = out.instances()[0].instance_id().unwrap().to_string();
-    if protect {
-        a.ec2
-            .create_tags()
-            .resources(&sg)
-            .tags(Tag::builder().key("secauto:protect").value("true").build())
-            .send()
-            .await
-            .unwrap();
-    }
-    Fixture { vpc, sg, instance }
-}
-
-fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
-    Executor {
-        ec2: &a.ec2,
-        s3: &a.s3,
-        ssm: &a.ssm,
-        autoscaling: &a.autoscaling,
-        dry_run,
-        finding_id: "arn:aws:securityhub:us-east-1:123456789012:finding/test",
-        isolate_document: "sec-isolate-instance",
-        automation_role: "arn:aws:iam::123456789012:role/sec-us-east-1-automation",
-        automation_wait: std::time::Duration::from_secs(2),
-        isolate_routing: false,
-        protection: &NO_PROTECTION,
-    }
-}
-
-async fn ingress(a: &Aws, sg: &str) -> Vec<String> {
-    let g = a
-        .ec2
-        .describe_security_groups()
-        .group_ids(sg)
-        .send()
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for p in g.security_groups()[0].ip_permissions() {
-        for r in p.ip_ranges() {
-            out.push(format!(
-                "{}:{}",
-                p.from_port().unwrap_or(-1),
-                r.cidr_ip().unwrap()
-            ));
-        }
-        for r in p.ipv6_ranges() {
-            out.push(format!(
-                "{}:{}",
-                p.from_port().unwrap_or(-1),
-                r.cidr_ipv6().unwrap()
-            ));
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Is the instance's network interface in `group`? (moto's `group-id` filter reads the interface's
-/// own groups; its describe output also mixes in the instance's launch groups.)
-async fn eni_in_group(a: &Aws, instance: &str, group: &str) -> bool {
-    !a.ec2
-        .describe_network_interfaces()
-        .filters(
-            Filter::builder()
-                .name("attachment.instance-id")
-                .values(instance)
-                .build(),
-        )
-        .filters(Filter::builder().name("group-id").values(group).build())
-        .send()
-        .await
-        .unwrap()
-        .network_interfaces()
-        .is_empty()
-}
-
-/// A tag of the instance's (first) network interface.
-async fn eni_tag(a: &Aws, instance: &str, key: &str) -> Option<String> {
-    let enis = a
-        .ec2
-        .describe_network_interfaces()
-        .filters(
-            Filter::builder()
-                .name("attachment.instance-id")
-                .values(instance)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    enis.network_interfaces()
-        .first()?
-        .tag_set()
-        .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value().map(String::from))
-}
-
-/// The quarantine group's id, if one was made.
-async fn quarantine_group(a: &Aws) -> Option<String> {
-    a.ec2
-        .describe_security_groups()
-        .filters(
-            Filter::builder()
-                .name("group-name")
-                .values(QUARANTINE_GROUP)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-        .first()
-        .and_then(|g| g.group_id().map(str::to_string))
-}
-
-async fn snapshots_of(a: &Aws, id: &str) -> usize {
-    a.ec2
-        .describe_snapshots()
-        .filters(
-            Filter::builder()
-                .name("tag:secauto:instance")
-                .values(id)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .snapshots()
-        .len()
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn isolate_instance_swaps_groups_tags_and_snapshots() {
@@ -458,6 +172,15 @@ async fn fix_security_group_revokes_world_open_admin_ports_only() {
         ingress(&a, &f.sg).await,
         vec!["2222:::/0", "443:0.0.0.0/0", "8080:10.0.0.0/8"],
         "22 and 3389 from the world are gone; 443, the private 8080 and the non-admin v6 port stay"
+    );
+    // Decided by the re-read: nothing fix-security-group answers for is open any more, so the
+    // finding is RESOLVED, and the note names what stays open to the world outside its scope.
+    assert!(out.compliant, "{out:?}");
+    let (workflow, _, note) = verdict("fix-security-group", Mode::Enforce, &Ok(out));
+    assert_eq!(workflow, "RESOLVED", "{note}");
+    assert!(
+        note.contains("stays open to the world on tcp 443"),
+        "{note}"
     );
 }
 
@@ -699,61 +422,6 @@ async fn a_quarantine_group_left_with_rules_is_repaired_before_use() {
     assert!(eni_in_group(&a, &f.instance, &qid).await);
 }
 
-/// Every request moto recorded: (the request's JSON record, its decoded body).
-pub fn recorded(url: &str) -> Vec<(serde_json::Value, String)> {
-    let text = std::process::Command::new("curl")
-        .args(["-s", &format!("{url}/moto-api/recorder/download-recording")])
-        .output()
-        .unwrap()
-        .stdout;
-    String::from_utf8_lossy(&text)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| {
-            use base64::Engine;
-            let body = v["body"].as_str().unwrap_or_default();
-            let body = if v["body_encoded"].as_bool() == Some(true) {
-                base64::engine::general_purpose::STANDARD
-                    .decode(body)
-                    .map(|raw| String::from_utf8_lossy(&raw).into_owned())
-                    .unwrap_or_default()
-            } else {
-                body.to_string()
-            };
-            (v, body)
-        })
-        .collect()
-}
-
-/// The groups each ModifyNetworkInterfaceAttribute request set, in order (moto's request recorder).
-fn recorded_group_moves(url: &str) -> Vec<String> {
-    recorded(url)
-        .into_iter()
-        .map(|(_, b)| b)
-        .filter(|b| b.contains("Action=ModifyNetworkInterfaceAttribute"))
-        .filter_map(|b| {
-            b.split('&')
-                .find_map(|kv| kv.strip_prefix("SecurityGroupId.1=").map(String::from))
-        })
-        .collect()
-}
-
-pub fn moto_post(url: &str, path: &str) {
-    let ok = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-X",
-            "POST",
-            &format!("{url}{path}"),
-        ])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "{path}");
-}
-
 #[tokio::test]
 async fn isolation_cuts_live_sessions_and_keeps_the_evidence() {
     let a = aws();
@@ -851,16 +519,7 @@ async fn routing_instances_are_not_isolated_unless_allowed() {
 async fn auto_scaling_instances_are_detached_before_isolation() {
     let a = aws();
     let f = fixture(&a, false).await;
-    let image = a.ec2.describe_images().send().await.unwrap();
-    let image = image.images()[0].image_id().unwrap().to_string();
-    let subnet = a
-        .ec2
-        .describe_subnets()
-        .filters(Filter::builder().name("vpc-id").values(&f.vpc).build())
-        .send()
-        .await
-        .unwrap();
-    let subnet = subnet.subnets()[0].subnet_id().unwrap().to_string();
+    let (image, subnet) = (image(&a).await, f.subnet.clone());
     a.autoscaling
         .create_launch_configuration()
         .launch_configuration_name("web")
@@ -1003,182 +662,6 @@ async fn configured_protection_is_authoritative() {
     );
 }
 
-/// The IAM action of a recorded request: the query `Action` with the service of its signing scope,
-/// or, for S3's REST API, its method and sub-resource.
-fn iam_action(record: &serde_json::Value, body: &str) -> Option<String> {
-    let auth = record["headers"]
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?
-        .1
-        .as_str()?
-        .to_string();
-    let service = auth
-        .split("Credential=")
-        .nth(1)?
-        .split('/')
-        .nth(3)?
-        .to_string();
-    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
-        return Some(format!("{service}:{action}"));
-    }
-    let url = record["url"].as_str()?;
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    let method = record["method"].as_str()?;
-    let sub = ["tagging", "encryption", "publicAccessBlock"]
-        .into_iter()
-        .find(|s| {
-            query
-                .split('&')
-                .any(|kv| kv == *s || kv.starts_with(&format!("{s}=")))
-        })?;
-    Some(
-        match (method, sub) {
-            ("GET", "tagging") => "s3:GetBucketTagging",
-            ("GET", "encryption") => "s3:GetEncryptionConfiguration",
-            ("PUT", "encryption") => "s3:PutEncryptionConfiguration",
-            ("GET", "publicAccessBlock") => "s3:GetBucketPublicAccessBlock",
-            ("PUT", "publicAccessBlock") => "s3:PutBucketPublicAccessBlock",
-            _ => return None,
-        }
-        .to_string(),
-    )
-}
-
-/// IAM's wildcard match (`*` any run, `?` one character), case-insensitive as action names are.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (
-        pattern.to_ascii_lowercase().chars().collect(),
-        text.to_ascii_lowercase().chars().collect(),
-    );
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some('*') => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            Some('?') => !t.is_empty() && go(&p[1..], &t[1..]),
-            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
-        }
-    }
-    go(&p, &t)
-}
-
-fn list(v: &serde_json::Value) -> Vec<String> {
-    match v {
-        serde_json::Value::String(s) => vec![s.clone()],
-        serde_json::Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(String::from))
-            .collect(),
-        _ => vec![],
-    }
-}
-
-/// Does the policy allow `action` on `resource`?
-fn allows(policy: &serde_json::Value, action: &str, resource: &str) -> bool {
-    policy["Statement"].as_array().unwrap().iter().any(|st| {
-        st["Effect"] == "Allow"
-            && list(&st["Action"]).iter().any(|a| glob(a, action))
-            && list(&st["Resource"]).iter().any(|r| glob(r, resource))
-    })
-}
-
-/// For every remediation path, the AWS actions it really calls (moto's recorder for EC2, Auto
-/// Scaling and S3; the SSM, Security Hub and SNS calls it makes around them) must be allowed by the
-/// remediation role's policy that deploy generates — action and resource.
-#[tokio::test]
-async fn every_call_of_every_remediation_path_is_allowed_by_the_generated_policy() {
-    let a = aws();
-    let f = fixture(&a, false).await;
-    a.s3.create_bucket()
-        .bucket("open-bucket")
-        .send()
-        .await
-        .unwrap();
-    moto_post(&a.url, "/moto-api/recorder/reset-recording");
-    moto_post(&a.url, "/moto-api/recorder/start-recording");
-    let e = exec(&a, false);
-    e.fix_security_group(&f.sg).await.unwrap();
-    e.block_network(&f.sg).await.unwrap();
-    e.isolate_instance(&f.instance, true).await.unwrap();
-    e.enable_bucket_encryption("open-bucket").await.unwrap();
-    moto_post(&a.url, "/moto-api/recorder/stop-recording");
-    let mut called: std::collections::BTreeSet<String> = recorded(&a.url)
-        .iter()
-        .filter_map(|(r, b)| iam_action(r, b))
-        .collect();
-    assert!(called.len() >= 15, "{called:?}");
-    // Around the resource calls: the finding is read and recorded, the outcome published, the
-    // automation started as its role and followed (asserted by the mocked tests above).
-    for extra in [
-        "securityhub:GetFindings",
-        "securityhub:BatchUpdateFindings",
-        "sns:Publish",
-        "ssm:StartAutomationExecution",
-        "ssm:GetAutomationExecution",
-        "iam:PassRole",
-        "autoscaling:DetachInstances",
-    ] {
-        called.insert(extra.to_string());
-    }
-
-    let mut config = secauto::config::Config::default();
-    config.stack.name = "sec".into();
-    let stack = secauto::stack::build(
-        &config,
-        "123456789012",
-        "us-east-1",
-        secauto::stack::Code::NotNeeded,
-    )
-    .unwrap();
-    let secauto::resources::Spec::IamPolicy(p) = &stack.get("iam_policy.remediation").unwrap().spec
-    else {
-        panic!("no remediation policy")
-    };
-    let resource_of = |action: &str| -> String {
-        let (service, _) = action.split_once(':').unwrap();
-        match service {
-            "s3" => "arn:aws:s3:::open-bucket".into(),
-            "ec2" if action.ends_with("Snapshot") => {
-                "arn:aws:ec2:us-east-1::snapshot/snap-1".into()
-            }
-            "ec2" => format!("arn:aws:ec2:us-east-1:123456789012:instance/{}", f.instance),
-            "autoscaling" if action.starts_with("autoscaling:Describe") => "*".into(),
-            "autoscaling" => "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1f2e:autoScalingGroupName/web".into(),
-            "securityhub" => "arn:aws:securityhub:us-east-1:123456789012:hub/default".into(),
-            "sns" => "arn:aws:sns:us-east-1:123456789012:sec-notifications".into(),
-            "ssm" if action.ends_with("StartAutomationExecution") => {
-                "arn:aws:ssm:us-east-1:123456789012:automation-definition/sec-isolate-instance:$DEFAULT".into()
-            }
-            "ssm" => "arn:aws:ssm:us-east-1:123456789012:automation-execution/exec-1".into(),
-            "iam" => "arn:aws:iam::123456789012:role/sec-us-east-1-automation".into(),
-            _ => "*".into(),
-        }
-    };
-    let denied: Vec<String> = called
-        .iter()
-        .filter(|a| !allows(&p.document, a, &resource_of(a)))
-        .cloned()
-        .collect();
-    assert!(
-        denied.is_empty(),
-        "the generated policy lacks: {denied:?}\ncalled: {called:?}"
-    );
-
-    // And nothing the role is granted goes unused (least privilege), Describe* reads aside.
-    let granted: Vec<String> = p.document["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|st| list(&st["Action"]))
-        .filter(|a| !a.starts_with("kms:") && !a.starts_with("sqs:") && !a.starts_with("lambda:"))
-        .collect();
-    let unused: Vec<&String> = granted
-        .iter()
-        .filter(|g| !called.iter().any(|c| glob(g, c)))
-        .collect();
-    assert!(unused.is_empty(), "granted but never called: {unused:?}");
-}
-
 /// Answers the first DescribeSecurityGroups by id after a CreateSecurityGroup with EC2's
 /// `InvalidGroup.NotFound` (documented eventual consistency: a new group is not visible at once).
 #[derive(Default)]
@@ -1244,24 +727,6 @@ async fn a_new_group_not_yet_visible_is_read_again() {
         g.security_groups()[0].ip_permissions_egress().is_empty(),
         "the new group's default egress was removed after the retry"
     );
-}
-
-/// The remediation role's policy as deploy generates it for stack `sec`.
-fn generated_remediation_policy() -> serde_json::Value {
-    let mut config = secauto::config::Config::default();
-    config.stack.name = "sec".into();
-    let stack = secauto::stack::build(
-        &config,
-        "123456789012",
-        "us-east-1",
-        secauto::stack::Code::NotNeeded,
-    )
-    .unwrap();
-    let secauto::resources::Spec::IamPolicy(p) = &stack.get("iam_policy.remediation").unwrap().spec
-    else {
-        panic!("no remediation policy")
-    };
-    p.document.clone()
 }
 
 /// What the IAM-enforcement test needs made while moto does not enforce yet: the fixture, a bucket,

@@ -26,6 +26,10 @@ pub use rules::{Rule, Then};
 pub trait Shim: Send + Sync {
     /// Called with each request before it is forwarded (after faults and rules passed it).
     fn before(&self, _request: &Message) {}
+    /// An answer in place of the upstream's: the request is not forwarded (it never takes effect).
+    fn answer_instead(&self, _request: &Message) -> Option<Message> {
+        None
+    }
     fn respond(&self, request: &Message, response: &mut Message);
 }
 
@@ -217,6 +221,9 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     }
     if let Some(shim) = &shared.shim {
         shim.before(&request);
+        if let Some(instead) = shim.answer_instead(&request) {
+            return answer(client, instead, head);
+        }
     }
     request.set_header("Connection", "close");
     let mut up = TcpStream::connect(&shared.upstream)?;

@@ -1,61 +1,104 @@
-//! Keeping an isolated instance as evidence: out of its Auto Scaling group (which would terminate
-//! it), protected from termination, and its volumes snapshotted once per finding.
+//! Keeping an isolated instance as evidence, after the network is contained and best effort: each
+//! step is tried and reported, and none stops the others (the containment already holds).
+//!
+//! - a shutdown from inside the instance stops it instead of terminating it;
+//! - termination protection, except for Spot instances (EC2 refuses it for them);
+//! - out of its Auto Scaling group (which would terminate it; the group launches a replacement),
+//!   only in the states DetachInstances accepts (InService, Standby);
+//! - one forensic snapshot per EBS volume and finding.
 
 use anyhow::Result;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, Instance, InstanceAttributeName, ResourceType, TagSpecification,
+    AttributeBooleanValue, AttributeValue, Filter, Instance, InstanceAttributeName,
+    InstanceLifecycleType, ResourceType, TagSpecification,
 };
 
+use super::isolation::Subject;
 use super::{tag, Executor, Outcome};
 use crate::sdk_err;
 
+/// The Auto Scaling lifecycle states DetachInstances accepts.
+const DETACHABLE: [&str; 2] = ["InService", "Standby"];
+
 impl Executor<'_> {
-    pub(super) async fn detach_from_auto_scaling(
-        &self,
-        id: &str,
-        out: &mut Outcome,
-        protected: bool,
-    ) -> Result<()> {
-        let found = self
-            .autoscaling
-            .describe_auto_scaling_instances()
-            .instance_ids(id)
+    /// Every evidence step, each reported; a failure is noted and the next step still runs.
+    pub(super) async fn keep_evidence(&self, s: &Subject<'_>, snapshots: bool, out: &mut Outcome) {
+        let id = s.id;
+        let p = s.protected;
+        let results = [
+            ("stop on shutdown", self.stop_on_shutdown(id, out, p).await),
+            (
+                "termination protection",
+                self.protect_from_termination(&s.inst, out, p).await,
+            ),
+            (
+                "Auto Scaling detach",
+                self.detach_from_auto_scaling(id, out, p).await,
+            ),
+            (
+                "snapshots",
+                if snapshots {
+                    self.snapshot_volumes(&s.inst, out, p).await
+                } else {
+                    Ok(())
+                },
+            ),
+        ];
+        for (what, res) in results {
+            if let Err(e) = res {
+                out.steps
+                    .push(format!("evidence step failed ({what}): {e:#}"));
+            }
+        }
+    }
+
+    async fn stop_on_shutdown(&self, id: &str, out: &mut Outcome, protected: bool) -> Result<()> {
+        let attr = self
+            .ec2
+            .describe_instance_attribute()
+            .instance_id(id)
+            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
             .send()
             .await
-            .map_err(|e| sdk_err("autoscaling:DescribeAutoScalingInstances", e))?;
-        let Some(group) = found
-            .auto_scaling_instances()
-            .first()
-            .and_then(|i| i.auto_scaling_group_name())
-        else {
+            .map_err(|e| sdk_err("ec2:DescribeInstanceAttribute", e))?;
+        let now = attr
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value());
+        if now == Some("stop") {
             return Ok(());
-        };
+        }
         self.step(
             out,
             protected,
-            format!(
-                "detach {id} from Auto Scaling group {group} (it launches a replacement; this instance is kept as evidence)"
-            ),
+            format!("make a shutdown from inside {id} stop it, not terminate it"),
         );
         if self.acting(protected) {
-            self.autoscaling
-                .detach_instances()
-                .auto_scaling_group_name(group)
-                .instance_ids(id)
-                .should_decrement_desired_capacity(false)
+            self.ec2
+                .modify_instance_attribute()
+                .instance_id(id)
+                .instance_initiated_shutdown_behavior(
+                    AttributeValue::builder().value("stop").build(),
+                )
                 .send()
                 .await
-                .map_err(|e| sdk_err("autoscaling:DetachInstances", e))?;
+                .map_err(|e| sdk_err("ec2:ModifyInstanceAttribute", e))?;
         }
         Ok(())
     }
 
-    pub(super) async fn protect_from_termination(
+    async fn protect_from_termination(
         &self,
-        id: &str,
+        inst: &Instance,
         out: &mut Outcome,
         protected: bool,
     ) -> Result<()> {
+        let id = inst.instance_id().unwrap_or_default();
+        if inst.instance_lifecycle() == Some(&InstanceLifecycleType::Spot) {
+            out.steps.push(format!(
+                "{id} is a Spot instance: EC2 refuses termination protection for it (its snapshots are the evidence)"
+            ));
+            return Ok(());
+        }
         let attr = self
             .ec2
             .describe_instance_attribute()
@@ -84,6 +127,50 @@ impl Executor<'_> {
                 .send()
                 .await
                 .map_err(|e| sdk_err("ec2:ModifyInstanceAttribute", e))?;
+        }
+        Ok(())
+    }
+
+    async fn detach_from_auto_scaling(
+        &self,
+        id: &str,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let found = self
+            .autoscaling
+            .describe_auto_scaling_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(|e| sdk_err("autoscaling:DescribeAutoScalingInstances", e))?;
+        let Some(member) = found.auto_scaling_instances().first() else {
+            return Ok(());
+        };
+        let group = member.auto_scaling_group_name().unwrap_or_default();
+        let state = member.lifecycle_state().unwrap_or_default();
+        if !DETACHABLE.contains(&state) {
+            out.steps.push(format!(
+                "{id} is {state} in Auto Scaling group {group}: it can be detached only when InService or Standby; suspend the group's Terminate process to keep it"
+            ));
+            return Ok(());
+        }
+        self.step(
+            out,
+            protected,
+            format!(
+                "detach {id} from Auto Scaling group {group} (it launches a replacement; this instance is kept as evidence)"
+            ),
+        );
+        if self.acting(protected) {
+            self.autoscaling
+                .detach_instances()
+                .auto_scaling_group_name(group)
+                .instance_ids(id)
+                .should_decrement_desired_capacity(false)
+                .send()
+                .await
+                .map_err(|e| sdk_err("autoscaling:DetachInstances", e))?;
         }
         Ok(())
     }

@@ -10,6 +10,8 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, TagSpecification,
 };
 
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use super::{tag, Executor, Outcome};
 use crate::sdk_err;
 
@@ -54,7 +56,15 @@ impl Executor<'_> {
                 if !self.acting(protected) {
                     return Ok(format!("{name} (to be made)"));
                 }
-                self.create_group(vpc, name, rules).await?
+                match self.create_group(vpc, name, rules).await? {
+                    Some(id) => id,
+                    // Another isolation in this VPC made it first: use theirs.
+                    None => self.find_group(vpc, name).await?.with_context(|| {
+                        format!(
+                            "{name} in {vpc} exists (InvalidGroup.Duplicate) but cannot be found"
+                        )
+                    })?,
+                }
             }
         };
         let g = self.read_group_retrying(&id).await?;
@@ -65,7 +75,8 @@ impl Executor<'_> {
         Ok(id)
     }
 
-    async fn create_group(&self, vpc: &str, name: &str, rules: Rules) -> Result<String> {
+    /// The new group's id; `None` when another run made the group first (`InvalidGroup.Duplicate`).
+    async fn create_group(&self, vpc: &str, name: &str, rules: Rules) -> Result<Option<String>> {
         let created = self
             .ec2
             .create_security_group()
@@ -82,12 +93,16 @@ impl Executor<'_> {
                     .build(),
             )
             .send()
-            .await
-            .map_err(|e| sdk_err("ec2:CreateSecurityGroup", e))?;
-        Ok(created
-            .group_id()
-            .context("CreateSecurityGroup returned no id")?
-            .to_string())
+            .await;
+        match created {
+            Ok(c) => Ok(Some(
+                c.group_id()
+                    .context("CreateSecurityGroup returned no id")?
+                    .to_string(),
+            )),
+            Err(e) if ProvideErrorMetadata::code(&e) == Some("InvalidGroup.Duplicate") => Ok(None),
+            Err(e) => Err(sdk_err("ec2:CreateSecurityGroup", e)),
+        }
     }
 
     /// The quarantine group: revoke whatever it allows, in and out.
@@ -214,8 +229,7 @@ impl Executor<'_> {
                     }
                 }
                 Err(e)
-                    if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
-                        == Some("InvalidGroup.NotFound")
+                    if ProvideErrorMetadata::code(&e) == Some("InvalidGroup.NotFound")
                         && attempt < 8 => {}
                 Err(e) => return Err(sdk_err("ec2:DescribeSecurityGroups", e)),
             }

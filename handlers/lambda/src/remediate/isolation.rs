@@ -1,49 +1,79 @@
-//! Isolating an instance, following AWS's incident-response guidance:
+//! Isolating an instance, on the remediation contract (see `contract`):
 //!
-//! 1. never an instance that routes traffic (SourceDestCheck off) unless configured to;
-//! 2. detach it from its Auto Scaling group (which launches a replacement) so the evidence is not
-//!    terminated, and turn on termination protection;
-//! 3. record each network interface's groups in its own tag, before anything changes, never
-//!    overwriting an earlier record (a retry must not record the quarantine group as "previous");
-//! 4. move each interface to an all-traffic group first (its connections become untracked), then to
-//!    the empty quarantine group: changing groups does not cut tracked connections, so without the
-//!    first move an attacker's open session would survive;
-//! 5. tag the instance isolated, and snapshot its volumes (once per volume and finding).
+//! 1. **precondition** — a fresh read: the instance exists and is not terminated, and it does not
+//!    route traffic (SourceDestCheck off) unless configured to;
+//! 2. **protection** — the instance and each interface isolation would move are checked before any
+//!    write;
+//! 3. **record** — each interface's groups go into its own tag before anything changes, never
+//!    overwritten (a retry must not record the quarantine group as "previous");
+//! 4. **containment first** (`containment`) — each interface, in its own VPC, passes through the
+//!    all-traffic group (its TCP/UDP connections become untracked) to the empty quarantine group, and
+//!    its connection-tracking timeouts are lowered to their minimums; a failed move is repaired
+//!    before returning, so no interface stays in the all-traffic group;
+//! 5. **evidence** (`evidence`), best effort and each reported: a shutdown from inside stops the
+//!    instance, termination protection (not for Spot), out of its Auto Scaling group, snapshots;
+//! 6. **verification** — RESOLVED only when a re-read shows every interface in quarantine alone.
 //!
-//! Every use of a group verifies its rules and repairs them (a new group allows all egress, and a
-//! run that died right after creating one left it so). An instance already isolated is left as is.
+//! What isolation cannot cut (EC2 connection tracking): ICMP is always tracked, and so are flows
+//! through NAT gateways, Network and Gateway Load Balancers, Global Accelerator, Network Firewall
+//! endpoints and transit gateway attachments; they expire once idle for the lowered timeouts. Stop
+//! the instance (`quarantine-instance`) to end those too.
+//!
 //! Undo: move each interface back to the groups in its `secauto:previous-security-groups` tag, then
 //! remove the `secauto:isolated` tag and termination protection.
 
-use anyhow::{Context, Result};
-use aws_sdk_ec2::types::{Instance, NetworkInterface};
+use std::collections::BTreeMap;
 
-use super::groups::{Rules, QUARANTINE_GROUP, UNTRACK_GROUP};
-use super::{finish, tag, Executor, Failed, Outcome, ISOLATED_TAG, PREVIOUS_GROUPS_TAG};
+use anyhow::{Context, Result};
+use aws_sdk_ec2::types::{Instance, InstanceStateName, NetworkInterface};
+
+use super::groups::{Rules, QUARANTINE_GROUP};
+use super::{finish, tag, Executor, Failed, Outcome, ISOLATED_TAG};
 use crate::sdk_err;
 
-fn groups_of(eni: &NetworkInterface) -> Vec<String> {
+/// What isolation cannot cut, said in the finding's note and the SNS message.
+pub const NOT_CUT: &str = "isolation cuts TCP and UDP connections; it cannot cut ICMP or flows through NAT gateways, load balancers, Global Accelerator, Network Firewall or transit gateways (they expire after at most 60 s idle; quarantine-instance stops the instance)";
+
+pub(super) fn groups_of(eni: &NetworkInterface) -> Vec<String> {
     eni.groups()
         .iter()
         .filter_map(|g| g.group_id().map(String::from))
         .collect()
 }
 
-fn eni_tag<'e>(eni: &'e NetworkInterface, key: &str) -> Option<&'e str> {
+pub(super) fn eni_tags(eni: &NetworkInterface) -> impl Iterator<Item = (&str, &str)> {
     eni.tag_set()
         .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value())
+        .filter_map(|t| Some((t.key()?, t.value()?)))
 }
 
 /// The instance being isolated, as read before any change.
-struct Subject<'i> {
-    id: &'i str,
-    inst: Instance,
-    enis: Vec<NetworkInterface>,
+pub(super) struct Subject<'i> {
+    pub id: &'i str,
+    pub inst: Instance,
+    pub enis: Vec<NetworkInterface>,
+    /// The quarantine group of each interface's VPC (`(to be made)` in a dry run).
+    pub quarantine: BTreeMap<String, String>,
     /// Its `secauto:isolated` tag says `true`.
-    isolated_tag: bool,
-    protected: bool,
+    pub isolated_tag: bool,
+    pub protected: bool,
+}
+
+impl Subject<'_> {
+    /// The VPC of an interface: its own (a secondary interface may be in another VPC).
+    pub fn vpc_of<'e>(&'e self, eni: &'e NetworkInterface) -> Option<&'e str> {
+        eni.vpc_id().or(self.inst.vpc_id())
+    }
+
+    /// Is the interface in its VPC's quarantine group and no other?
+    pub fn in_quarantine(&self, eni: &NetworkInterface) -> bool {
+        let q = self.vpc_of(eni).and_then(|v| self.quarantine.get(v));
+        q.is_some_and(|q| groups_of(eni) == [q.clone()])
+    }
+
+    pub fn isolated(&self) -> bool {
+        !self.enis.is_empty() && self.enis.iter().all(|e| self.in_quarantine(e))
+    }
 }
 
 impl Executor<'_> {
@@ -63,7 +93,7 @@ impl Executor<'_> {
             .with_context(|| format!("instance {id} not found"))
     }
 
-    async fn interfaces(&self, inst: &Instance) -> Result<Vec<NetworkInterface>> {
+    pub(super) async fn interfaces(&self, inst: &Instance) -> Result<Vec<NetworkInterface>> {
         let ids: Vec<String> = inst
             .network_interfaces()
             .iter()
@@ -113,135 +143,93 @@ impl Executor<'_> {
         finish(out, res)
     }
 
-    pub(super) async fn isolate(&self, id: &str, snapshots: bool, out: &mut Outcome) -> Result<()> {
+    /// The precondition and protection: the subject, or `None` with the reason in `out`.
+    async fn subject<'i>(&self, id: &'i str, out: &mut Outcome) -> Result<Option<Subject<'i>>> {
         let inst = self.instance(id).await?;
-        let tags: Vec<(&str, &str)> = inst
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?, t.value()?)))
-            .collect();
-        let protected = self.guard(out, id, tags.iter().copied());
+        let state = inst.state().and_then(|s| s.name()).cloned();
+        if matches!(
+            state,
+            Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+        ) {
+            let why = format!("{id} is terminated or shutting down: nothing to isolate");
+            out.steps.push(why.clone());
+            out.refused = Some(why);
+            return Ok(None);
+        }
         if inst.source_dest_check() == Some(false) && !self.isolate_routing {
             let why = format!(
                 "{id} routes traffic (source/destination check off: a NAT instance or an appliance); isolating it would cut other instances' traffic. Set [remediation] isolate_routing_instances = true to allow it"
             );
             out.steps.push(why.clone());
             out.refused = Some(why);
-            return Ok(());
+            return Ok(None);
         }
-        let vpc = inst
-            .vpc_id()
-            .with_context(|| format!("instance {id} is not in a VPC"))?
-            .to_string();
-        let qsg = self
-            .ensure_group(&vpc, QUARANTINE_GROUP, Rules::None, out, protected)
-            .await?;
-        let subject = Subject {
+        let tags: Vec<(&str, &str)> = inst
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value()?)))
+            .collect();
+        let isolated_tag = tags.iter().any(|(k, v)| *k == ISOLATED_TAG && *v == "true");
+        let mut protected = self.guard(out, id, tags);
+        let enis = self.interfaces(&inst).await?;
+        for eni in &enis {
+            let eni_id = eni.network_interface_id().unwrap_or_default();
+            protected |= self.guard(out, eni_id, eni_tags(eni));
+        }
+        let mut subject = Subject {
             id,
-            enis: self.interfaces(&inst).await?,
-            isolated_tag: tags.iter().any(|(k, v)| *k == ISOLATED_TAG && *v == "true"),
             inst,
+            enis,
+            quarantine: BTreeMap::new(),
+            isolated_tag,
             protected,
         };
-        let in_quarantine = |e: &NetworkInterface| groups_of(e) == [qsg.clone()];
-        if subject.isolated_tag
-            && !subject.enis.is_empty()
-            && subject.enis.iter().all(in_quarantine)
-        {
-            out.steps
-                .push(format!("{id} is already isolated in {qsg}: nothing to do"));
+        if subject.vpc_of_all().is_empty() {
+            anyhow::bail!("instance {id} is not in a VPC");
+        }
+        for vpc in subject.vpc_of_all() {
+            let q = self
+                .ensure_group(&vpc, QUARANTINE_GROUP, Rules::None, out, protected)
+                .await?;
+            subject.quarantine.insert(vpc, q);
+        }
+        Ok(Some(subject))
+    }
+
+    pub(super) async fn isolate(&self, id: &str, snapshots: bool, out: &mut Outcome) -> Result<()> {
+        let Some(subject) = self.subject(id, out).await? else {
+            return Ok(());
+        };
+        if subject.isolated_tag && subject.isolated() {
+            out.steps.push(format!(
+                "{id} is already isolated in quarantine: nothing to do"
+            ));
             out.compliant = true;
         } else {
-            self.detach_from_auto_scaling(id, out, protected).await?;
-            self.protect_from_termination(id, out, protected).await?;
-            self.record_groups(&subject, &qsg, out).await?;
-            self.move_interfaces(&subject, &vpc, &qsg, out).await?;
+            self.record_groups(&subject, out).await?;
+            self.contain(&subject, out).await?;
             self.tag_isolated(&subject, out).await?;
-            if self.acting(protected) {
-                let after = self.interfaces(&self.instance(id).await?).await?;
-                out.compliant = !after.is_empty() && after.iter().all(in_quarantine);
+            if self.acting(subject.protected) {
+                out.compliant = self.verify_isolated(&subject).await?;
             }
         }
-        if snapshots {
-            self.snapshot_volumes(&subject.inst, out, protected).await?;
+        if !out.caveats.iter().any(|s| s == NOT_CUT) {
+            out.caveats.push(NOT_CUT.to_string());
         }
+        self.keep_evidence(&subject, snapshots, out).await;
         Ok(())
     }
 
-    /// Record each interface's groups in its own tag before anything moves; an earlier record is
-    /// the truth and is kept (a retry must not record the quarantine group as "previous").
-    async fn record_groups(&self, s: &Subject<'_>, qsg: &str, out: &mut Outcome) -> Result<()> {
-        for eni in &s.enis {
-            let Some(eni_id) = eni.network_interface_id() else {
-                continue;
-            };
-            let groups = groups_of(eni);
-            if eni_tag(eni, PREVIOUS_GROUPS_TAG).is_some() || groups == [qsg] {
-                continue;
-            }
-            self.step(
-                out,
-                s.protected,
-                format!(
-                    "record the groups of {eni_id} ({}) in its tag {PREVIOUS_GROUPS_TAG}",
-                    groups.join(", ")
-                ),
-            );
-            if self.acting(s.protected) {
-                self.ec2
-                    .create_tags()
-                    .resources(eni_id)
-                    .tags(tag(PREVIOUS_GROUPS_TAG, &groups.join(" ")))
-                    .tags(tag("secauto:finding", self.finding_id))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_err("ec2:CreateTags", e))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Move each interface not yet in quarantine to the all-traffic group (its connections become
-    /// untracked), then to the quarantine group: live sessions are cut.
-    async fn move_interfaces(
-        &self,
-        s: &Subject<'_>,
-        vpc: &str,
-        qsg: &str,
-        out: &mut Outcome,
-    ) -> Result<()> {
-        let to_move: Vec<&NetworkInterface> =
-            s.enis.iter().filter(|e| groups_of(e) != [qsg]).collect();
-        if to_move.is_empty() {
-            return Ok(());
-        }
-        let untrack = self
-            .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, s.protected)
-            .await?;
-        for eni in to_move {
-            let Some(eni_id) = eni.network_interface_id() else {
-                continue;
-            };
-            self.step(
-                out,
-                s.protected,
-                format!(
-                    "move {eni_id} to {untrack} (connections become untracked), then to {qsg}: live sessions are cut"
-                ),
-            );
-            if self.acting(s.protected) {
-                for group in [untrack.as_str(), qsg] {
-                    self.ec2
-                        .modify_network_interface_attribute()
-                        .network_interface_id(eni_id)
-                        .groups(group)
-                        .send()
-                        .await
-                        .map_err(|e| sdk_err("ec2:ModifyNetworkInterfaceAttribute", e))?;
-                }
-            }
-        }
-        Ok(())
+    /// Verification: a re-read shows every interface in its VPC's quarantine group alone.
+    async fn verify_isolated(&self, s: &Subject<'_>) -> Result<bool> {
+        let after = self.interfaces(&self.instance(s.id).await?).await?;
+        let again = Subject {
+            enis: after,
+            inst: s.inst.clone(),
+            quarantine: s.quarantine.clone(),
+            ..*s
+        };
+        Ok(again.isolated())
     }
 
     /// Tag the instance isolated (unless it already is).
@@ -265,5 +253,20 @@ impl Executor<'_> {
                 .map_err(|e| sdk_err("ec2:CreateTags", e))?;
         }
         Ok(())
+    }
+}
+
+impl Subject<'_> {
+    /// Every VPC the instance's interfaces are in, each once.
+    fn vpc_of_all(&self) -> Vec<String> {
+        let mut vpcs: Vec<String> = self
+            .enis
+            .iter()
+            .filter_map(|e| self.vpc_of(e).map(String::from))
+            .chain(self.inst.vpc_id().map(String::from))
+            .collect();
+        vpcs.sort();
+        vpcs.dedup();
+        vpcs
     }
 }

@@ -1,6 +1,7 @@
 //! The remediations, one file each with its guards and its undo record: isolation of an instance
-//! (`isolation`, with its security groups in `groups` and the evidence it keeps in `evidence`), the SSM automation quarantine adds (`automation`), world-open ingress
-//! (`security_groups`), bucket encryption and public access (`buckets`).
+//! (`isolation`; its network containment in `containment`, its security groups in `groups`, the
+//! evidence it keeps in `evidence`), the SSM automation quarantine adds (`automation`), world-open
+//! ingress (`security_groups`), bucket encryption and public access (`buckets`).
 //!
 //! In a dry run (notify-only mode, or a protected resource) every read still happens and every
 //! write is reported as "would …". Every step that changed something is recorded in the outcome as
@@ -15,12 +16,14 @@ use crate::PROTECT_TAG;
 
 mod automation;
 mod buckets;
+mod containment;
 mod evidence;
 mod groups;
 mod isolation;
 mod security_groups;
 
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
+pub use isolation::NOT_CUT;
 
 /// The tag on an instance's network interface that records the groups it had before isolation
 /// (space-separated ids): written before the groups are swapped, never overwritten.
@@ -42,6 +45,16 @@ pub struct Outcome {
     /// Why the action was not carried out although nothing failed (a routing instance, an
     /// automation that did not succeed): the finding stays NOTIFIED with this reason.
     pub refused: Option<String>,
+    /// What the action cannot do, said with its steps (in the finding's note and on SNS).
+    pub caveats: Vec<String>,
+}
+
+impl Outcome {
+    /// The caveats, then the steps: what the note and the message say (the caveats first, so
+    /// a note cut to Security Hub's 512 characters keeps them).
+    pub fn said(&self) -> Vec<String> {
+        self.caveats.iter().chain(&self.steps).cloned().collect()
+    }
 }
 
 /// A remediation that failed part-way: what it had done, and the error.

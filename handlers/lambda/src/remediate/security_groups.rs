@@ -1,8 +1,9 @@
 //! World-open ingress: block-network revokes every ingress rule open to 0.0.0.0/0 or ::/0;
 //! fix-security-group only those to SSH (22), RDP (3389), every port or every protocol.
 //! Undo: the revoked rules are listed in the outcome (the finding's note and the SNS message).
-//! The group is re-read afterwards: a finding is RESOLVED only if a rule was revoked or no
-//! world-open ingress is left.
+//! The group is re-read afterwards: a finding is RESOLVED only when the re-read shows no world-open
+//! ingress within the action's scope; world-open ingress outside it (fix-security-group leaves 443
+//! open) is named in the note, and when nothing was in scope at all the finding stays NOTIFIED.
 
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroup};
@@ -48,13 +49,13 @@ pub(super) fn describe(p: &IpPermission) -> String {
     }
 }
 
-/// The world-open ingress of a group, described.
-fn world_open(g: &SecurityGroup) -> Vec<String> {
+/// The world-open ingress of a group that `select` picks, described.
+fn world_open(g: &SecurityGroup, select: fn(&IpPermission) -> bool) -> Vec<String> {
     g.ip_permissions()
         .iter()
         .filter(|p| {
             let (v4, v6) = world_ranges(p);
-            !v4.is_empty() || !v6.is_empty()
+            (!v4.is_empty() || !v6.is_empty()) && select(p)
         })
         .map(describe)
         .collect()
@@ -133,12 +134,26 @@ impl Executor<'_> {
         } else {
             g
         };
-        let left = world_open(&after);
-        out.compliant = left.is_empty();
-        if !left.is_empty() && !out.changed && !protected && !self.dry_run {
+        // Verification by the re-read: compliant when nothing this action answers for is open to
+        // the world; what else is open is said, and decides only when nothing was in scope.
+        let left = world_open(&after, select);
+        let other = world_open(&after, |_| true);
+        out.compliant = left.is_empty() && (matched || other.is_empty());
+        if !left.is_empty() && self.acting(protected) {
+            out.steps.push(format!(
+                "re-read: {id} is still open to the world {scope} on {}",
+                left.join(", ")
+            ));
+        } else if matched && !other.is_empty() {
+            out.steps.push(format!(
+                "{id} stays open to the world on {} (outside this action: review it)",
+                other.join(", ")
+            ));
+        }
+        if !matched && !other.is_empty() && !protected && !self.dry_run {
             out.refused = Some(format!(
                 "nothing to revoke {scope}, and {id} is still open to the world on {}: review it by hand",
-                left.join(", ")
+                other.join(", ")
             ));
         }
         Ok(())

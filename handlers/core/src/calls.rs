@@ -1,0 +1,171 @@
+//! The AWS calls each remediation may make, declared once: the remediation role's policy (and a
+//! fleet member's) is generated from these declarations, and a test runs every path of every action
+//! on the emulator, recording each call, and fails on a call its action did not declare or a
+//! declaration no path needed.
+
+use crate::policy::Action;
+
+/// What an IAM action is granted on, as the remediation role's policy scopes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Reads that support no resource-level permission (`Describe*`).
+    Any,
+    /// EC2 resources of the stack's account and region (instances, groups, interfaces, volumes).
+    Ec2,
+    /// EBS snapshots of the region (their ARN has no account).
+    Snapshot,
+    /// Auto Scaling groups of the stack's account and region.
+    AutoScalingGroup,
+    /// S3 buckets (their ARN has no account or region).
+    Bucket,
+    /// The stack's isolation document.
+    IsolationDocument,
+    /// Automation executions of the stack's account and region.
+    AutomationExecution,
+    /// The role the isolation automation runs as, passed to Systems Manager only.
+    AutomationRole,
+}
+
+/// One call a remediation may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// The SDK's operation, `service:Operation` (the service as the SDK names it).
+    pub operation: &'static str,
+    /// The IAM action it needs (the same name for every service but S3).
+    pub iam: &'static str,
+    pub scope: Scope,
+}
+
+const fn call(operation: &'static str, scope: Scope) -> Call {
+    Call {
+        operation,
+        iam: operation,
+        scope,
+    }
+}
+
+/// Reading an instance and its interfaces: every instance action starts here.
+const READ_INSTANCE: [Call; 2] = [
+    call("ec2:DescribeInstances", Scope::Any),
+    call("ec2:DescribeNetworkInterfaces", Scope::Any),
+];
+
+/// Network containment: the two groups of each interface's VPC, made and repaired, the moves, the
+/// connection-tracking timeouts, and the tags that record and mark.
+const CONTAIN: [Call; 8] = [
+    call("ec2:DescribeSecurityGroups", Scope::Any),
+    call("ec2:CreateSecurityGroup", Scope::Ec2),
+    call("ec2:RevokeSecurityGroupEgress", Scope::Ec2),
+    call("ec2:AuthorizeSecurityGroupIngress", Scope::Ec2),
+    call("ec2:AuthorizeSecurityGroupEgress", Scope::Ec2),
+    call("ec2:ModifyNetworkInterfaceAttribute", Scope::Ec2),
+    call("ec2:CreateTags", Scope::Ec2),
+    call("ec2:RevokeSecurityGroupIngress", Scope::Ec2),
+];
+
+/// Keeping the instance as evidence: out of its Auto Scaling group, protected from termination,
+/// stopping (not terminating) on a shutdown from inside.
+const EVIDENCE: [Call; 4] = [
+    call("autoscaling:DescribeAutoScalingInstances", Scope::Any),
+    call("ec2:DescribeInstanceAttribute", Scope::Any),
+    call("autoscaling:DetachInstances", Scope::AutoScalingGroup),
+    call("ec2:ModifyInstanceAttribute", Scope::Ec2),
+];
+
+/// CreateSnapshot is authorized on the volume (an ARN of the account) and on the new snapshot.
+const SNAPSHOTS: [Call; 3] = [
+    call("ec2:DescribeSnapshots", Scope::Any),
+    call("ec2:CreateSnapshot", Scope::Ec2),
+    call("ec2:CreateSnapshot", Scope::Snapshot),
+];
+
+const AUTOMATION: [Call; 3] = [
+    call("ssm:StartAutomationExecution", Scope::IsolationDocument),
+    call("ssm:GetAutomationExecution", Scope::AutomationExecution),
+    Call {
+        operation: "ssm:StartAutomationExecution",
+        iam: "iam:PassRole",
+        scope: Scope::AutomationRole,
+    },
+];
+
+const GROUP: [Call; 2] = [
+    call("ec2:DescribeSecurityGroups", Scope::Any),
+    call("ec2:RevokeSecurityGroupIngress", Scope::Ec2),
+];
+
+const BUCKET: [Call; 5] = [
+    call("s3:GetBucketTagging", Scope::Bucket),
+    Call {
+        operation: "s3:GetBucketEncryption",
+        iam: "s3:GetEncryptionConfiguration",
+        scope: Scope::Bucket,
+    },
+    Call {
+        operation: "s3:PutBucketEncryption",
+        iam: "s3:PutEncryptionConfiguration",
+        scope: Scope::Bucket,
+    },
+    Call {
+        operation: "s3:GetPublicAccessBlock",
+        iam: "s3:GetBucketPublicAccessBlock",
+        scope: Scope::Bucket,
+    },
+    Call {
+        operation: "s3:PutPublicAccessBlock",
+        iam: "s3:PutBucketPublicAccessBlock",
+        scope: Scope::Bucket,
+    },
+];
+
+impl Action {
+    /// Every call this action may make on the resources it remediates (reading and recording the
+    /// finding and publishing the outcome are the function's own, common to all).
+    pub fn calls(self) -> Vec<Call> {
+        let parts: &[&[Call]] = match self {
+            Action::IsolateInstance => &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &SNAPSHOTS],
+            Action::QuarantineInstance => &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &AUTOMATION],
+            Action::BlockNetwork | Action::FixSecurityGroup => &[&GROUP],
+            Action::EnableBucketEncryption => &[&BUCKET],
+            Action::NotifyOnly | Action::Ignore => &[],
+        };
+        let mut calls: Vec<Call> = Vec::new();
+        for c in parts.iter().flat_map(|p| p.iter()) {
+            if !calls.contains(c) {
+                calls.push(*c);
+            }
+        }
+        calls
+    }
+}
+
+/// The IAM actions of `actions`, each with the scopes it is granted on, sorted and without repeats.
+pub fn grants(actions: &[Action]) -> Vec<(Scope, Vec<&'static str>)> {
+    let mut by_scope: std::collections::BTreeMap<Scope, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for c in actions.iter().flat_map(|a| a.calls()) {
+        by_scope.entry(c.scope).or_default().insert(c.iam);
+    }
+    by_scope
+        .into_iter()
+        .map(|(s, a)| (s, a.into_iter().collect()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_resource_action_declares_calls_and_only_those_change_nothing() {
+        for a in Action::ALL {
+            assert_eq!(a.calls().is_empty(), a.resource_type().is_none(), "{a:?}");
+        }
+        let g = grants(&Action::ALL);
+        let ec2 = g.iter().find(|(s, _)| *s == Scope::Ec2).unwrap();
+        assert!(ec2.1.contains(&"ec2:ModifyNetworkInterfaceAttribute"));
+        assert!(g
+            .iter()
+            .any(|(s, a)| *s == Scope::AutomationRole && a == &["iam:PassRole"]));
+    }
+}

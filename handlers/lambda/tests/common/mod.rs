@@ -1,0 +1,424 @@
+//! What the handler tests share: clients of a moto server, a VPC with a world-open group and an
+//! instance, the executor as remediation builds it, and reads of what moto holds and was asked.
+#![allow(dead_code)]
+
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification,
+};
+use secauto_handlers::remediate::{Executor, Protection, QUARANTINE_GROUP};
+use secauto_testkit::{moto, Emulator};
+
+pub struct Aws {
+    pub _moto: Option<Emulator>,
+    pub url: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+}
+
+pub static NO_PROTECTION: Protection = Protection {
+    resources: Vec::new(),
+    tags: Vec::new(),
+};
+
+pub fn aws() -> Aws {
+    let m = moto();
+    let mut a = aws_at(&m.url, "testing", "testing");
+    a._moto = Some(m);
+    a
+}
+
+pub fn sdk_at(url: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+            aws_sdk_ec2::config::Credentials::new(key, secret, None, None, "tests"),
+        ))
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().unwrap())
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
+}
+
+/// Clients of the emulator at `url`, signing with the given access key.
+pub fn aws_at(url: &str, key: &str, secret: &str) -> Aws {
+    aws_from(&sdk_at(url, key, secret), url)
+}
+
+/// Clients of `sdk`, whose endpoint is the emulator at `url`.
+pub fn aws_from(sdk: &aws_config::SdkConfig, url: &str) -> Aws {
+    let sdk = sdk.clone();
+    Aws {
+        ec2: aws_sdk_ec2::Client::new(&sdk),
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        ),
+        ssm: aws_sdk_ssm::Client::new(&sdk),
+        autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
+        url: url.to_string(),
+        _moto: None,
+    }
+}
+
+pub fn world(proto: &str, from: i32, to: i32) -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol(proto)
+        .from_port(from)
+        .to_port(to)
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build()
+}
+
+/// A VPC `{prefix}.0.0/16` and its subnet `{prefix}.1.0/24`.
+pub async fn vpc_with_subnet(a: &Aws, prefix: &str) -> (String, String) {
+    let vpc = a
+        .ec2
+        .create_vpc()
+        .cidr_block(format!("{prefix}.0.0/16"))
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = a
+        .ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block(format!("{prefix}.1.0/24"))
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    (vpc, subnet)
+}
+
+/// An image moto offers.
+pub async fn image(a: &Aws) -> String {
+    let images = a.ec2.describe_images().send().await.unwrap();
+    images.images()[0].image_id().unwrap().to_string()
+}
+
+pub struct Fixture {
+    pub vpc: String,
+    pub subnet: String,
+    pub sg: String,
+    pub instance: String,
+}
+
+/// A VPC, a security group open to the world on 22, 3389 and 443 (and 22 on ::/0, 8080 from 10/8),
+/// and an instance in it.
+pub async fn fixture(a: &Aws, protect: bool) -> Fixture {
+    let (vpc, subnet) = vpc_with_subnet(a, "10.0").await;
+    let sg = a
+        .ec2
+        .create_security_group()
+        .group_name("web")
+        .description("web")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    a.ec2
+        .authorize_security_group_ingress()
+        .group_id(&sg)
+        .ip_permissions(world("tcp", 22, 22))
+        .ip_permissions(world("tcp", 3389, 3389))
+        .ip_permissions(world("tcp", 443, 443))
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(8080)
+                .to_port(8080)
+                .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+                .build(),
+        )
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(2222)
+                .to_port(2222)
+                .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let image = a.ec2.describe_images().send().await.unwrap();
+    let image = image.images()[0].image_id().unwrap().to_string();
+    let mut run = a
+        .ec2
+        .run_instances()
+        .image_id(image)
+        .min_count(1)
+        .max_count(1)
+        // Groups on the interface, as a launch template would put them: moto adds launch-time
+        // `SecurityGroupIds` to every later answer about the interface, which AWS does not.
+        .network_interfaces(
+            aws_sdk_ec2::types::InstanceNetworkInterfaceSpecification::builder()
+                .device_index(0)
+                .subnet_id(&subnet)
+                .groups(&sg)
+                .build(),
+        );
+    if protect {
+        run = run.tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key("secauto:protect").value("true").build())
+                .build(),
+        );
+    }
+    let out = run.send().await.unwrap();
+    let instance = out.instances()[0].instance_id().unwrap().to_string();
+    if protect {
+        a.ec2
+            .create_tags()
+            .resources(&sg)
+            .tags(Tag::builder().key("secauto:protect").value("true").build())
+            .send()
+            .await
+            .unwrap();
+    }
+    Fixture {
+        vpc,
+        subnet,
+        sg,
+        instance,
+    }
+}
+
+pub fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
+    Executor {
+        ec2: &a.ec2,
+        s3: &a.s3,
+        ssm: &a.ssm,
+        autoscaling: &a.autoscaling,
+        dry_run,
+        finding_id: "arn:aws:securityhub:us-east-1:123456789012:finding/test",
+        isolate_document: "sec-isolate-instance",
+        automation_role: "arn:aws:iam::123456789012:role/sec-us-east-1-automation",
+        automation_wait: std::time::Duration::from_secs(2),
+        isolate_routing: false,
+        protection: &NO_PROTECTION,
+    }
+}
+
+pub async fn ingress(a: &Aws, sg: &str) -> Vec<String> {
+    let g = a
+        .ec2
+        .describe_security_groups()
+        .group_ids(sg)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for p in g.security_groups()[0].ip_permissions() {
+        for r in p.ip_ranges() {
+            out.push(format!(
+                "{}:{}",
+                p.from_port().unwrap_or(-1),
+                r.cidr_ip().unwrap()
+            ));
+        }
+        for r in p.ipv6_ranges() {
+            out.push(format!(
+                "{}:{}",
+                p.from_port().unwrap_or(-1),
+                r.cidr_ipv6().unwrap()
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Is the instance's network interface in `group`? (moto's `group-id` filter reads the interface's
+/// own groups; its describe output also mixes in the instance's launch groups.)
+pub async fn eni_in_group(a: &Aws, instance: &str, group: &str) -> bool {
+    !a.ec2
+        .describe_network_interfaces()
+        .filters(
+            Filter::builder()
+                .name("attachment.instance-id")
+                .values(instance)
+                .build(),
+        )
+        .filters(Filter::builder().name("group-id").values(group).build())
+        .send()
+        .await
+        .unwrap()
+        .network_interfaces()
+        .is_empty()
+}
+
+/// A tag of the instance's (first) network interface.
+pub async fn eni_tag(a: &Aws, instance: &str, key: &str) -> Option<String> {
+    let enis = a
+        .ec2
+        .describe_network_interfaces()
+        .filters(
+            Filter::builder()
+                .name("attachment.instance-id")
+                .values(instance)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    enis.network_interfaces()
+        .first()?
+        .tag_set()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value().map(String::from))
+}
+
+/// The quarantine group's id, if one was made.
+pub async fn quarantine_group(a: &Aws) -> Option<String> {
+    a.ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values(QUARANTINE_GROUP)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id().map(str::to_string))
+}
+
+pub async fn snapshots_of(a: &Aws, id: &str) -> usize {
+    a.ec2
+        .describe_snapshots()
+        .filters(
+            Filter::builder()
+                .name("tag:secauto:instance")
+                .values(id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .snapshots()
+        .len()
+}
+
+/// Every request moto recorded: (the request's JSON record, its decoded body).
+pub fn recorded(url: &str) -> Vec<(serde_json::Value, String)> {
+    let text = std::process::Command::new("curl")
+        .args(["-s", &format!("{url}/moto-api/recorder/download-recording")])
+        .output()
+        .unwrap()
+        .stdout;
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            use base64::Engine;
+            let body = v["body"].as_str().unwrap_or_default();
+            let body = if v["body_encoded"].as_bool() == Some(true) {
+                base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .map(|raw| String::from_utf8_lossy(&raw).into_owned())
+                    .unwrap_or_default()
+            } else {
+                body.to_string()
+            };
+            (v, body)
+        })
+        .collect()
+}
+
+/// The groups each ModifyNetworkInterfaceAttribute request set, in order (moto's request recorder).
+pub fn recorded_group_moves(url: &str) -> Vec<String> {
+    recorded(url)
+        .into_iter()
+        .map(|(_, b)| b)
+        .filter(|b| b.contains("Action=ModifyNetworkInterfaceAttribute"))
+        .filter_map(|b| {
+            b.split('&')
+                .find_map(|kv| kv.strip_prefix("SecurityGroupId.1=").map(String::from))
+        })
+        .collect()
+}
+
+pub fn moto_post(url: &str, path: &str) {
+    let ok = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-X",
+            "POST",
+            &format!("{url}{path}"),
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "{path}");
+}
+
+/// IAM's wildcard match (`*` any run, `?` one character), case-insensitive as action names are.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (
+        pattern.to_ascii_lowercase().chars().collect(),
+        text.to_ascii_lowercase().chars().collect(),
+    );
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            Some('?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(&p, &t)
+}
+
+pub fn list(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Does the policy allow `action` on `resource`?
+pub fn allows(policy: &serde_json::Value, action: &str, resource: &str) -> bool {
+    policy["Statement"].as_array().unwrap().iter().any(|st| {
+        st["Effect"] == "Allow"
+            && list(&st["Action"]).iter().any(|a| glob(a, action))
+            && list(&st["Resource"]).iter().any(|r| glob(r, resource))
+    })
+}
+
+/// The remediation role's policy as deploy generates it for stack `sec`.
+pub fn generated_remediation_policy() -> serde_json::Value {
+    let mut config = secauto::config::Config::default();
+    config.stack.name = "sec".into();
+    let stack = secauto::stack::build(
+        &config,
+        "123456789012",
+        "us-east-1",
+        secauto::stack::Code::NotNeeded,
+    )
+    .unwrap();
+    let secauto::resources::Spec::IamPolicy(p) = &stack.get("iam_policy.remediation").unwrap().spec
+    else {
+        panic!("no remediation policy")
+    };
+    p.document.clone()
+}

@@ -1,0 +1,314 @@
+//! Every path of every remediation runs on moto with each SDK client recording the operations it
+//! sends; per action, what was called must be exactly what the action declares
+//! (`secauto_core::calls`): no undeclared call (the generated policy would refuse it on AWS) and no
+//! declaration no path needed (the policy would grant more than is used). The isolation
+//! automation exists in no emulator: its SSM client answers AWS's documented outcomes
+//! (aws-smithy-mocks) and records the same way.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ssm::operation::get_automation_execution::GetAutomationExecutionOutput;
+use aws_sdk_ssm::operation::start_automation_execution::StartAutomationExecutionOutput;
+use aws_sdk_ssm::types::{AutomationExecution, AutomationExecutionStatus};
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use secauto_core::Action;
+use secauto_handlers::remediate::Executor;
+
+mod common;
+use common::*;
+
+/// Records `service:Operation` of every request a client sends (the service as IAM names it).
+#[derive(Debug, Clone, Default)]
+struct Recorder(Arc<Mutex<BTreeSet<String>>>);
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(m) = cfg.load::<Metadata>() {
+            let service = m.service().to_ascii_lowercase().replace(' ', "");
+            self.0
+                .lock()
+                .unwrap()
+                .insert(format!("{service}:{}", m.name()));
+        }
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn take(&self) -> BTreeSet<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+/// Clients of `a` that record into `rec`, and an SSM whose automation succeeds.
+struct Recording {
+    ec2: aws_sdk_ec2::Client,
+    s3: aws_sdk_s3::Client,
+    autoscaling: aws_sdk_autoscaling::Client,
+    ssm: aws_sdk_ssm::Client,
+}
+
+fn recording(a: &Aws, rec: &Recorder) -> Recording {
+    let start = mock!(aws_sdk_ssm::Client::start_automation_execution).then_output(|| {
+        StartAutomationExecutionOutput::builder()
+            .automation_execution_id("exec-1")
+            .build()
+    });
+    let get = mock!(aws_sdk_ssm::Client::get_automation_execution).then_output(|| {
+        GetAutomationExecutionOutput::builder()
+            .automation_execution(
+                AutomationExecution::builder()
+                    .automation_execution_id("exec-1")
+                    .automation_execution_status(AutomationExecutionStatus::Success)
+                    .build(),
+            )
+            .build()
+    });
+    let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &get]);
+    Recording {
+        ec2: aws_sdk_ec2::Client::from_conf(
+            a.ec2.config().to_builder().interceptor(rec.clone()).build(),
+        ),
+        s3: aws_sdk_s3::Client::from_conf(
+            a.s3.config().to_builder().interceptor(rec.clone()).build(),
+        ),
+        autoscaling: aws_sdk_autoscaling::Client::from_conf(
+            a.autoscaling
+                .config()
+                .to_builder()
+                .interceptor(rec.clone())
+                .build(),
+        ),
+        ssm: aws_sdk_ssm::Client::from_conf(
+            ssm.config().to_builder().interceptor(rec.clone()).build(),
+        ),
+    }
+}
+
+fn executor<'a>(a: &'a Aws, r: &'a Recording) -> Executor<'a> {
+    Executor {
+        ec2: &r.ec2,
+        s3: &r.s3,
+        autoscaling: &r.autoscaling,
+        ssm: &r.ssm,
+        ..exec(a, false)
+    }
+}
+
+/// The operations `action` declares.
+fn declared(action: Action) -> BTreeSet<String> {
+    action
+        .calls()
+        .iter()
+        .map(|c| c.operation.to_string())
+        .collect()
+}
+
+/// An instance launched by an Auto Scaling group (so isolation detaches it), with a volume.
+async fn scaled_instance(a: &Aws, subnet: &str) -> String {
+    let image = image(a).await;
+    let name = format!("web-{subnet}");
+    a.autoscaling
+        .create_launch_configuration()
+        .launch_configuration_name(&name)
+        .image_id(image)
+        .instance_type("t3.micro")
+        .send()
+        .await
+        .unwrap();
+    a.autoscaling
+        .create_auto_scaling_group()
+        .auto_scaling_group_name(&name)
+        .launch_configuration_name(&name)
+        .min_size(1)
+        .max_size(2)
+        .desired_capacity(1)
+        .vpc_zone_identifier(subnet)
+        .send()
+        .await
+        .unwrap();
+    let members = a
+        .autoscaling
+        .describe_auto_scaling_instances()
+        .send()
+        .await
+        .unwrap();
+    members
+        .auto_scaling_instances()
+        .iter()
+        .find(|i| i.auto_scaling_group_name() == Some(name.as_str()))
+        .and_then(|i| i.instance_id())
+        .unwrap()
+        .to_string()
+}
+
+/// Rules someone added to the quarantine group: the next isolation removes them.
+async fn spoil_quarantine_group(a: &Aws) {
+    let q = quarantine_group(a).await.unwrap();
+    a.ec2
+        .authorize_security_group_ingress()
+        .group_id(q)
+        .ip_permissions(world("tcp", 22, 22))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every path of an instance action: a plain instance (groups made), an Auto Scaling instance
+/// (detached), a second run (already isolated: reads only), a quarantine group someone opened.
+async fn instance_paths(action: Action) -> BTreeSet<String> {
+    let a = aws();
+    let rec = Recorder::default();
+    let r = recording(&a, &rec);
+    let e = executor(&a, &r);
+    let run = |id: String| {
+        let e = &e;
+        async move {
+            match action {
+                Action::IsolateInstance => e.isolate_instance(&id, true).await,
+                _ => e.quarantine_instance(&id).await,
+            }
+            .unwrap_or_else(|f| panic!("{action:?} {id}: {f:?}"))
+        }
+    };
+    let f = fixture(&a, false).await;
+    assert!(run(f.instance.clone()).await.compliant);
+    run(f.instance.clone()).await;
+    let scaled = scaled_instance(&a, &f.subnet).await;
+    spoil_quarantine_group(&a).await;
+    let out = run(scaled).await;
+    assert!(out.compliant, "{out:?}");
+    rec.take()
+}
+
+async fn group_paths(action: Action) -> BTreeSet<String> {
+    let a = aws();
+    let rec = Recorder::default();
+    let r = recording(&a, &rec);
+    let e = executor(&a, &r);
+    let f = fixture(&a, false).await;
+    match action {
+        Action::BlockNetwork => e.block_network(&f.sg).await.unwrap(),
+        _ => e.fix_security_group(&f.sg).await.unwrap(),
+    };
+    rec.take()
+}
+
+async fn bucket_paths() -> BTreeSet<String> {
+    let a = aws();
+    let rec = Recorder::default();
+    let r = recording(&a, &rec);
+    a.s3.create_bucket().bucket("open").send().await.unwrap();
+    let e = executor(&a, &r);
+    let out = e.enable_bucket_encryption("open").await.unwrap();
+    assert!(out.compliant, "{out:?}");
+    e.enable_bucket_encryption("open").await.unwrap();
+    rec.take()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_action_calls_exactly_what_it_declares() {
+    let mut problems = Vec::new();
+    for action in Action::ALL {
+        let called = match action {
+            Action::IsolateInstance | Action::QuarantineInstance => instance_paths(action).await,
+            Action::BlockNetwork | Action::FixSecurityGroup => group_paths(action).await,
+            Action::EnableBucketEncryption => bucket_paths().await,
+            Action::NotifyOnly | Action::Ignore => BTreeSet::new(),
+        };
+        let declared = declared(action);
+        let undeclared: Vec<&String> = called.difference(&declared).collect();
+        let unused: Vec<&String> = declared.difference(&called).collect();
+        if !undeclared.is_empty() || !unused.is_empty() {
+            problems.push(format!(
+                "{}: called but not declared {undeclared:?}; declared but never called {unused:?}",
+                action.as_str()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The remediation role's policy is generated from the declarations: every declared IAM action is
+/// granted, and nothing else is (beyond the function's own calls around the action).
+#[test]
+fn the_generated_policy_grants_exactly_the_declared_calls() {
+    let document = generated_remediation_policy();
+    let granted: BTreeSet<String> = document["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|st| match &st["Action"] {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            _ => vec![],
+        })
+        .collect();
+    let declared: BTreeSet<String> = Action::ALL
+        .iter()
+        .flat_map(|a| a.calls())
+        .map(|c| c.iam.to_string())
+        .collect();
+    // The function's own calls around every action: read and record the finding, publish the
+    // outcome, its dead-letter queue, its key and its on-failure destination.
+    let own = [
+        "securityhub:GetFindings",
+        "securityhub:BatchUpdateFindings",
+        "sns:Publish",
+        "sqs:SendMessage",
+        "lambda:InvokeFunction",
+    ];
+    let extra: Vec<&String> = granted
+        .iter()
+        .filter(|g| !declared.contains(*g) && !own.contains(&g.as_str()) && !g.starts_with("kms:"))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "granted beyond the declarations: {extra:?}"
+    );
+    let missing: Vec<&String> = declared.difference(&granted).collect();
+    assert!(missing.is_empty(), "declared but not granted: {missing:?}");
+    // And each on the resources its scope names, as IAM authorizes the call.
+    use secauto_core::calls::Scope;
+    let denied: Vec<String> = Action::ALL
+        .iter()
+        .flat_map(|a| a.calls())
+        .filter(|c| {
+            let resource = match c.scope {
+                Scope::Any => "*",
+                Scope::Ec2 => "arn:aws:ec2:us-east-1:123456789012:network-interface/eni-1",
+                Scope::Snapshot => "arn:aws:ec2:us-east-1::snapshot/snap-1",
+                Scope::AutoScalingGroup => "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1f2e:autoScalingGroupName/web",
+                Scope::Bucket => "arn:aws:s3:::open-bucket",
+                Scope::IsolationDocument => "arn:aws:ssm:us-east-1:123456789012:automation-definition/sec-isolate-instance:$DEFAULT",
+                Scope::AutomationExecution => "arn:aws:ssm:us-east-1:123456789012:automation-execution/exec-1",
+                Scope::AutomationRole => "arn:aws:iam::123456789012:role/sec-us-east-1-automation",
+            };
+            !allows(&document, c.iam, resource)
+        })
+        .map(|c| format!("{} ({:?})", c.iam, c.scope))
+        .collect();
+    assert!(
+        denied.is_empty(),
+        "not allowed on their resources: {denied:?}"
+    );
+}

@@ -1,0 +1,462 @@
+//! Isolation never leaves an instance worse than it found it, on moto: EC2's own failures are
+//! injected by the testkit proxy in EC2's error format where AWS's answer is the point (a refused
+//! move, termination protection refused as for Spot instances), or produced by moto itself (a
+//! group another run made first).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ec2::types::{AttributeValue, Filter, InstanceAttributeName};
+use secauto_handlers::remediate::{
+    Executor, Failed, Outcome, NOT_CUT, QUARANTINE_GROUP, UNTRACK_GROUP,
+};
+use secauto_testkit::proxy::{Message, Proxy, Shim};
+
+mod common;
+use common::*;
+
+/// EC2's answer when the caller may not do something (HTTP 403, Query protocol's XML).
+fn unauthorized() -> Message {
+    Message {
+        start: "HTTP/1.1 403 Forbidden".into(),
+        headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
+        body: br#"<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>7f1b2c3d</RequestID></Response>"#
+            .to_vec(),
+    }
+}
+
+fn body(request: &Message) -> String {
+    String::from_utf8_lossy(&request.body).into_owned()
+}
+
+/// The EC2 actions the proxy saw, in order.
+#[derive(Default)]
+struct Seen(Mutex<Vec<String>>);
+
+impl Seen {
+    fn note(&self, request: &Message) {
+        if let Some(a) = body(request)
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("Action="))
+        {
+            self.0.lock().unwrap().push(a.to_string());
+        }
+    }
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Refuses moves of an interface to any group but `keep` after the first `pass` moves: the move
+/// to the all-traffic group works, the one to quarantine is refused (`fail` times, or always).
+struct RefuseMoves {
+    keep: String,
+    pass: usize,
+    fail: usize,
+    moves: AtomicUsize,
+    refused: AtomicUsize,
+    seen: Seen,
+}
+
+impl Shim for RefuseMoves {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        self.seen.note(request);
+        let b = body(request);
+        if !b.contains("Action=ModifyNetworkInterfaceAttribute")
+            || !b.contains("SecurityGroupId.1=")
+        {
+            return None;
+        }
+        let n = self.moves.fetch_add(1, Ordering::SeqCst);
+        let to_keep = b.contains(&format!("SecurityGroupId.1={}", self.keep));
+        if n < self.pass || to_keep || self.refused.load(Ordering::SeqCst) >= self.fail {
+            return None;
+        }
+        self.refused.fetch_add(1, Ordering::SeqCst);
+        Some(unauthorized())
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+fn through(a: &Aws, shim: Arc<dyn Shim>) -> (Proxy, aws_sdk_ec2::Client) {
+    let proxy = Proxy::start(&a.url, Some(shim));
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        a.ec2.config().to_builder().endpoint_url(&proxy.url).build(),
+    );
+    (proxy, ec2)
+}
+
+/// The groups of each interface of the instance, as moto holds them.
+async fn groups(a: &Aws, instance: &str) -> Vec<Vec<String>> {
+    let enis = a
+        .ec2
+        .describe_network_interfaces()
+        .filters(
+            Filter::builder()
+                .name("attachment.instance-id")
+                .values(instance)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    enis.network_interfaces()
+        .iter()
+        .map(|e| {
+            e.groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+async fn group_id(a: &Aws, vpc: &str, name: &str) -> Option<String> {
+    let found = a
+        .ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("group-name").values(name).build())
+        .filters(Filter::builder().name("vpc-id").values(vpc).build())
+        .send()
+        .await
+        .unwrap();
+    found
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id().map(String::from))
+}
+
+/// Isolation of the fixture's instance while moves to any group but its own are refused `fail`
+/// times after the first (to the all-traffic group) went through.
+async fn isolate_refusing(
+    fail: usize,
+) -> (Aws, Fixture, Arc<RefuseMoves>, Result<Outcome, Failed>) {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let shim = Arc::new(RefuseMoves {
+        keep: f.sg.clone(),
+        pass: 1,
+        fail,
+        moves: AtomicUsize::new(0),
+        refused: AtomicUsize::new(0),
+        seen: Seen::default(),
+    });
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let res = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await;
+    (a, f, shim, res)
+}
+
+#[tokio::test]
+async fn a_refused_move_to_quarantine_never_leaves_the_all_traffic_group() {
+    let (a, f, shim, res) = isolate_refusing(usize::MAX).await;
+    let failed = res.expect_err("quarantine was refused");
+    assert!(shim.refused.load(Ordering::SeqCst) >= 2, "retried");
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
+    assert_eq!(
+        groups(&a, &f.instance).await,
+        vec![vec![f.sg.clone()]],
+        "moved back to its own group, never left in {untrack}"
+    );
+    let text = format!("{:#}", failed.error);
+    assert!(text.contains("moved back to its groups"), "{text}");
+    assert!(text.contains("NOT isolated"), "{text}");
+}
+
+#[tokio::test]
+async fn a_move_to_quarantine_refused_once_is_retried_and_isolates() {
+    let (a, f, shim, res) = isolate_refusing(1).await;
+    let out = res.unwrap();
+    assert_eq!(shim.refused.load(Ordering::SeqCst), 1);
+    assert!(out.compliant, "{out:?}");
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
+}
+
+/// Refuses termination protection as EC2 does for a Spot instance, and notes every action.
+#[derive(Default)]
+struct RefuseTerminationProtection {
+    seen: Seen,
+}
+
+impl Shim for RefuseTerminationProtection {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        self.seen.note(request);
+        let b = body(request);
+        (b.contains("Action=ModifyInstanceAttribute") && b.contains("DisableApiTermination"))
+            .then(unauthorized)
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+#[tokio::test]
+async fn the_network_is_contained_first_and_a_refused_evidence_step_does_not_stop_it() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    a.ec2
+        .modify_instance_attribute()
+        .instance_id(&f.instance)
+        .instance_initiated_shutdown_behavior(AttributeValue::builder().value("terminate").build())
+        .send()
+        .await
+        .unwrap();
+    let shim = Arc::new(RefuseTerminationProtection::default());
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, true)
+    .await
+    .unwrap();
+    assert!(out.compliant, "{out:?}");
+    assert!(
+        out.steps
+            .iter()
+            .any(|s| s.starts_with("evidence step failed (termination protection)")),
+        "{out:?}"
+    );
+    assert!(
+        out.steps.iter().any(|s| s.starts_with("snapshot ")),
+        "{out:?}"
+    );
+    let seen = shim.seen.all();
+    let last_move = seen
+        .iter()
+        .rposition(|a| a == "ModifyNetworkInterfaceAttribute")
+        .unwrap();
+    let first_evidence = seen
+        .iter()
+        .position(|a| a == "ModifyInstanceAttribute" || a == "CreateSnapshot")
+        .unwrap();
+    assert!(last_move < first_evidence, "containment first: {seen:?}");
+    let shutdown = a
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(&f.instance)
+        .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        shutdown
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value()),
+        Some("stop"),
+        "a shutdown from inside stops it"
+    );
+}
+
+#[tokio::test]
+async fn connection_tracking_timeouts_are_lowered_and_what_is_not_cut_is_said() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let bodies = Arc::new(Bodies::default());
+    let (_proxy, ec2) = through(&a, bodies.clone());
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .unwrap();
+    let sent = bodies.0.lock().unwrap().clone();
+    let timeouts = sent
+        .iter()
+        .find(|b| b.contains("ConnectionTrackingSpecification"))
+        .unwrap_or_else(|| panic!("no timeouts set: {sent:?}"));
+    for want in [
+        "ConnectionTrackingSpecification.TcpEstablishedTimeout=60",
+        "ConnectionTrackingSpecification.UdpStreamTimeout=60",
+        "ConnectionTrackingSpecification.UdpTimeout=30",
+    ] {
+        assert!(timeouts.contains(want), "{want}: {timeouts}");
+    }
+    assert!(out.caveats.contains(&NOT_CUT.to_string()), "{out:?}");
+    let (_, _, note) = secauto_handlers::remediation::verdict(
+        "isolate-instance",
+        secauto_handlers::env::Mode::Enforce,
+        &Ok(out),
+    );
+    assert!(
+        note.chars()
+            .take(512)
+            .collect::<String>()
+            .contains("cannot cut ICMP"),
+        "{note}"
+    );
+}
+
+/// Keeps every request body.
+#[derive(Default)]
+struct Bodies(Mutex<Vec<String>>);
+
+impl Shim for Bodies {
+    fn before(&self, request: &Message) {
+        self.0.lock().unwrap().push(body(request));
+    }
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+#[tokio::test]
+async fn an_interface_in_another_vpc_is_quarantined_in_its_own_vpc() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (vpc2, subnet2) = vpc_with_subnet(&a, "10.9").await;
+    let eni2 = a
+        .ec2
+        .create_network_interface()
+        .subnet_id(&subnet2)
+        .send()
+        .await
+        .unwrap();
+    let eni2 = eni2
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+    a.ec2
+        .attach_network_interface()
+        .network_interface_id(&eni2)
+        .instance_id(&f.instance)
+        .device_index(1)
+        .send()
+        .await
+        .unwrap();
+    let out = exec(&a, false)
+        .isolate_instance(&f.instance, false)
+        .await
+        .unwrap();
+    assert!(out.compliant, "{out:?}");
+    let q1 = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    let q2 = group_id(&a, &vpc2, QUARANTINE_GROUP).await.unwrap();
+    assert_ne!(q1, q2);
+    let mut got = groups(&a, &f.instance).await;
+    got.sort();
+    let mut want = vec![vec![q1], vec![q2]];
+    want.sort();
+    assert_eq!(
+        got, want,
+        "each interface in its own VPC's quarantine group"
+    );
+}
+
+/// Another isolation in the same VPC makes the quarantine group just before this one asks: moto
+/// then answers this run's CreateSecurityGroup with `InvalidGroup.Duplicate`, as EC2 does.
+struct AnotherRunFirst {
+    url: String,
+    vpc: String,
+    done: AtomicUsize,
+}
+
+impl Shim for AnotherRunFirst {
+    fn before(&self, request: &Message) {
+        let b = body(request);
+        if b.contains("Action=CreateSecurityGroup")
+            && b.contains(&format!("GroupName={QUARANTINE_GROUP}"))
+            && self.done.fetch_add(1, Ordering::SeqCst) == 0
+        {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let other = aws_at(&self.url, "testing", "testing");
+            rt.block_on(
+                other
+                    .ec2
+                    .create_security_group()
+                    .group_name(QUARANTINE_GROUP)
+                    .description("made by another isolation")
+                    .vpc_id(&self.vpc)
+                    .send(),
+            )
+            .unwrap();
+        }
+    }
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+#[tokio::test]
+async fn two_first_isolations_in_one_vpc_share_the_group() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let shim = Arc::new(AnotherRunFirst {
+        url: a.url.clone(),
+        vpc: f.vpc.clone(),
+        done: AtomicUsize::new(0),
+    });
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .unwrap_or_else(|f| panic!("{f:?}"));
+    assert_eq!(shim.done.load(Ordering::SeqCst), 1, "the race happened");
+    assert!(out.compliant, "{out:?}");
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q.clone()]]);
+    let g = a
+        .ec2
+        .describe_security_groups()
+        .group_ids(&q)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        g.security_groups()[0].ip_permissions_egress().is_empty(),
+        "the other run's group was repaired to no rules"
+    );
+}
+
+#[tokio::test]
+async fn a_spot_instance_is_isolated_without_termination_protection() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (image, subnet) = (image(&a).await, f.subnet.clone());
+    let spot = a
+        .ec2
+        .run_instances()
+        .image_id(image)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(subnet)
+        .instance_market_options(
+            aws_sdk_ec2::types::InstanceMarketOptionsRequest::builder()
+                .market_type(aws_sdk_ec2::types::MarketType::Spot)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let spot = spot.instances()[0].instance_id().unwrap().to_string();
+    let shim = Arc::new(RefuseTerminationProtection::default());
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&spot, false)
+    .await
+    .unwrap();
+    assert!(out.compliant, "{out:?}");
+    assert!(
+        out.steps.iter().any(|s| s.contains("is a Spot instance")),
+        "{out:?}"
+    );
+    assert!(
+        !out.steps
+            .iter()
+            .any(|s| s.starts_with("evidence step failed")),
+        "termination protection is not even asked for: {out:?}"
+    );
+}

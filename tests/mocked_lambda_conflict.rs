@@ -55,6 +55,7 @@ fn setup(lambda: Client) -> (Ctx, Spec, tempfile::TempDir) {
         code_sha256: "new".into(),
         dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:s-dlq".into(),
         kms_key: None,
+        reserved_concurrency: None,
     });
     let mut ctx = offline::ctx(clients, Duration::from_secs(30));
     ctx.tags

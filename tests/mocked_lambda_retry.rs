@@ -50,6 +50,7 @@ fn setup(lambda: Client, wait: Duration) -> (Ctx, Spec, tempfile::TempDir) {
         code_sha256: String::new(),
         dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:s-dlq".into(),
         kms_key: None,
+        reserved_concurrency: None,
     });
     let ctx = offline::ctx(clients, wait);
     (ctx, spec, dir)

@@ -21,7 +21,7 @@ mod state;
 
 pub use aws::{AwsConfig, SERVICES};
 pub use findings::{FindingsConfig, TriageConfig, SEVERITIES};
-pub use lambda::{EventsConfig, LambdaConfig};
+pub use lambda::{EventsConfig, LambdaConfig, ReservedConcurrency};
 pub use monitoring::MonitoringConfig;
 pub use notifications::NotificationsConfig;
 pub use remediation::{RemediationConfig, RemediationMode};

@@ -33,6 +33,8 @@ pub struct Spec {
     pub dead_letter_arn: String,
     /// The customer-managed key (alias, id or ARN) that encrypts the environment; Lambda's own when `None`.
     pub kms_key: Option<String>,
+    /// Reserved concurrency (PutFunctionConcurrency); `None` leaves the function unreserved.
+    pub reserved_concurrency: Option<i32>,
 }
 
 pub const RUNTIME: &str = "provided.al2023";
@@ -54,6 +56,10 @@ impl Spec {
         m.insert(
             "kms_key".into(),
             json!(self.kms_key.clone().unwrap_or_default()),
+        );
+        m.insert(
+            "reserved_concurrency".into(),
+            json!(self.reserved_concurrency),
         );
         m.insert("tags".into(), tags_value(&ctx.tags));
         m
@@ -86,6 +92,10 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let Some(c) = out.configuration else {
         return Ok(None);
     };
+    // GetFunction reports the reservation (0 included); no Concurrency means unreserved.
+    let reserved = out
+        .concurrency
+        .and_then(|c| c.reserved_concurrent_executions);
     let tags: BTreeMap<String, String> = out.tags.unwrap_or_default().into_iter().collect();
     let env: BTreeMap<String, String> = c
         .environment
@@ -141,6 +151,7 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         _ => live_key,
     };
     fields.insert("kms_key".into(), json!(kms_key));
+    fields.insert("reserved_concurrency".into(), json!(reserved));
     fields.insert("tags".into(), tags_value(&tags));
     Ok(Some(Live {
         physical_id: spec.name.clone(),
@@ -289,6 +300,9 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
     if !ready {
         wait_ready(ctx, &spec.name).await?;
     }
+    if spec.reserved_concurrency.is_some() {
+        set_concurrency(ctx, spec).await?;
+    }
     Ok(Applied {
         physical_id: spec.name.clone(),
         arn: out.function_arn.or(Some(spec.arn.clone())),
@@ -387,6 +401,9 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
         .await?;
         wait_ready(ctx, &spec.name).await?;
     }
+    if touches(diff, "reserved_concurrency") {
+        set_concurrency(ctx, spec).await?;
+    }
     if touches(diff, "tags") {
         lambda
             .tag_resource()
@@ -400,6 +417,47 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
         physical_id: spec.name.clone(),
         arn: live.arn.clone(),
     })
+}
+
+/// Reserve the spec's concurrency (PutFunctionConcurrency), or remove the reservation
+/// (DeleteFunctionConcurrency) when it has none. Lambda refuses a reservation that would leave the
+/// account fewer than 100 unreserved concurrent executions; that answer is reported with the fix.
+async fn set_concurrency(ctx: &Ctx, spec: &Spec) -> Result<()> {
+    let lambda = &ctx.clients.lambda;
+    let Some(n) = spec.reserved_concurrency else {
+        return lambda
+            .delete_function_concurrency()
+            .function_name(&spec.name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws("lambda:DeleteFunctionConcurrency", e));
+    };
+    match lambda
+        .put_function_concurrency()
+        .function_name(&spec.name)
+        .reserved_concurrent_executions(n)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if below_unreserved_minimum(&e) => Err(aws("lambda:PutFunctionConcurrency", e)
+            .context(format!(
+                "reserving {n} concurrent executions for function {} would leave this account fewer than the 100 unreserved ones Lambda requires (`aws lambda get-account-settings` shows the account's limit; new accounts may have 10 or 50): lower [lambda.reserved_concurrency] in secauto.toml, set it to 0 to leave the function unreserved, or ask AWS for a higher concurrent-executions quota",
+                spec.name
+            ))),
+        Err(e) => Err(aws("lambda:PutFunctionConcurrency", e)),
+    }
+}
+
+/// PutFunctionConcurrency's answer when the account's unreserved pool would drop below 100.
+fn below_unreserved_minimum<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    crate::error::code(e) == Some("InvalidParameterValueException")
+        && e.message()
+            .is_some_and(|m| m.contains("UnreservedConcurrentExecution"))
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {

@@ -60,6 +60,7 @@ fn add_function(b: &mut Builder, s: &Shared, key: &str, suffix: &str) -> Result<
             code_sha256,
             dead_letter_arn: n.queue_arn(),
             kms_key: s.key_ref.clone(),
+            reserved_concurrency: config.lambda.reserved_concurrency.of(key),
         }),
         &deps,
     );

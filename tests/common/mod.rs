@@ -31,7 +31,15 @@ pub struct Emulators {
 
 impl Emulators {
     pub fn start() -> Self {
-        let moto = moto();
+        Self::start_with(&[])
+    }
+
+    /// The emulators, moto started with `moto_env` (e.g. `MOTO_LAMBDA_CONCURRENCY_QUOTA`).
+    pub fn start_with(moto_env: &[(&str, &str)]) -> Self {
+        let moto = match moto_env {
+            [] => moto(),
+            env => secauto_testkit::moto_with(env),
+        };
         let lambda = Proxy::start(
             &moto.url,
             Some(std::sync::Arc::new(LambdaDeadLetterShim::default())),

@@ -16,6 +16,7 @@ pub mod findings;
 pub mod notification;
 pub mod remediate;
 pub mod remediation;
+pub mod retry;
 pub mod triage;
 
 /// The tag that exempts a resource from any change.
@@ -37,7 +38,9 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// Every client gets the handlers' retry settings ([`retry`]), whatever `sdk` says.
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        let sdk = &retry::sdk(sdk);
         let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
             || sdk.endpoint_url().is_some();

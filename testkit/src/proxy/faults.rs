@@ -116,13 +116,17 @@ pub(crate) fn service(request: &Message) -> String {
 }
 
 /// Status, code and message AWS sends for `fault` in `protocol` (SNS throttles its own way:
-/// `Throttled`, 429).
+/// `Throttled`, 429; Security Hub with `LimitExceededException`, 429).
 fn what(fault: Fault, protocol: Protocol, service: &str) -> (u16, &'static str, &'static str) {
     match (fault, protocol) {
         (Fault::Throttle, Protocol::Query) if service == "sns" => {
             (429, "Throttled", "Throttled request.")
         }
         (Fault::Throttle, Protocol::Query) => (400, "Throttling", "Rate exceeded"),
+        // Security Hub models its throttling as LimitExceededException (429).
+        (Fault::Throttle, Protocol::RestJson) if service == "securityhub" => {
+            (429, "LimitExceededException", "Rate exceeded")
+        }
         (Fault::Throttle, Protocol::RestJson) => (429, "TooManyRequestsException", "Rate exceeded"),
         (Fault::Throttle, Protocol::RestXml) => {
             (503, "SlowDown", "Please reduce your request rate.")

@@ -3,6 +3,8 @@
 //! conditional write) rather than a random share.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
 
 use super::faults::Fault;
 use super::http::Message;
@@ -21,7 +23,8 @@ pub enum Then {
 }
 
 /// The `nth` (1-based) request with `method` whose path contains `path_contains` is treated as
-/// `then` says; every other request passes.
+/// `then` says; every other request passes. Or, made by [`Rule::rate_limit`], every request to
+/// exactly that path beyond a rate is throttled.
 #[derive(Debug)]
 pub struct Rule {
     pub method: String,
@@ -29,6 +32,32 @@ pub struct Rule {
     pub nth: usize,
     pub then: Then,
     seen: AtomicUsize,
+    bucket: Option<Mutex<Bucket>>,
+}
+
+/// A token bucket, as AWS meters an API: `rate` tokens a second, holding at most `burst`; a
+/// request takes one, or is throttled when none is left.
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl Rule {
@@ -39,6 +68,21 @@ impl Rule {
             nth,
             then,
             seen: AtomicUsize::new(0),
+            bucket: None,
+        }
+    }
+
+    /// Requests with `method` to exactly `path` (the query aside) beyond `per_second`, with bursts
+    /// of up to `burst`, get the service's throttling error (a full bucket at the start).
+    pub fn rate_limit(method: &str, path: &str, per_second: f64, burst: u32) -> Rule {
+        Rule {
+            bucket: Some(Mutex::new(Bucket {
+                rate: per_second,
+                burst: f64::from(burst),
+                tokens: f64::from(burst),
+                at: Instant::now(),
+            })),
+            ..Rule::new(method, path, 0, Then::Fail(Fault::Throttle))
         }
     }
 
@@ -47,6 +91,13 @@ impl Rule {
         let (method, path) = request.method_path();
         if !method.eq_ignore_ascii_case(&self.method) || !path.contains(&self.path_contains) {
             return None;
+        }
+        if let Some(bucket) = &self.bucket {
+            if path.split('?').next() != Some(self.path_contains.as_str()) {
+                return None;
+            }
+            let taken = bucket.lock().map(|mut b| b.take()).unwrap_or(true);
+            return (!taken).then_some(self.then);
         }
         let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
         (n == self.nth).then_some(self.then)

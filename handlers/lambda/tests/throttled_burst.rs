@@ -1,0 +1,208 @@
+//! A burst of 50 findings under Security Hub's rate limits, metered by the testkit proxy in front of
+//! moto as Security Hub meters them (token buckets per operation; throttled requests answered with
+//! Security Hub's 429 `LimitExceededException`): GetFindings 3 requests a second with bursts of 6,
+//! BatchUpdateFindings 10 with bursts of 30. Ten invocations run at once, as ten Lambda instances
+//! would, each doing what triage and remediation do with Security Hub: triage marks its finding
+//! NOTIFIED (BatchUpdateFindings), remediation re-reads it (GetFindings) and records the outcome
+//! (BatchUpdateFindings). Every finding must get through; none may be lost to throttling.
+//!
+//! moto serves GetFindings and BatchImportFindings but not BatchUpdateFindings: a proxy shim
+//! answers that one as Security Hub does (every identifier processed) and records what it updated.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use secauto_core::{Action, Decision, Finding, ResponseEvent};
+use secauto_handlers::env::Env;
+use secauto_handlers::findings::{self, Target, Update};
+use secauto_handlers::remediation::{vouch, Vouched};
+use secauto_handlers::{triage, Clients};
+use secauto_testkit::proxy::{Message, Options, Proxy, Rule, Shim};
+use serde_json::{json, Value};
+
+const FINDINGS: usize = 50;
+/// Function instances running at once.
+const CONCURRENCY: usize = 10;
+const UPDATE_PATH: &str = "/findings/batchupdate";
+
+/// Answers BatchUpdateFindings (which moto lacks) and keeps, per finding id, the workflow statuses
+/// it was given, in order.
+#[derive(Default)]
+struct BatchUpdate(Mutex<BTreeMap<String, Vec<String>>>);
+
+impl Shim for BatchUpdate {
+    fn respond(&self, request: &Message, response: &mut Message) {
+        if request.method_path() != ("PATCH".into(), UPDATE_PATH.into()) {
+            return;
+        }
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let ids = body["FindingIdentifiers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let status = body["Workflow"]["Status"].as_str().unwrap_or_default();
+        if let Ok(mut seen) = self.0.lock() {
+            for id in &ids {
+                let id = id["Id"].as_str().unwrap_or_default().to_string();
+                seen.entry(id).or_default().push(status.to_string());
+            }
+        }
+        *response = Message {
+            start: "HTTP/1.1 200 OK".into(),
+            ..Message::default()
+        };
+        response.set_header("Content-Type", "application/json");
+        response.body = json!({"ProcessedFindings": ids, "UnprocessedFindings": []})
+            .to_string()
+            .into_bytes();
+    }
+}
+
+fn sdk_at(url: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("testing", "testing", None, None, "tests"),
+            ),
+        )
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().unwrap())
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
+}
+
+fn env() -> Env {
+    let vars = [
+        ("SECAUTO_FUNCTION", "triage"),
+        ("SECAUTO_STACK", "sec"),
+        (
+            "SNS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:sec-notifications",
+        ),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    Env::from_vars(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap()
+}
+
+/// A real published finding (CIS 4.1: port 22 open to the world) under id `burst-<i>`.
+fn finding(i: usize) -> Value {
+    let mut f = secauto_testkit::corpus_finding("asr-simtest-cis-41.json");
+    f["Id"] = json!(format!("burst-{i:02}"));
+    f
+}
+
+/// BatchImportFindings straight to moto (a finding provider's call, not the handlers').
+async fn import(url: &str, findings: &[Value]) {
+    let body = json!({ "Findings": findings }).to_string();
+    let url = url.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut m = Message::request("POST", "/findings/import", body.as_bytes());
+        m.set_header("content-type", "application/json");
+        m.set_header("authorization", "AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/securityhub/aws4_request, SignedHeaders=host, Signature=0");
+        secauto_testkit::proxy::send(&url, &m)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let out: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(out["FailedCount"], 0, "{out}");
+}
+
+/// What one finding's invocations do with Security Hub: triage's event (mark NOTIFIED), then
+/// remediation's re-read and its record of the outcome.
+async fn invocations(clients: Clients, env: Arc<Env>, f: Value) -> Result<(), String> {
+    let id = f["Id"].as_str().unwrap_or_default().to_string();
+    let event = json!({
+        "version": "0", "id": id, "detail-type": "Security Hub Findings - Imported",
+        "source": "aws.securityhub", "account": "123456789012", "region": "us-east-1",
+        "resources": [], "time": "2026-11-27T10:00:00Z",
+        "detail": {"findings": [f.clone()]}
+    });
+    // A fresh instance: it has seen nothing.
+    let out = triage::handle(&clients, &env, &triage::Seen::default(), &event)
+        .await
+        .map_err(|e| format!("{id}: triage: {e:#}"))?;
+    if out["marked"] != 1 || out["events"] != 1 {
+        return Err(format!("{id}: triage did not act on it: {out}"));
+    }
+    let parsed: Finding = serde_json::from_value(f).map_err(|e| e.to_string())?;
+    let decision = Decision {
+        action: Action::FixSecurityGroup,
+        rule: None,
+    };
+    let response = ResponseEvent::new("sec", &parsed, &decision, false, false);
+    match vouch(&clients, &response).await {
+        Ok(Vouched::Act) => {}
+        other => return Err(format!("{id}: remediation's re-read: {other:?}")),
+    }
+    let target = Target {
+        id: id.clone(),
+        product_arn: parsed.product_arn.clone(),
+    };
+    let update = Update {
+        workflow: "RESOLVED",
+        note: "secauto remediation: burst test".into(),
+        user_defined_fields: BTreeMap::new(),
+    };
+    findings::update(&clients.securityhub, vec![(target, update)])
+        .await
+        .map_err(|e| format!("{id}: remediation's record: {e:#}"))?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_50_findings_is_fully_processed_under_security_hubs_rate_limits() {
+    let moto = secauto_testkit::moto();
+    let all: Vec<Value> = (0..FINDINGS).map(finding).collect();
+    import(&moto.url, &all).await;
+    let updates = Arc::new(BatchUpdate::default());
+    let proxy = Proxy::start_opts(
+        &moto.url,
+        Options {
+            shim: Some(updates.clone()),
+            rules: vec![
+                Rule::rate_limit("POST", "/findings", 3.0, 6),
+                Rule::rate_limit("PATCH", UPDATE_PATH, 10.0, 30),
+            ],
+            ..Options::default()
+        },
+    );
+    let env = Arc::new(env());
+    // Triage's response events go to the stack's bus (moto's EventBridge, not metered here).
+    Clients::new(&sdk_at(&moto.url))
+        .events
+        .create_event_bus()
+        .name(&env.event_bus)
+        .send()
+        .await
+        .unwrap();
+
+    let results: Vec<Result<(), String>> = futures::stream::iter(all)
+        .map(|f| invocations(Clients::new(&sdk_at(&proxy.url)), env.clone(), f))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+
+    let lost: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let throttled = proxy.injected().len();
+    assert!(
+        lost.is_empty(),
+        "{} of {FINDINGS} findings lost ({throttled} requests throttled): {lost:#?}",
+        lost.len()
+    );
+    // The burst did exceed the limits: otherwise this test proves nothing.
+    assert!(throttled > 0, "no request was throttled");
+    let updates = updates.0.lock().unwrap().clone();
+    assert_eq!(updates.len(), FINDINGS, "{updates:?}");
+    for (id, statuses) in &updates {
+        assert_eq!(statuses, &["NOTIFIED", "RESOLVED"], "{id}");
+    }
+}

@@ -35,7 +35,12 @@ fn recorded(eni: &NetworkInterface) -> Option<Vec<String>> {
 impl Executor<'_> {
     /// Record each interface's groups in its own tag before anything moves; an earlier record is
     /// the truth and is kept (a retry must not record the quarantine group as "previous").
-    pub(super) async fn record_groups(&self, s: &Subject<'_>, out: &mut Outcome) -> Result<()> {
+    pub(super) async fn record_groups(
+        &self,
+        s: &Subject<'_>,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
         for eni in &s.enis {
             let Some(eni_id) = eni.network_interface_id() else {
                 continue;
@@ -46,13 +51,13 @@ impl Executor<'_> {
             let groups = groups_of(eni);
             self.step(
                 out,
-                s.protected,
+                protected,
                 format!(
                     "record the groups of {eni_id} ({}) in its tag {PREVIOUS_GROUPS_TAG}",
                     groups.join(", ")
                 ),
             );
-            if self.acting(s.protected) {
+            if self.acting(protected) {
                 self.ec2
                     .create_tags()
                     .resources(eni_id)

@@ -195,7 +195,7 @@ impl Executor<'_> {
         Ok(())
     }
 
-    async fn find_group(&self, vpc: &str, name: &str) -> Result<Option<String>> {
+    pub(super) async fn find_group(&self, vpc: &str, name: &str) -> Result<Option<String>> {
         let found = self
             .ec2
             .describe_security_groups()

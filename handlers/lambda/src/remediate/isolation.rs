@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{Instance, InstanceStateName, NetworkInterface};
 
+use super::contract::{Remediation, Touched};
 use super::groups::{Rules, QUARANTINE_GROUP};
 use super::{finish, tag, Executor, Failed, Outcome, ISOLATED_TAG};
 use crate::sdk_err;
@@ -41,18 +42,14 @@ pub(super) fn groups_of(eni: &NetworkInterface) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn eni_tags(eni: &NetworkInterface) -> impl Iterator<Item = (&str, &str)> {
-    eni.tag_set()
-        .iter()
-        .filter_map(|t| Some((t.key()?, t.value()?)))
-}
-
 /// The instance being isolated, as read before any change.
+#[derive(Clone)]
 pub(super) struct Subject<'i> {
     pub id: &'i str,
     pub inst: Instance,
     pub enis: Vec<NetworkInterface>,
-    /// The quarantine group of each interface's VPC (`(to be made)` in a dry run).
+    /// The quarantine group of each interface's VPC: those found when read; once ensured, every
+    /// VPC's (`(to be made)` in a dry run).
     pub quarantine: BTreeMap<String, String>,
     /// Its `secauto:isolated` tag says `true`.
     pub isolated_tag: bool,
@@ -115,15 +112,17 @@ impl Executor<'_> {
 
     /// Isolate an instance; with `snapshots`, also snapshot every EBS volume.
     pub async fn isolate_instance(&self, id: &str, snapshots: bool) -> Result<Outcome, Failed> {
-        let mut out = Outcome::default();
-        let res = self.isolate(id, snapshots, &mut out).await;
-        finish(out, res)
+        self.carry_out(&Isolation { id, snapshots }).await
     }
 
     /// Isolate, then run the isolation automation (snapshots, tag, stop) as its own role.
     pub async fn quarantine_instance(&self, id: &str) -> Result<Outcome, Failed> {
         let mut out = Outcome::default();
-        let mut res = self.isolate(id, false, &mut out).await;
+        let isolation = Isolation {
+            id,
+            snapshots: false,
+        };
+        let mut res = self.contract(&isolation, &mut out).await;
         if res.is_ok() && out.refused.is_none() {
             let protected = out.protected;
             if self.acting(protected) {
@@ -143,93 +142,15 @@ impl Executor<'_> {
         finish(out, res)
     }
 
-    /// The precondition and protection: the subject, or `None` with the reason in `out`.
-    async fn subject<'i>(&self, id: &'i str, out: &mut Outcome) -> Result<Option<Subject<'i>>> {
-        let inst = self.instance(id).await?;
-        let state = inst.state().and_then(|s| s.name()).cloned();
-        if matches!(
-            state,
-            Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
-        ) {
-            let why = format!("{id} is terminated or shutting down: nothing to isolate");
-            out.steps.push(why.clone());
-            out.refused = Some(why);
-            return Ok(None);
-        }
-        if inst.source_dest_check() == Some(false) && !self.isolate_routing {
-            let why = format!(
-                "{id} routes traffic (source/destination check off: a NAT instance or an appliance); isolating it would cut other instances' traffic. Set [remediation] isolate_routing_instances = true to allow it"
-            );
-            out.steps.push(why.clone());
-            out.refused = Some(why);
-            return Ok(None);
-        }
-        let tags: Vec<(&str, &str)> = inst
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?, t.value()?)))
-            .collect();
-        let isolated_tag = tags.iter().any(|(k, v)| *k == ISOLATED_TAG && *v == "true");
-        let mut protected = self.guard(out, id, tags);
-        let enis = self.interfaces(&inst).await?;
-        for eni in &enis {
-            let eni_id = eni.network_interface_id().unwrap_or_default();
-            protected |= self.guard(out, eni_id, eni_tags(eni));
-        }
-        let mut subject = Subject {
-            id,
-            inst,
-            enis,
-            quarantine: BTreeMap::new(),
-            isolated_tag,
-            protected,
-        };
-        if subject.vpc_of_all().is_empty() {
-            anyhow::bail!("instance {id} is not in a VPC");
-        }
-        for vpc in subject.vpc_of_all() {
-            let q = self
-                .ensure_group(&vpc, QUARANTINE_GROUP, Rules::None, out, protected)
-                .await?;
-            subject.quarantine.insert(vpc, q);
-        }
-        Ok(Some(subject))
-    }
-
-    pub(super) async fn isolate(&self, id: &str, snapshots: bool, out: &mut Outcome) -> Result<()> {
-        let Some(subject) = self.subject(id, out).await? else {
-            return Ok(());
-        };
-        if subject.isolated_tag && subject.isolated() {
-            out.steps.push(format!(
-                "{id} is already isolated in quarantine: nothing to do"
-            ));
-            out.compliant = true;
-        } else {
-            self.record_groups(&subject, out).await?;
-            self.contain(&subject, out).await?;
-            self.tag_isolated(&subject, out).await?;
-            if self.acting(subject.protected) {
-                out.compliant = self.verify_isolated(&subject).await?;
+    /// The quarantine groups that exist, by VPC (a read: nothing is made).
+    async fn found_quarantine(&self, vpcs: &[String]) -> Result<BTreeMap<String, String>> {
+        let mut found = BTreeMap::new();
+        for vpc in vpcs {
+            if let Some(q) = self.find_group(vpc, QUARANTINE_GROUP).await? {
+                found.insert(vpc.clone(), q);
             }
         }
-        if !out.caveats.iter().any(|s| s == NOT_CUT) {
-            out.caveats.push(NOT_CUT.to_string());
-        }
-        self.keep_evidence(&subject, snapshots, out).await;
-        Ok(())
-    }
-
-    /// Verification: a re-read shows every interface in its VPC's quarantine group alone.
-    async fn verify_isolated(&self, s: &Subject<'_>) -> Result<bool> {
-        let after = self.interfaces(&self.instance(s.id).await?).await?;
-        let again = Subject {
-            enis: after,
-            inst: s.inst.clone(),
-            quarantine: s.quarantine.clone(),
-            ..*s
-        };
-        Ok(again.isolated())
+        Ok(found)
     }
 
     /// Tag the instance isolated (unless it already is).
@@ -268,5 +189,146 @@ impl Subject<'_> {
         vpcs.sort();
         vpcs.dedup();
         vpcs
+    }
+}
+
+/// Isolation of one instance, on the contract.
+struct Isolation<'i> {
+    id: &'i str,
+    snapshots: bool,
+}
+
+/// Why an instance is left alone, if it is: terminated, or routing others' traffic.
+fn left_alone(ex: &Executor<'_>, id: &str, inst: &Instance) -> Option<String> {
+    let state = inst.state().and_then(|s| s.name()).cloned();
+    if matches!(
+        state,
+        Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+    ) {
+        return Some(format!(
+            "{id} is terminated or shutting down: nothing to isolate"
+        ));
+    }
+    (inst.source_dest_check() == Some(false) && !ex.isolate_routing).then(|| format!(
+        "{id} routes traffic (source/destination check off: a NAT instance or an appliance); isolating it would cut other instances' traffic. Set [remediation] isolate_routing_instances = true to allow it"
+    ))
+}
+
+impl<'i> Remediation for Isolation<'i> {
+    type Subject = Subject<'i>;
+
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Subject<'i>>> {
+        let id = self.id;
+        let inst = ex.instance(id).await?;
+        if let Some(why) = left_alone(ex, id, &inst) {
+            out.steps.push(why.clone());
+            out.refused = Some(why);
+            return Ok(None);
+        }
+        let isolated_tag = inst
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some(ISOLATED_TAG) && t.value() == Some("true"));
+        let enis = ex.interfaces(&inst).await?;
+        let mut subject = Subject {
+            id,
+            inst,
+            enis,
+            quarantine: BTreeMap::new(),
+            isolated_tag,
+            protected: false,
+        };
+        let vpcs = subject.vpc_of_all();
+        if vpcs.is_empty() {
+            anyhow::bail!("instance {id} is not in a VPC");
+        }
+        subject.quarantine = ex.found_quarantine(&vpcs).await?;
+        Ok(Some(subject))
+    }
+
+    fn touches(&self, s: &Subject<'i>) -> Vec<Touched> {
+        let tags = |t: &[aws_sdk_ec2::types::Tag]| {
+            t.iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect()
+        };
+        let mut touched = vec![Touched {
+            id: s.id.to_string(),
+            tags: tags(s.inst.tags()),
+        }];
+        touched.extend(s.enis.iter().map(|e| Touched {
+            id: e.network_interface_id().unwrap_or_default().to_string(),
+            tags: tags(e.tag_set()),
+        }));
+        touched
+    }
+
+    async fn record(
+        &self,
+        ex: &Executor<'_>,
+        s: &Subject<'i>,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        if s.isolated_tag && s.isolated() {
+            return Ok(());
+        }
+        ex.record_groups(s, out, protected).await
+    }
+
+    /// Containment first (each VPC's groups made or repaired, then the moves), the tag, then the
+    /// evidence, best effort.
+    async fn apply(
+        &self,
+        ex: &Executor<'_>,
+        s: &Subject<'i>,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let mut s = Subject {
+            protected,
+            ..s.clone()
+        };
+        for vpc in s.vpc_of_all() {
+            let q = ex
+                .ensure_group(&vpc, QUARANTINE_GROUP, Rules::None, out, protected)
+                .await?;
+            s.quarantine.insert(vpc, q);
+        }
+        if s.isolated_tag && s.isolated() {
+            out.steps.push(format!(
+                "{} is already isolated in quarantine: nothing to do",
+                s.id
+            ));
+        } else {
+            ex.contain(&s, out).await?;
+            ex.tag_isolated(&s, out).await?;
+        }
+        if !out.caveats.iter().any(|c| c == NOT_CUT) {
+            out.caveats.push(NOT_CUT.to_string());
+        }
+        ex.keep_evidence(&s, self.snapshots, out).await;
+        Ok(())
+    }
+
+    /// Every interface in its VPC's quarantine group alone, by a re-read after acting.
+    async fn verify(
+        &self,
+        ex: &Executor<'_>,
+        s: &Subject<'i>,
+        _: &mut Outcome,
+        acted: bool,
+    ) -> Result<bool> {
+        if !acted {
+            return Ok(s.isolated_tag && s.isolated());
+        }
+        let inst = ex.instance(s.id).await?;
+        let mut again = Subject {
+            enis: ex.interfaces(&inst).await?,
+            inst,
+            ..s.clone()
+        };
+        again.quarantine = ex.found_quarantine(&again.vpc_of_all()).await?;
+        Ok(again.isolated())
     }
 }

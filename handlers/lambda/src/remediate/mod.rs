@@ -17,6 +17,7 @@ use crate::PROTECT_TAG;
 mod automation;
 mod buckets;
 mod containment;
+mod contract;
 mod evidence;
 mod groups;
 mod isolation;

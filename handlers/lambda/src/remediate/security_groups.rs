@@ -8,7 +8,8 @@
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroup};
 
-use super::{finish, Executor, Failed, Outcome};
+use super::contract::{Remediation, Touched};
+use super::{Executor, Failed, Outcome};
 use crate::sdk_err;
 
 /// World-open ranges of a permission.
@@ -76,24 +77,65 @@ impl Executor<'_> {
             .with_context(|| format!("security group {id} not found"))
     }
 
-    /// Revoke world-open (0.0.0.0/0, ::/0) ingress of the permissions `select` picks.
-    async fn revoke_world(
-        &self,
-        id: &str,
-        scope: &str,
-        select: fn(&IpPermission) -> bool,
-        out: &mut Outcome,
-    ) -> Result<()> {
-        let g = self.group(id).await?;
-        let protected = self.guard(
-            out,
+    /// Revoke every ingress rule open to the world.
+    pub async fn block_network(&self, id: &str) -> Result<Outcome, Failed> {
+        self.carry_out(&WorldIngress {
             id,
-            g.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))),
-        );
+            scope: "(any port)",
+            select: |_| true,
+        })
+        .await
+    }
+
+    /// Revoke world-open ingress to SSH (22), RDP (3389), every port, or every protocol.
+    pub async fn fix_security_group(&self, id: &str) -> Result<Outcome, Failed> {
+        self.carry_out(&WorldIngress {
+            id,
+            scope: "to SSH, RDP, every port or every protocol",
+            select: is_admin_or_any_port,
+        })
+        .await
+    }
+}
+
+/// World-open ingress of one group, the rules `select` picks.
+struct WorldIngress<'a> {
+    id: &'a str,
+    scope: &'static str,
+    select: fn(&IpPermission) -> bool,
+}
+
+impl Remediation for WorldIngress<'_> {
+    type Subject = SecurityGroup;
+
+    async fn read(&self, ex: &Executor<'_>, _: &mut Outcome) -> Result<Option<SecurityGroup>> {
+        Ok(Some(ex.group(self.id).await?))
+    }
+
+    fn touches(&self, g: &SecurityGroup) -> Vec<Touched> {
+        vec![Touched {
+            id: self.id.to_string(),
+            tags: g
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect(),
+        }]
+    }
+
+    /// The revoked rules are the undo record: each is named in a step (the finding's note, SNS).
+    async fn apply(
+        &self,
+        ex: &Executor<'_>,
+        g: &SecurityGroup,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let id = self.id;
         let mut matched = false;
         for p in g.ip_permissions() {
             let (v4, v6) = world_ranges(p);
-            if (v4.is_empty() && v6.is_empty()) || !select(p) {
+            if (v4.is_empty() && v6.is_empty()) || !(self.select)(p) {
                 continue;
             }
             matched = true;
@@ -102,12 +144,12 @@ impl Executor<'_> {
                 .filter_map(|r| r.cidr_ip())
                 .chain(v6.iter().filter_map(|r| r.cidr_ipv6()))
                 .collect();
-            self.step(
+            ex.step(
                 out,
                 protected,
                 format!("revoke {} from {} on {id}", describe(p), cidrs.join(", ")),
             );
-            if self.acting(protected) {
+            if ex.acting(protected) {
                 let perm = IpPermission::builder()
                     .set_ip_protocol(p.ip_protocol().map(str::to_string))
                     .set_from_port(p.from_port())
@@ -115,7 +157,7 @@ impl Executor<'_> {
                     .set_ip_ranges(if v4.is_empty() { None } else { Some(v4) })
                     .set_ipv6_ranges(if v6.is_empty() { None } else { Some(v6) })
                     .build();
-                self.ec2
+                ex.ec2
                     .revoke_security_group_ingress()
                     .group_id(id)
                     .ip_permissions(perm)
@@ -126,20 +168,30 @@ impl Executor<'_> {
         }
         if !matched {
             out.steps
-                .push(format!("{id} has no world-open ingress {scope}"));
+                .push(format!("{id} has no world-open ingress {}", self.scope));
         }
-        // Re-read: what is still open to the world decides whether the finding can be closed.
-        let after = if self.acting(protected) && matched {
-            self.group(id).await?
+        Ok(())
+    }
+
+    /// Compliant when nothing this action answers for is open to the world; what else is open is
+    /// said, and decides only when nothing was in scope.
+    async fn verify(
+        &self,
+        ex: &Executor<'_>,
+        g: &SecurityGroup,
+        out: &mut Outcome,
+        acted: bool,
+    ) -> Result<bool> {
+        let (id, scope) = (self.id, self.scope);
+        let matched = !world_open(g, self.select).is_empty();
+        let after = if acted && matched {
+            ex.group(id).await?
         } else {
-            g
+            g.clone()
         };
-        // Verification by the re-read: compliant when nothing this action answers for is open to
-        // the world; what else is open is said, and decides only when nothing was in scope.
-        let left = world_open(&after, select);
+        let left = world_open(&after, self.select);
         let other = world_open(&after, |_| true);
-        out.compliant = left.is_empty() && (matched || other.is_empty());
-        if !left.is_empty() && self.acting(protected) {
+        if !left.is_empty() && acted {
             out.steps.push(format!(
                 "re-read: {id} is still open to the world {scope} on {}",
                 left.join(", ")
@@ -150,36 +202,13 @@ impl Executor<'_> {
                 other.join(", ")
             ));
         }
-        if !matched && !other.is_empty() && !protected && !self.dry_run {
+        if !matched && !other.is_empty() && !out.protected && !ex.dry_run {
             out.refused = Some(format!(
                 "nothing to revoke {scope}, and {id} is still open to the world on {}: review it by hand",
                 other.join(", ")
             ));
         }
-        Ok(())
-    }
-
-    /// Revoke every ingress rule open to the world.
-    pub async fn block_network(&self, id: &str) -> Result<Outcome, Failed> {
-        let mut out = Outcome::default();
-        let res = self
-            .revoke_world(id, "(any port)", |_| true, &mut out)
-            .await;
-        finish(out, res)
-    }
-
-    /// Revoke world-open ingress to SSH (22), RDP (3389), every port, or every protocol.
-    pub async fn fix_security_group(&self, id: &str) -> Result<Outcome, Failed> {
-        let mut out = Outcome::default();
-        let res = self
-            .revoke_world(
-                id,
-                "to SSH, RDP, every port or every protocol",
-                is_admin_or_any_port,
-                &mut out,
-            )
-            .await;
-        finish(out, res)
+        Ok(left.is_empty() && (matched || other.is_empty()))
     }
 }
 

@@ -1,0 +1,95 @@
+//! The contract every remediation keeps, written once: an action says what it reads, what it
+//! touches, what it records, what it changes and how it proves the result; [`Executor::carry_out`]
+//! runs those in the one order that is safe, and decides what the outcome may claim.
+//!
+//! 1. **precondition** — [`Remediation::read`]: a fresh read, in the finding's account and region,
+//!    proves the condition still holds; otherwise nothing is done and the outcome says why;
+//! 2. **protection** — every resource in [`Remediation::touches`] is checked against protection
+//!    (tag and config) before any write; one protected resource makes the whole action a dry run;
+//! 3. **record** — [`Remediation::record`]: what undo needs, written before the first change and
+//!    never overwritten by a retry;
+//! 4. **steps, containment first** — [`Remediation::apply`]: each step reported as it happens
+//!    ("would …" in a dry run); a step that fails repairs what it leaves, so no state worse than
+//!    the start remains;
+//! 5. **verification** — [`Remediation::verify`]: a re-read; the finding is RESOLVED only when it
+//!    proves the resource compliant;
+//! 6. **declared calls** — `secauto_core::calls`: the AWS calls each action may make, from which the
+//!    remediation role's policy is generated (and a test checks, path by path, that an action makes
+//!    exactly those).
+
+use anyhow::Result;
+
+use super::{finish, Executor, Failed, Outcome};
+
+/// A resource an action would change, with its tags, for the protection check.
+pub(super) struct Touched {
+    pub id: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// One remediation on the contract (the module's documentation says what each part must do).
+pub(super) trait Remediation {
+    /// What the precondition read found.
+    type Subject;
+
+    /// The precondition: `None` when there is nothing to do (the reason is in `out`).
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Self::Subject>>;
+
+    /// Every resource the action would change.
+    fn touches(&self, s: &Self::Subject) -> Vec<Touched>;
+
+    /// What undo needs, before the first change (through `ex.step`, so a dry run only says it).
+    async fn record(
+        &self,
+        _ex: &Executor<'_>,
+        _s: &Self::Subject,
+        _out: &mut Outcome,
+        _protected: bool,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// The changes, containment first (through `ex.step` and `ex.acting`).
+    async fn apply(
+        &self,
+        ex: &Executor<'_>,
+        s: &Self::Subject,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()>;
+
+    /// Whether the resource is compliant: after acting a re-read, otherwise the precondition's read.
+    async fn verify(
+        &self,
+        ex: &Executor<'_>,
+        s: &Self::Subject,
+        out: &mut Outcome,
+        acted: bool,
+    ) -> Result<bool>;
+}
+
+impl Executor<'_> {
+    /// Carry out `r` on the contract.
+    pub(super) async fn carry_out<R: Remediation>(&self, r: &R) -> Result<Outcome, Failed> {
+        let mut out = Outcome::default();
+        let res = self.contract(r, &mut out).await;
+        finish(out, res)
+    }
+
+    /// The contract's steps, in order, into `out`.
+    pub(super) async fn contract<R: Remediation>(&self, r: &R, out: &mut Outcome) -> Result<()> {
+        let Some(subject) = r.read(self, out).await? else {
+            return Ok(());
+        };
+        let mut protected = false;
+        for t in r.touches(&subject) {
+            let tags = t.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            protected |= self.guard(out, &t.id, tags);
+        }
+        r.record(self, &subject, out, protected).await?;
+        r.apply(self, &subject, out, protected).await?;
+        let acted = self.acting(protected);
+        out.compliant = r.verify(self, &subject, out, acted).await?;
+        Ok(())
+    }
+}

@@ -137,22 +137,15 @@ pub async fn resolve(g: &Global, config: &Config) -> Result<(Vec<Unit>, Fleet)> 
             );
         }
     }
-    let home = units
-        .iter()
-        .find(|u| u.home)
-        .context("[[targets]] has no administrator")?;
-    let mut coverage = secauto_core::fleet::Coverage::default();
-    for u in units.iter().filter(|u| !u.home) {
-        coverage.insert(&u.account, &u.region);
-    }
-    let fleet = Fleet {
-        administrator: home.account.clone(),
-        home_region: home.region.clone(),
-        external_id: config.fleet.external_id.clone().unwrap_or_else(|| {
-            secauto_core::fleet::default_external_id(&config.stack.name, &home.account)
-        }),
-        coverage,
+    let of = |t: &crate::config::TargetConfig| {
+        t.role_arn
+            .as_deref()
+            .and_then(role_account)
+            .map(str::to_string)
+            .or_else(|| caller.clone())
+            .unwrap_or_default()
     };
+    let fleet = Fleet::of(config, of).context("[[targets]] has no administrator")?;
     Ok((pick(units, &g.targets)?, fleet))
 }
 

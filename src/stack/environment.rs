@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{Config, TargetRole};
+use crate::config::Config;
 
 /// The most a function's environment may take, measured as Lambda does.
 pub const MAX_BYTES: usize = 4096;
@@ -70,36 +70,15 @@ pub fn check(function: &str, env: &BTreeMap<String, String>) -> Result<(), Strin
 /// a placeholder of the same length (12 digits), so every size is as deploy will make it.
 fn offline_fleet(config: &Config) -> Option<(super::Fleet, String)> {
     const CALLER: &str = "000000000000";
-    let account = |t: &crate::config::TargetConfig| {
+    let fleet = super::Fleet::of(config, |t| {
         t.role_arn
             .as_deref()
             .and_then(crate::config::role_account)
             .unwrap_or(CALLER)
             .to_string()
-    };
-    let admin = config
-        .targets
-        .iter()
-        .find(|t| t.role == TargetRole::Administrator)?;
-    let home_account = account(admin);
-    let home_region = admin.regions.first()?.clone();
-    let mut coverage = secauto_core::fleet::Coverage::default();
-    for t in &config.targets {
-        for r in &t.regions {
-            if !(account(t) == home_account && *r == home_region) {
-                coverage.insert(&account(t), r);
-            }
-        }
-    }
-    let fleet = super::Fleet {
-        administrator: home_account.clone(),
-        home_region: home_region.clone(),
-        external_id: config.fleet.external_id.clone().unwrap_or_else(|| {
-            secauto_core::fleet::default_external_id(&config.stack.name, &home_account)
-        }),
-        coverage,
-    };
-    Some((fleet, home_region))
+    })?;
+    let home = fleet.home_region.clone();
+    Some((fleet, home))
 }
 
 /// The functions' environments of the stack `config` makes (for a fleet: its administrator's, the

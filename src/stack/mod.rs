@@ -153,6 +153,41 @@ pub struct Fleet {
     pub external_id: String,
 }
 
+impl Fleet {
+    /// The fleet `config`'s `[[targets]]` make, each target in the account `account` says (its
+    /// role's, or the caller's); `None` without an administrator. The one place a fleet is made,
+    /// for deploy and for the offline checks alike.
+    pub fn of(
+        config: &crate::config::Config,
+        account: impl Fn(&crate::config::TargetConfig) -> String,
+    ) -> Option<Fleet> {
+        let admin = config
+            .targets
+            .iter()
+            .find(|t| t.role == crate::config::TargetRole::Administrator)?;
+        let administrator = account(admin);
+        let home_region = admin.regions.first()?.clone();
+        let mut coverage = secauto_core::fleet::Coverage::default();
+        for t in &config.targets {
+            let a = account(t);
+            for r in &t.regions {
+                if !(a == administrator && *r == home_region) {
+                    coverage.insert(&a, r);
+                }
+            }
+        }
+        let external_id = config.fleet.external_id.clone().unwrap_or_else(|| {
+            secauto_core::fleet::default_external_id(&config.stack.name, &administrator)
+        });
+        Some(Fleet {
+            administrator,
+            home_region,
+            coverage,
+            external_id,
+        })
+    }
+}
+
 /// What a stack is: alone, or a fleet's administrator or member.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Part {

@@ -65,18 +65,26 @@ const CONTAIN: [Call; 8] = [
 
 /// Keeping the instance as evidence: out of its Auto Scaling group, protected from termination,
 /// stopping (not terminating) on a shutdown from inside.
-const EVIDENCE: [Call; 4] = [
+const EVIDENCE: [Call; 5] = [
     call("autoscaling:DescribeAutoScalingInstances", Scope::Any),
+    call("autoscaling:DescribeAutoScalingGroups", Scope::Any),
     call("ec2:DescribeInstanceAttribute", Scope::Any),
     call("autoscaling:DetachInstances", Scope::AutoScalingGroup),
     call("ec2:ModifyInstanceAttribute", Scope::Ec2),
 ];
 
-/// CreateSnapshot is authorized on the volume (an ARN of the account) and on the new snapshot.
-const SNAPSHOTS: [Call; 3] = [
+/// CreateSnapshot is authorized on the volume (an ARN of the account) and on the new snapshot,
+/// and tagging it at creation needs `ec2:CreateTags` on the snapshot too (EC2 authorizes
+/// TagSpecifications as CreateTags on the new resource; a snapshot's ARN has no account).
+const SNAPSHOTS: [Call; 4] = [
     call("ec2:DescribeSnapshots", Scope::Any),
     call("ec2:CreateSnapshot", Scope::Ec2),
     call("ec2:CreateSnapshot", Scope::Snapshot),
+    Call {
+        operation: "ec2:CreateSnapshot",
+        iam: "ec2:CreateTags",
+        scope: Scope::Snapshot,
+    },
 ];
 
 const AUTOMATION: [Call; 3] = [

@@ -52,9 +52,10 @@ async fn serve() -> Result<(), Error> {
     let (env, clients, triage_state) = (&env, &clients, &triage_state);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let payload = event.payload;
+        let deadline = deadline(event.context.deadline);
         let out = match env.function {
             Function::Triage => triage::handle(clients, env, triage_state, &payload).await,
-            Function::Remediation => remediation::handle(clients, env, &payload).await,
+            Function::Remediation => remediation::handle(clients, env, &payload, deadline).await,
             Function::Notification => notification::handle(clients, env, &payload).await,
             Function::ErrorHandler => error_handler::handle(clients, env, &payload).await,
         };
@@ -64,4 +65,17 @@ async fn serve() -> Result<(), Error> {
         })
     }))
     .await
+}
+
+/// Lambda's deadline (milliseconds since the epoch) as an instant of this process's clock.
+/// `None` when Lambda gave none (0).
+fn deadline(epoch_ms: u64) -> Option<std::time::Instant> {
+    if epoch_ms == 0 {
+        return None;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let left = std::time::Duration::from_millis(epoch_ms).saturating_sub(now);
+    Some(std::time::Instant::now() + left)
 }

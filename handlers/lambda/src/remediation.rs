@@ -20,6 +20,7 @@ pub async fn execute(
     clients: &Clients,
     env: &Env,
     event: &ResponseEvent,
+    deadline: Option<std::time::Instant>,
 ) -> Result<Option<Outcome>, Failed> {
     let Some(kind) = event.action.resource_type() else {
         return Ok(None);
@@ -70,6 +71,7 @@ pub async fn execute(
         automation_wait: env.automation_wait,
         isolate_routing: env.isolate_routing,
         protection: &env.protection,
+        deadline,
     };
     let id = resource.short_id();
     let done = match event.action {
@@ -250,7 +252,13 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
     })
 }
 
-pub async fn handle(clients: &Clients, env: &Env, payload: &Value) -> Result<Value> {
+/// Handle one response event; `deadline` is when the invocation ends (Lambda's), if known.
+pub async fn handle(
+    clients: &Clients,
+    env: &Env,
+    payload: &Value,
+    deadline: Option<std::time::Instant>,
+) -> Result<Value> {
     let event = match parse_input(payload) {
         Ok(Input::Response(e)) => e,
         Ok(_) => anyhow::bail!("remediation handles \"Security Response Required\" events only"),
@@ -274,7 +282,7 @@ pub async fn handle(clients: &Clients, env: &Env, payload: &Value) -> Result<Val
             }
         }
     }
-    let result = match execute(clients, env, &event).await {
+    let result = match execute(clients, env, &event, deadline).await {
         Ok(None) => {
             return Ok(json!({"action": event.action.as_str(), "remediation": "none needed"}))
         }

@@ -3,7 +3,7 @@
 //! automation executions exist in no emulator, so the quarantine tests give the executor an
 //! aws-smithy-mocks SSM client answering AWS's documented outcomes (`mocked_*`).
 
-use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
+use aws_sdk_ec2::types::{Filter, Tag};
 use aws_sdk_ssm::operation::get_automation_execution::GetAutomationExecutionOutput;
 use aws_sdk_ssm::operation::start_automation_execution::StartAutomationExecutionOutput;
 use aws_sdk_ssm::types::{AutomationExecution, AutomationExecutionStatus, StepExecution};
@@ -291,8 +291,24 @@ fn automation(
 /// Quarantine against moto's EC2 with an SSM that answers `statuses` in turn (SSM automation
 /// executions exist in no emulator: these are AWS's documented answers).
 async fn quarantine_with(statuses: Vec<GetAutomationExecutionOutput>) -> (Outcome, usize, usize) {
+    quarantine_of(statuses, true).await
+}
+
+/// `quarantine_with`, the instance stopped beforehand (as the automation stops it) or not.
+async fn quarantine_of(
+    statuses: Vec<GetAutomationExecutionOutput>,
+    stop: bool,
+) -> (Outcome, usize, usize) {
     let a = aws();
     let f = fixture(&a, false).await;
+    if stop {
+        a.ec2
+            .stop_instances()
+            .instance_ids(&f.instance)
+            .send()
+            .await
+            .unwrap();
+    }
     let instance = f.instance.clone();
     let start = mock!(aws_sdk_ssm::Client::start_automation_execution)
         .match_requests(move |r| {
@@ -336,6 +352,25 @@ async fn mocked_ssm_quarantine_is_resolved_only_when_the_automation_succeeds() {
     assert_eq!(
         verdict("quarantine-instance", Mode::Enforce, &Ok(out)).0,
         "RESOLVED"
+    );
+}
+
+/// The automation's word is not enough: a re-read must show the instance stopped.
+#[tokio::test]
+async fn mocked_ssm_quarantine_is_not_resolved_when_the_instance_still_runs() {
+    let (out, _, _) = quarantine_of(
+        vec![automation(AutomationExecutionStatus::Success, None)],
+        false,
+    )
+    .await;
+    assert!(!out.compliant, "{out:?}");
+    assert!(
+        out.steps.iter().any(|s| s.contains("not stopped")),
+        "{out:?}"
+    );
+    assert_eq!(
+        verdict("quarantine-instance", Mode::Enforce, &Ok(out)).0,
+        "NOTIFIED"
     );
 }
 
@@ -453,15 +488,38 @@ async fn isolation_cuts_live_sessions_and_keeps_the_evidence() {
         vec![uid.clone(), qid.clone()],
         "first the all-traffic group (connections become untracked), then quarantine: {out:?}"
     );
-    let all = |perms: &[IpPermission]| {
-        perms.iter().any(|p| {
-            p.ip_protocol() == Some("-1")
-                && p.ip_ranges()
-                    .iter()
-                    .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+    // Opened (all traffic, in and out) just before the move, closed after it: between isolations
+    // the all-traffic group allows nothing.
+    let actions: Vec<String> = recorded(&a.url)
+        .into_iter()
+        .filter(|(_, b)| b.contains(&format!("GroupId={uid}")) || b.contains("GroupId.1="))
+        .filter_map(|(_, b)| {
+            b.split('&')
+                .find_map(|kv| kv.strip_prefix("Action=").map(String::from))
         })
-    };
-    assert!(all(untrack.ip_permissions()) && all(untrack.ip_permissions_egress()));
+        .collect();
+    let at = |a: &str| actions.iter().position(|x| x == a);
+    assert!(
+        at("AuthorizeSecurityGroupIngress") < at("ModifyNetworkInterfaceAttribute")
+            && at("ModifyNetworkInterfaceAttribute") < at("RevokeSecurityGroupIngress"),
+        "{actions:?}"
+    );
+    // moto 5.2.5 cannot revoke an IPv6 egress rule (it keeps `-1 ::/0` whatever is sent), so the
+    // egress is checked on what was asked of it; the inbound side on what moto holds.
+    assert!(
+        untrack.ip_permissions().is_empty(),
+        "closed after use: {untrack:?}"
+    );
+    let revoked_egress = recorded(&a.url)
+        .into_iter()
+        .map(|(_, b)| b)
+        .find(|b| b.contains("Action=RevokeSecurityGroupEgress") && b.contains(&uid))
+        .expect("the all-traffic group's egress revoked after use");
+    assert!(
+        revoked_egress.contains("CidrIpv6=%3A%3A%2F0")
+            && revoked_egress.contains("CidrIp=0.0.0.0%2F0"),
+        "{revoked_egress}"
+    );
     let attr = a
         .ec2
         .describe_instance_attribute()
@@ -904,6 +962,7 @@ async fn a_member_finding_is_remediated_in_its_account_and_region_with_the_membe
         &clients,
         &env,
         &isolate_event("222222222222", "us-west-2", &f.instance),
+        None,
     )
     .await
     .unwrap()
@@ -973,6 +1032,7 @@ async fn a_member_finding_is_remediated_in_its_account_and_region_with_the_membe
             &clients,
             &env,
             &isolate_event(account, region, &f.instance),
+            None,
         )
         .await
         .unwrap()

@@ -1,40 +1,81 @@
-//! Network containment, the first thing isolation changes: each interface's groups recorded, then
-//! the interface moved — in its own VPC — through the all-traffic group (EC2 stops tracking its
-//! TCP and UDP connections, so the move to the empty quarantine group cuts them) to quarantine,
-//! then its connection-tracking timeouts lowered to their minimums.
+//! Network containment, the first thing isolation changes: each interface's groups (and its
+//! connection-tracking timeouts) recorded, its timeouts lowered to EC2's minimums, then the
+//! interface moved — in its own VPC — through the all-traffic group (EC2 stops tracking its TCP and
+//! UDP connections, so the move to the empty quarantine group cuts them) to quarantine.
 //!
-//! The all-traffic group allows everything in and out: an interface must never be left in it. When
-//! the move to quarantine fails, it is retried a bounded number of times, and if it still fails
-//! the interface is moved back to its recorded groups; the outcome says which, before the function
-//! returns.
+//! The all-traffic group allows everything: an interface must never be left in it. The moves use
+//! a client with a short operation timeout and few attempts, each interface's move to quarantine is
+//! retried a bounded number of times and then the interface is moved back to its recorded groups,
+//! and the pass through the all-traffic group is skipped when the invocation has too little time
+//! left for that repair. The group's rules are opened just before use and closed after, so it allows
+//! nothing between isolations (scanners flag a world-open group even unattached).
 
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::config::timeout::TimeoutConfig;
 use aws_sdk_ec2::types::{ConnectionTrackingSpecificationRequest, NetworkInterface};
 
-use super::groups::{Rules, UNTRACK_GROUP};
-use super::isolation::{groups_of, Subject};
+use super::groups::{Rules, QUARANTINE_GROUP, UNTRACK_GROUP};
+use super::isolation::{groups_of, Subject, NOT_CUT};
 use super::{tag, Executor, Outcome, PREVIOUS_GROUPS_TAG};
 use crate::sdk_err;
 
 /// How often a move that must happen (to quarantine, or back) is tried.
 const ATTEMPTS: u32 = 3;
 
+/// One move's SDK budget: EC2 answers in well under a second; a stuck call must not eat the time
+/// the repair needs.
+const MOVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The time a pass through the all-traffic group needs in the worst case: the move to quarantine
+/// and, failing that, the move back, each [`ATTEMPTS`] times [`MOVE_TIMEOUT`] plus waits.
+const REPAIR_BUDGET: Duration = Duration::from_secs(40);
+
 /// EC2's minimum idle timeouts (seconds): established TCP, UDP streams, other UDP.
 const MIN_TIMEOUTS: (i32, i32, i32) = (60, 60, 30);
 
-fn recorded(eni: &NetworkInterface) -> Option<Vec<String>> {
+/// The tag holding the groups past the first [`GROUPS_PER_TAG`] (a tag value holds 256 characters;
+/// an interface may have 16 groups).
+const MORE_GROUPS_TAG: &str = "secauto:previous-security-groups-2";
+const GROUPS_PER_TAG: usize = 12;
+
+/// The tag recording an interface's connection-tracking timeouts before isolation lowered them.
+pub const PREVIOUS_TRACKING_TAG: &str = "secauto:previous-connection-tracking";
+
+fn tag_value<'e>(eni: &'e NetworkInterface, key: &str) -> Option<&'e str> {
     eni.tag_set()
         .iter()
-        .find(|t| t.key() == Some(PREVIOUS_GROUPS_TAG))
+        .find(|t| t.key() == Some(key))
         .and_then(|t| t.value())
-        .map(|v| v.split_whitespace().map(String::from).collect())
+}
+
+/// The groups recorded on the interface, if any.
+fn recorded(eni: &NetworkInterface) -> Option<Vec<String>> {
+    let first = tag_value(eni, PREVIOUS_GROUPS_TAG)?;
+    let more = tag_value(eni, MORE_GROUPS_TAG).unwrap_or_default();
+    Some(
+        first
+            .split_whitespace()
+            .chain(more.split_whitespace())
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// Is the interface in one of isolation's own groups (a run got past the record)?
+fn in_our_groups(eni: &NetworkInterface) -> bool {
+    eni.groups()
+        .iter()
+        .any(|g| matches!(g.group_name(), Some(QUARANTINE_GROUP | UNTRACK_GROUP)))
 }
 
 impl Executor<'_> {
-    /// Record each interface's groups in its own tag before anything moves; an earlier record is
-    /// the truth and is kept (a retry must not record the quarantine group as "previous").
+    /// Record each interface's groups and timeouts in its own tags before anything changes. The
+    /// interface's present groups are the truth unless it is already in one of isolation's groups
+    /// (a retry): then the earlier record is kept.
     pub(super) async fn record_groups(
         &self,
         s: &Subject<'_>,
@@ -45,7 +86,7 @@ impl Executor<'_> {
             let Some(eni_id) = eni.network_interface_id() else {
                 continue;
             };
-            if recorded(eni).is_some() || s.in_quarantine(eni) {
+            if in_our_groups(eni) || eni.requester_managed() == Some(true) {
                 continue;
             }
             let groups = groups_of(eni);
@@ -53,15 +94,29 @@ impl Executor<'_> {
                 out,
                 protected,
                 format!(
-                    "record the groups of {eni_id} ({}) in its tag {PREVIOUS_GROUPS_TAG}",
+                    "record the groups of {eni_id} ({}) and its connection-tracking timeouts in its tags",
                     groups.join(", ")
                 ),
             );
             if self.acting(protected) {
+                let (first, more) = groups.split_at(groups.len().min(GROUPS_PER_TAG));
+                let tracking = eni.connection_tracking_configuration().map_or_else(
+                    || "default".to_string(),
+                    |c| {
+                        format!(
+                            "tcp={} udp-stream={} udp={}",
+                            c.tcp_established_timeout().unwrap_or_default(),
+                            c.udp_stream_timeout().unwrap_or_default(),
+                            c.udp_timeout().unwrap_or_default()
+                        )
+                    },
+                );
                 self.ec2
                     .create_tags()
                     .resources(eni_id)
-                    .tags(tag(PREVIOUS_GROUPS_TAG, &groups.join(" ")))
+                    .tags(tag(PREVIOUS_GROUPS_TAG, &first.join(" ")))
+                    .tags(tag(MORE_GROUPS_TAG, &more.join(" ")))
+                    .tags(tag(PREVIOUS_TRACKING_TAG, &tracking))
                     .tags(tag("secauto:finding", self.finding_id))
                     .send()
                     .await
@@ -71,61 +126,107 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Move every interface not yet in quarantine there (through the all-traffic group), then
-    /// lower its connection-tracking timeouts. A failure is returned only after the interface was
-    /// repaired (or found impossible to repair, which the error says).
+    /// Contain every interface not yet in quarantine (each tried, whatever another's fate), then
+    /// close the all-traffic groups used. An error is returned only after every interface was
+    /// repaired or said to need a hand.
     pub(super) async fn contain(&self, s: &Subject<'_>, out: &mut Outcome) -> Result<()> {
+        let mut failed = Vec::new();
+        let mut opened = BTreeSet::new();
+        let mut lowered = true;
         for eni in s.enis.iter().filter(|e| !s.in_quarantine(e)) {
             let (Some(eni_id), Some(vpc)) = (eni.network_interface_id(), s.vpc_of(eni)) else {
                 continue;
             };
+            if eni.requester_managed() == Some(true) {
+                out.steps.push(format!(
+                    "{eni_id} is managed by {} and cannot be moved: the instance is not fully isolated",
+                    eni.requester_id().unwrap_or("another service")
+                ));
+                continue;
+            }
             let qsg = s
                 .quarantine
                 .get(vpc)
                 .with_context(|| format!("no quarantine group for {vpc}"))?;
-            let untrack = self
-                .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, s.protected)
-                .await?;
-            self.step(
-                out,
-                s.protected,
-                format!(
-                    "move {eni_id} to {untrack} (its TCP and UDP connections become untracked), then to {qsg}: those connections are cut; then lower its connection-tracking timeouts to their minimums"
-                ),
-            );
-            if !self.acting(s.protected) {
-                continue;
-            }
-            let original = recorded(eni).unwrap_or_else(|| groups_of(eni));
-            let moved = match self
-                .set_groups(eni_id, std::slice::from_ref(&untrack))
-                .await
-            {
-                Ok(()) => {
-                    self.set_groups_retrying(eni_id, std::slice::from_ref(qsg))
-                        .await
+            lowered &= self.lower_timeouts(eni_id, out, s.protected).await;
+            match self.move_one(s, eni, vpc, qsg, out).await {
+                Ok(Some(untrack)) => {
+                    opened.insert((vpc.to_string(), untrack));
                 }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = moved {
-                let repair = self.repair(eni_id, qsg, &original).await;
-                out.steps.push(repair.clone());
-                return Err(e.context(repair));
+                Ok(None) => {}
+                Err(e) => failed.push(format!("{e:#}")),
             }
-            self.lower_timeouts(eni_id, out).await;
         }
-        Ok(())
+        for (vpc, untrack) in opened {
+            if let Err(e) = self.close_untrack(&vpc, &untrack, out).await {
+                out.steps.push(format!("could not close {untrack}: {e:#}"));
+            }
+        }
+        out.caveats.push(if lowered {
+            NOT_CUT.to_string()
+        } else {
+            format!("{NOT_CUT}; but EC2 refused to lower the timeouts of some interfaces, whose tracked flows keep EC2's defaults (established TCP: 5 days)")
+        });
+        match failed.is_empty() {
+            true => Ok(()),
+            false => anyhow::bail!("{}", failed.join("; ")),
+        }
     }
 
-    /// After a failed move: quarantine if it can still be reached, else the recorded groups.
-    async fn repair(&self, eni_id: &str, qsg: &str, original: &[String]) -> String {
-        if self
-            .set_groups_retrying(eni_id, &[qsg.to_string()])
-            .await
-            .is_ok()
-        {
-            return format!("repaired: {eni_id} moved on to {qsg}");
+    /// Move one interface to quarantine, through the all-traffic group when there is time to
+    /// repair a failure; the all-traffic group used, if any.
+    async fn move_one(
+        &self,
+        s: &Subject<'_>,
+        eni: &NetworkInterface,
+        vpc: &str,
+        qsg: &str,
+        out: &mut Outcome,
+    ) -> Result<Option<String>> {
+        let eni_id = eni.network_interface_id().unwrap_or_default();
+        let time_to_cut = self
+            .deadline
+            .is_none_or(|d| d.saturating_duration_since(Instant::now()) >= REPAIR_BUDGET);
+        if !time_to_cut {
+            self.step(out, s.protected, format!(
+                "move {eni_id} straight to {qsg} (too little time left to pass through {UNTRACK_GROUP} and repair a failure): it is contained, but its tracked connections are not cut"
+            ));
+            if self.acting(s.protected) {
+                self.set_groups_retrying(eni_id, &[qsg.to_string()]).await?;
+            }
+            return Ok(None);
         }
+        let untrack = self
+            .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, s.protected)
+            .await?;
+        self.step(
+            out,
+            s.protected,
+            format!(
+                "move {eni_id} to {untrack} (its TCP and UDP connections become untracked), then to {qsg}: those connections are cut"
+            ),
+        );
+        if !self.acting(s.protected) {
+            return Ok(None);
+        }
+        let original = recorded(eni).unwrap_or_else(|| groups_of(eni));
+        let moved = match self
+            .set_groups(eni_id, std::slice::from_ref(&untrack))
+            .await
+        {
+            Ok(()) => self.set_groups_retrying(eni_id, &[qsg.to_string()]).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = moved {
+            let repair = self.repair(eni_id, &original).await;
+            out.steps.push(repair.clone());
+            return Err(e.context(repair));
+        }
+        Ok(Some(untrack))
+    }
+
+    /// After a failed move to quarantine: back to the recorded groups.
+    async fn repair(&self, eni_id: &str, original: &[String]) -> String {
         match self.set_groups_retrying(eni_id, original).await {
             Ok(()) => format!(
                 "repaired: {eni_id} could not be quarantined and was moved back to its groups ({}): it is NOT isolated",
@@ -154,8 +255,21 @@ impl Executor<'_> {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
     }
 
+    /// One move, with a budget of its own: two attempts within [`MOVE_TIMEOUT`].
     async fn set_groups(&self, eni_id: &str, groups: &[String]) -> Result<()> {
-        self.ec2
+        let quick = aws_sdk_ec2::Client::from_conf(
+            self.ec2
+                .config()
+                .to_builder()
+                .retry_config(RetryConfig::standard().with_max_attempts(2))
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .operation_timeout(MOVE_TIMEOUT)
+                        .build(),
+                )
+                .build(),
+        );
+        quick
             .modify_network_interface_attribute()
             .network_interface_id(eni_id)
             .set_groups(Some(groups.to_vec()))
@@ -165,11 +279,30 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Flows that stay tracked (ICMP; through NAT gateways and load balancers) expire once idle
-    /// for EC2's minimum timeouts. Best effort: the interface is already in quarantine, and some
-    /// instance types refuse the setting; the outcome says either way.
-    async fn lower_timeouts(&self, eni_id: &str, out: &mut Outcome) {
+    /// Close the all-traffic group after use: it allows nothing between isolations.
+    async fn close_untrack(&self, vpc: &str, id: &str, out: &mut Outcome) -> Result<()> {
+        let closed = self
+            .ensure_group(vpc, UNTRACK_GROUP, Rules::None, out, false)
+            .await?;
+        anyhow::ensure!(
+            closed == id,
+            "{UNTRACK_GROUP} of {vpc} is {closed}, not {id}"
+        );
+        Ok(())
+    }
+
+    /// Lower the interface's connection-tracking timeouts to EC2's minimums, before it moves, so
+    /// flows that stay tracked (ICMP; through NAT gateways and load balancers) expire once idle that
+    /// long. Best effort (some instance types refuse it): true when they were lowered.
+    async fn lower_timeouts(&self, eni_id: &str, out: &mut Outcome, protected: bool) -> bool {
         let (tcp, udp_stream, udp) = MIN_TIMEOUTS;
+        let what = format!(
+            "lower {eni_id}'s connection-tracking timeouts to {tcp} s (TCP), {udp_stream} s (UDP streams), {udp} s (UDP)"
+        );
+        if !self.acting(protected) {
+            self.step(out, protected, what);
+            return true;
+        }
         let spec = ConnectionTrackingSpecificationRequest::builder()
             .tcp_established_timeout(tcp)
             .udp_stream_timeout(udp_stream)
@@ -182,15 +315,18 @@ impl Executor<'_> {
             .connection_tracking_specification(spec)
             .send()
             .await;
-        out.steps.push(match res {
+        match res {
             Ok(_) => {
-                out.changed = true;
-                format!("lowered {eni_id}'s connection-tracking timeouts to {tcp} s (TCP), {udp_stream} s (UDP streams), {udp} s (UDP)")
+                self.step(out, protected, what);
+                true
             }
-            Err(e) => format!(
-                "could not lower {eni_id}'s connection-tracking timeouts: {:#}",
-                sdk_err("ec2:ModifyNetworkInterfaceAttribute", e)
-            ),
-        });
+            Err(e) => {
+                out.steps.push(format!(
+                    "could not {what}: {:#}",
+                    sdk_err("ec2:ModifyNetworkInterfaceAttribute", e)
+                ));
+                false
+            }
+        }
     }
 }

@@ -149,6 +149,11 @@ impl Executor<'_> {
         };
         let group = member.auto_scaling_group_name().unwrap_or_default();
         let state = member.lifecycle_state().unwrap_or_default();
+        if let Some(why) = self.group_protection(group).await? {
+            out.steps
+                .push(format!("{id} stays in its Auto Scaling group: {why}"));
+            return Ok(());
+        }
         if !DETACHABLE.contains(&state) {
             out.steps.push(format!(
                 "{id} is {state} in Auto Scaling group {group}: it can be detached only when InService or Standby; suspend the group's Terminate process to keep it"
@@ -173,6 +178,24 @@ impl Executor<'_> {
                 .map_err(|e| sdk_err("autoscaling:DetachInstances", e))?;
         }
         Ok(())
+    }
+
+    /// Why the Auto Scaling group must not be changed (protected by tag or config), if it must not.
+    async fn group_protection(&self, group: &str) -> Result<Option<String>> {
+        let found = self
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(group)
+            .send()
+            .await
+            .map_err(|e| sdk_err("autoscaling:DescribeAutoScalingGroups", e))?;
+        let tags: Vec<(&str, &str)> = found
+            .auto_scaling_groups()
+            .iter()
+            .flat_map(|g| g.tags())
+            .filter_map(|t| Some((t.key()?, t.value()?)))
+            .collect();
+        Ok(self.protection.reason(group, tags))
     }
 
     /// One forensic snapshot per EBS volume and finding: a volume that has one is skipped.

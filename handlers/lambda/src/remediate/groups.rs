@@ -122,9 +122,14 @@ impl Executor<'_> {
             out,
             protected,
             format!(
-                "remove {} inbound and {} outbound rule(s) from {name} {id}: a quarantine group has none",
+                "remove {} inbound and {} outbound rule(s) from {name} {id}: {}",
                 ingress.len(),
-                egress.len()
+                egress.len(),
+                if name == UNTRACK_GROUP {
+                    "it allows nothing between isolations"
+                } else {
+                    "a quarantine group has none"
+                }
             ),
         );
         if !self.acting(protected) {
@@ -134,7 +139,7 @@ impl Executor<'_> {
             self.ec2
                 .revoke_security_group_ingress()
                 .group_id(id)
-                .set_ip_permissions(Some(ingress.to_vec()))
+                .set_ip_permissions(Some(one_range_each(ingress)))
                 .send()
                 .await
                 .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))?;
@@ -143,7 +148,7 @@ impl Executor<'_> {
             self.ec2
                 .revoke_security_group_egress()
                 .group_id(id)
-                .set_ip_permissions(Some(egress.to_vec()))
+                .set_ip_permissions(Some(one_range_each(egress)))
                 .send()
                 .await
                 .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e))?;
@@ -275,4 +280,32 @@ fn missing(have: &[IpPermission]) -> IpPermission {
         .set_ip_ranges((!v4).then(|| full.ip_ranges().to_vec()))
         .set_ipv6_ranges((!v6).then(|| full.ipv6_ranges().to_vec()))
         .build()
+}
+
+/// The permissions with their IPv4 and IPv6 ranges in separate entries: a revoke names each rule
+/// as it is stored (one entry with both ranges is not revoked whole everywhere).
+fn one_range_each(perms: &[IpPermission]) -> Vec<IpPermission> {
+    perms
+        .iter()
+        .flat_map(|p| {
+            if p.ip_ranges().is_empty() || p.ipv6_ranges().is_empty() {
+                return vec![p.clone()];
+            }
+            let v4 = IpPermission::builder()
+                .set_ip_protocol(p.ip_protocol().map(String::from))
+                .set_from_port(p.from_port())
+                .set_to_port(p.to_port())
+                .set_ip_ranges(Some(p.ip_ranges().to_vec()))
+                .set_user_id_group_pairs(Some(p.user_id_group_pairs().to_vec()))
+                .set_prefix_list_ids(Some(p.prefix_list_ids().to_vec()))
+                .build();
+            let v6 = IpPermission::builder()
+                .set_ip_protocol(p.ip_protocol().map(String::from))
+                .set_from_port(p.from_port())
+                .set_to_port(p.to_port())
+                .set_ipv6_ranges(Some(p.ipv6_ranges().to_vec()))
+                .build();
+            vec![v4, v6]
+        })
+        .collect()
 }

@@ -126,8 +126,13 @@ impl Executor<'_> {
         if res.is_ok() && out.refused.is_none() {
             let protected = out.protected;
             if self.acting(protected) {
-                out.compliant = false;
+                let isolated = std::mem::take(&mut out.compliant);
                 res = self.run_automation(id, &mut out).await;
+                if res.is_ok() && out.compliant {
+                    // Verification: the automation's word is not enough; a re-read must show the
+                    // instance stopped (or stopping) and still isolated.
+                    out.compliant = isolated && self.stopped(id, &mut out).await.unwrap_or(false);
+                }
             } else {
                 self.step(
                     &mut out,
@@ -140,6 +145,27 @@ impl Executor<'_> {
             }
         }
         finish(out, res)
+    }
+
+    /// Whether a re-read shows the instance stopped or stopping (said in `out` when not).
+    async fn stopped(&self, id: &str, out: &mut Outcome) -> Result<bool> {
+        let state = self
+            .instance(id)
+            .await?
+            .state()
+            .and_then(|s| s.name())
+            .cloned();
+        let stopped = matches!(
+            state,
+            Some(InstanceStateName::Stopped | InstanceStateName::Stopping)
+        );
+        if !stopped {
+            out.steps.push(format!(
+                "re-read: {id} is {}, not stopped, although the automation succeeded",
+                state.as_ref().map_or("in an unknown state", |s| s.as_str())
+            ));
+        }
+        Ok(stopped)
     }
 
     /// The quarantine groups that exist, by VPC (a read: nothing is made).
@@ -304,7 +330,7 @@ impl<'i> Remediation for Isolation<'i> {
             ex.contain(&s, out).await?;
             ex.tag_isolated(&s, out).await?;
         }
-        if !out.caveats.iter().any(|c| c == NOT_CUT) {
+        if !out.caveats.iter().any(|c| c.starts_with(NOT_CUT)) {
             out.caveats.push(NOT_CUT.to_string());
         }
         ex.keep_evidence(&s, self.snapshots, out).await;

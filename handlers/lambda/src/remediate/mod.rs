@@ -23,6 +23,7 @@ mod groups;
 mod isolation;
 mod security_groups;
 
+pub use containment::PREVIOUS_TRACKING_TAG;
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;
 
@@ -141,6 +142,9 @@ pub struct Executor<'a> {
     /// Isolate instances that route traffic (SourceDestCheck off: NAT instances, appliances).
     pub isolate_routing: bool,
     pub protection: &'a Protection,
+    /// When the invocation ends (Lambda's deadline); `None` for no limit. Isolation passes an
+    /// interface through the all-traffic group only with time left to repair a failed move.
+    pub deadline: Option<std::time::Instant>,
 }
 
 fn tag(k: &str, v: &str) -> Tag {

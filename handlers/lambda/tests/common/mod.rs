@@ -206,6 +206,7 @@ pub fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
         automation_wait: std::time::Duration::from_secs(2),
         isolate_routing: false,
         protection: &NO_PROTECTION,
+        deadline: None,
     }
 }
 

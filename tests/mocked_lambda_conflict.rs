@@ -6,7 +6,6 @@
 #[path = "common/offline.rs"]
 mod offline;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_lambda::operation::create_function::{CreateFunctionError, CreateFunctionOutput};
@@ -37,26 +36,7 @@ fn conflict(msg: &'static str) -> CreateFunctionError {
 }
 
 fn setup(lambda: Client) -> (Ctx, Spec, tempfile::TempDir) {
-    let mut clients = offline::clients();
-    clients.lambda = lambda;
-    let dir = tempfile::tempdir().unwrap();
-    let zip = dir.path().join("bootstrap.zip");
-    std::fs::write(&zip, secauto::bundle::zip_bootstrap(b"\x7fELF").unwrap()).unwrap();
-    let spec = Spec::LambdaFunction(lambda_function::Spec {
-        name: "s-triage".into(),
-        arn: ARN.into(),
-        description: "d".into(),
-        role_arn: "arn:aws:iam::123456789012:role/s-lambda".into(),
-        memory_mb: 256,
-        timeout_seconds: 60,
-        architecture: "x86_64".into(),
-        environment: BTreeMap::new(),
-        zip_path: zip,
-        code_sha256: "new".into(),
-        dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:s-dlq".into(),
-        kms_key: None,
-    });
-    let mut ctx = offline::ctx(clients, Duration::from_secs(30));
+    let (mut ctx, spec, dir) = offline::triage_function(lambda, Duration::from_secs(30), "new");
     ctx.tags
         .insert(secauto::resources::STACK_TAG.into(), "s".into());
     (ctx, spec, dir)

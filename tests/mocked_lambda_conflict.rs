@@ -13,7 +13,6 @@ use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeOutput;
 use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput;
-use aws_sdk_lambda::types::error::ResourceConflictException;
 use aws_sdk_lambda::types::{FunctionConfiguration, State};
 use aws_sdk_lambda::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -22,17 +21,7 @@ use secauto::resources::{lambda_function, Ctx, Spec};
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:s-triage";
 
 fn conflict(msg: &'static str) -> CreateFunctionError {
-    CreateFunctionError::ResourceConflictException(
-        ResourceConflictException::builder()
-            .message(msg)
-            .meta(
-                aws_sdk_lambda::error::ErrorMetadata::builder()
-                    .code("ResourceConflictException")
-                    .message(msg)
-                    .build(),
-            )
-            .build(),
-    )
+    CreateFunctionError::ResourceConflictException(offline::resource_conflict(msg))
 }
 
 fn setup(lambda: Client) -> (Ctx, Spec, tempfile::TempDir) {

@@ -17,17 +17,7 @@ use secauto::resources::{Ctx, Spec};
 
 fn not_assumable() -> CreateFunctionError {
     let msg = "The role defined for the function cannot be assumed by Lambda.";
-    CreateFunctionError::InvalidParameterValueException(
-        InvalidParameterValueException::builder()
-            .message(msg)
-            .meta(
-                aws_sdk_lambda::error::ErrorMetadata::builder()
-                    .code("InvalidParameterValueException")
-                    .message(msg)
-                    .build(),
-            )
-            .build(),
-    )
+    CreateFunctionError::InvalidParameterValueException(invalid_parameter(msg))
 }
 
 fn setup(lambda: Client, wait: Duration) -> (Ctx, Spec, tempfile::TempDir) {
@@ -76,24 +66,7 @@ async fn mocked_lambda_create_function_gives_up_after_the_configured_wait() {
 fn invalid_parameter(msg: &'static str) -> InvalidParameterValueException {
     InvalidParameterValueException::builder()
         .message(msg)
-        .meta(
-            aws_sdk_lambda::error::ErrorMetadata::builder()
-                .code("InvalidParameterValueException")
-                .message(msg)
-                .build(),
-        )
-        .build()
-}
-
-fn conflict(msg: &'static str) -> aws_sdk_lambda::types::error::ResourceConflictException {
-    aws_sdk_lambda::types::error::ResourceConflictException::builder()
-        .message(msg)
-        .meta(
-            aws_sdk_lambda::error::ErrorMetadata::builder()
-                .code("ResourceConflictException")
-                .message(msg)
-                .build(),
-        )
+        .meta(offline::meta("InvalidParameterValueException", msg))
         .build()
 }
 
@@ -161,7 +134,7 @@ async fn mocked_lambda_add_permission_retries_a_concurrent_update() {
         "The function could not be updated due to a concurrent update operation. Please try again later.";
     let add = mock!(Client::add_permission)
         .sequence()
-        .error(|| E::ResourceConflictException(conflict(CONCURRENT)))
+        .error(|| E::ResourceConflictException(offline::resource_conflict(CONCURRENT)))
         .output(|| AddPermissionOutput::builder().build())
         .build();
     let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&add]);

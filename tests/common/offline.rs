@@ -88,3 +88,19 @@ pub fn triage_function(
         });
     (ctx(clients, role_wait), spec, dir)
 }
+
+/// The error metadata AWS sends with an error: its code and message.
+pub fn meta(code: &str, message: &str) -> aws_smithy_types::error::ErrorMetadata {
+    aws_smithy_types::error::ErrorMetadata::builder()
+        .code(code)
+        .message(message)
+        .build()
+}
+
+/// Lambda's ResourceConflictException saying `message`.
+pub fn resource_conflict(message: &str) -> aws_sdk_lambda::types::error::ResourceConflictException {
+    aws_sdk_lambda::types::error::ResourceConflictException::builder()
+        .message(message)
+        .meta(meta("ResourceConflictException", message))
+        .build()
+}

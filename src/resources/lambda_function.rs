@@ -417,6 +417,30 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 
 impl super::Ownership for Spec {}
 
+/// The stack's functions the config does not declare, by tag.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let mut candidates = Vec::new();
+    let mut pages = c.lambda.list_functions().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("lambda:ListFunctions", e))?;
+        candidates.extend(page.functions().iter().filter_map(|f| {
+            let (name, arn) = (f.function_name()?, f.function_arn()?);
+            (name.starts_with(&search.prefix) && !search.known.has(name))
+                .then(|| (name.to_string(), arn.to_string()))
+        }));
+    }
+    keep(candidates, |(name, arn)| async move {
+        let tags = c.lambda.list_tags().resource(&arn).send().await;
+        let Some(tags) = found("lambda:ListTags", tags)? else {
+            return Ok(vec![]);
+        };
+        let owned = ours(tags.tags.unwrap_or_default(), &ctx.stack);
+        Ok(Leftover::when(owned, Kind::LambdaFunction, name))
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,28 +470,4 @@ mod tests {
         ));
         assert!(!transient("AccessDeniedException", "cannot be assumed"));
     }
-}
-
-/// The stack's functions the config does not declare, by tag.
-pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
-    let c = &ctx.clients;
-    let mut candidates = Vec::new();
-    let mut pages = c.lambda.list_functions().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws("lambda:ListFunctions", e))?;
-        candidates.extend(page.functions().iter().filter_map(|f| {
-            let (name, arn) = (f.function_name()?, f.function_arn()?);
-            (name.starts_with(&search.prefix) && !search.known.has(name))
-                .then(|| (name.to_string(), arn.to_string()))
-        }));
-    }
-    keep(candidates, |(name, arn)| async move {
-        let tags = c.lambda.list_tags().resource(&arn).send().await;
-        let Some(tags) = found("lambda:ListTags", tags)? else {
-            return Ok(vec![]);
-        };
-        let owned = ours(tags.tags.unwrap_or_default(), &ctx.stack);
-        Ok(Leftover::when(owned, Kind::LambdaFunction, name))
-    })
-    .await
 }

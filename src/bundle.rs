@@ -6,7 +6,19 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use base64::Engine;
+use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
+
+/// Base64 SHA-256, the form Lambda reports as CodeSha256.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// The bundle path of a function.
+pub fn bundle_path(artifacts_dir: &Path, suffix: &str) -> PathBuf {
+    artifacts_dir.join(suffix).join("bootstrap.zip")
+}
 
 /// Zip one binary as `bootstrap`.
 pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
@@ -106,8 +118,13 @@ pub struct Written {
     pub changed: bool,
 }
 
-/// Write the bundle of `binary` for every function under `artifacts_dir`.
-pub fn write_bundles(binary_path: &Path, artifacts_dir: &Path) -> Result<Vec<Written>> {
+/// Write the bundle of `binary` under `artifacts_dir` for every one of `functions` (config key,
+/// name suffix: `stack::FUNCTIONS`).
+pub fn write_bundles(
+    binary_path: &Path,
+    artifacts_dir: &Path,
+    functions: &[(&str, &str)],
+) -> Result<Vec<Written>> {
     let binary = std::fs::read(binary_path)
         .with_context(|| format!("cannot read handler binary {}", binary_path.display()))?;
     if !binary.starts_with(b"\x7fELF") {
@@ -129,10 +146,10 @@ pub fn write_bundles(binary_path: &Path, artifacts_dir: &Path) -> Result<Vec<Wri
         }
     }
     let zip = zip_bootstrap(&binary)?;
-    let sha = crate::stack::code_sha256(&zip);
+    let sha = code_sha256(&zip);
     let mut out = Vec::new();
-    for (_, suffix) in crate::stack::FUNCTIONS {
-        let path = crate::stack::bundle_path(artifacts_dir, suffix);
+    for (_, suffix) in functions {
+        let path = bundle_path(artifacts_dir, suffix);
         let changed = std::fs::read(&path).map(|old| old != zip).unwrap_or(true);
         if changed {
             let dir = path.parent().unwrap_or(artifacts_dir);
@@ -159,6 +176,8 @@ pub fn write_bundles(binary_path: &Path, artifacts_dir: &Path) -> Result<Vec<Wri
 mod tests {
     use super::*;
 
+    const FUNCTIONS: &[(&str, &str)] = &[("triage", "triage"), ("error_handler", "error-handler")];
+
     #[test]
     fn same_binary_same_bytes() {
         let a = zip_bootstrap(b"\x7fELF binary").unwrap();
@@ -184,7 +203,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bootstrap");
         std::fs::write(&bin, b"\x7fELF GLIBC_2.38\0").unwrap();
-        let err = write_bundles(&bin, dir.path()).unwrap_err();
+        let err = write_bundles(&bin, dir.path(), FUNCTIONS).unwrap_err();
         assert!(err.to_string().contains("GLIBC_2.38"), "{err}");
     }
 
@@ -193,7 +212,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("x");
         std::fs::write(&bin, "#!/bin/sh\n").unwrap();
-        let err = write_bundles(&bin, dir.path()).unwrap_err();
+        let err = write_bundles(&bin, dir.path(), FUNCTIONS).unwrap_err();
         assert!(err.to_string().contains("ELF"), "{err}");
     }
 
@@ -235,9 +254,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bootstrap");
         std::fs::write(&bin, b"\x7fELF 1").unwrap();
-        let first = write_bundles(&bin, &dir.path().join("out")).unwrap();
+        let first = write_bundles(&bin, &dir.path().join("out"), FUNCTIONS).unwrap();
         assert!(first.iter().all(|w| w.changed));
-        let second = write_bundles(&bin, &dir.path().join("out")).unwrap();
+        let second = write_bundles(&bin, &dir.path().join("out"), FUNCTIONS).unwrap();
         assert!(second.iter().all(|w| !w.changed));
         assert_eq!(first[0].code_sha256, second[0].code_sha256);
     }

@@ -48,7 +48,7 @@ pub fn write(artifacts_dir: &Path, out_dir: &Path) -> Result<PathBuf> {
 
     let mut files: Vec<(String, Vec<u8>, u32)> = vec![("secauto".into(), exe, 0o755)];
     for (_, suffix) in crate::stack::FUNCTIONS {
-        let path = crate::stack::bundle_path(artifacts_dir, suffix);
+        let path = crate::bundle::bundle_path(artifacts_dir, suffix);
         let zip = std::fs::read(&path).with_context(|| {
             format!(
                 "cannot read {}: run `secauto build` first (or pass --bootstrap)",

@@ -26,6 +26,12 @@ pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     }
 }
 
+/// True when the service answered `code` with a message containing `part` (services reuse a
+/// code for several causes, told apart only by the message).
+pub fn says<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, code_is: &str, part: &str) -> bool {
+    code(err) == Some(code_is) && err.message().is_some_and(|m| m.contains(part))
+}
+
 /// True when the SDK error says the resource does not exist.
 pub fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     match err {

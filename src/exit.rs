@@ -12,8 +12,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Something to do, or not in sync (plan, status).
 pub const EXIT_CHANGES: u8 = 2;
-/// Stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: u8 = 130;
+/// Stopped by SIGINT or SIGTERM.
+pub use crate::interrupt::EXIT_INTERRUPTED;
 
 /// What a command found or did, in every output form, and its exit code.
 pub struct Report {

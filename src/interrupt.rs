@@ -14,7 +14,9 @@ use tokio::sync::Notify;
 static SIGNALS: AtomicU8 = AtomicU8::new(0);
 static SIGNALLED: Notify = Notify::const_new();
 
-pub use crate::exit::EXIT_INTERRUPTED;
+/// Stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it); listed with the other exit
+/// codes in `exit`.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// A run stopped by a signal before it held its lock: nothing was changed.
 #[derive(Debug, thiserror::Error)]

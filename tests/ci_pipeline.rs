@@ -204,22 +204,6 @@ fn a_saved_plan_is_applied_exactly_and_a_stale_one_is_refused() {
     assert_eq!(p.run(&["destroy", "--yes", "--no-progress"]).code, 0);
 }
 
-fn s3(emu: &Emulators) -> aws_sdk_s3::Client {
-    let sdk = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new(common::REGION))
-        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests"),
-        ))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .endpoint_url(&emu.moto.url)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 async fn object(s3: &aws_sdk_s3::Client, key: &str) -> Option<String> {
     let out = s3
         .get_object()
@@ -235,7 +219,7 @@ async fn object(s3: &aws_sdk_s3::Client, key: &str) -> Option<String> {
 #[test]
 fn remote_state_in_s3_is_shared_and_locked() {
     let emu = Emulators::start();
-    let s3c = s3(&emu);
+    let s3c = common::s3::client(&emu.moto.url);
     rt().block_on(async {
         s3c.create_bucket().bucket("ci-state").send().await.unwrap();
     });

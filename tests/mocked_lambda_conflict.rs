@@ -6,7 +6,6 @@
 #[path = "common/offline.rs"]
 mod offline;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_lambda::operation::create_function::{CreateFunctionError, CreateFunctionOutput};
@@ -14,7 +13,6 @@ use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeOutput;
 use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput;
-use aws_sdk_lambda::types::error::ResourceConflictException;
 use aws_sdk_lambda::types::{FunctionConfiguration, State};
 use aws_sdk_lambda::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -23,41 +21,11 @@ use secauto::resources::{lambda_function, Ctx, Spec};
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:s-triage";
 
 fn conflict(msg: &'static str) -> CreateFunctionError {
-    CreateFunctionError::ResourceConflictException(
-        ResourceConflictException::builder()
-            .message(msg)
-            .meta(
-                aws_sdk_lambda::error::ErrorMetadata::builder()
-                    .code("ResourceConflictException")
-                    .message(msg)
-                    .build(),
-            )
-            .build(),
-    )
+    CreateFunctionError::ResourceConflictException(offline::resource_conflict(msg))
 }
 
 fn setup(lambda: Client) -> (Ctx, Spec, tempfile::TempDir) {
-    let mut clients = offline::clients();
-    clients.lambda = lambda;
-    let dir = tempfile::tempdir().unwrap();
-    let zip = dir.path().join("bootstrap.zip");
-    std::fs::write(&zip, secauto::bundle::zip_bootstrap(b"\x7fELF").unwrap()).unwrap();
-    let spec = Spec::LambdaFunction(lambda_function::Spec {
-        name: "s-triage".into(),
-        arn: ARN.into(),
-        description: "d".into(),
-        role_arn: "arn:aws:iam::123456789012:role/s-lambda".into(),
-        memory_mb: 256,
-        timeout_seconds: 60,
-        architecture: "x86_64".into(),
-        environment: BTreeMap::new(),
-        zip_path: zip,
-        code_sha256: "new".into(),
-        dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:s-dlq".into(),
-        kms_key: None,
-        reserved_concurrency: None,
-    });
-    let mut ctx = offline::ctx(clients, Duration::from_secs(30));
+    let (mut ctx, spec, dir) = offline::triage_function(lambda, Duration::from_secs(30), "new");
     ctx.tags
         .insert(secauto::resources::STACK_TAG.into(), "s".into());
     (ctx, spec, dir)

@@ -5,7 +5,6 @@
 #[path = "common/offline.rs"]
 mod offline;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::operation::create_function::{CreateFunctionError, CreateFunctionOutput};
@@ -14,46 +13,15 @@ use aws_sdk_lambda::types::error::InvalidParameterValueException;
 use aws_sdk_lambda::types::State;
 use aws_sdk_lambda::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use secauto::resources::{lambda_function, Ctx, Spec};
+use secauto::resources::{Ctx, Spec};
 
 fn not_assumable() -> CreateFunctionError {
     let msg = "The role defined for the function cannot be assumed by Lambda.";
-    CreateFunctionError::InvalidParameterValueException(
-        InvalidParameterValueException::builder()
-            .message(msg)
-            .meta(
-                aws_sdk_lambda::error::ErrorMetadata::builder()
-                    .code("InvalidParameterValueException")
-                    .message(msg)
-                    .build(),
-            )
-            .build(),
-    )
+    CreateFunctionError::InvalidParameterValueException(invalid_parameter(msg))
 }
 
 fn setup(lambda: Client, wait: Duration) -> (Ctx, Spec, tempfile::TempDir) {
-    let mut clients = offline::clients();
-    clients.lambda = lambda;
-    let dir = tempfile::tempdir().unwrap();
-    let zip = dir.path().join("bootstrap.zip");
-    std::fs::write(&zip, secauto::bundle::zip_bootstrap(b"\x7fELF").unwrap()).unwrap();
-    let spec = Spec::LambdaFunction(lambda_function::Spec {
-        name: "s-triage".into(),
-        arn: "arn:aws:lambda:us-east-1:123456789012:function:s-triage".into(),
-        description: "d".into(),
-        role_arn: "arn:aws:iam::123456789012:role/s-lambda".into(),
-        memory_mb: 256,
-        timeout_seconds: 60,
-        architecture: "x86_64".into(),
-        environment: BTreeMap::new(),
-        zip_path: zip,
-        code_sha256: String::new(),
-        dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:s-dlq".into(),
-        kms_key: None,
-        reserved_concurrency: None,
-    });
-    let ctx = offline::ctx(clients, wait);
-    (ctx, spec, dir)
+    offline::triage_function(lambda, wait, "")
 }
 
 #[tokio::test]
@@ -98,24 +66,7 @@ async fn mocked_lambda_create_function_gives_up_after_the_configured_wait() {
 fn invalid_parameter(msg: &'static str) -> InvalidParameterValueException {
     InvalidParameterValueException::builder()
         .message(msg)
-        .meta(
-            aws_sdk_lambda::error::ErrorMetadata::builder()
-                .code("InvalidParameterValueException")
-                .message(msg)
-                .build(),
-        )
-        .build()
-}
-
-fn conflict(msg: &'static str) -> aws_sdk_lambda::types::error::ResourceConflictException {
-    aws_sdk_lambda::types::error::ResourceConflictException::builder()
-        .message(msg)
-        .meta(
-            aws_sdk_lambda::error::ErrorMetadata::builder()
-                .code("ResourceConflictException")
-                .message(msg)
-                .build(),
-        )
+        .meta(offline::meta("InvalidParameterValueException", msg))
         .build()
 }
 
@@ -183,7 +134,7 @@ async fn mocked_lambda_add_permission_retries_a_concurrent_update() {
         "The function could not be updated due to a concurrent update operation. Please try again later.";
     let add = mock!(Client::add_permission)
         .sequence()
-        .error(|| E::ResourceConflictException(conflict(CONCURRENT)))
+        .error(|| E::ResourceConflictException(offline::resource_conflict(CONCURRENT)))
         .output(|| AddPermissionOutput::builder().build())
         .build();
     let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&add]);

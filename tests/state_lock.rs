@@ -2,6 +2,9 @@
 //! of a write moto committed, answers a 409 ConditionalRequestConflict, records the headers sent,
 //! or changes the lock behind the run's back at an exact moment.
 
+#[path = "common/s3.rs"]
+mod s3;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -207,23 +210,6 @@ async fn writes_send_no_encryption_header_unless_a_kms_key_is_set() {
     }
 }
 
-/// A client straight to moto.
-fn direct(moto: &str) -> aws_sdk_s3::Client {
-    let sdk = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests"),
-        ))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .endpoint_url(moto)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 /// Puts `body` at `key` in moto just before the first DELETE of `key` is forwarded: another run
 /// acting between this run's read of the lock and its delete.
 struct ReplaceBeforeDelete {
@@ -247,7 +233,7 @@ impl Shim for ReplaceBeforeDelete {
                 .build()
                 .unwrap();
             rt.block_on(
-                direct(&self.moto)
+                s3::client(&self.moto)
                     .put_object()
                     .bucket(BUCKET)
                     .key(&self.key)
@@ -261,6 +247,44 @@ impl Shim for ReplaceBeforeDelete {
     fn respond(&self, _: &Message, _: &mut Message) {}
 }
 
+/// A store of `key` whose lock another run (a live holder) puts in place just before this run's
+/// DELETE of it, once `armed`.
+struct Race {
+    store: Store,
+    s3: aws_sdk_s3::Client,
+    shim: Arc<ReplaceBeforeDelete>,
+    lock_key: String,
+    /// The other run's lock.
+    other: Vec<u8>,
+    _proxy: Proxy,
+    _moto: secauto_testkit::Emulator,
+}
+
+impl Race {
+    async fn start(key: &str, armed: bool) -> Race {
+        let moto = secauto_testkit::moto();
+        let lock_key = format!("{key}.lock");
+        let other = serde_json::to_vec(&live_holder("0ther0000000live")).unwrap();
+        let shim = Arc::new(ReplaceBeforeDelete {
+            moto: moto.url.clone(),
+            key: lock_key.clone(),
+            body: other.clone(),
+            armed: AtomicBool::new(armed),
+        });
+        let proxy = proxy_with(&moto.url, vec![], Some(shim.clone()));
+        let (store, s3) = store(&moto.url, &proxy.url, key, None).await;
+        Race {
+            store,
+            s3,
+            shim,
+            lock_key,
+            other,
+            _proxy: proxy,
+            _moto: moto,
+        }
+    }
+}
+
 fn live_holder(id: &str) -> Holder {
     Holder {
         id: id.into(),
@@ -271,18 +295,8 @@ fn live_holder(id: &str) -> Holder {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_takeover_never_deletes_the_lock_another_run_took_meanwhile() {
-    let moto = secauto_testkit::moto();
-    let key = "takeover/us-east-1.json";
-    let lock_key = format!("{key}.lock");
-    let other = serde_json::to_vec(&live_holder("0ther0000000live")).unwrap();
-    let shim = Arc::new(ReplaceBeforeDelete {
-        moto: moto.url.clone(),
-        key: lock_key.clone(),
-        body: other.clone(),
-        armed: AtomicBool::new(true),
-    });
-    let proxy = proxy_with(&moto.url, vec![], Some(shim));
-    let (store, s3) = store(&moto.url, &proxy.url, key, None).await;
+    let race = Race::start("takeover/us-east-1.json", true).await;
+    let (store, s3, lock_key, other) = (race.store, race.s3, race.lock_key, race.other);
     // A lock whose holder ran here (same host, boot and PID namespace) and has ended.
     let dead = Holder {
         id: "dead00000000dead".into(),
@@ -306,18 +320,9 @@ async fn a_takeover_never_deletes_the_lock_another_run_took_meanwhile() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_release_never_deletes_another_runs_lock() {
-    let moto = secauto_testkit::moto();
-    let key = "release/us-east-1.json";
-    let lock_key = format!("{key}.lock");
-    let other = serde_json::to_vec(&live_holder("0ther0000000live")).unwrap();
-    let shim = Arc::new(ReplaceBeforeDelete {
-        moto: moto.url.clone(),
-        key: lock_key.clone(),
-        body: other.clone(),
-        armed: AtomicBool::new(false),
-    });
-    let proxy = proxy_with(&moto.url, vec![], Some(shim.clone()));
-    let (store, s3) = store(&moto.url, &proxy.url, key, None).await;
+    let race = Race::start("release/us-east-1.json", false).await;
+    let (store, s3, lock_key, other, shim) =
+        (race.store, race.s3, race.lock_key, race.other, race.shim);
     let lock = store.lock("secauto deploy", Duration::ZERO).await.unwrap();
     // The lock is broken (`unlock`) and another run takes it just before this run releases it.
     shim.armed.store(true, Ordering::SeqCst);

@@ -16,7 +16,11 @@ pub(super) async fn run(g: &Global, bootstrap: Option<PathBuf>, profile: &str) -
         Some(b) => b,
         None => handlers(profile).await?,
     };
-    let written = crate::bundle::write_bundles(&binary, Path::new(&config.lambda.artifacts_dir))?;
+    let written = crate::bundle::write_bundles(
+        &binary,
+        Path::new(&config.lambda.artifacts_dir),
+        crate::stack::FUNCTIONS,
+    )?;
     match g.output {
         Output::Json => print_json(&serde_json::json!({
             "format_version": crate::report::FORMAT_VERSION,

@@ -22,7 +22,7 @@ pub(super) async fn run(
         None => super::build::handlers(profile).await?,
     };
     let artifacts = Path::new(&config.lambda.artifacts_dir);
-    crate::bundle::write_bundles(&binary, artifacts)?;
+    crate::bundle::write_bundles(&binary, artifacts, crate::stack::FUNCTIONS)?;
     let path = crate::dist::write(artifacts, out)?;
     if g.output == Output::Json {
         print_json(&serde_json::json!({

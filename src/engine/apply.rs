@@ -141,6 +141,22 @@ pub async fn apply(
     (outcome, shared.state.into_inner())
 }
 
+/// The state's record of `r`, live as `physical_id` (and `arn`).
+pub(super) fn record(
+    r: &crate::stack::Resource,
+    kind: Kind,
+    physical_id: &str,
+    arn: &Option<String>,
+) -> Record {
+    Record {
+        kind,
+        physical_id: physical_id.to_string(),
+        arn: arn.clone(),
+        spec_hash: spec_hash(&r.spec),
+        depends_on: r.deps.clone(),
+    }
+}
+
 /// Record, without an API call, what is already right but not (correctly) recorded, and what only
 /// the ownership tag knew (a lost or fresh state), so that it is deleted.
 async fn record_known(shared: &Shared<'_>, stack: &Stack, plan: &Plan) -> anyhow::Result<()> {
@@ -150,13 +166,7 @@ async fn record_known(shared: &Shared<'_>, stack: &Stack, plan: &Plan) -> anyhow
         let (Some(r), Some(live)) = (stack.get(&p.address), &p.live) else {
             continue;
         };
-        let record = Record {
-            kind: p.kind,
-            physical_id: live.physical_id.clone(),
-            arn: live.arn.clone(),
-            spec_hash: spec_hash(&r.spec),
-            depends_on: r.deps.clone(),
-        };
+        let record = record(r, p.kind, &live.physical_id, &live.arn);
         if s.resources.get(&p.address) != Some(&record) {
             s.resources.insert(p.address.clone(), record);
             changed = true;
@@ -341,13 +351,7 @@ async fn create_or_update(
     };
     let res = match res {
         Ok(applied) => {
-            let record = Record {
-                kind: p.kind,
-                physical_id: applied.physical_id.clone(),
-                arn: applied.arn.clone(),
-                spec_hash: spec_hash(&r.spec),
-                depends_on: r.deps.clone(),
-            };
+            let record = record(r, p.kind, &applied.physical_id, &applied.arn);
             shared
                 .record(&p.address, Some(record))
                 .await

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::apply::{apply, spec_hash, Outcome, ResourceResult};
+use super::apply::{apply, Outcome, ResourceResult};
 use super::{Action, Plan, Progress};
 use crate::resources::{self, Ctx, Kind};
 use crate::stack::Stack;
@@ -34,16 +34,7 @@ pub async fn destroy(
     let items = state
         .resources
         .iter()
-        .map(|(address, record)| super::Planned {
-            address: address.clone(),
-            kind: record.kind,
-            action: Action::Delete,
-            live: None,
-            diff: vec![],
-            reason: None,
-            in_state: true,
-            record: None,
-        })
+        .map(|(address, record)| super::Planned::delete_recorded(address, record.kind))
         .collect();
     let delete_plan = Plan {
         items,
@@ -105,13 +96,7 @@ fn gather(
         }
         state.resources.insert(
             p.address.clone(),
-            Record {
-                kind: p.kind,
-                physical_id: live.physical_id.clone(),
-                arn: live.arn.clone(),
-                spec_hash: spec_hash(&r.spec),
-                depends_on: r.deps.clone(),
-            },
+            super::apply::record(r, p.kind, &live.physical_id, &live.arn),
         );
     }
     // And what only the tag knows about: the sweep's finds, and keys a stopped run never named.

@@ -6,15 +6,13 @@ mod destroy;
 mod plan;
 pub mod sweep;
 
+/// Operations in flight at once by default (`--parallelism`).
+pub use crate::resources::CONCURRENCY;
 pub use apply::{apply, spec_hash, Outcome, ResourceResult};
 pub use destroy::destroy;
 pub use plan::{
     plan, plan_owned, securityhub_off_error, Action, Plan, Planned, ResourceStatus, Status,
 };
-
-/// Operations in flight at once by default (`--parallelism`): enough to overlap round trips, few
-/// enough not to trip the control planes' rate limits.
-pub const CONCURRENCY: usize = 8;
 
 /// Reads in flight at once while planning: reads change nothing, so every resource is read in one
 /// concurrent round (the SDK backs off if a service throttles).

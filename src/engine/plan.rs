@@ -64,6 +64,20 @@ pub struct Planned {
 }
 
 impl Planned {
+    /// The deletion of what the state records at `address` and the config no longer declares.
+    pub(super) fn delete_recorded(address: &str, kind: Kind) -> Planned {
+        Planned {
+            address: address.to_string(),
+            kind,
+            action: Action::Delete,
+            live: None,
+            diff: vec![],
+            reason: None,
+            in_state: true,
+            record: None,
+        }
+    }
+
     pub fn arn(&self, stack: &Stack, state: &State) -> Option<String> {
         self.live
             .as_ref()
@@ -189,16 +203,7 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
     refresh_functions_of_recreated_roles(stack, &mut items);
     for (address, record) in &state.resources {
         if stack.get(address).is_none() {
-            items.push(Planned {
-                address: address.clone(),
-                kind: record.kind,
-                action: Action::Delete,
-                live: None,
-                diff: vec![],
-                reason: None,
-                in_state: true,
-                record: None,
-            });
+            items.push(Planned::delete_recorded(address, record.kind));
         }
     }
     Ok(Plan {
@@ -228,7 +233,7 @@ pub async fn plan_owned(
             let _ = resources::kms_key::orphans(ctx).await;
         }
     };
-    let known = super::sweep::Known::of(stack);
+    let known = super::sweep::Known::of(stack.resources.iter().map(|r| &r.spec));
     let (plan, found, ()) = futures::join!(
         plan(ctx, stack, state, adopt),
         super::sweep::find(ctx, &known),

@@ -7,7 +7,8 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, ours, Leftover, Search};
+use super::{found, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -222,3 +223,39 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// The stack's alarms the config does not declare, by tag.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let mut candidates = Vec::new();
+    let mut pages = c
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(&search.prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("cloudwatch:DescribeAlarms", e))?;
+        candidates.extend(
+            page.metric_alarms()
+                .iter()
+                .filter_map(|a| Some((a.alarm_name()?.to_string(), a.alarm_arn()?.to_string())))
+                .filter(|(name, _)| !search.known.has(name)),
+        );
+    }
+    keep(candidates, |(name, arn)| async move {
+        let tags = c
+            .cloudwatch
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await;
+        let Some(tags) = found("cloudwatch:ListTagsForResource", tags)? else {
+            return Ok(vec![]);
+        };
+        let tags = tags.tags.unwrap_or_default().into_iter();
+        let owned = ours(tags.filter_map(|t| Some((t.key?, t.value?))), &ctx.stack);
+        Ok(Leftover::when(owned, Kind::CloudwatchAlarm, name))
+    })
+    .await
+}

@@ -8,7 +8,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{Applied, Ctx, Difference, Live, STACK_TAG};
+use super::sweep::{Leftover, Search};
+use super::{Applied, Ctx, Difference, Kind, Live, STACK_TAG};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -144,4 +145,24 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
             .send()
             .await,
     )
+}
+
+/// The dashboard cannot be tagged: the one named `{stack}-{region}` whose body carries the stack's
+/// marker is the stack's (another tool's dashboard of the same name is never deleted).
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let name = &search.dashboard;
+    let read = ctx
+        .clients
+        .cloudwatch
+        .get_dashboard()
+        .dashboard_name(name)
+        .send()
+        .await;
+    let Some(out) = super::found("cloudwatch:GetDashboard", read)? else {
+        return Ok(vec![]);
+    };
+    let body = out.dashboard_body.unwrap_or_default();
+    let body = serde_json::from_str(&body).unwrap_or_default();
+    let owned = marker(&body).is_some_and(|owner| owner == ctx.stack);
+    Ok(Leftover::when(owned, Kind::CloudwatchDashboard, name))
 }

@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::event_rule::eb_tags;
-use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, Leftover, Search};
+use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,3 +142,33 @@ pub fn only_putter(bus_arn: &str, putter: &str) -> Value {
 }
 
 impl super::Ownership for Spec {}
+
+/// The stack's buses the config does not declare, by tag.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let mut candidates = Vec::new();
+    let mut token = None;
+    loop {
+        let page = ctx
+            .clients
+            .events
+            .list_event_buses()
+            .name_prefix(&search.prefix)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws("events:ListEventBuses", e))?;
+        candidates.extend(page.event_buses().iter().filter_map(|b| {
+            let (name, arn) = (b.name()?, b.arn()?);
+            (!search.known.has(arn)).then(|| (name.to_string(), arn.to_string()))
+        }));
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    keep(candidates, |(name, arn)| async move {
+        let owned = super::event_rule::owned(ctx, &arn).await?;
+        Ok(Leftover::when(owned, Kind::EventBus, name))
+    })
+    .await
+}

@@ -7,7 +7,8 @@ use aws_sdk_eventbridge::types::RuleState;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{parse_policy, tags_value, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, ours, Leftover, Search};
+use super::{found, parse_policy, tags_value, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -205,3 +206,68 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// Whether an EventBridge rule or bus carries the stack's tag (`false` once it is gone).
+pub(super) async fn owned(ctx: &Ctx, arn: &str) -> Result<bool> {
+    let tags = ctx
+        .clients
+        .events
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await;
+    let Some(tags) = found("events:ListTagsForResource", tags)? else {
+        return Ok(false);
+    };
+    let tags = tags.tags.unwrap_or_default();
+    Ok(ours(tags.into_iter().map(|t| (t.key, t.value)), &ctx.stack))
+}
+
+/// Rules on `bus` (the default bus when `None`), as (id, ARN); a bus already gone has none.
+async fn rules_on(ctx: &Ctx, prefix: &str, on: Option<String>) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = match ctx
+            .clients
+            .events
+            .list_rules()
+            .name_prefix(prefix)
+            .set_event_bus_name(on.clone())
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e) if on.is_some() && is_not_found(&e) => return Ok(out),
+            Err(e) => return Err(aws("events:ListRules", e)),
+        };
+        for r in page.rules() {
+            if let (Some(name), Some(arn)) = (r.name(), r.arn()) {
+                out.push((super::rule_id(on.as_deref(), name), arn.to_string()));
+            }
+        }
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// The stack's rules the config does not declare, by tag: on the default bus and on the stack's
+/// own bus (which may be gone already), both lists at once.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let (default, own) = futures::try_join!(
+        rules_on(ctx, &search.prefix, None),
+        rules_on(ctx, &search.prefix, Some(search.bus.clone()))
+    )?;
+    let candidates: Vec<_> = default
+        .into_iter()
+        .chain(own)
+        .filter(|(_, arn)| !search.known.has(arn))
+        .collect();
+    keep(candidates, |(id, arn)| async move {
+        Ok(Leftover::when(owned(ctx, &arn).await?, Kind::EventRule, id))
+    })
+    .await
+}

@@ -4,7 +4,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, ours_here, Leftover, Search};
+use super::{found, parse_policy, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -261,3 +262,31 @@ async fn clear(ctx: &Ctx, arn: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// The stack's policies (of this region) the config does not declare, by tag.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let mut candidates = Vec::new();
+    let mut pages = c
+        .iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("iam:ListPolicies", e))?;
+        candidates.extend(page.policies().iter().filter_map(|p| {
+            let (name, arn) = (p.policy_name()?, p.arn()?);
+            (name.starts_with(&search.prefix) && !search.known.has(arn)).then(|| arn.to_string())
+        }));
+    }
+    keep(candidates, |arn| async move {
+        let tags = c.iam.list_policy_tags().policy_arn(&arn).send().await;
+        let Some(tags) = found("iam:ListPolicyTags", tags)? else {
+            return Ok(vec![]);
+        };
+        let owned = ours_here(tags.tags.into_iter().map(|t| (t.key, t.value)), ctx);
+        Ok(Leftover::when(owned, Kind::IamPolicy, arn))
+    })
+    .await
+}

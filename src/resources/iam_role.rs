@@ -4,7 +4,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, ours_here, Leftover, Search};
+use super::{found, parse_policy, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 
 /// An IAM role with a trust policy.
@@ -200,3 +201,29 @@ async fn clear(ctx: &Ctx, name: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// The stack's roles (of this region) the config does not declare, by tag.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let mut candidates = Vec::new();
+    let mut pages = c.iam.list_roles().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("iam:ListRoles", e))?;
+        candidates.extend(
+            page.roles()
+                .iter()
+                .map(|r| r.role_name())
+                .filter(|name| name.starts_with(&search.prefix) && !search.known.has(name))
+                .map(str::to_string),
+        );
+    }
+    keep(candidates, |name| async move {
+        let tags = c.iam.list_role_tags().role_name(&name).send().await;
+        let Some(tags) = found("iam:ListRoleTags", tags)? else {
+            return Ok(vec![]);
+        };
+        let owned = ours_here(tags.tags.into_iter().map(|t| (t.key, t.value)), ctx);
+        Ok(Leftover::when(owned, Kind::IamRole, name))
+    })
+    .await
+}

@@ -11,7 +11,8 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{parse_policy, split_id, tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, ours, Leftover, Search};
+use super::{parse_policy, split_id, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 use crate::retry::{retry_when, Budget, Transient};
 
@@ -444,4 +445,32 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
     };
     futures::try_join!(unname, schedule)?;
     Ok(())
+}
+
+/// The stack's key, by its alias and tag (a key pending deletion has lost its alias: it is done).
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let alias = &search.key_alias;
+    let mut candidates = Vec::new();
+    let mut pages = c.kms.list_aliases().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("kms:ListAliases", e))?;
+        candidates.extend(page.aliases().iter().filter_map(|a| {
+            (a.alias_name()? == alias.as_str()).then_some(a.target_key_id()?.to_string())
+        }));
+    }
+    keep(candidates, |key_id| async move {
+        let tags = c.kms.list_resource_tags().key_id(&key_id).send().await;
+        let Some(tags) = super::found("kms:ListResourceTags", tags)? else {
+            return Ok(vec![]);
+        };
+        let tags = tags.tags.unwrap_or_default().into_iter();
+        let owned = ours(tags.map(|t| (t.tag_key, t.tag_value)), &ctx.stack);
+        Ok(Leftover::when(
+            owned,
+            Kind::KmsKey,
+            format!("{alias}|{key_id}"),
+        ))
+    })
+    .await
 }

@@ -11,7 +11,8 @@ use aws_sdk_lambda::types::{Architecture, DeadLetterConfig, Environment, Runtime
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, ours, Leftover, Search};
+use super::{found, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 use crate::retry::{retry_when, Budget, Transient};
 
@@ -197,15 +198,6 @@ pub fn in_progress(a: crate::retry::Answer<'_>) -> bool {
         .any(|m| a.message.contains(m))
 }
 
-/// CreateFunction's answer when a function of that name exists already.
-fn already_exists<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> bool {
-    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-    crate::error::code(e) == Some("ResourceConflictException")
-        && e.message().is_some_and(|m| m.contains("already exist"))
-}
-
 /// CreateFunction found the name taken (another run made it after this one read, or a create
 /// whose answer was lost): the function is read, and updated to the spec if it is the stack's;
 /// someone else's is reported, never changed.
@@ -284,7 +276,9 @@ pub async fn create(ctx: &Ctx, spec: &Spec) -> Result<Applied> {
                 .send()
                 .await;
             match created {
-                Err(e) if already_exists(&e) => Ok(None),
+                Err(e) if crate::error::says(&e, "ResourceConflictException", "already exist") => {
+                    Ok(None)
+                }
                 other => other.map(Some),
             }
         },
@@ -441,23 +435,13 @@ async fn set_concurrency(ctx: &Ctx, spec: &Spec) -> Result<()> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if below_unreserved_minimum(&e) => Err(aws("lambda:PutFunctionConcurrency", e)
+        Err(e) if crate::error::says(&e, "InvalidParameterValueException", "UnreservedConcurrentExecution") => Err(aws("lambda:PutFunctionConcurrency", e)
             .context(format!(
                 "reserving {n} concurrent executions for function {} would leave this account fewer than the 100 unreserved ones Lambda requires (`aws lambda get-account-settings` shows the account's limit; new accounts may have 10 or 50): lower [lambda.reserved_concurrency] in secauto.toml, set it to 0 to leave the function unreserved, or ask AWS for a higher concurrent-executions quota",
                 spec.name
             ))),
         Err(e) => Err(aws("lambda:PutFunctionConcurrency", e)),
     }
-}
-
-/// PutFunctionConcurrency's answer when the account's unreserved pool would drop below 100.
-fn below_unreserved_minimum<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> bool {
-    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-    crate::error::code(e) == Some("InvalidParameterValueException")
-        && e.message()
-            .is_some_and(|m| m.contains("UnreservedConcurrentExecution"))
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
@@ -473,6 +457,30 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// The stack's functions the config does not declare, by tag.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let mut candidates = Vec::new();
+    let mut pages = c.lambda.list_functions().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("lambda:ListFunctions", e))?;
+        candidates.extend(page.functions().iter().filter_map(|f| {
+            let (name, arn) = (f.function_name()?, f.function_arn()?);
+            (name.starts_with(&search.prefix) && !search.known.has(name))
+                .then(|| (name.to_string(), arn.to_string()))
+        }));
+    }
+    keep(candidates, |(name, arn)| async move {
+        let tags = c.lambda.list_tags().resource(&arn).send().await;
+        let Some(tags) = found("lambda:ListTags", tags)? else {
+            return Ok(vec![]);
+        };
+        let owned = ours(tags.tags.unwrap_or_default(), &ctx.stack);
+        Ok(Leftover::when(owned, Kind::LambdaFunction, name))
+    })
+    .await
+}
 
 #[cfg(test)]
 mod tests {

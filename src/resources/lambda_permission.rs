@@ -7,7 +7,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{split_id, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, Leftover, Search};
+use super::{found, split_id, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 use crate::retry::{retry_when, Budget, Transient};
 
@@ -189,3 +190,27 @@ pub async fn delete(ctx: &Ctx, id: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// Statements of the stack's functions' resource policies that the stack did not make (someone
+/// let another principal invoke a function): drift, which deploy removes by its Sid.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let functions: Vec<_> = search.known.statements.iter().collect();
+    keep(functions, |(function, sids)| async move {
+        let read = ctx.clients.lambda.get_policy().function_name(function).send().await;
+        let Some(out) = found("lambda:GetPolicy", read)? else {
+            return Ok(vec![]);
+        };
+        Ok(statement_ids(out.policy().unwrap_or("{}"))
+            .into_iter()
+            .filter(|sid| !sids.contains(sid))
+            .map(|sid| Leftover {
+                kind: Kind::LambdaPermission,
+                physical_id: format!("{function}|{sid}"),
+                reason: Some(format!(
+                    "statement {sid:?} of function {function}'s resource policy was not made by this stack: deploy removes it"
+                )),
+            })
+            .collect())
+    })
+    .await
+}

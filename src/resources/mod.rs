@@ -3,14 +3,13 @@
 //! [`Live::fields`] to decide what to do.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::aws::Clients;
+mod ctx;
+pub mod sweep;
 
 pub mod cloudwatch_alarm;
 pub mod cloudwatch_dashboard;
@@ -31,112 +30,34 @@ pub mod sns_topic;
 pub mod sqs_queue;
 pub mod ssm_document;
 
+pub use ctx::{Ctx, FunctionLocks, KeyCache, CONCURRENCY};
+pub use sweep::{Known, Leftover, Search};
+
 /// The tag that proves a resource belongs to a stack.
 pub const STACK_TAG: &str = "secauto:stack";
 
 /// The tag that names the region of the stack that owns an account-global resource (IAM).
 pub const REGION_TAG: &str = "secauto:region";
 
-/// Everything a resource operation needs: clients and stack-wide settings.
-#[derive(Clone, Debug)]
-pub struct Ctx {
-    pub clients: Clients,
-    pub stack: String,
-    /// The stack's region: account-global resources of another region's stack are not ours.
-    pub region: String,
-    /// Every tag a taggable resource carries, `secauto:stack` and `secauto:region` included.
-    pub tags: BTreeMap<String, String>,
-    /// Bound of the retries while IAM propagates a new role (Lambda, KMS).
-    pub role_wait: Duration,
-    /// One lock per function: AWS loses statements of concurrent AddPermission/RemovePermission
-    /// calls on one function, so they are serialised (as the Terraform AWS provider does).
-    pub function_locks: FunctionLocks,
-    /// Operations in flight at once (`--parallelism`).
-    pub parallelism: usize,
-    /// A fleet's member stack: it holds IAM and SSM resources only, and reads and deletes nothing
-    /// else (its deploy role needs no other service).
-    pub member: bool,
-    /// What the run learnt about keys: ARNs by alias (a function's key, named by the alias the
-    /// run itself just made, needs no DescribeKey) and the unnamed keys of the stack (searched
-    /// once, while the plan reads).
-    pub keys: KeyCache,
+/// An SDK operation's error, as [`crate::error::aws`] takes it.
+pub trait ServiceError:
+    std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + Send + Sync + 'static
+{
 }
 
-/// See [`Ctx::keys`]; shared by every clone of a [`Ctx`].
-#[derive(Clone, Debug, Default)]
-pub struct KeyCache {
-    pub arns: Arc<std::sync::Mutex<BTreeMap<String, String>>>,
-    pub orphans: Arc<tokio::sync::OnceCell<Vec<String>>>,
+impl<E> ServiceError for E where
+    E: std::error::Error
+        + aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static
+{
 }
 
-impl Ctx {
-    /// A context for `stack` in `region`, tagging with `tags`, retrying IAM propagation for `role_wait`.
-    pub fn new(
-        clients: Clients,
-        stack: &str,
-        region: &str,
-        tags: BTreeMap<String, String>,
-        role_wait: Duration,
-    ) -> Ctx {
-        Ctx {
-            clients,
-            stack: stack.into(),
-            region: region.into(),
-            tags,
-            role_wait,
-            function_locks: FunctionLocks::default(),
-            parallelism: crate::engine::CONCURRENCY,
-            member: false,
-            keys: KeyCache::default(),
-        }
-    }
-}
+/// An SDK operation's raw response, as [`crate::error::aws`] takes it.
+pub trait RawResponse: std::fmt::Debug + Send + Sync + 'static {}
 
-/// Per-function mutexes, shared by every clone of a [`Ctx`].
-#[derive(Clone, Debug, Default)]
-pub struct FunctionLocks(Arc<std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>>);
-
-impl FunctionLocks {
-    /// Hold the lock of `function` for as long as the guard lives.
-    pub async fn lock(&self, function: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let m = {
-            let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(function.to_string()).or_default().clone()
-        };
-        m.lock_owned().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn calls_on_one_function_never_overlap() {
-        let locks = FunctionLocks::default();
-        let inside = Arc::new(AtomicUsize::new(0));
-        let most = Arc::new(AtomicUsize::new(0));
-        let tasks: Vec<_> = (0..8)
-            .map(|i| {
-                let (locks, inside, most) = (locks.clone(), inside.clone(), most.clone());
-                tokio::spawn(async move {
-                    let name = if i % 2 == 0 { "a" } else { "b" };
-                    let _g = locks.lock(name).await;
-                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
-                    most.fetch_max(now, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    inside.fetch_sub(1, Ordering::SeqCst);
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        // Two functions may proceed side by side, never two calls on one function.
-        assert!(most.load(Ordering::SeqCst) <= 2);
-    }
-}
+impl<R: std::fmt::Debug + Send + Sync + 'static> RawResponse for R {}
 
 /// Security Hub answered that it is not enabled in this account and region (or the account is a
 /// member that may not do this): `InvalidAccessException`.
@@ -155,12 +76,8 @@ pub fn securityhub_error<E, R>(
     err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> anyhow::Error
 where
-    E: std::error::Error
-        + aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
+    E: ServiceError,
+    R: RawResponse,
 {
     if crate::error::code(&err) == Some("InvalidAccessException") {
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -179,12 +96,8 @@ pub(crate) fn found<T, E, R>(
     result: std::result::Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
 ) -> Result<Option<T>>
 where
-    E: std::error::Error
-        + aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
+    E: ServiceError,
+    R: RawResponse,
 {
     match result {
         Ok(t) => Ok(Some(t)),
@@ -199,12 +112,8 @@ pub(crate) fn gone<T, E, R>(
     result: std::result::Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
 ) -> Result<()>
 where
-    E: std::error::Error
-        + aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
+    E: ServiceError,
+    R: RawResponse,
 {
     found(operation, result).map(|_| ())
 }
@@ -307,14 +216,29 @@ pub struct Difference {
     pub live: Value,
 }
 
+/// A kind's own sweep (`[sweep]` in [`kinds!`]), or nothing for a kind found through another.
+macro_rules! sweep_of {
+    ($module:ident sweep, $ctx:expr, $search:expr) => {
+        $module::sweep($ctx, $search).await
+    };
+    ($module:ident, $ctx:expr, $search:expr) => {
+        Ok(Vec::new())
+    };
+}
+
+/// The kind table: each kind's variant and module; `[sweep]` when the module finds the stack's
+/// resources of its kind that nobody declared (`sweep(ctx, search)`, see [`sweep`]).
 macro_rules! kinds {
-    ($($variant:ident => $module:ident),* $(,)?) => {
+    ($($variant:ident => $module:ident $([$sweep:ident])?),* $(,)?) => {
         /// Every resource kind the stack is made of.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum Kind { $($variant),* }
 
         impl Kind {
+            /// Every kind, in the table's order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$variant),*];
+
             /// The kind's name, as in addresses and the state file.
             pub fn as_str(self) -> &'static str {
                 match self { $(Kind::$variant => stringify!($module)),* }
@@ -359,28 +283,34 @@ macro_rules! kinds {
         pub async fn delete(ctx: &Ctx, kind: Kind, physical_id: &str) -> Result<()> {
             match kind { $(Kind::$variant => $module::delete(ctx, physical_id).await),* }
         }
+
+        /// The live resources of `kind` the stack owns (by tag, or by name or parent where tags do
+        /// not exist) that `search.known` does not declare; none for kinds found through another.
+        pub async fn sweep_kind(ctx: &Ctx, kind: Kind, search: &Search<'_>) -> Result<Vec<Leftover>> {
+            match kind { $(Kind::$variant => sweep_of!($module $($sweep)?, ctx, search)),* }
+        }
     };
 }
 
 kinds! {
-    KmsKey => kms_key,
-    IamRole => iam_role,
-    IamPolicy => iam_policy,
+    KmsKey => kms_key [sweep],
+    IamRole => iam_role [sweep],
+    IamPolicy => iam_policy [sweep],
     IamRolePolicyAttachment => iam_role_policy_attachment,
-    SnsTopic => sns_topic,
+    SnsTopic => sns_topic [sweep],
     SnsSubscription => sns_subscription,
-    SqsQueue => sqs_queue,
-    SsmDocument => ssm_document,
-    LambdaFunction => lambda_function,
+    SqsQueue => sqs_queue [sweep],
+    SsmDocument => ssm_document [sweep],
+    LambdaFunction => lambda_function [sweep],
     LambdaEventInvokeConfig => lambda_event_invoke_config,
-    LambdaPermission => lambda_permission,
-    EventBus => event_bus,
-    EventRule => event_rule,
+    LambdaPermission => lambda_permission [sweep],
+    EventBus => event_bus [sweep],
+    EventRule => event_rule [sweep],
     EventTarget => event_target,
     SecurityhubAutomationRule => securityhub_automation_rule,
     SecurityhubActionTarget => securityhub_action_target,
-    CloudwatchAlarm => cloudwatch_alarm,
-    CloudwatchDashboard => cloudwatch_dashboard,
+    CloudwatchAlarm => cloudwatch_alarm [sweep],
+    CloudwatchDashboard => cloudwatch_dashboard [sweep],
 }
 
 /// Whether `parent` may be deleted only once `child`, which depends on it, is gone: where AWS
@@ -416,6 +346,16 @@ pub fn goes_with(
         (Kind::LambdaEventInvokeConfig, Kind::LambdaFunction) => child_id == parent_id,
         (Kind::SnsSubscription, Kind::SnsTopic) => depends,
         _ => false,
+    }
+}
+
+impl Kind {
+    /// Whether a fleet member's stack holds this kind: IAM and SSM only.
+    pub fn in_member(self) -> bool {
+        matches!(
+            self,
+            Kind::IamRole | Kind::IamPolicy | Kind::IamRolePolicyAttachment | Kind::SsmDocument
+        )
     }
 }
 

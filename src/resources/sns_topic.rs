@@ -6,7 +6,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, ours, Leftover, Search};
+use super::{found, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,3 +129,61 @@ pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// The stack's topics, by tag, each with its subscriptions: a subscription cannot be tagged, on
+/// our topic it is ours. (One pending confirmation has no ARN and cannot be removed; AWS drops it
+/// after three days.)
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let mut candidates = Vec::new();
+    let mut topics = c.sns.list_topics().into_paginator().items().send();
+    while let Some(t) = topics.next().await {
+        let t = t.map_err(|e| aws("sns:ListTopics", e))?;
+        let Some(arn) = t.topic_arn else { continue };
+        if arn
+            .rsplit(':')
+            .next()
+            .is_some_and(|n| n.starts_with(&search.prefix))
+        {
+            candidates.push(arn);
+        }
+    }
+    keep(candidates, |arn| async move {
+        // The tags and the subscriptions in one round; the subscriptions count only if it is ours.
+        let (tags, subscriptions) = futures::join!(
+            c.sns.list_tags_for_resource().resource_arn(&arn).send(),
+            subscriptions(ctx, &arn)
+        );
+        let Some(tags) = found("sns:ListTagsForResource", tags)? else {
+            return Ok(vec![]);
+        };
+        let tags = tags.tags.unwrap_or_default().into_iter();
+        if !ours(tags.map(|t| (t.key, t.value)), &ctx.stack) {
+            return Ok(vec![]);
+        }
+        let mut out = vec![Leftover::new(Kind::SnsTopic, arn.clone())];
+        out.extend(subscriptions?);
+        Ok(out)
+    })
+    .await
+}
+
+/// The confirmed subscriptions of a topic.
+async fn subscriptions(ctx: &Ctx, arn: &str) -> Result<Vec<Leftover>> {
+    let mut out = Vec::new();
+    let mut subs = ctx
+        .clients
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(arn)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(sub) = subs.next().await {
+        let sub = sub.map_err(|e| aws("sns:ListSubscriptionsByTopic", e))?;
+        if let Some(id) = sub.subscription_arn.filter(|a| a.starts_with("arn:")) {
+            out.push(Leftover::new(Kind::SnsSubscription, id));
+        }
+    }
+    Ok(out)
+}

@@ -7,7 +7,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{parse_policy, tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{keep, ours, Leftover, Search};
+use super::{found, parse_policy, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 use crate::retry::{retry_when, Budget, Transient};
 
@@ -179,3 +180,33 @@ pub async fn delete(ctx: &Ctx, url: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// The stack's queues the config does not declare, by tag.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let c = &ctx.clients;
+    let mut candidates = Vec::new();
+    let mut pages = c
+        .sqs
+        .list_queues()
+        .queue_name_prefix(&search.prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("sqs:ListQueues", e))?;
+        candidates.extend(
+            page.queue_urls()
+                .iter()
+                .filter(|url| !search.known.has(url.rsplit('/').next().unwrap_or_default()))
+                .cloned(),
+        );
+    }
+    keep(candidates, |url| async move {
+        let tags = c.sqs.list_queue_tags().queue_url(&url).send().await;
+        let Some(tags) = found("sqs:ListQueueTags", tags)? else {
+            return Ok(vec![]);
+        };
+        let owned = ours(tags.tags.unwrap_or_default(), &ctx.stack);
+        Ok(Leftover::when(owned, Kind::SqsQueue, url))
+    })
+    .await
+}

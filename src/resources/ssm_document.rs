@@ -7,7 +7,8 @@ use aws_sdk_ssm::types::{DocumentFormat, DocumentType, ResourceTypeForTagging};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{tags_value, touches, Applied, Ctx, Difference, Live};
+use super::sweep::{ours, Leftover, Search};
+use super::{tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -189,3 +190,36 @@ pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {
 }
 
 impl super::Ownership for Spec {}
+
+/// The stack's documents the config does not declare: they come with their tags, no read per
+/// candidate.
+pub(crate) async fn sweep(ctx: &Ctx, search: &Search<'_>) -> Result<Vec<Leftover>> {
+    let mut out = Vec::new();
+    let mut pages = ctx
+        .clients
+        .ssm
+        .list_documents()
+        .filters(
+            aws_sdk_ssm::types::DocumentKeyValuesFilter::builder()
+                .key("Owner")
+                .values("Self")
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("ssm:ListDocuments", e))?;
+        for d in page.document_identifiers() {
+            let Some(name) = d.name().filter(|n| n.starts_with(&search.prefix)) else {
+                continue;
+            };
+            let tags = d.tags().iter().map(|t| (t.key.clone(), t.value.clone()));
+            out.extend(Leftover::when(
+                ours(tags, &ctx.stack),
+                Kind::SsmDocument,
+                name,
+            ));
+        }
+    }
+    Ok(out)
+}

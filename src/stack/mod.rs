@@ -3,11 +3,8 @@
 //! call. Each component of the stack adds its resources in its own module.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
+use crate::bundle::{bundle_path, code_sha256};
 use crate::config::Config;
 use crate::resources::{Spec, REGION_TAG, STACK_TAG};
 
@@ -107,16 +104,6 @@ pub enum StackError {
     },
     #[error(transparent)]
     Graph(#[from] crate::graph::GraphError),
-}
-
-/// Base64 SHA-256, the form Lambda reports as CodeSha256.
-pub fn code_sha256(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
-}
-
-/// The bundle path of a function.
-pub fn bundle_path(artifacts_dir: &Path, suffix: &str) -> PathBuf {
-    artifacts_dir.join(suffix).join("bootstrap.zip")
 }
 
 /// Which key encrypts the topic and the functions' environment.

@@ -11,6 +11,7 @@ pub use secauto_testkit::{ministack, moto, Emulator};
 
 mod calls;
 pub mod readme;
+pub mod s3;
 #[allow(unused_imports)] // each test binary uses some
 pub use calls::{is_mutating, rest_operation, Recorder, Request};
 

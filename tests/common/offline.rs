@@ -58,3 +58,50 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Actions {
         Ok(())
     }
 }
+
+/// Stack `s`'s triage function over the mocked `lambda` client, its bundle written in the
+/// returned directory (keep it alive), the live code's hash being `code_sha256`.
+pub fn triage_function(
+    lambda: aws_sdk_lambda::Client,
+    role_wait: Duration,
+    code_sha256: &str,
+) -> (Ctx, secauto::resources::Spec, tempfile::TempDir) {
+    let mut clients = clients();
+    clients.lambda = lambda;
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("bootstrap.zip");
+    std::fs::write(&zip, secauto::bundle::zip_bootstrap(b"\x7fELF").unwrap()).unwrap();
+    let spec =
+        secauto::resources::Spec::LambdaFunction(secauto::resources::lambda_function::Spec {
+            name: "s-triage".into(),
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:s-triage".into(),
+            description: "d".into(),
+            role_arn: "arn:aws:iam::123456789012:role/s-lambda".into(),
+            memory_mb: 256,
+            timeout_seconds: 60,
+            architecture: "x86_64".into(),
+            environment: BTreeMap::new(),
+            zip_path: zip,
+            code_sha256: code_sha256.into(),
+            dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:s-dlq".into(),
+            kms_key: None,
+            reserved_concurrency: None,
+        });
+    (ctx(clients, role_wait), spec, dir)
+}
+
+/// The error metadata AWS sends with an error: its code and message.
+pub fn meta(code: &str, message: &str) -> aws_smithy_types::error::ErrorMetadata {
+    aws_smithy_types::error::ErrorMetadata::builder()
+        .code(code)
+        .message(message)
+        .build()
+}
+
+/// Lambda's ResourceConflictException saying `message`.
+pub fn resource_conflict(message: &str) -> aws_sdk_lambda::types::error::ResourceConflictException {
+    aws_sdk_lambda::types::error::ResourceConflictException::builder()
+        .message(message)
+        .meta(meta("ResourceConflictException", message))
+        .build()
+}

@@ -98,6 +98,7 @@ async fn scenario() {
     secauto::bundle::write_bundles(
         std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap")),
         &artifacts,
+        secauto::stack::FUNCTIONS,
     )
     .unwrap();
     let config = dir.path().join("secauto.toml");

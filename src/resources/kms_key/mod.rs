@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use aws_sdk_kms::types::KeyState;
-use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -15,6 +14,10 @@ use super::sweep::{keep, ours, Leftover, Search};
 use super::{parse_policy, split_id, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 use crate::retry::{retry_when, Budget, Transient};
+
+mod orphans;
+
+pub use orphans::orphans;
 
 /// Days between `destroy` and the key's deletion: the shortest KMS allows.
 pub const DELETION_WINDOW_DAYS: i32 = 7;
@@ -39,10 +42,11 @@ impl Spec {
     }
 }
 
-/// The alias is followed only to a key the stack owns: its `secauto:stack` tag names the stack, or
-/// the state records that very key. Anyone else's key (untagged, another stack's) is a conflict,
-/// `--adopt` or not: its policy, description, rotation and tags stay as they are, and it is never
-/// scheduled for deletion.
+/// The alias is followed only to a key the stack owns: its `secauto:stack` tag names the stack (a
+/// state that records the key proves nothing: an earlier version recorded whatever key the alias
+/// named). Anyone else's key (untagged, another stack's, one whose tags we may not read) is a
+/// conflict, `--adopt` or not: its policy, description, rotation and tags stay as they are, and it
+/// is never scheduled for deletion.
 impl super::Ownership for Spec {
     fn conflict(&self, ctx: &Ctx, live: &Live, claim: super::Claim<'_>) -> Option<String> {
         let key_id = split_id(&live.physical_id).map_or("?", |(_, k)| k);
@@ -50,7 +54,6 @@ impl super::Ownership for Spec {
             Some(owner) if owner == ctx.stack => {
                 return super::tagged_conflict(ctx, live, claim);
             }
-            None if claim.recorded == Some(live.physical_id.as_str()) => return None,
             Some(owner) => format!("belongs to stack {owner:?}"),
             None => format!("is not tagged {}={}", super::STACK_TAG, ctx.stack),
         };
@@ -111,6 +114,33 @@ fn kms_tags(ctx: &Ctx) -> Result<Vec<aws_sdk_kms::types::Tag>> {
         .collect()
 }
 
+/// A key the alias names that is not the stack's: only what ownership needs, nothing else read
+/// (its policy may refuse us anything more).
+fn foreign(spec: &Spec, key_id: &str, arn: Option<String>, tags: BTreeMap<String, String>) -> Live {
+    Live {
+        physical_id: format!("{}|{key_id}", spec.alias),
+        arn,
+        fields: Map::new(),
+        tags: Some(tags),
+    }
+}
+
+/// The key an alias names, from the account's alias list (which needs no permission on the key).
+async fn alias_target(ctx: &Ctx, alias: &str) -> Result<Option<String>> {
+    let mut pages = ctx.clients.kms.list_aliases().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws("kms:ListAliases", e))?;
+        if let Some(a) = page
+            .aliases()
+            .iter()
+            .find(|a| a.alias_name() == Some(alias))
+        {
+            return Ok(a.target_key_id().map(String::from));
+        }
+    }
+    Ok(None)
+}
+
 pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let kms = &ctx.clients.kms;
     let meta = match kms.describe_key().key_id(&spec.alias).send().await {
@@ -119,17 +149,39 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
             None => return Ok(None),
         },
         Err(e) if is_not_found(&e) => return Ok(None),
+        // Another account's key policy need not let us describe its key: it is not ours.
+        Err(e) if crate::error::code(&e) == Some("AccessDeniedException") => {
+            let Some(key_id) = alias_target(ctx, &spec.alias).await? else {
+                return Err(aws("kms:DescribeKey", e));
+            };
+            return Ok(Some(foreign(spec, &key_id, None, BTreeMap::new())));
+        }
         Err(e) => return Err(aws("kms:DescribeKey", e)),
     };
     let key_id = meta.key_id.clone();
-    // Three independent reads of the key: one round, not three.
-    let (policy, rotation, tags) = futures::join!(
+    // Ownership first: the policy and rotation of a key that is not ours are never read.
+    let tags: BTreeMap<String, String> = match kms.list_resource_tags().key_id(&key_id).send().await
+    {
+        Ok(out) => out
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.tag_key, t.tag_value))
+            .collect(),
+        Err(e) if crate::error::code(&e) == Some("AccessDeniedException") => {
+            return Ok(Some(foreign(spec, &key_id, meta.arn, BTreeMap::new())))
+        }
+        Err(e) => return Err(aws("kms:ListResourceTags", e)),
+    };
+    if tags.get(super::STACK_TAG) != Some(&ctx.stack) {
+        return Ok(Some(foreign(spec, &key_id, meta.arn, tags)));
+    }
+    let (policy, rotation) = futures::join!(
         kms.get_key_policy()
             .key_id(&key_id)
             .policy_name("default")
             .send(),
         kms.get_key_rotation_status().key_id(&key_id).send(),
-        kms.list_resource_tags().key_id(&key_id).send(),
     );
     let policy = policy
         .map_err(|e| aws("kms:GetKeyPolicy", e))?
@@ -138,13 +190,6 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
     let rotation = rotation
         .map_err(|e| aws("kms:GetKeyRotationStatus", e))?
         .key_rotation_enabled;
-    let tags: BTreeMap<String, String> = tags
-        .map_err(|e| aws("kms:ListResourceTags", e))?
-        .tags
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| (t.tag_key, t.tag_value))
-        .collect();
     let mut fields = Map::new();
     fields.insert(
         "description".into(),
@@ -167,82 +212,6 @@ pub async fn read(ctx: &Ctx, spec: &Spec) -> Result<Option<Live>> {
         fields,
         tags: Some(tags),
     }))
-}
-
-/// Enabled keys tagged as this stack's (and region's) that no alias names: a run stopped between
-/// CreateKey and CreateAlias leaves one. KMS has no lookup by tag, so every key of the account is
-/// read; this runs only when the stack's alias is missing (a first deploy, or after such a crash).
-pub async fn orphans(ctx: &Ctx) -> Result<Vec<String>> {
-    ctx.keys
-        .orphans
-        .get_or_try_init(|| search_orphans(ctx))
-        .await
-        .cloned()
-}
-
-async fn search_orphans(ctx: &Ctx) -> Result<Vec<String>> {
-    let kms = &ctx.clients.kms;
-    let (aliases, keys) = futures::join!(
-        kms.list_aliases()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>(),
-        kms.list_keys()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-    );
-    let mut named = std::collections::BTreeSet::new();
-    for a in aliases {
-        let a = a.map_err(|e| aws("kms:ListAliases", e))?;
-        named.extend(a.target_key_id);
-    }
-    let mut ids = Vec::new();
-    for k in keys {
-        let k = k.map_err(|e| aws("kms:ListKeys", e))?;
-        ids.extend(k.key_id);
-    }
-    let checks = ids
-        .into_iter()
-        .filter(|id| !named.contains(id))
-        .map(|id| async move {
-            // The tags and the state in one round.
-            let (tags, meta) = futures::join!(
-                kms.list_resource_tags().key_id(&id).send(),
-                kms.describe_key().key_id(&id).send()
-            );
-            let tags = match tags {
-                Ok(t) => t.tags.unwrap_or_default(),
-                // Keys of other teams may refuse us: they are not ours either.
-                Err(e) if crate::error::code(&e) == Some("AccessDeniedException") => {
-                    return Ok(None)
-                }
-                Err(e) => return Err(aws("kms:ListResourceTags", e)),
-            };
-            let tag = |k: &str| {
-                tags.iter()
-                    .find(|t| t.tag_key == k)
-                    .map(|t| t.tag_value.as_str())
-            };
-            if tag(super::STACK_TAG) != Some(ctx.stack.as_str())
-                || tag(super::REGION_TAG).is_some_and(|r| r != ctx.region)
-            {
-                return Ok(None);
-            }
-            let meta = meta.map_err(|e| aws("kms:DescribeKey", e))?;
-            Ok(meta
-                .key_metadata
-                .is_some_and(|m| m.key_state == Some(KeyState::Enabled))
-                .then_some(id))
-        });
-    let found: Vec<Option<String>> = futures::stream::iter(checks)
-        .buffer_unordered(16)
-        .try_collect()
-        .await?;
-    let out: Vec<String> = found.into_iter().flatten().collect();
-    Ok(out)
 }
 
 /// Set the key's policy, retried while IAM has not propagated a role it names.

@@ -246,3 +246,58 @@ fn destroy_exits_130_at_its_prompt() {
     // script -e passes on its command's exit code.
     assert_eq!(status.code(), Some(130), "{text}");
 }
+
+/// A run waiting for another run's lock (`--lock-timeout`) stops at once on a signal, exits 130
+/// and leaves the other run's lock as it was.
+#[test]
+fn a_run_waiting_for_the_lock_exits_130_and_leaves_the_lock() {
+    let moto = secauto_testkit::moto();
+    let d = project();
+    let mut text = std::fs::read_to_string(d.path().join("secauto.toml")).unwrap();
+    text.push_str("[stack]\nname = \"waitlock\"\n");
+    std::fs::write(d.path().join("secauto.toml"), text).unwrap();
+    // Held by a live process of this host: this test.
+    let lock = d.path().join(".secauto/waitlock/us-east-1.json.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let other = secauto::state::Holder::me("secauto deploy (another run)");
+    let body = serde_json::to_vec(&other).unwrap();
+    std::fs::write(&lock, &body).unwrap();
+
+    let mut child = secauto(d.path(), &["deploy", "--lock-timeout", "600"], &moto.url)
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, waiting) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("waiting up to") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    waiting
+        .recv_timeout(Duration::from_secs(120))
+        .expect("deploy waits for the other run's lock");
+    signal(&child, "INT");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "still waiting after the signal"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        std::fs::read(&lock).unwrap(),
+        body,
+        "the other run's lock is untouched"
+    );
+}

@@ -205,6 +205,7 @@ fn init_writes_every_setting_and_keeps_an_existing_file() {
                 l.strip_prefix(field.as_str())
                     .is_some_and(|rest| rest.trim_start().starts_with('='))
             }) || block.contains(&format!("[[{section}.{field}]]"))
+                || block.contains(&format!("[{section}.{field}]"))
                 || (section == "triage.rules" && regex_word(&block, &field));
             assert!(
                 shown,
@@ -344,7 +345,14 @@ fn every_global_flag_has_an_environment_variable_and_it_takes_effect() {
         (
             "SECAUTO_ROLE_ARN",
             "arn:aws:iam::111111111111:role/ci",
-            |_, v| v["run"]["role_arn"] == "arn:aws:iam::111111111111:role/ci",
+            // Its effect: the state is kept per account (the role's).
+            |_, v| {
+                v["run"]["role_arn"] == "arn:aws:iam::111111111111:role/ci"
+                    && v["state"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("/111111111111/")
+            },
         ),
         ("SECAUTO_EXTERNAL_ID", "team-id", |o, _| {
             o.code == 1 && o.stderr.contains("external_id \"team-id\"")
@@ -442,6 +450,17 @@ fn every_global_flag_has_an_environment_variable_and_it_takes_effect() {
 #[test]
 fn the_endpoint_and_target_variables_reach_the_run() {
     let d = project("[aws]\nmax_attempts = 1\n");
+    // SECAUTO_PARALLELISM is how many targets of a fleet run at once (said before any call).
+    let fleet = project(&format!("{FLEET}\n[aws]\nmax_attempts = 1\n"));
+    let o = run_env(
+        fleet.path(),
+        &["plan"],
+        &[
+            ("SECAUTO_PARALLELISM", "1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ],
+    );
+    assert!(o.stderr.contains("(1 at once)"), "{}", o.stderr);
     // SECAUTO_TARGET without a fleet is refused before any call.
     let o = run_env(d.path(), &["plan"], &[("SECAUTO_TARGET", "111111111111")]);
     assert_eq!(o.code, 1);

@@ -263,7 +263,9 @@ fn a_run_waiting_for_the_lock_exits_130_and_leaves_the_lock() {
     let body = serde_json::to_vec(&other).unwrap();
     std::fs::write(&lock, &body).unwrap();
 
-    let mut child = secauto(d.path(), &["deploy", "--lock-timeout", "600"], &moto.url)
+    // SECAUTO_LOCK_TIMEOUT takes effect: the run waits that long.
+    let mut child = secauto(d.path(), &["deploy"], &moto.url)
+        .env("SECAUTO_LOCK_TIMEOUT", "600")
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
@@ -274,7 +276,7 @@ fn a_run_waiting_for_the_lock_exits_130_and_leaves_the_lock() {
             .lines()
             .map_while(Result::ok)
         {
-            if line.contains("waiting up to") {
+            if line.contains("waiting up to 600s") {
                 let _ = tx.send(line);
             }
         }

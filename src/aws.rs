@@ -117,14 +117,10 @@ async fn assume(
     conn: &Connection,
     role: &AssumedRole,
 ) -> aws_types::SdkConfig {
-    let mut sts_conf = base.to_builder();
-    if let Some(url) = endpoint_for(conn, "sts") {
-        sts_conf.set_endpoint_url(Some(url));
-    }
     let session: String = role.session_name.chars().take(64).collect();
     let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.arn)
         .session_name(session)
-        .configure(&sts_conf.build());
+        .configure(&sts_config(&base, conn));
     if let Some(id) = &role.external_id {
         provider = provider.external_id(id);
     }
@@ -134,6 +130,28 @@ async fn assume(
             provider,
         ))
         .build()
+}
+
+/// The config the role is assumed with: the base's region, credentials, HTTP client, retries and
+/// timeouts, and STS's endpoint as every other STS call finds it. Made afresh, not from the base:
+/// the base carries the environment's endpoint settings (`AWS_ENDPOINT_URL`), which would beat an
+/// endpoint set on it here.
+fn sts_config(base: &aws_types::SdkConfig, conn: &Connection) -> aws_types::SdkConfig {
+    let mut c = aws_types::SdkConfig::builder().behavior_version(BehaviorVersion::latest());
+    c.set_region(base.region().cloned());
+    c.set_credentials_provider(base.credentials_provider());
+    c.set_http_client(base.http_client());
+    c.set_sleep_impl(base.sleep_impl());
+    c.set_time_source(base.time_source());
+    c.set_retry_config(base.retry_config().cloned());
+    c.set_timeout_config(base.timeout_config().cloned());
+    let env = std::env::var(service_env_var("sts")).ok();
+    c.set_endpoint_url(
+        endpoint_for(conn, "sts")
+            .or(env)
+            .or_else(|| base.endpoint_url().map(String::from)),
+    );
+    c.build()
 }
 
 /// Every call: standard retries (throttling, 5xx, timeouts, dropped connections) with exponential

@@ -450,14 +450,16 @@ fn every_global_flag_has_an_environment_variable_and_it_takes_effect() {
 #[test]
 fn the_endpoint_and_target_variables_reach_the_run() {
     let d = project("[aws]\nmax_attempts = 1\n");
-    // SECAUTO_PARALLELISM is how many targets of a fleet run at once (said before any call).
+    // SECAUTO_PARALLELISM is how many targets of a fleet run at once (said before any call), and
+    // SECAUTO_ENDPOINT_URL is where the role of each target is assumed too (the listener of
+    // AWS_ENDPOINT_URL sees nothing).
     let fleet = project(&format!("{FLEET}\n[aws]\nmax_attempts = 1\n"));
     let o = run_env(
         fleet.path(),
         &["plan"],
         &[
             ("SECAUTO_PARALLELISM", "1"),
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("SECAUTO_ENDPOINT_URL", "http://127.0.0.1:9"),
         ],
     );
     assert!(o.stderr.contains("(1 at once)"), "{}", o.stderr);

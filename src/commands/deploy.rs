@@ -62,21 +62,22 @@ async fn one(
     let conflicts = plan.conflicts();
     if !conflicts.is_empty() {
         // Ownership is judged before any write: nothing is applied while one resource is foreign.
-        let each: Vec<String> = conflicts
-            .iter()
-            .map(|c| {
-                format!(
-                    "{}: {}",
-                    c.address,
-                    c.reason.as_deref().unwrap_or("conflict")
-                )
-            })
-            .collect();
-        anyhow::bail!(
-            "deploy changed nothing: {} resource(s) with the stack's names are not the stack's — {}. Rename the stack, remove or rename the other resources, or take them over with --adopt where the message allows it",
-            each.len(),
-            each.join("; ")
-        );
+        let mut errors = vec![format!(
+            "deploy changed nothing: {} resource(s) with the stack's names are not the stack's. Rename the stack, remove or rename the other resources, or take them over with --adopt where the message allows it",
+            conflicts.len()
+        )];
+        errors.extend(conflicts.iter().map(|c| {
+            format!(
+                "{}: {}",
+                c.address,
+                c.reason.as_deref().unwrap_or("conflict")
+            )
+        }));
+        let outcome = engine::Outcome {
+            resources: Vec::new(),
+            errors,
+        };
+        return Ok(report_of(s, &outcome, 0));
     }
     if let Some(saved) = saved {
         if let Some(why) = saved.stale(&s.stack, &plan) {
@@ -93,14 +94,19 @@ async fn one(
     let (outcome, _state) =
         engine::apply(&s.ctx, &s.stack, &plan, state, &s.store, progress.as_ref()).await;
     let unchanged = outcome.count(Action::Noop);
-    Ok(Report {
+    Ok(report_of(s, &outcome, unchanged))
+}
+
+/// The report of a deploy's outcome: exit 1 when anything failed.
+fn report_of(s: &Session, outcome: &engine::Outcome, unchanged: usize) -> Report {
+    Report {
         code: if outcome.errors.is_empty() {
             EXIT_OK
         } else {
             EXIT_ERROR
         },
-        json: report::outcome_json(&s.stack, &outcome, unchanged),
-        text: report::outcome_text("Deploy", &outcome, unchanged),
-        markdown: report::outcome_markdown("Deploy", &s.stack, &outcome, unchanged),
-    })
+        json: report::outcome_json(&s.stack, outcome, unchanged),
+        text: report::outcome_text("Deploy", outcome, unchanged),
+        markdown: report::outcome_markdown("Deploy", &s.stack, outcome, unchanged),
+    }
 }

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+/// HTTP 429 is throttling: the one classifier the CLI and the handlers share.
+pub use secauto_core::retry::TooManyRequests;
+
 /// AWS's answer, as a predicate sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Answer<'a> {
@@ -121,25 +124,3 @@ mod tests {
     }
 }
 
-/// HTTP 429 is throttling, whatever code comes with it. The SDK classifies throttling by error code
-/// and retries 5xx by status, but SNS answers throttling with `Throttled` and 429 — in neither
-/// list — so without this an SNS throttle fails at the first attempt. Every client gets it.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct TooManyRequests;
-
-impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for TooManyRequests {
-    fn classify_retry(
-        &self,
-        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
-    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
-        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
-        match ctx.response() {
-            Some(r) if r.status().as_u16() == 429 => RetryAction::throttling_error(),
-            _ => RetryAction::NoActionIndicated,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "HTTP 429 is throttling"
-    }
-}

@@ -133,3 +133,68 @@ fn a_reservation_the_account_cannot_afford_is_refused_with_the_fix() {
     assert_eq!(reservations(&emu, "poor"), expect("poor", [None; 4]));
     assert_eq!(p.run(&["destroy", "--yes", "--no-progress"]).code, 0);
 }
+
+/// Answers GetAccountSettings (which moto lacks) as Lambda does for an account limited to 110
+/// concurrent executions, none reserved.
+struct SmallAccount;
+
+impl secauto_testkit::proxy::Shim for SmallAccount {
+    fn answer_instead(
+        &self,
+        request: &secauto_testkit::proxy::Message,
+    ) -> Option<secauto_testkit::proxy::Message> {
+        let (method, path) = request.method_path();
+        if method != "GET" || !path.contains("/account-settings") {
+            return None;
+        }
+        let mut m = secauto_testkit::proxy::Message {
+            start: "HTTP/1.1 200 OK".into(),
+            ..Default::default()
+        };
+        m.set_header("Content-Type", "application/json");
+        m.body = br#"{"AccountLimit":{"ConcurrentExecutions":110,"UnreservedConcurrentExecutions":110,"TotalCodeSize":80530636800,"CodeSizeUnzipped":262144000,"CodeSizeZipped":52428800},"AccountUsage":{"TotalCodeSize":0,"FunctionCount":0}}"#.to_vec();
+        Some(m)
+    }
+
+    fn respond(
+        &self,
+        _: &secauto_testkit::proxy::Message,
+        _: &mut secauto_testkit::proxy::Message,
+    ) {
+    }
+}
+
+#[test]
+fn mocked_a_reservation_the_account_cannot_afford_is_refused_before_anything_is_made() {
+    let emu = Emulators::start();
+    let settings = secauto_testkit::proxy::Proxy::start(
+        &emu.lambda.url,
+        Some(std::sync::Arc::new(SmallAccount)),
+    );
+    let p = Project::new(&emu, &config("small", ""));
+    let d = p.run_with(
+        &["deploy", "--no-progress"],
+        &[("AWS_ENDPOINT_URL_LAMBDA", &settings.url)],
+    );
+    assert_ne!(d.code, 0, "{d:?}");
+    let text = format!("{}{}", d.stdout, d.stderr);
+    for needle in [
+        "deploy changed nothing",
+        "reserves 15 more concurrent executions",
+        "95 unreserved of its 110",
+        "set each to 0",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let functions = rt().block_on(async {
+        emu.clients()
+            .lambda
+            .list_functions()
+            .send()
+            .await
+            .unwrap()
+            .functions()
+            .len()
+    });
+    assert_eq!(functions, 0, "nothing was made before the refusal");
+}

@@ -9,6 +9,7 @@ use crate::engine::{self, Action};
 use crate::exit::{Report, EXIT_ERROR, EXIT_OK};
 use crate::fleet::{self, Job};
 use crate::report::{self, Output};
+use crate::resources::{lambda_function, Spec};
 use crate::saved_plan::SavedPlan;
 use crate::session::{aws_config, locked, Session};
 use crate::stack::{Code, Part};
@@ -79,6 +80,13 @@ async fn one(
         };
         return Ok(report_of(s, &outcome, 0));
     }
+    if let Some(why) = no_concurrency_room(s, &plan).await {
+        let outcome = engine::Outcome {
+            resources: Vec::new(),
+            errors: vec![format!("deploy changed nothing: {why}")],
+        };
+        return Ok(report_of(s, &outcome, 0));
+    }
     if let Some(saved) = saved {
         if let Some(why) = saved.stale(&s.stack, &plan) {
             anyhow::bail!(
@@ -95,6 +103,22 @@ async fn one(
         engine::apply(&s.ctx, &s.stack, &plan, state, &s.store, progress.as_ref()).await;
     let unchanged = outcome.count(Action::Noop);
     Ok(report_of(s, &outcome, unchanged))
+}
+
+/// Why the functions' reservations do not fit the account (checked before any write).
+async fn no_concurrency_room(s: &Session, plan: &engine::Plan) -> Option<String> {
+    let functions: Vec<_> = s
+        .stack
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::LambdaFunction(spec) => {
+                Some((spec, plan.get(&r.address).and_then(|p| p.live.as_ref())))
+            }
+            _ => None,
+        })
+        .collect();
+    lambda_function::no_room(&s.ctx, &functions).await
 }
 
 /// The report of a deploy's outcome: exit 1 when anything failed.

@@ -97,13 +97,17 @@ const AUTOMATION: [Call; 3] = [
     },
 ];
 
-const GROUP: [Call; 2] = [
+/// World-open ingress: the group read, its record tagged, the rules revoked.
+const GROUP: [Call; 3] = [
     call("ec2:DescribeSecurityGroups", Scope::Any),
+    call("ec2:CreateTags", Scope::Ec2),
     call("ec2:RevokeSecurityGroupIngress", Scope::Ec2),
 ];
 
-const BUCKET: [Call; 5] = [
+/// Bucket encryption: read, the record written in the bucket's tags, the two settings put.
+const BUCKET: [Call; 6] = [
     call("s3:GetBucketTagging", Scope::Bucket),
+    call("s3:PutBucketTagging", Scope::Bucket),
     Call {
         operation: "s3:GetBucketEncryption",
         iam: "s3:GetEncryptionConfiguration",

@@ -1,6 +1,7 @@
 //! The logic of secauto's Lambda handlers, with no AWS SDK in it: parsing findings and EventBridge
 //! envelopes, the ordered triage policy, the response events triage emits, remediation plans and the
-//! notification messages. The `bootstrap` binary wires this to the AWS APIs.
+//! notification messages. The `bootstrap` binary wires this to the AWS APIs. (The `sdk` feature adds
+//! the one retry rule the CLI's and the handlers' SDK clients share.)
 
 pub mod calls;
 pub mod envelope;
@@ -10,6 +11,8 @@ pub mod message;
 pub mod names;
 pub mod policy;
 pub mod response;
+#[cfg(feature = "sdk")]
+pub mod retry;
 pub mod triage;
 
 pub use envelope::{parse_input, Input, InputError};

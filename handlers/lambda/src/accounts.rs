@@ -38,6 +38,14 @@ impl Place {
         }
     }
 
+    /// The account remediation acts in (empty when the stack's own is not configured).
+    pub fn account<'e>(&'e self, env: &'e Env) -> &'e str {
+        match self {
+            Place::Own => &env.account,
+            Place::Member { account, .. } => account,
+        }
+    }
+
     /// `in account … region … as <role>` for a member; `None` for the stack's own.
     pub fn describe(&self) -> Option<String> {
         match self {

@@ -19,6 +19,8 @@ pub mod remediation;
 pub mod retry;
 pub mod triage;
 
+use secauto_core::retry::TooManyRequests;
+
 /// The tag that exempts a resource from any change.
 pub const PROTECT_TAG: &str = "secauto:protect";
 
@@ -38,7 +40,8 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Every client gets the handlers' retry settings ([`retry`]), whatever `sdk` says.
+    /// Every client gets the handlers' retry settings ([`retry`]), whatever `sdk` says, and treats
+    /// HTTP 429 as throttling (SNS's `Throttled` is in no SDK list).
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         let sdk = &retry::sdk(sdk);
         let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
@@ -46,15 +49,25 @@ impl Clients {
             || sdk.endpoint_url().is_some();
         let s3 = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(path_style)
+            .retry_classifier(TooManyRequests)
             .build();
+        macro_rules! client {
+            ($krate:ident) => {
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(sdk)
+                        .retry_classifier(TooManyRequests)
+                        .build(),
+                )
+            };
+        }
         Clients {
-            securityhub: aws_sdk_securityhub::Client::new(sdk),
-            events: aws_sdk_eventbridge::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
-            ssm: aws_sdk_ssm::Client::new(sdk),
-            ec2: aws_sdk_ec2::Client::new(sdk),
+            securityhub: client!(aws_sdk_securityhub),
+            events: client!(aws_sdk_eventbridge),
+            sns: client!(aws_sdk_sns),
+            ssm: client!(aws_sdk_ssm),
+            ec2: client!(aws_sdk_ec2),
             s3: aws_sdk_s3::Client::from_conf(s3),
-            autoscaling: aws_sdk_autoscaling::Client::new(sdk),
+            autoscaling: client!(aws_sdk_autoscaling),
             sdk: sdk.clone(),
         }
     }

@@ -66,6 +66,7 @@ pub async fn execute(
         autoscaling: &regional.autoscaling,
         dry_run: env.mode == Mode::NotifyOnly,
         finding_id: &event.finding.id,
+        account: place.account(env),
         isolate_document: &env.isolate_document,
         automation_role: &automation_role,
         automation_wait: env.automation_wait,

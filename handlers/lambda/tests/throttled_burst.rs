@@ -206,3 +206,45 @@ async fn a_burst_of_50_findings_is_fully_processed_under_security_hubs_rate_limi
         assert_eq!(statuses, &["NOTIFIED", "RESOLVED"], "{id}");
     }
 }
+
+/// SNS throttles with `Throttled` and HTTP 429, a code in no SDK list: the handlers' clients retry
+/// it (the one classifier the CLI shares), so a throttled publish is not lost to the error handler.
+#[tokio::test]
+async fn an_sns_throttle_is_retried() {
+    let moto = secauto_testkit::moto();
+    let proxy = Proxy::start_opts(
+        &moto.url,
+        Options {
+            rules: vec![Rule::new(
+                "POST",
+                "/",
+                1,
+                secauto_testkit::proxy::Then::Fail(secauto_testkit::proxy::Fault::Throttle),
+            )],
+            ..Options::default()
+        },
+    );
+    let direct = Clients::new(&sdk_at(&moto.url));
+    let topic = direct
+        .sns
+        .create_topic()
+        .name("sec-notifications")
+        .send()
+        .await
+        .unwrap();
+    let clients = Clients::new(&sdk_at(&proxy.url));
+    clients
+        .sns
+        .publish()
+        .topic_arn(topic.topic_arn().unwrap())
+        .message("a finding")
+        .send()
+        .await
+        .expect("the throttled publish is retried");
+    assert_eq!(proxy.injected().len(), 1, "{:?}", proxy.injected());
+    assert!(
+        proxy.injected()[0].contains("sns"),
+        "{:?}",
+        proxy.injected()
+    );
+}

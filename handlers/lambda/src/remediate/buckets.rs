@@ -1,12 +1,18 @@
 //! Bucket encryption and public access: turn on default encryption (SSE-S3, bucket key) and all
-//! four public access blocks, each only when missing. Undo: delete the bucket's encryption
-//! configuration or its public access block (the outcome lists which were turned on).
+//! four public access blocks, each only when missing. Undo record: before the first change the
+//! bucket is tagged with what it had (`secauto:previous-encryption=none`,
+//! `secauto:previous-public-access-block=none` or the four flags as they were), a tag an earlier
+//! run wrote is kept. S3 rewrites a bucket's whole tag set and refuses to rewrite `aws:` system
+//! tags (CloudFormation's), so a bucket carrying them, or one with no room for two more tags, keeps
+//! its record in the finding's note only (said as a caveat). Undo: delete the encryption
+//! configuration or put back the public access block the tags record.
 
 use anyhow::Result;
 use aws_sdk_s3::types::{
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::contract::{Remediation, Touched};
 use super::{Executor, Failed, Outcome};
@@ -18,60 +24,80 @@ impl Executor<'_> {
         self.carry_out(&BucketEncryption { bucket }).await
     }
 
+    /// The account the bucket must belong to, for S3's ExpectedBucketOwner.
+    fn owner(&self) -> Option<String> {
+        Some(self.account.to_string()).filter(|a| !a.is_empty())
+    }
+
     async fn encrypted(&self, bucket: &str) -> Result<bool> {
-        match self.s3.get_bucket_encryption().bucket(bucket).send().await {
+        let res = self
+            .s3
+            .get_bucket_encryption()
+            .bucket(bucket)
+            .set_expected_bucket_owner(self.owner())
+            .send()
+            .await;
+        match res {
             Ok(o) => Ok(o
                 .server_side_encryption_configuration()
                 .is_some_and(|c| !c.rules().is_empty())),
-            Err(e)
-                if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
-                    == Some("ServerSideEncryptionConfigurationNotFoundError") =>
-            {
+            Err(e) if code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
                 Ok(false)
             }
             Err(e) => Err(sdk_err("s3:GetBucketEncryption", e)),
         }
     }
 
-    async fn blocked(&self, bucket: &str) -> Result<bool> {
-        match self
+    /// The bucket's public access block; `None` when it has none.
+    async fn access_block(&self, bucket: &str) -> Result<Option<PublicAccessBlockConfiguration>> {
+        let res = self
             .s3
             .get_public_access_block()
             .bucket(bucket)
+            .set_expected_bucket_owner(self.owner())
             .send()
-            .await
-        {
-            Ok(o) => Ok(o.public_access_block_configuration().is_some_and(|c| {
-                c.block_public_acls() == Some(true)
-                    && c.ignore_public_acls() == Some(true)
-                    && c.block_public_policy() == Some(true)
-                    && c.restrict_public_buckets() == Some(true)
-            })),
-            Err(e)
-                if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
-                    == Some("NoSuchPublicAccessBlockConfiguration") =>
-            {
-                Ok(false)
-            }
+            .await;
+        match res {
+            Ok(o) => Ok(o.public_access_block_configuration().cloned()),
+            Err(e) if code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
             Err(e) => Err(sdk_err("s3:GetPublicAccessBlock", e)),
         }
     }
 
     async fn bucket_tags(&self, bucket: &str) -> Result<Vec<(String, String)>> {
-        match self.s3.get_bucket_tagging().bucket(bucket).send().await {
+        let res = self
+            .s3
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .set_expected_bucket_owner(self.owner())
+            .send()
+            .await;
+        match res {
             Ok(t) => Ok(t
                 .tag_set()
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect()),
-            Err(e)
-                if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
-                    == Some("NoSuchTagSet") =>
-            {
-                Ok(vec![])
-            }
+            Err(e) if code(&e) == Some("NoSuchTagSet") => Ok(vec![]),
             Err(e) => Err(sdk_err("s3:GetBucketTagging", e)),
         }
+    }
+
+    /// Replace the bucket's tag set with `tags` (S3 has no call that adds one tag).
+    async fn put_bucket_tags(&self, bucket: &str, tags: &[(String, String)]) -> Result<()> {
+        let set = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.s3
+            .put_bucket_tagging()
+            .bucket(bucket)
+            .set_expected_bucket_owner(self.owner())
+            .tagging(Tagging::builder().set_tag_set(Some(set)).build()?)
+            .send()
+            .await
+            .map_err(|e| sdk_err("s3:PutBucketTagging", e))?;
+        Ok(())
     }
 
     async fn encrypt(&self, bucket: &str) -> Result<()> {
@@ -86,6 +112,7 @@ impl Executor<'_> {
         self.s3
             .put_bucket_encryption()
             .bucket(bucket)
+            .set_expected_bucket_owner(self.owner())
             .server_side_encryption_configuration(
                 ServerSideEncryptionConfiguration::builder()
                     .rules(rule)
@@ -101,6 +128,7 @@ impl Executor<'_> {
         self.s3
             .put_public_access_block()
             .bucket(bucket)
+            .set_expected_bucket_owner(self.owner())
             .public_access_block_configuration(
                 PublicAccessBlockConfiguration::builder()
                     .block_public_acls(true)
@@ -116,6 +144,20 @@ impl Executor<'_> {
     }
 }
 
+fn code<E: ProvideErrorMetadata>(e: &E) -> Option<&str> {
+    e.code()
+}
+
+/// All four public access blocks on.
+fn fully_blocked(c: Option<&PublicAccessBlockConfiguration>) -> bool {
+    c.is_some_and(|c| {
+        c.block_public_acls() == Some(true)
+            && c.ignore_public_acls() == Some(true)
+            && c.block_public_policy() == Some(true)
+            && c.restrict_public_buckets() == Some(true)
+    })
+}
+
 /// Default encryption and public access blocks of one bucket.
 struct BucketEncryption<'a> {
     bucket: &'a str,
@@ -125,7 +167,30 @@ struct BucketEncryption<'a> {
 struct Bucket {
     tags: Vec<(String, String)>,
     encrypted: bool,
-    blocked: bool,
+    /// The public access block as it was: `None` when there was none.
+    block: Option<PublicAccessBlockConfiguration>,
+}
+
+/// The tag recording the bucket's default encryption before the first change.
+pub const PREVIOUS_ENCRYPTION_TAG: &str = "secauto:previous-encryption";
+/// The tag recording the bucket's public access block before the first change.
+pub const PREVIOUS_BLOCK_TAG: &str = "secauto:previous-public-access-block";
+/// A bucket holds at most 50 tags.
+const MAX_BUCKET_TAGS: usize = 50;
+
+/// The record's value for a public access block (or its absence).
+fn block_record(c: Option<&PublicAccessBlockConfiguration>) -> String {
+    let Some(c) = c else {
+        return "none".to_string();
+    };
+    let flag = |v: Option<bool>| v.unwrap_or(false);
+    format!(
+        "BlockPublicAcls={} IgnorePublicAcls={} BlockPublicPolicy={} RestrictPublicBuckets={}",
+        flag(c.block_public_acls()),
+        flag(c.ignore_public_acls()),
+        flag(c.block_public_policy()),
+        flag(c.restrict_public_buckets())
+    )
 }
 
 impl Remediation for BucketEncryption<'_> {
@@ -135,7 +200,7 @@ impl Remediation for BucketEncryption<'_> {
         Ok(Some(Bucket {
             tags: ex.bucket_tags(self.bucket).await?,
             encrypted: ex.encrypted(self.bucket).await?,
-            blocked: ex.blocked(self.bucket).await?,
+            block: ex.access_block(self.bucket).await?,
         }))
     }
 
@@ -146,7 +211,50 @@ impl Remediation for BucketEncryption<'_> {
         }]
     }
 
-    /// What was turned on is the undo record: each is named in a step.
+    /// What the bucket had, in its tags (kept when an earlier run wrote them), or, where S3 cannot
+    /// take them, in the note.
+    async fn record(
+        &self,
+        ex: &Executor<'_>,
+        b: &Bucket,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let mut record = Vec::new();
+        if !b.encrypted {
+            record.push((PREVIOUS_ENCRYPTION_TAG, "none".to_string()));
+        }
+        if !fully_blocked(b.block.as_ref()) {
+            record.push((PREVIOUS_BLOCK_TAG, block_record(b.block.as_ref())));
+        }
+        let has = |k: &str| b.tags.iter().any(|(t, _)| t == k);
+        record.retain(|(k, _)| !has(k));
+        if record.is_empty() {
+            return Ok(());
+        }
+        let said = record
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let bucket = self.bucket;
+        if b.tags.iter().any(|(k, _)| k.starts_with("aws:"))
+            || b.tags.len() + record.len() > MAX_BUCKET_TAGS
+        {
+            out.caveats.push(format!(
+                "the undo record of {bucket} is this note only ({said}): its tags cannot take it (S3 rewrites a bucket's whole tag set and refuses to rewrite aws: system tags; a bucket holds 50)"
+            ));
+            return Ok(());
+        }
+        let mut tags = b.tags.clone();
+        tags.extend(record.into_iter().map(|(k, v)| (k.to_string(), v)));
+        let what = format!("record {said} in {bucket}'s tags");
+        ex.act(out, protected, what, ex.put_bucket_tags(bucket, &tags))
+            .await?;
+        Ok(())
+    }
+
+    /// Encryption, then the public access block, each only when missing.
     async fn apply(
         &self,
         ex: &Executor<'_>,
@@ -160,23 +268,14 @@ impl Remediation for BucketEncryption<'_> {
                 .push(format!("{bucket} already has default encryption"));
         } else {
             let what = format!("turn on default encryption (SSE-S3) of {bucket}");
-            ex.step(out, protected, what);
-            if ex.acting(protected) {
-                ex.encrypt(bucket).await?;
-            }
+            ex.act(out, protected, what, ex.encrypt(bucket)).await?;
         }
-        if b.blocked {
+        if fully_blocked(b.block.as_ref()) {
             out.steps
                 .push(format!("{bucket} already blocks public access"));
         } else {
-            ex.step(
-                out,
-                protected,
-                format!("block all public access to {bucket}"),
-            );
-            if ex.acting(protected) {
-                ex.block(bucket).await?;
-            }
+            let what = format!("block all public access to {bucket}");
+            ex.act(out, protected, what, ex.block(bucket)).await?;
         }
         Ok(())
     }
@@ -190,9 +289,10 @@ impl Remediation for BucketEncryption<'_> {
         acted: bool,
     ) -> Result<bool> {
         Ok(if acted && out.changed {
-            ex.encrypted(self.bucket).await? && ex.blocked(self.bucket).await?
+            ex.encrypted(self.bucket).await?
+                && fully_blocked(ex.access_block(self.bucket).await?.as_ref())
         } else {
-            b.encrypted && b.blocked
+            b.encrypted && fully_blocked(b.block.as_ref())
         })
     }
 }

@@ -90,27 +90,19 @@ impl Executor<'_> {
                 continue;
             }
             let groups = groups_of(eni);
-            self.step(
-                out,
-                protected,
-                format!(
-                    "record the groups of {eni_id} ({}) and its connection-tracking timeouts in its tags",
-                    groups.join(", ")
-                ),
+            let (first, more) = groups.split_at(groups.len().min(GROUPS_PER_TAG));
+            let tracking = eni.connection_tracking_configuration().map_or_else(
+                || "default".to_string(),
+                |c| {
+                    format!(
+                        "tcp={} udp-stream={} udp={}",
+                        c.tcp_established_timeout().unwrap_or_default(),
+                        c.udp_stream_timeout().unwrap_or_default(),
+                        c.udp_timeout().unwrap_or_default()
+                    )
+                },
             );
-            if self.acting(protected) {
-                let (first, more) = groups.split_at(groups.len().min(GROUPS_PER_TAG));
-                let tracking = eni.connection_tracking_configuration().map_or_else(
-                    || "default".to_string(),
-                    |c| {
-                        format!(
-                            "tcp={} udp-stream={} udp={}",
-                            c.tcp_established_timeout().unwrap_or_default(),
-                            c.udp_stream_timeout().unwrap_or_default(),
-                            c.udp_timeout().unwrap_or_default()
-                        )
-                    },
-                );
+            let call = async {
                 self.ec2
                     .create_tags()
                     .resources(eni_id)
@@ -120,8 +112,13 @@ impl Executor<'_> {
                     .tags(tag("secauto:finding", self.finding_id))
                     .send()
                     .await
-                    .map_err(|e| sdk_err("ec2:CreateTags", e))?;
-            }
+                    .map_err(|e| sdk_err("ec2:CreateTags", e))
+            };
+            let what = format!(
+                "record the groups of {eni_id} ({}) and its connection-tracking timeouts in its tags",
+                groups.join(", ")
+            );
+            self.act(out, protected, what, call).await?;
         }
         Ok(())
     }
@@ -188,25 +185,22 @@ impl Executor<'_> {
             .deadline
             .is_none_or(|d| d.saturating_duration_since(Instant::now()) >= REPAIR_BUDGET);
         if !time_to_cut {
-            self.step(out, s.protected, format!(
+            let what = format!(
                 "move {eni_id} straight to {qsg} (too little time left to pass through {UNTRACK_GROUP} and repair a failure): it is contained, but its tracked connections are not cut"
-            ));
-            if self.acting(s.protected) {
-                self.set_groups_retrying(eni_id, &[qsg.to_string()]).await?;
-            }
+            );
+            let target = [qsg.to_string()];
+            let call = self.set_groups_retrying(eni_id, &target);
+            self.act(out, s.protected, what, call).await?;
             return Ok(None);
         }
         let untrack = self
             .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, s.protected)
             .await?;
-        self.step(
-            out,
-            s.protected,
-            format!(
-                "move {eni_id} to {untrack} (its TCP and UDP connections become untracked), then to {qsg}: those connections are cut"
-            ),
+        let what = format!(
+            "move {eni_id} to {untrack} (its TCP and UDP connections become untracked), then to {qsg}: those connections are cut"
         );
         if !self.acting(s.protected) {
+            self.step(out, s.protected, what);
             return Ok(None);
         }
         let original = recorded(eni).unwrap_or_else(|| groups_of(eni));
@@ -218,10 +212,12 @@ impl Executor<'_> {
             Err(e) => Err(e),
         };
         if let Err(e) = moved {
+            out.steps.push(format!("failed to {what}"));
             let repair = self.repair(eni_id, &original).await;
             out.steps.push(repair.clone());
             return Err(e.context(repair));
         }
+        self.step(out, s.protected, what);
         Ok(Some(untrack))
     }
 

@@ -38,18 +38,18 @@ pub(super) trait Remediation {
     /// Every resource the action would change.
     fn touches(&self, s: &Self::Subject) -> Vec<Touched>;
 
-    /// What undo needs, before the first change (through `ex.step`, so a dry run only says it).
+    /// What undo needs, written on the resource before the first change (through `ex.act`, so a
+    /// dry run only says it), merged with an earlier run's record, never overwriting it. Every
+    /// remediation must say where its record goes: there is no default.
     async fn record(
         &self,
-        _ex: &Executor<'_>,
-        _s: &Self::Subject,
-        _out: &mut Outcome,
-        _protected: bool,
-    ) -> Result<()> {
-        Ok(())
-    }
+        ex: &Executor<'_>,
+        s: &Self::Subject,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()>;
 
-    /// The changes, containment first (through `ex.step` and `ex.acting`).
+    /// The changes, containment first (each through `ex.act`).
     async fn apply(
         &self,
         ex: &Executor<'_>,

@@ -67,12 +67,7 @@ impl Executor<'_> {
         if now == Some("stop") {
             return Ok(());
         }
-        self.step(
-            out,
-            protected,
-            format!("make a shutdown from inside {id} stop it, not terminate it"),
-        );
-        if self.acting(protected) {
+        let call = async {
             self.ec2
                 .modify_instance_attribute()
                 .instance_id(id)
@@ -81,8 +76,10 @@ impl Executor<'_> {
                 )
                 .send()
                 .await
-                .map_err(|e| sdk_err("ec2:ModifyInstanceAttribute", e))?;
-        }
+                .map_err(|e| sdk_err("ec2:ModifyInstanceAttribute", e))
+        };
+        let what = format!("make a shutdown from inside {id} stop it, not terminate it");
+        self.act(out, protected, what, call).await?;
         Ok(())
     }
 
@@ -114,20 +111,17 @@ impl Executor<'_> {
         {
             return Ok(());
         }
-        self.step(
-            out,
-            protected,
-            format!("turn on termination protection of {id}"),
-        );
-        if self.acting(protected) {
+        let call = async {
             self.ec2
                 .modify_instance_attribute()
                 .instance_id(id)
                 .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
                 .send()
                 .await
-                .map_err(|e| sdk_err("ec2:ModifyInstanceAttribute", e))?;
-        }
+                .map_err(|e| sdk_err("ec2:ModifyInstanceAttribute", e))
+        };
+        let what = format!("turn on termination protection of {id}");
+        self.act(out, protected, what, call).await?;
         Ok(())
     }
 
@@ -160,14 +154,7 @@ impl Executor<'_> {
             ));
             return Ok(());
         }
-        self.step(
-            out,
-            protected,
-            format!(
-                "detach {id} from Auto Scaling group {group} (it launches a replacement; this instance is kept as evidence)"
-            ),
-        );
-        if self.acting(protected) {
+        let call = async {
             self.autoscaling
                 .detach_instances()
                 .auto_scaling_group_name(group)
@@ -175,8 +162,12 @@ impl Executor<'_> {
                 .should_decrement_desired_capacity(false)
                 .send()
                 .await
-                .map_err(|e| sdk_err("autoscaling:DetachInstances", e))?;
-        }
+                .map_err(|e| sdk_err("autoscaling:DetachInstances", e))
+        };
+        let what = format!(
+            "detach {id} from Auto Scaling group {group} (it launches a replacement; this instance is kept as evidence)"
+        );
+        self.act(out, protected, what, call).await?;
         Ok(())
     }
 
@@ -232,10 +223,8 @@ impl Executor<'_> {
                 ));
                 continue;
             }
-            self.step(out, protected, format!("snapshot {vol} for forensics"));
-            if self.acting(protected) {
-                let s = self
-                    .ec2
+            let call = async {
+                self.ec2
                     .create_snapshot()
                     .volume_id(vol)
                     .description(format!("secauto forensic snapshot of {id}"))
@@ -248,7 +237,10 @@ impl Executor<'_> {
                     )
                     .send()
                     .await
-                    .map_err(|e| sdk_err("ec2:CreateSnapshot", e))?;
+                    .map_err(|e| sdk_err("ec2:CreateSnapshot", e))
+            };
+            let what = format!("snapshot {vol} for forensics");
+            if let Some(s) = self.act(out, protected, what, call).await? {
                 if let Some(sid) = s.snapshot_id() {
                     out.steps.push(format!("snapshot {sid} started"));
                 }

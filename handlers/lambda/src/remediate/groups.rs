@@ -48,18 +48,13 @@ impl Executor<'_> {
                     Rules::None => "no rules",
                     Rules::AllOpen => "all traffic, so connections become untracked",
                 };
-                self.step(
-                    out,
-                    protected,
-                    format!("create security group {name} ({what}) in {vpc}"),
-                );
-                if !self.acting(protected) {
-                    return Ok(format!("{name} (to be made)"));
-                }
-                match self.create_group(vpc, name, rules).await? {
-                    Some(id) => id,
+                let what = format!("create security group {name} ({what}) in {vpc}");
+                let made = self.create_group(vpc, name, rules);
+                match self.act(out, protected, what, made).await? {
+                    None => return Ok(format!("{name} (to be made)")),
+                    Some(Some(id)) => id,
                     // Another isolation in this VPC made it first: use theirs.
-                    None => self.find_group(vpc, name).await?.with_context(|| {
+                    Some(None) => self.find_group(vpc, name).await?.with_context(|| {
                         format!(
                             "{name} in {vpc} exists (InvalidGroup.Duplicate) but cannot be found"
                         )
@@ -118,41 +113,38 @@ impl Executor<'_> {
         if ingress.is_empty() && egress.is_empty() {
             return Ok(());
         }
-        self.step(
-            out,
-            protected,
-            format!(
-                "remove {} inbound and {} outbound rule(s) from {name} {id}: {}",
-                ingress.len(),
-                egress.len(),
-                if name == UNTRACK_GROUP {
-                    "it allows nothing between isolations"
-                } else {
-                    "a quarantine group has none"
-                }
-            ),
+        let what = format!(
+            "remove {} inbound and {} outbound rule(s) from {name} {id}: {}",
+            ingress.len(),
+            egress.len(),
+            if name == UNTRACK_GROUP {
+                "it allows nothing between isolations"
+            } else {
+                "a quarantine group has none"
+            }
         );
-        if !self.acting(protected) {
-            return Ok(());
-        }
-        if !ingress.is_empty() {
-            self.ec2
-                .revoke_security_group_ingress()
-                .group_id(id)
-                .set_ip_permissions(Some(one_range_each(ingress)))
-                .send()
-                .await
-                .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))?;
-        }
-        if !egress.is_empty() {
-            self.ec2
-                .revoke_security_group_egress()
-                .group_id(id)
-                .set_ip_permissions(Some(one_range_each(egress)))
-                .send()
-                .await
-                .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e))?;
-        }
+        let call = async {
+            if !ingress.is_empty() {
+                self.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(one_range_each(ingress)))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))?;
+            }
+            if !egress.is_empty() {
+                self.ec2
+                    .revoke_security_group_egress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(one_range_each(egress)))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e))?;
+            }
+            Ok(())
+        };
+        self.act(out, protected, what, call).await?;
         Ok(())
     }
 
@@ -166,36 +158,30 @@ impl Executor<'_> {
         protected: bool,
     ) -> Result<()> {
         if !allows_all(g.ip_permissions()) {
-            self.step(
-                out,
-                protected,
-                format!("allow all inbound traffic in {name} {id}"),
-            );
-            if self.acting(protected) {
+            let call = async {
                 self.ec2
                     .authorize_security_group_ingress()
                     .group_id(id)
                     .ip_permissions(missing(g.ip_permissions()))
                     .send()
                     .await
-                    .map_err(|e| sdk_err("ec2:AuthorizeSecurityGroupIngress", e))?;
-            }
+                    .map_err(|e| sdk_err("ec2:AuthorizeSecurityGroupIngress", e))
+            };
+            let what = format!("allow all inbound traffic in {name} {id}");
+            self.act(out, protected, what, call).await?;
         }
         if !allows_all(g.ip_permissions_egress()) {
-            self.step(
-                out,
-                protected,
-                format!("allow all outbound traffic in {name} {id}"),
-            );
-            if self.acting(protected) {
+            let call = async {
                 self.ec2
                     .authorize_security_group_egress()
                     .group_id(id)
                     .ip_permissions(missing(g.ip_permissions_egress()))
                     .send()
                     .await
-                    .map_err(|e| sdk_err("ec2:AuthorizeSecurityGroupEgress", e))?;
-            }
+                    .map_err(|e| sdk_err("ec2:AuthorizeSecurityGroupEgress", e))
+            };
+            let what = format!("allow all outbound traffic in {name} {id}");
+            self.act(out, protected, what, call).await?;
         }
         Ok(())
     }

@@ -184,12 +184,7 @@ impl Executor<'_> {
         if s.isolated_tag {
             return Ok(());
         }
-        self.step(
-            out,
-            s.protected,
-            format!("tag {} {ISOLATED_TAG}=true", s.id),
-        );
-        if self.acting(s.protected) {
+        let call = async {
             self.ec2
                 .create_tags()
                 .resources(s.id)
@@ -197,8 +192,10 @@ impl Executor<'_> {
                 .tags(tag("secauto:finding", self.finding_id))
                 .send()
                 .await
-                .map_err(|e| sdk_err("ec2:CreateTags", e))?;
-        }
+                .map_err(|e| sdk_err("ec2:CreateTags", e))
+        };
+        let what = format!("tag {} {ISOLATED_TAG}=true", s.id);
+        self.act(out, s.protected, what, call).await?;
         Ok(())
     }
 }

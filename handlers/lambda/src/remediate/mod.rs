@@ -4,8 +4,9 @@
 //! ingress (`security_groups`), bucket encryption and public access (`buckets`).
 //!
 //! In a dry run (notify-only mode, or a protected resource) every read still happens and every
-//! write is reported as "would …". Every step that changed something is recorded in the outcome as
-//! it happens, so a failure half-way reports what was already changed.
+//! write is reported as "would …". Every step that changed something is recorded in the outcome once
+//! its call succeeded ([`Executor::act`]), so a failure half-way reports exactly what was changed
+//! and which step failed.
 
 use std::time::Duration;
 
@@ -134,6 +135,9 @@ pub struct Executor<'a> {
     pub autoscaling: &'a aws_sdk_autoscaling::Client,
     pub dry_run: bool,
     pub finding_id: &'a str,
+    /// The account the resources must belong to: every S3 call sends it as ExpectedBucketOwner,
+    /// so a bucket of the same name in another account is never read or changed. Empty: unchecked.
+    pub account: &'a str,
     pub isolate_document: &'a str,
     /// The role the isolation automation runs as (`AutomationAssumeRole`); empty for none.
     pub automation_role: &'a str,
@@ -163,7 +167,36 @@ fn finish(outcome: Outcome, res: anyhow::Result<()>) -> Result<Outcome, Failed> 
 }
 
 impl Executor<'_> {
-    /// Record a step: done (and `changed`) when acting, "would …" in a dry run or when protected.
+    /// One step that changes something: in a dry run (or when protected) it is only said ("would
+    /// …") and `call` never runs; otherwise `call` runs and the step is recorded as done only once
+    /// it succeeded, a failed call as "failed to …", so the outcome never claims a change that
+    /// did not happen.
+    async fn act<T>(
+        &self,
+        out: &mut Outcome,
+        protected: bool,
+        what: String,
+        call: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<Option<T>> {
+        if !self.acting(protected) {
+            out.steps.push(format!("would {what}"));
+            return Ok(None);
+        }
+        match call.await {
+            Ok(v) => {
+                out.steps.push(what);
+                out.changed = true;
+                Ok(Some(v))
+            }
+            Err(e) => {
+                out.steps.push(format!("failed to {what}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Record a step already carried out (done, and `changed`, when acting), or "would …" in a
+    /// dry run or when protected. Call it after the change succeeded, never before.
     fn step(&self, out: &mut Outcome, protected: bool, what: String) {
         if self.dry_run || protected {
             out.steps.push(format!("would {what}"));

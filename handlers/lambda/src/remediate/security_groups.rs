@@ -1,6 +1,8 @@
 //! World-open ingress: block-network revokes every ingress rule open to 0.0.0.0/0 or ::/0;
 //! fix-security-group only those to SSH (22), RDP (3389), every port or every protocol.
-//! Undo: the revoked rules are listed in the outcome (the finding's note and the SNS message).
+//! Undo: before the first revoke the group is tagged with the rules about to go
+//! (`secauto:revoked-ingress`, continued in `…-2` … `…-5`: `protocol:from-to=cidr` items), merged
+//! with what an earlier run recorded, never dropped; the steps name them too.
 //! The group is re-read afterwards: a finding is RESOLVED only when the re-read shows no world-open
 //! ingress within the action's scope; world-open ingress outside it (fix-security-group leaves 443
 //! open) is named in the note, and when nothing was in scope at all the finding stays NOTIFIED.
@@ -98,6 +100,73 @@ impl Executor<'_> {
     }
 }
 
+/// The tag recording the ingress rules isolation's group actions revoked (`…-2` … continue it).
+pub const REVOKED_TAG: &str = "secauto:revoked-ingress";
+/// How many record tags a group gets at most (a group holds 50 tags).
+const RECORD_TAGS: usize = 5;
+
+/// `protocol:from-to=cidr` for each world-open range of `p` (`-1:all=…` for every protocol).
+fn rule_items(p: &IpPermission) -> Vec<String> {
+    let (v4, v6) = world_ranges(p);
+    let ports = match (p.ip_protocol().unwrap_or("-1"), p.from_port(), p.to_port()) {
+        ("-1", _, _) => "all".to_string(),
+        (_, Some(f), Some(t)) => format!("{f}-{t}"),
+        _ => "all".to_string(),
+    };
+    let proto = p.ip_protocol().unwrap_or("-1");
+    v4.iter()
+        .filter_map(|r| r.cidr_ip())
+        .chain(v6.iter().filter_map(|r| r.cidr_ipv6()))
+        .map(|c| format!("{proto}:{ports}={c}"))
+        .collect()
+}
+
+/// The record tags' keys, first to last.
+fn record_keys() -> impl Iterator<Item = String> {
+    (1..=RECORD_TAGS).map(|n| match n {
+        1 => REVOKED_TAG.to_string(),
+        n => format!("{REVOKED_TAG}-{n}"),
+    })
+}
+
+/// The rules an earlier run recorded on `g`, in order.
+fn recorded_rules(g: &SecurityGroup) -> Vec<String> {
+    record_keys()
+        .flat_map(|k| {
+            g.tags()
+                .iter()
+                .filter(move |t| t.key() == Some(k.as_str()))
+                .flat_map(|t| t.value().unwrap_or_default().split_whitespace())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The record tags holding `items` (each value at most 256 characters), and what did not fit.
+fn record_tags(items: &[String]) -> (Vec<aws_sdk_ec2::types::Tag>, Vec<String>) {
+    let mut values = vec![String::new()];
+    let mut left = Vec::new();
+    for item in items {
+        let last = values.last_mut().expect("one value at least");
+        if last.is_empty() || last.len() + 1 + item.len() <= 256 {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(item);
+        } else if values.len() < RECORD_TAGS {
+            values.push(item.clone());
+        } else {
+            left.push(item.clone());
+        }
+    }
+    let tags = record_keys()
+        .zip(values)
+        .map(|(k, v)| super::tag(&k, &v))
+        .collect();
+    (tags, left)
+}
+
 /// World-open ingress of one group, the rules `select` picks.
 struct WorldIngress<'a> {
     id: &'a str,
@@ -123,7 +192,50 @@ impl Remediation for WorldIngress<'_> {
         }]
     }
 
-    /// The revoked rules are the undo record: each is named in a step (the finding's note, SNS).
+    /// The rules about to be revoked, merged into the group's record before any of them goes.
+    async fn record(
+        &self,
+        ex: &Executor<'_>,
+        g: &SecurityGroup,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let before = recorded_rules(g);
+        let mut all = before.clone();
+        for p in g.ip_permissions().iter().filter(|p| (self.select)(p)) {
+            for item in rule_items(p) {
+                if !all.contains(&item) {
+                    all.push(item);
+                }
+            }
+        }
+        if all == before {
+            return Ok(());
+        }
+        let (tags, left) = record_tags(&all);
+        if !left.is_empty() {
+            out.caveats.push(format!(
+                "{} rule(s) did not fit in {}'s record tags and are named only here: {}",
+                left.len(),
+                self.id,
+                left.join(" ")
+            ));
+        }
+        let id = self.id;
+        let call = async {
+            ex.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| sdk_err("ec2:CreateTags", e))
+        };
+        let what = format!("record the rules to revoke in {id}'s tag {REVOKED_TAG}");
+        ex.act(out, protected, what, call).await?;
+        Ok(())
+    }
+
     async fn apply(
         &self,
         ex: &Executor<'_>,
@@ -144,27 +256,24 @@ impl Remediation for WorldIngress<'_> {
                 .filter_map(|r| r.cidr_ip())
                 .chain(v6.iter().filter_map(|r| r.cidr_ipv6()))
                 .collect();
-            ex.step(
-                out,
-                protected,
-                format!("revoke {} from {} on {id}", describe(p), cidrs.join(", ")),
-            );
-            if ex.acting(protected) {
-                let perm = IpPermission::builder()
-                    .set_ip_protocol(p.ip_protocol().map(str::to_string))
-                    .set_from_port(p.from_port())
-                    .set_to_port(p.to_port())
-                    .set_ip_ranges(if v4.is_empty() { None } else { Some(v4) })
-                    .set_ipv6_ranges(if v6.is_empty() { None } else { Some(v6) })
-                    .build();
+            let what = format!("revoke {} from {} on {id}", describe(p), cidrs.join(", "));
+            let perm = IpPermission::builder()
+                .set_ip_protocol(p.ip_protocol().map(str::to_string))
+                .set_from_port(p.from_port())
+                .set_to_port(p.to_port())
+                .set_ip_ranges(if v4.is_empty() { None } else { Some(v4) })
+                .set_ipv6_ranges(if v6.is_empty() { None } else { Some(v6) })
+                .build();
+            let call = async {
                 ex.ec2
                     .revoke_security_group_ingress()
                     .group_id(id)
                     .ip_permissions(perm)
                     .send()
                     .await
-                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))?;
-            }
+                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))
+            };
+            ex.act(out, protected, what, call).await?;
         }
         if !matched {
             out.steps

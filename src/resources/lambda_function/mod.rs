@@ -16,6 +16,10 @@ use super::{found, tags_value, touches, Applied, Ctx, Difference, Kind, Live};
 use crate::error::{aws, is_not_found};
 use crate::retry::{retry_when, Budget, Transient};
 
+mod concurrency;
+pub use concurrency::no_room;
+use concurrency::set_concurrency;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spec {
     pub name: String,
@@ -411,37 +415,6 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
         physical_id: spec.name.clone(),
         arn: live.arn.clone(),
     })
-}
-
-/// Reserve the spec's concurrency (PutFunctionConcurrency), or remove the reservation
-/// (DeleteFunctionConcurrency) when it has none. Lambda refuses a reservation that would leave the
-/// account fewer than 100 unreserved concurrent executions; that answer is reported with the fix.
-async fn set_concurrency(ctx: &Ctx, spec: &Spec) -> Result<()> {
-    let lambda = &ctx.clients.lambda;
-    let Some(n) = spec.reserved_concurrency else {
-        return lambda
-            .delete_function_concurrency()
-            .function_name(&spec.name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws("lambda:DeleteFunctionConcurrency", e));
-    };
-    match lambda
-        .put_function_concurrency()
-        .function_name(&spec.name)
-        .reserved_concurrent_executions(n)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if crate::error::says(&e, "InvalidParameterValueException", "UnreservedConcurrentExecution") => Err(aws("lambda:PutFunctionConcurrency", e)
-            .context(format!(
-                "reserving {n} concurrent executions for function {} would leave this account fewer than the 100 unreserved ones Lambda requires (`aws lambda get-account-settings` shows the account's limit; new accounts may have 10 or 50): lower [lambda.reserved_concurrency] in secauto.toml, set it to 0 to leave the function unreserved, or ask AWS for a higher concurrent-executions quota",
-                spec.name
-            ))),
-        Err(e) => Err(aws("lambda:PutFunctionConcurrency", e)),
-    }
 }
 
 pub async fn delete(ctx: &Ctx, name: &str) -> Result<()> {

@@ -4,7 +4,7 @@
 //! region too (`{stack}-{region}-{suffix}`), so one stack per region of an account never collides.
 
 /// The partition of a region, as in every ARN: `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`,
-/// `aws-iso-b`, `aws-iso-e` or `aws-iso-f`.
+/// `aws-iso-b`, `aws-iso-e`, `aws-iso-f` or `aws-eusc` (the European Sovereign Cloud).
 pub fn partition(region: &str) -> &'static str {
     const PREFIXES: &[(&str, &str)] = &[
         ("cn-", "aws-cn"),
@@ -13,6 +13,7 @@ pub fn partition(region: &str) -> &'static str {
         ("us-iso-", "aws-iso"),
         ("eu-isoe-", "aws-iso-e"),
         ("us-isof-", "aws-iso-f"),
+        ("eusc-", "aws-eusc"),
     ];
     PREFIXES
         .iter()
@@ -85,6 +86,7 @@ mod tests {
             ("eu-isoe-west-1", "aws-iso-e"),
             ("us-isof-south-1", "aws-iso-f"),
             ("us-isof-east-1", "aws-iso-f"),
+            ("eusc-de-east-1", "aws-eusc"),
         ] {
             assert_eq!(partition(region), want, "{region}");
         }

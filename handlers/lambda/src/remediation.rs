@@ -245,11 +245,16 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
         .get("secauto:remediation")
         .map(String::as_str)
         == Some("done");
-    let resolved = live.workflow.as_ref().and_then(|w| w.status.as_deref()) == Some("RESOLVED");
-    Ok(if done && resolved {
-        Vouched::AlreadyDone
-    } else {
-        Vouched::Act
+    let status = live.workflow_status();
+    Ok(match status {
+        "RESOLVED" if done => Vouched::AlreadyDone,
+        // Someone closed it while its event waited: remediation does not reopen it, unless an
+        // analyst asked for it with the custom action.
+        "RESOLVED" | "SUPPRESSED" if !event.forced => Vouched::Refuse(format!(
+            "finding {} is {status} in Security Hub: closed by someone else, it is not acted on (use \"Trigger remediation\" to force it)",
+            f.id
+        )),
+        _ => Vouched::Act,
     })
 }
 

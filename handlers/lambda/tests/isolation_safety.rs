@@ -133,10 +133,18 @@ async fn group_id(a: &Aws, vpc: &str, name: &str) -> Option<String> {
 async fn isolate_refusing(
     fail: usize,
 ) -> (Aws, Fixture, Arc<RefuseMoves>, Result<Outcome, Failed>) {
+    isolate_refusing_all_but(fail, None).await
+}
+
+/// As [`isolate_refusing`], the move back to its own group refused too when `keep` names no group.
+async fn isolate_refusing_all_but(
+    fail: usize,
+    keep: Option<&str>,
+) -> (Aws, Fixture, Arc<RefuseMoves>, Result<Outcome, Failed>) {
     let a = aws();
     let f = fixture(&a, false).await;
     let shim = Arc::new(RefuseMoves {
-        keep: f.sg.clone(),
+        keep: keep.map_or_else(|| f.sg.clone(), String::from),
         pass: 1,
         fail,
         moves: AtomicUsize::new(0),
@@ -167,6 +175,85 @@ async fn a_refused_move_to_quarantine_never_leaves_the_all_traffic_group() {
     let text = format!("{:#}", failed.error);
     assert!(text.contains("moved back to its groups"), "{text}");
     assert!(text.contains("NOT isolated"), "{text}");
+    assert_eq!(
+        rules_of(&a, &untrack).await,
+        (0, 0),
+        "{untrack} closed again"
+    );
+}
+
+/// Inbound rules of a group, and its outbound rules to IPv4 ranges. (moto 5.2.5 cannot revoke
+/// an IPv6 egress rule: it keeps `-1 ::/0` whatever is sent, so that one is not counted.)
+async fn rules_of(a: &Aws, id: &str) -> (usize, usize) {
+    let g = a
+        .ec2
+        .describe_security_groups()
+        .group_ids(id)
+        .send()
+        .await
+        .unwrap();
+    let g = &g.security_groups()[0];
+    let egress_v4 = g
+        .ip_permissions_egress()
+        .iter()
+        .filter(|p| !p.ip_ranges().is_empty())
+        .count();
+    (g.ip_permissions().len(), egress_v4)
+}
+
+#[tokio::test]
+async fn when_even_the_move_back_is_refused_the_all_traffic_group_is_closed() {
+    let (a, f, _shim, res) = isolate_refusing_all_but(usize::MAX, Some("sg-none")).await;
+    let failed = res.expect_err("every move after the first was refused");
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
+    assert_eq!(
+        groups(&a, &f.instance).await,
+        vec![vec![untrack.clone()]],
+        "stuck in the all-traffic group"
+    );
+    assert_eq!(
+        rules_of(&a, &untrack).await,
+        (0, 0),
+        "which allows nothing any more: the interface is contained"
+    );
+    let text = format!("{:#}", failed.error);
+    assert!(text.contains("by hand"), "{text}");
+}
+
+/// Forwards every request; answers a revoke of the quarantine group's rules with EC2's
+/// InvalidPermission.NotFound, as when another isolation in the VPC revoked them a moment before.
+struct RevokedFirst;
+
+impl Shim for RevokedFirst {
+    fn respond(&self, request: &Message, response: &mut Message) {
+        if body(request).contains("Action=RevokeSecurityGroupEgress") {
+            *response = Message {
+                start: "HTTP/1.1 400 Bad Request".into(),
+                headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
+                body: br#"<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>InvalidPermission.NotFound</Code><Message>The specified rule does not exist in this security group.</Message></Error></Errors><RequestID>1a2b</RequestID></Response>"#
+                    .to_vec(),
+            };
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rule_another_isolation_revoked_first_is_done_not_an_error() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (_proxy, ec2) = through(&a, Arc::new(RevokedFirst));
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect("isolation goes on");
+    assert!(out.compliant, "{out:?}");
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q.clone()]]);
+    assert_eq!(rules_of(&a, &q).await, (0, 0));
 }
 
 #[tokio::test]

@@ -500,7 +500,8 @@ async fn isolation_cuts_live_sessions_and_keeps_the_evidence() {
         .collect();
     let at = |a: &str| actions.iter().position(|x| x == a);
     assert!(
-        at("AuthorizeSecurityGroupIngress") < at("ModifyNetworkInterfaceAttribute")
+        at("AuthorizeSecurityGroupIngress").is_some()
+            && at("AuthorizeSecurityGroupIngress") < at("ModifyNetworkInterfaceAttribute")
             && at("ModifyNetworkInterfaceAttribute") < at("RevokeSecurityGroupIngress"),
         "{actions:?}"
     );
@@ -1137,9 +1138,22 @@ mod vouching {
         done["Workflow"] = json!({"Status": "RESOLVED"});
         let mut elsewhere = cis41("elsewhere");
         elsewhere["Region"] = json!("eu-west-1");
+        let mut suppressed = cis41("suppressed");
+        suppressed["Workflow"] = json!({"Status": "SUPPRESSED"});
+        let mut closed = cis41("closed");
+        closed["Workflow"] = json!({"Status": "RESOLVED"});
         import(
             &m.url,
-            &[live.clone(), archived, passed, moved, done, elsewhere],
+            &[
+                live.clone(),
+                archived,
+                passed,
+                moved,
+                done,
+                elsewhere,
+                suppressed,
+                closed,
+            ],
         );
         let c = clients(&m.url);
         let decide = |f: Value| {
@@ -1154,6 +1168,8 @@ mod vouching {
             ("archived", "ARCHIVED"),
             ("passed", "compliance status PASSED"),
             ("moved", "does not name the AwsEc2SecurityGroup"),
+            ("suppressed", "is SUPPRESSED in Security Hub"),
+            ("closed", "is RESOLVED in Security Hub"),
             (
                 "elsewhere",
                 "has Region eu-west-1 in Security Hub, not us-east-1",
@@ -1164,6 +1180,13 @@ mod vouching {
                 other => panic!("{id}: {other:?}"),
             }
         }
+        let mut forced = event(&cis41("suppressed"));
+        forced.forced = true;
+        assert_eq!(
+            vouch(&c, &forced).await.unwrap(),
+            Vouched::Act,
+            "an analyst's Trigger remediation acts on a closed finding"
+        );
         // The finding of another product with the same id is another finding.
         let mut other_product = live;
         other_product["ProductArn"] =

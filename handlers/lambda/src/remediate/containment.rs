@@ -65,6 +65,23 @@ fn recorded(eni: &NetworkInterface) -> Option<Vec<String>> {
     )
 }
 
+/// Where a failed move to quarantine sends the interface back: the groups this run recorded (its
+/// present ones, or an earlier run's record when it is already in isolation's groups), never the
+/// all-traffic group — quarantine instead when nothing else is known.
+fn repair_target(eni: &NetworkInterface, untrack: &str, quarantine: &str) -> Vec<String> {
+    let groups = if in_our_groups(eni) {
+        recorded(eni).unwrap_or_default()
+    } else {
+        groups_of(eni)
+    };
+    let groups: Vec<String> = groups.into_iter().filter(|g| g != untrack).collect();
+    if groups.is_empty() {
+        vec![quarantine.to_string()]
+    } else {
+        groups
+    }
+}
+
 /// Is the interface in one of isolation's own groups (a run got past the record)?
 fn in_our_groups(eni: &NetworkInterface) -> bool {
     eni.groups()
@@ -118,7 +135,14 @@ impl Executor<'_> {
                 "record the groups of {eni_id} ({}) and its connection-tracking timeouts in its tags",
                 groups.join(", ")
             );
-            self.act(out, protected, what, call).await?;
+            if let Err(e) = self.act(out, protected, what, call).await {
+                // A record that cannot be written must not keep the instance open: it is said
+                // in the note and the message instead, and containment goes on.
+                out.caveats.push(format!(
+                    "the undo record of {eni_id} is this note only (groups {}; timeouts {tracking}): {e:#}",
+                    groups.join(" ")
+                ));
+            }
         }
         Ok(())
     }
@@ -146,14 +170,12 @@ impl Executor<'_> {
                 .get(vpc)
                 .with_context(|| format!("no quarantine group for {vpc}"))?;
             lowered &= self.lower_timeouts(eni_id, out, s.protected).await;
-            match self.move_one(s, eni, vpc, qsg, out).await {
-                Ok(Some(untrack)) => {
-                    opened.insert((vpc.to_string(), untrack));
-                }
-                Ok(None) => {}
-                Err(e) => failed.push(format!("{e:#}")),
+            if let Err(e) = self.move_one(s, eni, vpc, qsg, out, &mut opened).await {
+                failed.push(format!("{e:#}"));
             }
         }
+        // Every all-traffic group this run opened is closed, whatever failed: an interface a
+        // failed repair left in one is contained by its closing.
         for (vpc, untrack) in opened {
             if let Err(e) = self.close_untrack(&vpc, &untrack, out).await {
                 out.steps.push(format!("could not close {untrack}: {e:#}"));
@@ -162,7 +184,7 @@ impl Executor<'_> {
         out.caveats.push(if lowered {
             NOT_CUT.to_string()
         } else {
-            format!("{NOT_CUT}; but EC2 refused to lower the timeouts of some interfaces, whose tracked flows keep EC2's defaults (established TCP: 5 days)")
+            format!("{NOT_CUT}; but EC2 refused to lower the timeouts of some interfaces, whose tracked flows keep EC2's defaults (established TCP: up to 5 days)")
         });
         match failed.is_empty() {
             true => Ok(()),
@@ -171,7 +193,8 @@ impl Executor<'_> {
     }
 
     /// Move one interface to quarantine, through the all-traffic group when there is time to
-    /// repair a failure; the all-traffic group used, if any.
+    /// repair a failure. The all-traffic group is added to `opened` as soon as it is opened, so the
+    /// caller closes it whatever happens next.
     async fn move_one(
         &self,
         s: &Subject<'_>,
@@ -179,7 +202,8 @@ impl Executor<'_> {
         vpc: &str,
         qsg: &str,
         out: &mut Outcome,
-    ) -> Result<Option<String>> {
+        opened: &mut BTreeSet<(String, String)>,
+    ) -> Result<()> {
         let eni_id = eni.network_interface_id().unwrap_or_default();
         let time_to_cut = self
             .deadline
@@ -191,19 +215,19 @@ impl Executor<'_> {
             let target = [qsg.to_string()];
             let call = self.set_groups_retrying(eni_id, &target);
             self.act(out, s.protected, what, call).await?;
-            return Ok(None);
+            return Ok(());
         }
         let untrack = self
-            .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, s.protected)
+            .find_or_make_untrack(vpc, out, s.protected, opened)
             .await?;
         let what = format!(
             "move {eni_id} to {untrack} (its TCP and UDP connections become untracked), then to {qsg}: those connections are cut"
         );
         if !self.acting(s.protected) {
             self.step(out, s.protected, what);
-            return Ok(None);
+            return Ok(());
         }
-        let original = recorded(eni).unwrap_or_else(|| groups_of(eni));
+        let original = repair_target(eni, &untrack, qsg);
         let moved = match self
             .set_groups(eni_id, std::slice::from_ref(&untrack))
             .await
@@ -218,7 +242,31 @@ impl Executor<'_> {
             return Err(e.context(repair));
         }
         self.step(out, s.protected, what);
-        Ok(Some(untrack))
+        Ok(())
+    }
+
+    /// The all-traffic group of `vpc`, opened; recorded in `opened` before its rules are opened,
+    /// so a failure half-way still gets it closed.
+    async fn find_or_make_untrack(
+        &self,
+        vpc: &str,
+        out: &mut Outcome,
+        protected: bool,
+        opened: &mut BTreeSet<(String, String)>,
+    ) -> Result<String> {
+        if !self.acting(protected) {
+            return self
+                .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
+                .await;
+        }
+        if let Some(id) = self.find_group(vpc, UNTRACK_GROUP).await? {
+            opened.insert((vpc.to_string(), id));
+        }
+        let id = self
+            .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
+            .await?;
+        opened.insert((vpc.to_string(), id.clone()));
+        Ok(id)
     }
 
     /// After a failed move to quarantine: back to the recorded groups.

@@ -10,6 +10,7 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, TagSpecification,
 };
 
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{tag, Executor, Outcome};
@@ -131,6 +132,8 @@ impl Executor<'_> {
                     .set_ip_permissions(Some(one_range_each(ingress)))
                     .send()
                     .await
+                    .map(|_| ())
+                    .or_else(already("InvalidPermission.NotFound"))
                     .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))?;
             }
             if !egress.is_empty() {
@@ -140,6 +143,8 @@ impl Executor<'_> {
                     .set_ip_permissions(Some(one_range_each(egress)))
                     .send()
                     .await
+                    .map(|_| ())
+                    .or_else(already("InvalidPermission.NotFound"))
                     .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e))?;
             }
             Ok(())
@@ -165,6 +170,8 @@ impl Executor<'_> {
                     .ip_permissions(missing(g.ip_permissions()))
                     .send()
                     .await
+                    .map(|_| ())
+                    .or_else(already("InvalidPermission.Duplicate"))
                     .map_err(|e| sdk_err("ec2:AuthorizeSecurityGroupIngress", e))
             };
             let what = format!("allow all inbound traffic in {name} {id}");
@@ -178,6 +185,8 @@ impl Executor<'_> {
                     .ip_permissions(missing(g.ip_permissions_egress()))
                     .send()
                     .await
+                    .map(|_| ())
+                    .or_else(already("InvalidPermission.Duplicate"))
                     .map_err(|e| sdk_err("ec2:AuthorizeSecurityGroupEgress", e))
             };
             let what = format!("allow all outbound traffic in {name} {id}");
@@ -231,6 +240,17 @@ impl Executor<'_> {
             delay = delay.mul_f32(2.0).min(Duration::from_secs(5));
         }
         anyhow::bail!("security group {id} is still not visible after it was made")
+    }
+}
+
+/// An EC2 answer meaning the change is already made (another isolation in the VPC made it
+/// first: a rule it revoked or added a moment before): done, not an error.
+fn already<E: ProvideErrorMetadata, R>(
+    code: &'static str,
+) -> impl FnOnce(SdkError<E, R>) -> Result<(), SdkError<E, R>> {
+    move |e| match ProvideErrorMetadata::code(&e) {
+        Some(c) if c == code => Ok(()),
+        _ => Err(e),
     }
 }
 

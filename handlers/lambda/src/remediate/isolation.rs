@@ -33,7 +33,7 @@ use super::{finish, tag, Executor, Failed, Outcome, ISOLATED_TAG};
 use crate::sdk_err;
 
 /// What isolation cannot cut, said in the finding's note and the SNS message.
-pub const NOT_CUT: &str = "isolation cuts TCP and UDP connections; it cannot cut ICMP or flows through NAT gateways, load balancers, Global Accelerator, Network Firewall or transit gateways (they expire after at most 60 s idle; quarantine-instance stops the instance)";
+pub const NOT_CUT: &str = "isolation cuts TCP and UDP connections; it cannot cut ICMP or flows through NAT gateways, egress-only internet gateways, load balancers, Global Accelerator, Network Firewall, transit gateways or interface endpoints, nor DNS to the Route 53 Resolver (TCP/UDP flows of these expire once idle 60 s, others when EC2 ends them; quarantine-instance stops the instance)";
 
 pub(super) fn groups_of(eni: &NetworkInterface) -> Vec<String> {
     eni.groups()
@@ -195,7 +195,11 @@ impl Executor<'_> {
                 .map_err(|e| sdk_err("ec2:CreateTags", e))
         };
         let what = format!("tag {} {ISOLATED_TAG}=true", s.id);
-        self.act(out, s.protected, what, call).await?;
+        // Best effort: the network is contained already, and the evidence steps must follow
+        // even when the instance has no room for more tags (50 at most).
+        if let Err(e) = self.act(out, s.protected, what, call).await {
+            out.steps.push(format!("{e:#}"));
+        }
         Ok(())
     }
 }

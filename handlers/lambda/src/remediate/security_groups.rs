@@ -232,7 +232,13 @@ impl Remediation for WorldIngress<'_> {
                 .map_err(|e| sdk_err("ec2:CreateTags", e))
         };
         let what = format!("record the rules to revoke in {id}'s tag {REVOKED_TAG}");
-        ex.act(out, protected, what, call).await?;
+        if let Err(e) = ex.act(out, protected, what, call).await {
+            // No room for the tags (50 per group): the record is the note, said first.
+            out.caveats.push(format!(
+                "the undo record of {id} is this note only ({}): {e:#}",
+                all.join(" ")
+            ));
+        }
         Ok(())
     }
 

@@ -146,7 +146,8 @@ def _check(shape, value, path):
     meta = shape.metadata
     if shape.type_name == "string":
         if shape.enum and value not in shape.enum:
-            return f"{where} must be one of {', '.join(shape.enum)} (got {value!r})"
+            allowed = ", ".join(shape.enum) if len(shape.enum) <= 12 else f"the {len(shape.enum)} values AWS documents"
+            return f"{where} must be one of {allowed} (got {value!r})"
         if "min" in meta and len(value) < meta["min"]:
             return f"{where} must be at least {meta['min']} characters long"
         if "max" in meta and len(value) > meta["max"]:
@@ -182,7 +183,7 @@ def _check(shape, value, path):
         for req in shape.required_members:
             if value.get(req) is None:
                 return f"{(path + '.' if path else '')}{req} is required"
-        if meta.get("union") and len([v for v in value.values() if v is not None]) > 1:
+        if meta.get("union") and len([v for v in value.values() if v is not None]) != 1:
             return f"{where} must set exactly one member"
         for name, v in value.items():
             if name in shape.members and v is not None:

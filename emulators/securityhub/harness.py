@@ -4,6 +4,7 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 import urllib.request
@@ -49,7 +50,7 @@ class Servers:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "SECHUB_EMULATOR_EVENTS_ENDPOINT": self.moto, "SECHUB_EMULATOR_MOTO_ENDPOINT": self.moto}
-        self.log = open(os.path.join(HERE, ".test-emulator.log"), "w")
+        self.log = tempfile.NamedTemporaryFile("w", prefix="securityhub-emulator-", suffix=".log", delete=False)
         self.procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "server.py"), "-p", str(port)],
                                            env=env, stdout=self.log, stderr=subprocess.STDOUT))
         wait_http(self.moto + "/moto-api/")

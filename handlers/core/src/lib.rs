@@ -1,6 +1,6 @@
-//! The logic of secauto's Lambda handlers, with no AWS SDK in it: parsing findings and EventBridge
-//! envelopes, the ordered triage policy, the response events triage emits, remediation plans and the
-//! notification messages. The `bootstrap` binary wires this to the AWS APIs.
+//! The logic of secauto's Lambda handlers, with no AWS SDK in it: parsing findings (ASFF and OCSF)
+//! and EventBridge envelopes, the ordered triage policy, the response events triage emits,
+//! remediation plans and the notification messages. The `bootstrap` binary wires this to the AWS APIs.
 
 pub mod calls;
 pub mod envelope;
@@ -8,12 +8,13 @@ pub mod finding;
 pub mod fleet;
 pub mod message;
 pub mod names;
+pub mod ocsf;
 pub mod policy;
 pub mod response;
 pub mod triage;
 
 pub use envelope::{parse_input, Input, InputError};
-pub use finding::{Finding, Severity};
+pub use finding::{Finding, OcsfIdentity, Severity};
 pub use policy::{Action, Decision, Policy, Rule};
 pub use response::ResponseEvent;
 

@@ -365,5 +365,9 @@ mod tests {
             "2023-01-01T00:00:00.000Z"
         );
         assert_eq!(rfc3339(-1), None);
+        // Extreme epochs are out of range, never a panic (overflow in abs or the ms conversion).
+        for e in [i64::MIN, i64::MIN + 1, i64::MAX, -99_999_999_999] {
+            assert_eq!(time(&None, Some(e)), None, "{e}");
+        }
     }
 }

@@ -83,7 +83,7 @@ fn simulate_uses_the_configs_policy_and_reports_unreadable_input() {
         stdout.contains("block-network") && stdout.contains("rule all-sgs"),
         "{stdout}"
     );
-    assert!(stderr.contains("OCSF"), "{stderr}");
+    assert!(stderr.contains("detail.findings"), "{stderr}");
 }
 
 #[test]

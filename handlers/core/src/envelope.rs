@@ -1,13 +1,17 @@
-//! What a handler can be given: an EventBridge envelope ("Security Hub Findings - Imported",
-//! "… - Custom Action", or secauto's own "Security Response Required"), or, for `secauto simulate`,
-//! a findings file (`{"Findings": [...]}`) or a single finding.
+//! What a handler can be given: an EventBridge envelope ("Security Hub Findings - Imported" and
+//! "… - Custom Action" from Security Hub CSPM, in ASFF; "Findings Imported V2" from today's Security
+//! Hub, in OCSF; or secauto's own "Security Response Required"), or, for `secauto simulate`, a
+//! findings file (`{"Findings": [...]}` or `{"findings": [...]}`, a JSON array) or a single finding.
 //!
-//! The OCSF "Findings Imported V2" shape is rejected with a clear reason: secauto's findings rule
-//! subscribes to the ASFF events, and OCSF findings carry none of the ASFF fields the policy matches.
+//! Each finding is read on its own, as OCSF when it has the OCSF shape (`class_uid`, or
+//! `finding_info` with `metadata` or `cloud`; see [`crate::ocsf::looks_like_ocsf`]) and as ASFF
+//! otherwise, so a file may mix both and one bad finding does not hide the others: it is
+//! [`Rejected`] with the reason. Both formats land in the same [`Finding`] model.
 
 use serde_json::Value;
 
 use crate::finding::Finding;
+use crate::ocsf;
 use crate::response::{ResponseEvent, RESPONSE_DETAIL_TYPE};
 
 pub const IMPORTED: &str = "Security Hub Findings - Imported";
@@ -55,21 +59,41 @@ pub enum Input {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InputError {
-    #[error("OCSF \"Findings Imported V2\" events are not supported: secauto reads the ASFF \"Security Hub Findings - Imported\" events, which its findings rule subscribes to")]
-    Ocsf,
-    #[error("unsupported event detail-type {0:?}: secauto handles \"{IMPORTED}\", \"{CUSTOM_ACTION}\" and \"{RESPONSE_DETAIL_TYPE}\"")]
+    #[error("unsupported event detail-type {0:?}: secauto handles \"{IMPORTED}\", \"{OCSF_IMPORTED}\", \"{CUSTOM_ACTION}\" and \"{RESPONSE_DETAIL_TYPE}\"")]
     Unsupported(String),
     #[error("the event has no detail.findings list")]
     NoFindings,
     #[error("not a secauto response event: {0}")]
     BadResponse(String),
-    #[error("not an EventBridge event, a {{\"Findings\": [...]}} file or a finding")]
+    #[error(
+        "not an EventBridge event, a {{\"Findings\": [...]}} file or a finding (ASFF or OCSF)"
+    )]
     Unknown,
+}
+
+/// Read one OCSF finding, or say why not.
+fn parse_ocsf(index: usize, v: &Value) -> Result<Finding, Rejected> {
+    ocsf::parse(v).map_err(|e| Rejected {
+        index,
+        id: v
+            .pointer("/metadata/uid")
+            .or_else(|| v.pointer("/finding_info/uid"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        reason: e.to_string(),
+    })
 }
 
 fn parse_findings(list: &[Value]) -> Findings {
     let mut out = Findings::default();
     for (index, v) in list.iter().enumerate() {
+        if ocsf::looks_like_ocsf(v) {
+            match parse_ocsf(index, v) {
+                Ok(f) => out.ok.push(f),
+                Err(r) => out.rejected.push(r),
+            }
+            continue;
+        }
         match serde_json::from_value::<Finding>(v.clone()) {
             Ok(f) if f.id.is_empty() => out.rejected.push(Rejected {
                 index,
@@ -129,17 +153,17 @@ pub fn parse_input(v: &Value) -> Result<Input, InputError> {
                 action: custom_action(v),
                 findings: detail_findings(detail)?,
             }),
-            OCSF_IMPORTED => Err(InputError::Ocsf),
+            OCSF_IMPORTED => Ok(Input::Imported(detail_findings(detail)?)),
             RESPONSE_DETAIL_TYPE => serde_json::from_value(detail.clone())
                 .map(|r| Input::Response(Box::new(r)))
                 .map_err(|e| InputError::BadResponse(e.to_string())),
             other => Err(InputError::Unsupported(other.to_string())),
         };
     }
-    if let Some(Value::Array(list)) = v.get("Findings") {
+    if let Some(Value::Array(list)) = v.get("Findings").or_else(|| v.get("findings")) {
         return Ok(Input::File(parse_findings(list)));
     }
-    if v.get("Id").is_some() && v.get("ProductArn").is_some() {
+    if ocsf::looks_like_ocsf(v) || (v.get("Id").is_some() && v.get("ProductArn").is_some()) {
         return Ok(Input::File(parse_findings(std::slice::from_ref(v))));
     }
     if let Value::Array(list) = v {
@@ -154,10 +178,22 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn ocsf_is_rejected_with_reason() {
+    fn ocsf_events_are_read() {
         let e = parse_input(&json!({"detail-type": OCSF_IMPORTED, "detail": {}})).unwrap_err();
-        assert_eq!(e, InputError::Ocsf);
-        assert!(e.to_string().contains("ASFF"));
+        assert_eq!(e, InputError::NoFindings);
+        let v = json!({"detail-type": OCSF_IMPORTED, "source": "aws.securityhub", "detail": {"findings": [
+            {"class_uid": 2003, "metadata": {"uid": "m-1"}, "severity_id": 4},
+            {"class_uid": 2004, "finding_info": {"uid": "no identity"}}
+        ]}});
+        let Input::Imported(f) = parse_input(&v).unwrap() else {
+            panic!()
+        };
+        assert_eq!(f.ok.len(), 1);
+        assert_eq!(f.ok[0].id, "m-1");
+        assert_eq!(f.rejected.len(), 1);
+        assert_eq!(f.rejected[0].index, 1);
+        assert_eq!(f.rejected[0].id.as_deref(), Some("no identity"));
+        assert!(f.rejected[0].reason.contains("metadata.uid"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The AWS Security Finding Format (ASFF) fields the handlers use. Every field but `Id` is optional and
-//! unknown fields are ignored: real findings from many products omit things (see ../corpus).
+//! The finding model the handlers decide on: the AWS Security Finding Format (ASFF) fields they use.
+//! Every field but `Id` is optional and unknown fields are ignored: real findings from many products
+//! omit things (see ../corpus). OCSF findings (today's Security Hub) are read into the same model by
+//! [`crate::ocsf`], which also keeps their OCSF identity in [`Finding::ocsf`].
 
 use std::collections::BTreeMap;
 
@@ -100,6 +102,45 @@ pub struct Workflow {
 pub struct Compliance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The control across standards (`S3.8`): ASFF `Compliance.SecurityControlId`, OCSF
+    /// `compliance.control`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_control_id: Option<String>,
+}
+
+/// What identifies an OCSF finding to today's Security Hub (GetFindingsV2, BatchUpdateFindingsV2):
+/// `metadata.uid`, or the triple `cloud.account.uid` + `finding_info.uid` + `metadata.product.uid`.
+/// Present only on findings read from OCSF; an ASFF finding has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OcsfIdentity {
+    /// `metadata.uid`, globally unique (BatchUpdateFindingsV2 `MetadataUids`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_uid: Option<String>,
+    /// `finding_info.uid`: the provider's own finding id (a CSPM finding's ASFF `Id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding_info_uid: Option<String>,
+    /// `metadata.product.uid`, an `arn:…:securityhub:<region>::productv2/<company>/<product>` ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_product_uid: Option<String>,
+    /// `cloud.account.uid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_account_uid: Option<String>,
+    /// `class_uid`: 2002 vulnerability, 2003 compliance, 2004 detection, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_uid: Option<i64>,
+}
+
+impl OcsfIdentity {
+    /// The three `FindingIdentifiers` members (CloudAccountUid, FindingInfoUid, MetadataProductUid),
+    /// when all are known.
+    pub fn finding_identifier(&self) -> Option<(&str, &str, &str)> {
+        Some((
+            self.cloud_account_uid.as_deref()?,
+            self.finding_info_uid.as_deref()?,
+            self.metadata_product_uid.as_deref()?,
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -156,6 +197,10 @@ pub struct Finding {
     pub user_defined_fields: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Note>,
+    /// The OCSF identity of a finding read from OCSF (`None` for ASFF, and not serialized then, so
+    /// ASFF output is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsf: Option<OcsfIdentity>,
 }
 
 /// A finding's note.
@@ -258,6 +303,74 @@ impl Finding {
     /// The idempotency key of one version of a finding: Id + UpdatedAt.
     pub fn version_key(&self) -> String {
         format!("{}@{}", self.id, self.updated_at.as_deref().unwrap_or(""))
+    }
+
+    /// True when the finding was read from OCSF (today's Security Hub), false for ASFF.
+    pub fn is_ocsf(&self) -> bool {
+        self.ocsf.is_some()
+    }
+
+    /// The security control this finding checks (`S3.8`): `Compliance.SecurityControlId` (OCSF
+    /// `compliance.control`), else the control named by a consolidated (`security-control/S3.8`)
+    /// or an AWS Foundational Security Best Practices (`aws-foundational-security-best-practices/v/1.0.0/S3.8`)
+    /// `GeneratorId`, whose control ids are the security control ids.
+    pub fn control_id(&self) -> Option<&str> {
+        if let Some(c) = self
+            .compliance
+            .as_ref()
+            .and_then(|c| c.security_control_id.as_deref())
+            .filter(|c| !c.trim().is_empty())
+        {
+            return Some(c);
+        }
+        let g = self.generator_id.as_deref()?;
+        g.strip_prefix("security-control/")
+            .or_else(|| {
+                g.strip_prefix("aws-foundational-security-best-practices/v/")
+                    .and_then(|rest| rest.split('/').nth(1))
+            })
+            .filter(|c| !c.is_empty() && !c.contains('/'))
+    }
+
+    /// The resource a fact is about: the first resource whose id is an ARN, else the first
+    /// resource's id.
+    pub fn primary_resource(&self) -> Option<&str> {
+        self.resources
+            .iter()
+            .map(|r| r.id.as_str())
+            .find(|id| id.starts_with("arn:"))
+            .or_else(|| self.resources.first().map(|r| r.id.as_str()))
+            .filter(|id| !id.is_empty())
+    }
+
+    /// The key of the fact this finding reports, the same whichever format it arrived in, for
+    /// "act once per fact" (the same control failure from Security Hub CSPM as ASFF and from
+    /// Security Hub as OCSF is one fact):
+    ///
+    /// - a control finding: `control/<account>/<control id>/<resource>` (see [`Finding::control_id`]
+    ///   and [`Finding::primary_resource`]);
+    /// - any other finding: `finding/<account>/<provider finding id>/<resource>`, where the provider's
+    ///   finding id is the ASFF `Id` or the OCSF `finding_info.uid` (for GuardDuty, Inspector, Macie
+    ///   both are the provider's own finding id or ARN).
+    ///
+    /// The account is [`Finding::account`], else the account in the resource ARN, else empty.
+    pub fn fact_key(&self) -> String {
+        let resource = self.primary_resource().unwrap_or("");
+        let account = self
+            .account()
+            .or_else(|| resource.split(':').nth(4).filter(|a| !a.is_empty()))
+            .unwrap_or("");
+        match self.control_id() {
+            Some(control) => format!("control/{account}/{control}/{resource}"),
+            None => {
+                let provider_id = self
+                    .ocsf
+                    .as_ref()
+                    .and_then(|o| o.finding_info_uid.as_deref())
+                    .unwrap_or(&self.id);
+                format!("finding/{account}/{provider_id}/{resource}")
+            }
+        }
     }
 }
 

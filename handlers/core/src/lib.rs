@@ -1,7 +1,7 @@
-//! The logic of secauto's Lambda handlers, with no AWS SDK in it: parsing findings and EventBridge
-//! envelopes, the ordered triage policy, the response events triage emits, remediation plans and the
-//! notification messages. The `bootstrap` binary wires this to the AWS APIs. (The `sdk` feature adds
-//! the one retry rule the CLI's and the handlers' SDK clients share.)
+//! The logic of secauto's Lambda handlers, with no AWS SDK in it: parsing findings (ASFF and OCSF)
+//! and EventBridge envelopes, the ordered triage policy, the response events triage emits,
+//! remediation plans and the notification messages. The `bootstrap` binary wires this to the AWS APIs.
+//! (The `sdk` feature adds the one retry rule the CLI's and the handlers' SDK clients share.)
 
 pub mod calls;
 pub mod envelope;
@@ -9,6 +9,7 @@ pub mod finding;
 pub mod fleet;
 pub mod message;
 pub mod names;
+pub mod ocsf;
 pub mod policy;
 pub mod response;
 #[cfg(feature = "sdk")]
@@ -16,7 +17,7 @@ pub mod retry;
 pub mod triage;
 
 pub use envelope::{parse_input, Input, InputError};
-pub use finding::{Finding, Severity};
+pub use finding::{Finding, OcsfIdentity, Severity};
 pub use policy::{Action, Decision, Policy, Rule};
 pub use response::ResponseEvent;
 

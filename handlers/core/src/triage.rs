@@ -108,7 +108,7 @@ pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
             found
                 .ok
                 .iter()
-                .map(|f| make(f, policy.decide(f), false, false, None))
+                .map(|f| make(f, policy.decide(f), false, false, skip_reason(f)))
                 .collect(),
             found.rejected.clone(),
         ),

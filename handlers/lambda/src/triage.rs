@@ -82,7 +82,7 @@ pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) 
 fn read(payload: &Value) -> Result<Result<Input, Value>> {
     let input = match parse_input(payload) {
         Ok(i) => i,
-        Err(e @ (InputError::Ocsf | InputError::Unsupported(_))) => {
+        Err(e @ InputError::Unsupported(_)) => {
             tracing::warn!("ignoring event: {e}");
             return Ok(Err(json!({"ignored": e.to_string()})));
         }

@@ -1,0 +1,420 @@
+"""Security Hub's state per account and region, and every operation the emulator serves.
+
+Each operation is a function named after the API operation taking (store, params) and returning the
+response body; it raises protocol.ApiError for AWS's errors.
+"""
+
+import base64
+import json
+import re
+import threading
+import uuid
+from datetime import datetime, timezone
+
+import events
+import filters
+import ocsf
+from protocol import ApiError, check_shape
+
+_lock = threading.RLock()
+_stores = {}
+
+
+def now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Store:
+    def __init__(self, account, region):
+        self.account, self.region = account, region
+        self.hub = None  # {"SubscribedAt", "Tags", ...} while CSPM is enabled
+        self.hub_v2 = None
+        self.findings = {}  # (ProductArn, Id) → ASFF finding
+        self.ocsf = {}  # metadata.uid → OCSF finding
+        self.rules = {}  # arn → CSPM automation rule
+        self.rules_v2 = {}  # arn → V2 automation rule
+        self.client_tokens = {}
+        self.targets = {}  # arn → action target
+        self.tags = {}  # arn → {key: value}
+
+    def arn(self, suffix):
+        return f"arn:aws:securityhub:{self.region}:{self.account}:{suffix}"
+
+
+def store(account, region):
+    with _lock:
+        return _stores.setdefault((account, region), Store(account, region))
+
+
+def reset():
+    with _lock:
+        _stores.clear()
+
+
+# ---------- helpers ----------
+
+
+def _invalid(msg):
+    return ApiError("InvalidInputException", msg)
+
+
+def _require_hub(s):
+    if s.hub is None:
+        raise ApiError("InvalidAccessException",
+                       f"Account {s.account} is not subscribed to AWS Security Hub in {s.region}")
+
+
+def _require_v2(s):
+    if s.hub_v2 is None:
+        raise ApiError("AccessDeniedException",
+                       f"Security Hub is not enabled in account {s.account} and region {s.region}; "
+                       "call EnableSecurityHubV2 first")
+
+
+def _page(items, params, code):
+    """One page of `items` and the NextToken of the next (an opaque offset)."""
+    start = 0
+    if params.get("NextToken"):
+        try:
+            start = json.loads(base64.b64decode(params["NextToken"]))["offset"]
+        except Exception:
+            raise ApiError(code, "The NextToken is not valid")
+    size = params.get("MaxResults") or 100
+    page = items[start:start + size]
+    nxt = None
+    if start + size < len(items):
+        nxt = base64.b64encode(json.dumps({"offset": start + size}).encode()).decode()
+    return page, nxt
+
+
+def _length(value, name, lo, hi, code="InvalidInputException"):
+    if value is not None and not lo <= len(value) <= hi:
+        raise ApiError(code, f"{name} must be between {lo} and {hi} characters long (got {len(value)})")
+
+
+def _emit_asff(s, f):
+    events.emit(s.account, s.region, events.ASFF_IMPORTED, f, [f["Id"]])
+
+
+def _emit_ocsf(s, f):
+    events.emit(s.account, s.region, events.OCSF_IMPORTED, f, ocsf.resource_arns(f))
+
+
+def _store_ocsf(s, f):
+    from v2 import _apply_rules_v2
+
+    _apply_rules_v2(s, f)
+    s.ocsf[f["metadata"]["uid"]] = f
+    _emit_ocsf(s, f)
+
+
+# ---------- CSPM hub ----------
+
+
+def EnableSecurityHub(s, p):
+    if s.hub is not None:
+        raise ApiError("ResourceConflictException", f"Account {s.account} is already subscribed to Security Hub")
+    s.hub = {"SubscribedAt": now(), "ControlFindingGenerator": p.get("ControlFindingGenerator", "SECURITY_CONTROL")}
+    s.tags[s.arn("hub/default")] = dict(p.get("Tags") or {})
+    return {}
+
+
+def DisableSecurityHub(s, p):
+    _require_hub(s)
+    s.hub = None
+    s.findings.clear()
+    s.rules.clear()
+    s.targets.clear()
+    return {}
+
+
+def DescribeHub(s, p):
+    _require_hub(s)
+    arn = s.arn("hub/default")
+    if p.get("HubArn") and p["HubArn"] != arn:
+        raise ApiError("ResourceNotFoundException", f"No hub was found with ARN {p['HubArn']}")
+    return {"HubArn": arn, "SubscribedAt": s.hub["SubscribedAt"], "AutoEnableControls": True,
+            "ControlFindingGenerator": s.hub["ControlFindingGenerator"]}
+
+
+# ---------- CSPM findings ----------
+
+_IMPORT_LIMITS = [("Title", 256), ("Description", 1024)]
+_BATCH_UPDATE_OWNED = ("Workflow", "Note", "UserDefinedFields", "VerificationState", "Confidence", "Criticality")
+
+
+def _import_problem(f):
+    problem = check_shape("AwsSecurityFinding", f, "Finding") if isinstance(f, dict) else "Finding must be an object"
+    if problem:
+        return problem
+    for name, hi in _IMPORT_LIMITS:
+        if len(f[name]) > hi:
+            return f"Finding.{name} must be at most {hi} characters long"
+    if not 1 <= len(f["Resources"]) <= 32:
+        return "Finding.Resources must hold between 1 and 32 resources"
+    return None
+
+
+def BatchImportFindings(s, p):
+    _require_hub(s)
+    findings = p.get("Findings")
+    if not isinstance(findings, list) or not 1 <= len(findings) <= 100:
+        raise _invalid("Findings must hold between 1 and 100 findings")
+    failed, imported = [], []
+    for f in findings:
+        problem = _import_problem(f)
+        if problem:
+            failed.append({"Id": (f or {}).get("Id", "") if isinstance(f, dict) else "",
+                           "ErrorCode": "InvalidInput", "ErrorMessage": problem})
+            continue
+        f = json.loads(json.dumps(f))
+        key = (f["ProductArn"], f["Id"])
+        old = s.findings.get(key)
+        if old:
+            for k in _BATCH_UPDATE_OWNED:
+                if k in old:
+                    f[k] = old[k]
+        f.setdefault("Workflow", {"Status": "NEW"})
+        f.setdefault("WorkflowState", "NEW")
+        f.setdefault("RecordState", "ACTIVE")
+        f.setdefault("Region", s.region)
+        f["ProcessedAt"] = now()
+        _apply_rules(s, f)
+        s.findings[key] = f
+        imported.append(f)
+    for f in imported:
+        _emit_asff(s, f)
+        if s.hub_v2 is not None:
+            _store_ocsf(s, ocsf.from_asff(f, s.region))
+    return {"FailedCount": len(failed), "SuccessCount": len(imported), "FailedFindings": failed}
+
+
+def _sorted(items, criteria, getter):
+    for c in reversed(criteria or []):
+        field = c.get("Field", "")
+        items.sort(key=lambda x: str((getter(x, field) or [""])[0]), reverse=c.get("SortOrder") == "desc")
+    return items
+
+
+def GetFindings(s, p):
+    _require_hub(s)
+    items = [f for f in s.findings.values() if filters.asff_match(f, p.get("Filters"))]
+    items = _sorted(items, p.get("SortCriteria"), lambda f, k: filters.values(f, filters.ASFF_FIELDS.get(k, k)))
+    page, nxt = _page(items, p, "InvalidInputException")
+    return {"Findings": page, **({"NextToken": nxt} if nxt else {})}
+
+
+_LABEL_NORMALIZED = {"INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 40, "HIGH": 70, "CRITICAL": 90}
+
+
+def _update_asff(f, u):
+    """Apply the BatchUpdateFindings fields of `u` (also an automation rule's FindingFieldsUpdate)."""
+    if u.get("Workflow", {}).get("Status"):
+        f["Workflow"] = {"Status": u["Workflow"]["Status"]}
+        f["WorkflowState"] = {"NOTIFIED": "ASSIGNED", "SUPPRESSED": "DEFERRED", "RESOLVED": "RESOLVED"}.get(
+            u["Workflow"]["Status"], "NEW")
+    if u.get("Note"):
+        f["Note"] = {**u["Note"], "UpdatedAt": now()}
+    if u.get("Severity"):
+        sev = dict(f.get("Severity") or {})
+        sev.update(u["Severity"])
+        if "Label" in u["Severity"] and "Normalized" not in u["Severity"]:
+            sev["Normalized"] = _LABEL_NORMALIZED[u["Severity"]["Label"]]
+        f["Severity"] = sev
+    if u.get("UserDefinedFields"):
+        f["UserDefinedFields"] = {**f.get("UserDefinedFields", {}), **u["UserDefinedFields"]}
+    for k in ("VerificationState", "Confidence", "Criticality", "Types", "RelatedFindings"):
+        if k in u:
+            f[k] = u[k]
+    f["UpdatedAt"] = now()
+
+
+def _check_note(note, code="InvalidInputException"):
+    if note:
+        _length(note.get("Text"), "Note.Text", 1, 512, code)
+        _length(note.get("UpdatedBy"), "Note.UpdatedBy", 1, 512, code)
+
+
+def BatchUpdateFindings(s, p):
+    _require_hub(s)
+    ids = p.get("FindingIdentifiers") or []
+    if not 1 <= len(ids) <= 100:
+        raise _invalid("FindingIdentifiers must hold between 1 and 100 identifiers")
+    _check_note(p.get("Note"))
+    for name in ("Confidence", "Criticality"):
+        if p.get(name) is not None and not 0 <= p[name] <= 100:
+            raise _invalid(f"{name} must be between 0 and 100")
+    if not any(p.get(k) is not None for k in
+               ("Note", "Severity", "VerificationState", "Confidence", "Criticality", "Types",
+                "UserDefinedFields", "Workflow", "RelatedFindings")):
+        raise _invalid("BatchUpdateFindings needs at least one field to update")
+    done, missing = [], []
+    for ident in ids:
+        f = s.findings.get((ident["ProductArn"], ident["Id"]))
+        if f is None:
+            missing.append({"FindingIdentifier": ident, "ErrorCode": "FindingNotFound",
+                            "ErrorMessage": "Finding Not Found"})
+            continue
+        _update_asff(f, p)
+        done.append(ident)
+        _emit_asff(s, f)
+        if s.hub_v2 is not None:
+            _store_ocsf(s, ocsf.from_asff(f, s.region))
+    return {"ProcessedFindings": done, "UnprocessedFindings": missing}
+
+
+# ---------- CSPM automation rules ----------
+
+
+def _apply_rules(s, f):
+    for rule in sorted(s.rules.values(), key=lambda r: r["RuleOrder"]):
+        if rule.get("RuleStatus", "ENABLED") != "ENABLED" or not filters.asff_match(f, rule.get("Criteria")):
+            continue
+        for action in rule.get("Actions", []):
+            _update_asff(f, action.get("FindingFieldsUpdate") or {})
+        if rule.get("IsTerminal"):
+            break
+
+
+def _rule_fields_problem(p):
+    for action in p.get("Actions") or []:
+        _check_note((action.get("FindingFieldsUpdate") or {}).get("Note"))
+    _length(p.get("RuleName"), "RuleName", 1, 256)
+    _length(p.get("Description"), "Description", 1, 256)
+
+
+def CreateAutomationRule(s, p):
+    _require_hub(s)
+    _rule_fields_problem(p)
+    if len(s.rules) >= 100:
+        raise ApiError("LimitExceededException", "An account can have at most 100 automation rules per Region")
+    arn = s.arn(f"automation-rule/{uuid.uuid4()}")
+    t = now()
+    rule = {k: p[k] for k in ("RuleStatus", "RuleOrder", "RuleName", "Description", "IsTerminal",
+                              "Criteria", "Actions") if k in p}
+    rule.setdefault("RuleStatus", "ENABLED")
+    rule.setdefault("IsTerminal", False)
+    rule.update(RuleArn=arn, CreatedAt=t, UpdatedAt=t, CreatedBy=f"arn:aws:iam::{s.account}:root")
+    s.rules[arn] = rule
+    s.tags[arn] = dict(p.get("Tags") or {})
+    return {"RuleArn": arn}
+
+
+def _unprocessed_rule(arn):
+    return {"RuleArn": arn, "ErrorCode": 404, "ErrorMessage": f"Automation rule {arn} was not found"}
+
+
+def BatchGetAutomationRules(s, p):
+    _require_hub(s)
+    arns = p["AutomationRulesArns"]
+    return {"Rules": [s.rules[a] for a in arns if a in s.rules],
+            "UnprocessedAutomationRules": [_unprocessed_rule(a) for a in arns if a not in s.rules]}
+
+
+def ListAutomationRules(s, p):
+    _require_hub(s)
+    meta = [{k: v for k, v in r.items() if k not in ("Criteria", "Actions")}
+            for r in sorted(s.rules.values(), key=lambda r: r["RuleOrder"])]
+    page, nxt = _page(meta, p, "InvalidInputException")
+    return {"AutomationRulesMetadata": page, **({"NextToken": nxt} if nxt else {})}
+
+
+def BatchUpdateAutomationRules(s, p):
+    _require_hub(s)
+    done, missing = [], []
+    for item in p["UpdateAutomationRulesRequestItems"]:
+        _rule_fields_problem(item)
+        rule = s.rules.get(item["RuleArn"])
+        if rule is None:
+            missing.append(_unprocessed_rule(item["RuleArn"]))
+            continue
+        rule.update({k: v for k, v in item.items() if k != "RuleArn"})
+        rule["UpdatedAt"] = now()
+        done.append(item["RuleArn"])
+    return {"ProcessedAutomationRules": done, "UnprocessedAutomationRules": missing}
+
+
+def BatchDeleteAutomationRules(s, p):
+    _require_hub(s)
+    arns = p["AutomationRulesArns"]
+    done = [a for a in arns if s.rules.pop(a, None) is not None]
+    for a in done:
+        s.tags.pop(a, None)
+    return {"ProcessedAutomationRules": done,
+            "UnprocessedAutomationRules": [_unprocessed_rule(a) for a in arns if a not in done]}
+
+
+# ---------- CSPM action targets ----------
+
+
+def _target(s, arn):
+    if arn not in s.targets:
+        raise ApiError("ResourceNotFoundException", f"Action target {arn} was not found")
+    return s.targets[arn]
+
+
+def _check_target(p):
+    _length(p.get("Name"), "Name", 1, 20)
+    _length(p.get("Description"), "Description", 1, 1024)
+
+
+def CreateActionTarget(s, p):
+    _require_hub(s)
+    if not re.fullmatch(r"[A-Za-z0-9]{1,20}", p["Id"]):
+        raise _invalid("Id must be 1 to 20 alphanumeric characters")
+    _check_target(p)
+    arn = s.arn(f"action/custom/{p['Id']}")
+    if arn in s.targets:
+        raise ApiError("ResourceConflictException", f"Action target {arn} already exists")
+    s.targets[arn] = {"ActionTargetArn": arn, "Name": p["Name"], "Description": p["Description"]}
+    return {"ActionTargetArn": arn}
+
+
+def DescribeActionTargets(s, p):
+    _require_hub(s)
+    arns = p.get("ActionTargetArns")
+    items = [_target(s, a) for a in arns] if arns else sorted(s.targets.values(), key=lambda t: t["ActionTargetArn"])
+    page, nxt = _page(items, p, "InvalidInputException")
+    return {"ActionTargets": page, **({"NextToken": nxt} if nxt else {})}
+
+
+def UpdateActionTarget(s, p):
+    _require_hub(s)
+    target = _target(s, p["ActionTargetArn"])
+    _check_target(p)
+    target.update({k: p[k] for k in ("Name", "Description") if k in p})
+    return {}
+
+
+def DeleteActionTarget(s, p):
+    _require_hub(s)
+    _target(s, p["ActionTargetArn"])
+    return {"ActionTargetArn": s.targets.pop(p["ActionTargetArn"])["ActionTargetArn"]}
+
+
+# ---------- tags (hub, automation rules of both kinds, the V2 hub) ----------
+
+
+def _taggable(s, arn):
+    if arn not in s.tags:
+        raise ApiError("ResourceNotFoundException", f"Resource {arn} was not found")
+    return s.tags[arn]
+
+
+def TagResource(s, p):
+    tags = _taggable(s, p["ResourceArn"])
+    if len({**tags, **p["Tags"]}) > 50:
+        raise _invalid("A resource can have at most 50 tags")
+    tags.update(p["Tags"])
+    return {}
+
+
+def UntagResource(s, p):
+    tags = _taggable(s, p["ResourceArn"])
+    for k in p["TagKeys"]:
+        tags.pop(k, None)
+    return {}
+
+
+def ListTagsForResource(s, p):
+    return {"Tags": _taggable(s, p["ResourceArn"])}

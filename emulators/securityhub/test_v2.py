@@ -1,0 +1,178 @@
+"""Security Hub V2 (OCSF): hub, findings, BatchUpdateFindingsV2, automation rules V2, the OCSF import."""
+
+import unittest
+
+from harness import ACCOUNT, REGION, asff, ocsf_finding, servers
+from test_cspm import Base
+
+
+def by(field, value, comparison="EQUALS"):
+    return {"CompositeFilters": [{"StringFilters": [
+        {"FieldName": field, "Filter": {"Value": value, "Comparison": comparison}}]}]}
+
+
+class HubV2(Base):
+    def test_enable_describe_disable(self):
+        self.assertError("ResourceNotFoundException", 404, self.sh.describe_security_hub_v2)
+        self.assertError("AccessDeniedException", 403, self.sh.get_findings_v2)
+        arn = self.sh.enable_security_hub_v2(Tags={"a": "b"})["HubV2Arn"]
+        self.assertEqual(arn, f"arn:aws:securityhub:{REGION}:{ACCOUNT}:hubv2/default")
+        self.assertEqual(self.sh.describe_security_hub_v2()["HubV2Arn"], arn)
+        self.assertEqual(self.sh.list_tags_for_resource(ResourceArn=arn)["Tags"], {"a": "b"})
+        self.sh.disable_security_hub_v2()
+        self.assertError("ResourceNotFoundException", 404, self.sh.describe_security_hub_v2)
+
+    def test_import_needs_v2(self):
+        status, body = self.srv.call("POST", "/_emulator/ocsf/import", {"Findings": [ocsf_finding()]})
+        self.assertEqual((status, body["Code"]), (403, "AccessDeniedException"))
+
+
+class FindingsV2(Base):
+    def setUp(self):
+        super().setUp()
+        self.sh.enable_security_hub_v2()
+
+    def imp(self, *findings):
+        status, body = self.srv.call("POST", "/_emulator/ocsf/import", {"Findings": list(findings)})
+        self.assertEqual(status, 200, body)
+        return body
+
+    def uids(self, filters=None, **kw):
+        got = self.sh.get_findings_v2(**({"Filters": filters} if filters else {}), **kw)["Findings"]
+        return sorted(f["metadata"]["uid"] for f in got)
+
+    def test_import_and_filters(self):
+        out = self.imp(ocsf_finding("u1"), ocsf_finding("u2", account="222222222222", status_id=4),
+                       {"metadata": {"uid": "incomplete"}})
+        self.assertEqual((out["SuccessCount"], out["FailedCount"]), (2, 1))
+        self.assertEqual(self.uids(by("metadata.uid", "u1")), ["u1"])
+        self.assertEqual(self.uids(by("finding_info.uid", "gd-u2")), ["u2"])
+        self.assertEqual(self.uids(by("cloud.account.uid", ACCOUNT)), ["u1"])
+        self.assertEqual(self.uids(by("resources.uid", "i-", "PREFIX")), ["u1", "u2"])
+        # a field AWS does not filter on is refused, as AWS does
+        self.assertError("ValidationException", 400, self.raw.get_findings_v2, Filters=by("resources.uid_alt", "a"))
+        self.assertEqual(self.uids(by("metadata.uid", "u1", "NOT_EQUALS")), ["u2"])
+        new = {"CompositeFilters": [{"NumberFilters": [{"FieldName": "status_id", "Filter": {"Eq": 1}}]}]}
+        self.assertEqual(self.uids(new), ["u1"])
+        either = {"CompositeFilters": [{"Operator": "OR", "StringFilters": [
+            {"FieldName": "metadata.uid", "Filter": {"Value": v, "Comparison": "EQUALS"}} for v in ("u1", "u2")]}]}
+        self.assertEqual(self.uids(either), ["u1", "u2"])
+
+    def test_pagination(self):
+        self.imp(*[ocsf_finding(f"p{i}") for i in range(5)])
+        pages = list(self.sh.get_paginator("get_findings_v2").paginate(PaginationConfig={"PageSize": 2}))
+        self.assertEqual([len(p["Findings"]) for p in pages], [2, 2, 1])
+        self.assertError("ValidationException", 400, self.raw.get_findings_v2, NextToken="garbage")
+        self.assertError("ValidationException", 400, self.raw.get_findings_v2, MaxResults=101)
+
+    def test_update_by_metadata_uid(self):
+        self.imp(ocsf_finding("u1"))
+        out = self.sh.batch_update_findings_v2(MetadataUids=["u1", "nope"], Comment="remediated", StatusId=4,
+                                               SeverityId=2)
+        self.assertEqual(out["ProcessedFindings"], [{"MetadataUid": "u1"}])
+        self.assertEqual(out["UnprocessedFindings"][0]["MetadataUid"], "nope")
+        self.assertEqual(out["UnprocessedFindings"][0]["ErrorCode"], "ResourceNotFoundException")
+        f = self.sh.get_findings_v2(Filters=by("metadata.uid", "u1"))["Findings"][0]
+        self.assertEqual((f["comment"], f["status_id"], f["status"], f["severity_id"], f["severity"]),
+                         ("remediated", 4, "Resolved", 2, "Low"))
+
+    def test_update_by_finding_identifiers(self):
+        self.imp(ocsf_finding("u1"))
+        ident = {"CloudAccountUid": ACCOUNT, "FindingInfoUid": "gd-u1",
+                 "MetadataProductUid": f"arn:aws:securityhub:{REGION}::productv2/aws/guardduty"}
+        wrong = {**ident, "CloudAccountUid": "999999999999"}
+        out = self.sh.batch_update_findings_v2(FindingIdentifiers=[ident, wrong], StatusId=2)
+        self.assertEqual(out["ProcessedFindings"], [{"FindingIdentifier": ident}])
+        self.assertEqual(out["UnprocessedFindings"][0]["FindingIdentifier"], wrong)
+        self.assertEqual(self.sh.get_findings_v2()["Findings"][0]["status"], "In Progress")
+
+    def test_update_validation(self):
+        ok = {"MetadataUids": ["u1"]}
+        cases = [
+            dict(Comment="c"),
+            dict(MetadataUids=[], Comment="c"),
+            dict(MetadataUids=["u"] * 101, Comment="c"),
+            dict(ok, Comment="x" * 513),
+            dict(ok, Comment=""),
+            dict(ok, SeverityId=7),
+            dict(ok, StatusId=42),
+            dict(ok),
+            dict(FindingIdentifiers=[{"CloudAccountUid": ACCOUNT, "FindingInfoUid": "f"}], Comment="c"),
+        ]
+        for kw in cases:
+            with self.subTest(kw=str(kw)[:80]):
+                self.assertError("ValidationException", 400, self.raw.batch_update_findings_v2, **kw)
+
+    def test_cspm_control_finding_gets_its_ocsf_twin(self):
+        self.sh.enable_security_hub()
+        self.sh.batch_import_findings(Findings=[asff("arn:aws:securityhub:us-east-1:123456789012:f/1")])
+        twin = self.sh.get_findings_v2(Filters=by("finding_info.uid",
+                                                  "arn:aws:securityhub:us-east-1:123456789012:f/1"))["Findings"]
+        self.assertEqual(len(twin), 1)
+        t = twin[0]
+        self.assertEqual((t["class_uid"], t["compliance"]["control"], t["compliance"]["status"], t["status_id"],
+                          t["severity_id"], t["cloud"]["account"]["uid"], t["resources"][0]["uid"]),
+                         (2003, "S3.8", "Fail", 1, 4, ACCOUNT, "arn:aws:s3:::demo-bucket"))
+        self.assertIn("productv2", t["metadata"]["product"]["uid"])
+
+
+class RulesV2(Base):
+    RULE = dict(RuleName="close-low", Description="Resolve low findings", RuleOrder=1.0,
+                Criteria={"OcsfFindingCriteria": {"CompositeFilters": [{"NumberFilters": [
+                    {"FieldName": "severity_id", "Filter": {"Eq": 2}}]}]}},
+                Actions=[{"Type": "FINDING_FIELDS_UPDATE",
+                          "FindingFieldsUpdate": {"StatusId": 4, "Comment": "auto"}}])
+
+    def setUp(self):
+        super().setUp()
+        self.sh.enable_security_hub_v2()
+
+    def test_lifecycle(self):
+        out = self.sh.create_automation_rule_v2(Tags={"owner": "secauto"}, ClientToken="tok", **self.RULE)
+        arn, rid = out["RuleArn"], out["RuleId"]
+        self.assertEqual(arn, f"arn:aws:securityhub:{REGION}:{ACCOUNT}:automation-rulev2/{rid}")
+        again = self.sh.create_automation_rule_v2(ClientToken="tok", **self.RULE)
+        self.assertEqual(again["RuleArn"], arn)
+        got = self.sh.get_automation_rule_v2(Identifier=arn)
+        self.assertEqual((got["RuleName"], got["RuleStatus"], got["Actions"]), ("close-low", "ENABLED",
+                                                                               self.RULE["Actions"]))
+        self.assertEqual(self.sh.get_automation_rule_v2(Identifier=rid)["RuleArn"], arn)
+        rules = self.sh.list_automation_rules_v2()["Rules"]
+        self.assertEqual([(r["RuleArn"], r["Actions"]) for r in rules], [(arn, [{"Type": "FINDING_FIELDS_UPDATE"}])])
+        self.sh.update_automation_rule_v2(Identifier=arn, RuleStatus="DISABLED", RuleOrder=5.5)
+        got = self.sh.get_automation_rule_v2(Identifier=arn)
+        self.assertEqual((got["RuleStatus"], got["RuleOrder"]), ("DISABLED", 5.5))
+        self.assertEqual(self.sh.list_tags_for_resource(ResourceArn=arn)["Tags"], {"owner": "secauto"})
+        self.sh.tag_resource(ResourceArn=arn, Tags={"x": "y"})
+        self.assertEqual(self.sh.list_tags_for_resource(ResourceArn=arn)["Tags"], {"owner": "secauto", "x": "y"})
+        self.sh.delete_automation_rule_v2(Identifier=arn)
+        self.assertError("ResourceNotFoundException", 404, self.sh.get_automation_rule_v2, Identifier=arn)
+        self.assertError("ResourceNotFoundException", 404, self.sh.delete_automation_rule_v2, Identifier=arn)
+        self.assertError("ResourceNotFoundException", 404, self.sh.update_automation_rule_v2, Identifier=arn,
+                         RuleStatus="ENABLED")
+
+    def test_rule_applies_on_import(self):
+        self.sh.create_automation_rule_v2(**self.RULE)
+        self.srv.call("POST", "/_emulator/ocsf/import", {"Findings": [
+            ocsf_finding("low", severity_id=2, severity="Low"), ocsf_finding("high")]})
+        got = {f["metadata"]["uid"]: f["status_id"] for f in self.sh.get_findings_v2()["Findings"]}
+        self.assertEqual(got, {"low": 4, "high": 1})
+
+    def test_validation(self):
+        ext = {"Type": "EXTERNAL_INTEGRATION"}
+        for over in (dict(RuleOrder=0.5), dict(RuleOrder=1000.5), dict(RuleStatus="ON"), dict(Actions=[]),
+                     dict(Actions=self.RULE["Actions"] * 2), dict(Actions=[{"Type": "FINDING_FIELDS_UPDATE"}]),
+                     dict(Actions=[ext]), dict(Actions=[{"Type": "DELETE"}]), dict(RuleName=""),
+                     dict(Actions=[{"Type": "FINDING_FIELDS_UPDATE", "FindingFieldsUpdate": {"Comment": "x" * 513}}]),
+                     dict(Criteria={})):
+            with self.subTest(over=str(over)[:80]):
+                self.assertError("ValidationException", 400, self.raw.create_automation_rule_v2,
+                                 **{**self.RULE, **over})
+        for missing in ("RuleName", "Description", "RuleOrder", "Criteria", "Actions"):
+            rule = {k: v for k, v in self.RULE.items() if k != missing}
+            with self.subTest(missing=missing):
+                self.assertError("ValidationException", 400, self.raw.create_automation_rule_v2, **rule)
+
+
+if __name__ == "__main__":
+    unittest.main()

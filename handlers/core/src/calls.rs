@@ -87,7 +87,10 @@ const SNAPSHOTS: [Call; 4] = [
     },
 ];
 
-const AUTOMATION: [Call; 3] = [
+/// The automation that stops the instance, after a read of whether a stop would destroy
+/// evidence (instance-store volumes) or cannot happen (Spot).
+const AUTOMATION: [Call; 4] = [
+    call("ec2:DescribeInstanceTypes", Scope::Any),
     call("ssm:StartAutomationExecution", Scope::IsolationDocument),
     call("ssm:GetAutomationExecution", Scope::AutomationExecution),
     Call {

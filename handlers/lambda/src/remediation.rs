@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::env::{Env, Mode};
 use crate::findings::{self, Target, Update};
 use crate::notification::publish;
+use crate::remediate::declared::Scoped;
 use crate::remediate::{Executor, Failed, Outcome};
 use crate::Clients;
 
@@ -59,11 +60,12 @@ pub async fn execute(
         .await
         .map_err(failed)?;
     let automation_role = place.automation_role(env);
+    let scoped = Scoped::new(&regional, event.action);
     let exec = Executor {
-        ec2: &regional.ec2,
-        s3: &regional.s3,
-        ssm: &regional.ssm,
-        autoscaling: &regional.autoscaling,
+        ec2: &scoped.ec2,
+        s3: &scoped.s3,
+        ssm: &scoped.ssm,
+        autoscaling: &scoped.autoscaling,
         dry_run: env.mode == Mode::NotifyOnly,
         finding_id: &event.finding.id,
         account: place.account(env),

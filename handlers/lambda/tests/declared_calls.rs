@@ -19,6 +19,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use secauto_core::Action;
+use secauto_handlers::remediate::declared::{operation, Declared, Scoped};
 use secauto_handlers::remediate::Executor;
 
 mod common;
@@ -40,11 +41,7 @@ impl Intercept for Recorder {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
-            let service = m.service().to_ascii_lowercase().replace(' ', "");
-            self.0
-                .lock()
-                .unwrap()
-                .insert(format!("{service}:{}", m.name()));
+            self.0.lock().unwrap().insert(operation(m));
         }
         Ok(())
     }
@@ -56,7 +53,8 @@ impl Recorder {
     }
 }
 
-/// Clients of `a` that record into `rec`, and an SSM whose automation succeeds.
+/// Clients of `a` that record into `rec` and, as in production, refuse what `action` did not
+/// declare ([`Declared`]); an SSM whose automation succeeds.
 struct Recording {
     ec2: aws_sdk_ec2::Client,
     s3: aws_sdk_s3::Client,
@@ -64,7 +62,8 @@ struct Recording {
     ssm: aws_sdk_ssm::Client,
 }
 
-fn recording(a: &Aws, rec: &Recorder) -> Recording {
+fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
+    let d = Declared::new(action);
     let start = mock!(aws_sdk_ssm::Client::start_automation_execution).then_output(|| {
         StartAutomationExecutionOutput::builder()
             .automation_execution_id("exec-1")
@@ -83,20 +82,34 @@ fn recording(a: &Aws, rec: &Recorder) -> Recording {
     let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &get]);
     Recording {
         ec2: aws_sdk_ec2::Client::from_conf(
-            a.ec2.config().to_builder().interceptor(rec.clone()).build(),
+            a.ec2
+                .config()
+                .to_builder()
+                .interceptor(rec.clone())
+                .interceptor(d.clone())
+                .build(),
         ),
         s3: aws_sdk_s3::Client::from_conf(
-            a.s3.config().to_builder().interceptor(rec.clone()).build(),
+            a.s3.config()
+                .to_builder()
+                .interceptor(rec.clone())
+                .interceptor(d.clone())
+                .build(),
         ),
         autoscaling: aws_sdk_autoscaling::Client::from_conf(
             a.autoscaling
                 .config()
                 .to_builder()
                 .interceptor(rec.clone())
+                .interceptor(d.clone())
                 .build(),
         ),
         ssm: aws_sdk_ssm::Client::from_conf(
-            ssm.config().to_builder().interceptor(rec.clone()).build(),
+            ssm.config()
+                .to_builder()
+                .interceptor(rec.clone())
+                .interceptor(d.clone())
+                .build(),
         ),
     }
 }
@@ -175,7 +188,7 @@ async fn spoil_quarantine_group(a: &Aws) {
 async fn instance_paths(action: Action) -> BTreeSet<String> {
     let a = aws();
     let rec = Recorder::default();
-    let r = recording(&a, &rec);
+    let r = recording(&a, &rec, action);
     let e = executor(&a, &r);
     let run = |id: String| {
         let e = &e;
@@ -205,7 +218,7 @@ async fn instance_paths(action: Action) -> BTreeSet<String> {
 async fn group_paths(action: Action) -> BTreeSet<String> {
     let a = aws();
     let rec = Recorder::default();
-    let r = recording(&a, &rec);
+    let r = recording(&a, &rec, action);
     let e = executor(&a, &r);
     let f = fixture(&a, false).await;
     match action {
@@ -218,7 +231,7 @@ async fn group_paths(action: Action) -> BTreeSet<String> {
 async fn bucket_paths() -> BTreeSet<String> {
     let a = aws();
     let rec = Recorder::default();
-    let r = recording(&a, &rec);
+    let r = recording(&a, &rec, Action::EnableBucketEncryption);
     a.s3.create_bucket().bucket("open").send().await.unwrap();
     let e = executor(&a, &r);
     let out = e.enable_bucket_encryption("open").await.unwrap();
@@ -319,5 +332,35 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
     assert!(
         denied.is_empty(),
         "not allowed on their resources: {denied:?}"
+    );
+}
+
+/// In production an action's clients refuse, before sending it, a call its declaration does not
+/// name: block-network's clients cannot touch a bucket.
+#[tokio::test]
+async fn an_undeclared_call_is_refused_before_it_is_sent() {
+    let a = aws();
+    a.s3.create_bucket().bucket("kept").send().await.unwrap();
+    let clients = secauto_handlers::Clients::new(&sdk_at(&a.url, "testing", "testing"));
+    let scoped = Scoped::new(&clients, Action::BlockNetwork);
+    let failed = Executor {
+        s3: &scoped.s3,
+        ..exec(&a, false)
+    }
+    .enable_bucket_encryption("kept")
+    .await
+    .expect_err("refused");
+    let text = format!("{:#}", failed.error);
+    assert!(
+        text.contains("s3:GetBucketTagging is not among the calls block-network declares"),
+        "{text}"
+    );
+    assert!(
+        a.s3.get_bucket_encryption()
+            .bucket("kept")
+            .send()
+            .await
+            .is_err(),
+        "nothing changed"
     );
 }

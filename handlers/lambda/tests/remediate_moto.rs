@@ -355,6 +355,70 @@ async fn mocked_ssm_quarantine_is_resolved_only_when_the_automation_succeeds() {
     );
 }
 
+/// A stop that would destroy evidence or cannot happen is not started: an instance with
+/// instance-store volumes (m5d) and a Spot instance are isolated, not stopped, and stay NOTIFIED.
+#[tokio::test]
+async fn quarantine_never_stops_an_instance_with_instance_store_or_a_spot_instance() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let image = image(&a).await;
+    let launch = |spot: bool| {
+        let mut run = a
+            .ec2
+            .run_instances()
+            .image_id(&image)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(&f.subnet)
+            .instance_type(if spot {
+                aws_sdk_ec2::types::InstanceType::T3Micro
+            } else {
+                aws_sdk_ec2::types::InstanceType::M5dLarge
+            });
+        if spot {
+            run = run.instance_market_options(
+                aws_sdk_ec2::types::InstanceMarketOptionsRequest::builder()
+                    .market_type(aws_sdk_ec2::types::MarketType::Spot)
+                    .build(),
+            );
+        }
+        async move {
+            run.send().await.unwrap().instances()[0]
+                .instance_id()
+                .unwrap()
+                .to_string()
+        }
+    };
+    for (id, why) in [
+        (launch(false).await, "has instance-store volumes"),
+        (launch(true).await, "is a Spot instance"),
+    ] {
+        let start = mock!(aws_sdk_ssm::Client::start_automation_execution).then_output(|| {
+            StartAutomationExecutionOutput::builder()
+                .automation_execution_id("exec-1")
+                .build()
+        });
+        let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start]);
+        let out = Executor {
+            ssm: &ssm,
+            ..exec(&a, false)
+        }
+        .quarantine_instance(&id)
+        .await
+        .unwrap();
+        assert_eq!(start.num_calls(), 0, "{id}: no stop started");
+        assert!(
+            out.refused.as_deref().is_some_and(|r| r.contains(why)),
+            "{why}: {out:?}"
+        );
+        assert!(quarantine_group(&a).await.is_some_and(|q| !q.is_empty()));
+        assert_eq!(
+            verdict("quarantine-instance", Mode::Enforce, &Ok(out)).0,
+            "NOTIFIED"
+        );
+    }
+}
+
 /// The automation's word is not enough: a re-read must show the instance stopped.
 #[tokio::test]
 async fn mocked_ssm_quarantine_is_not_resolved_when_the_instance_still_runs() {

@@ -36,6 +36,44 @@ fn terminal(s: &S) -> Option<bool> {
 }
 
 impl Executor<'_> {
+    /// Why the automation's stop must not run on `instance`: a stop erases instance-store volumes
+    /// (evidence), and EC2 cannot stop a one-time Spot instance (a persistent one would be
+    /// relaunched); `None` when it may be stopped.
+    pub(super) async fn why_not_stop(&self, instance: &str) -> Result<Option<String>> {
+        let inst = self.instance(instance).await?;
+        if inst.instance_lifecycle() == Some(&aws_sdk_ec2::types::InstanceLifecycleType::Spot) {
+            return Ok(Some(format!(
+                "{instance} is a Spot instance: EC2 cannot stop a one-time Spot instance and would relaunch a persistent one, so it is isolated but not stopped; snapshot and terminate it by hand when the evidence is kept"
+            )));
+        }
+        if inst.root_device_type() == Some(&aws_sdk_ec2::types::DeviceType::InstanceStore) {
+            return Ok(Some(format!(
+                "{instance} has an instance-store root volume: stopping would erase it, so it is isolated but not stopped"
+            )));
+        }
+        let Some(kind) = inst.instance_type() else {
+            return Ok(None);
+        };
+        let types = self
+            .ec2
+            .describe_instance_types()
+            .instance_types(kind.clone())
+            .send()
+            .await
+            .map_err(|e| sdk_err("ec2:DescribeInstanceTypes", e))?;
+        let local = types
+            .instance_types()
+            .first()
+            .and_then(|t| t.instance_storage_supported())
+            .unwrap_or(false);
+        Ok(local.then(|| {
+            format!(
+                "{instance} ({}) has instance-store volumes: stopping would erase them (evidence), so it is isolated but not stopped; copy what you need, then stop it by hand",
+                kind.as_str()
+            )
+        }))
+    }
+
     /// Start the isolation automation for `instance` and follow it for `automation_wait`.
     pub(super) async fn run_automation(&self, instance: &str, out: &mut Outcome) -> Result<()> {
         let mut start = self

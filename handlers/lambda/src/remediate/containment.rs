@@ -217,6 +217,12 @@ impl Executor<'_> {
             self.act(out, s.protected, what, call).await?;
             return Ok(());
         }
+        if self.acting(s.protected) && self.quarantined_now(eni_id, qsg).await? {
+            out.steps.push(format!(
+                "{eni_id} is in {qsg} already (another run isolated it meanwhile): not moved"
+            ));
+            return Ok(());
+        }
         let untrack = self
             .find_or_make_untrack(vpc, out, s.protected, opened)
             .await?;
@@ -243,6 +249,23 @@ impl Executor<'_> {
         }
         self.step(out, s.protected, what);
         Ok(())
+    }
+
+    /// Whether a fresh read shows the interface in the quarantine group alone: two runs on one
+    /// instance (a duplicate delivery, several findings of it) must not move an interface the
+    /// other has just quarantined back through the all-traffic group.
+    async fn quarantined_now(&self, eni_id: &str, qsg: &str) -> Result<bool> {
+        let found = self
+            .ec2
+            .describe_network_interfaces()
+            .network_interface_ids(eni_id)
+            .send()
+            .await
+            .map_err(|e| sdk_err("ec2:DescribeNetworkInterfaces", e))?;
+        Ok(found
+            .network_interfaces()
+            .first()
+            .is_some_and(|e| groups_of(e) == [qsg.to_string()]))
     }
 
     /// The all-traffic group of `vpc`, opened; recorded in `opened` before its rules are opened,

@@ -74,7 +74,7 @@ impl Subject<'_> {
 }
 
 impl Executor<'_> {
-    async fn instance(&self, id: &str) -> Result<Instance> {
+    pub(super) async fn instance(&self, id: &str) -> Result<Instance> {
         let out = self
             .ec2
             .describe_instances()
@@ -125,7 +125,14 @@ impl Executor<'_> {
         let mut res = self.contract(&isolation, &mut out).await;
         if res.is_ok() && out.refused.is_none() {
             let protected = out.protected;
-            if self.acting(protected) {
+            let no_stop = match self.why_not_stop(id).await {
+                Ok(why) => why,
+                Err(e) => Some(format!("could not read {id} before stopping it: {e:#}")),
+            };
+            if let Some(why) = no_stop {
+                out.compliant = false;
+                out.refused = Some(why);
+            } else if self.acting(protected) {
                 let isolated = std::mem::take(&mut out.compliant);
                 res = self.run_automation(id, &mut out).await;
                 if res.is_ok() && out.compliant {

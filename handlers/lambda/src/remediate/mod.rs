@@ -19,6 +19,7 @@ mod automation;
 mod buckets;
 mod containment;
 mod contract;
+pub mod declared;
 mod evidence;
 mod groups;
 mod isolation;

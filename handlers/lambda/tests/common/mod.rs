@@ -155,6 +155,7 @@ pub async fn fixture(a: &Aws, protect: bool) -> Fixture {
         .ec2
         .run_instances()
         .image_id(image)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
         .min_count(1)
         .max_count(1)
         // Groups on the interface, as a launch template would put them: moto adds launch-time

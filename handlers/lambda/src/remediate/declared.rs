@@ -1,0 +1,93 @@
+//! Declared calls, enforced where the calls are made: the clients an action runs with refuse,
+//! before it is sent, any operation its declaration (`secauto_core::calls`) does not name. The
+//! remediation role's policy is generated from the same declarations, so an undeclared call would
+//! fail on AWS anyway — here it fails the same way on every emulator and in every test, with the
+//! action and the operation named, instead of only where IAM is enforced.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use secauto_core::Action;
+
+/// `service:Operation` of an SDK call, the service as the declarations name it (`ec2`, `s3`,
+/// `autoscaling`, `ssm`).
+pub fn operation(m: &Metadata) -> String {
+    let service = m.service().to_ascii_lowercase().replace(' ', "");
+    format!("{service}:{}", m.name())
+}
+
+/// Refuses every operation `action` does not declare.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    action: Action,
+    allowed: Arc<BTreeSet<&'static str>>,
+}
+
+impl Declared {
+    pub fn new(action: Action) -> Declared {
+        Declared {
+            action,
+            allowed: Arc::new(action.calls().iter().map(|c| c.operation).collect()),
+        }
+    }
+}
+
+impl Intercept for Declared {
+    fn name(&self) -> &'static str {
+        "Declared"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(m) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        let op = operation(m);
+        if self.allowed.contains(op.as_str()) {
+            return Ok(());
+        }
+        Err(format!(
+            "{op} is not among the calls {} declares (secauto_core::calls): refused before it was sent",
+            self.action.as_str()
+        )
+        .into())
+    }
+}
+
+/// The clients one action runs with: the place's, each refusing what the action did not declare.
+pub struct Scoped {
+    pub ec2: aws_sdk_ec2::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+}
+
+impl Scoped {
+    pub fn new(c: &crate::Clients, action: Action) -> Scoped {
+        let d = Declared::new(action);
+        Scoped {
+            ec2: aws_sdk_ec2::Client::from_conf(
+                c.ec2.config().to_builder().interceptor(d.clone()).build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(
+                c.s3.config().to_builder().interceptor(d.clone()).build(),
+            ),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                c.ssm.config().to_builder().interceptor(d.clone()).build(),
+            ),
+            autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                c.autoscaling.config().to_builder().interceptor(d).build(),
+            ),
+        }
+    }
+}

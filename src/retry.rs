@@ -123,4 +123,3 @@ mod tests {
         assert!(!a.is("InvalidParameterValueException", "KMS"));
     }
 }
-

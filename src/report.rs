@@ -159,6 +159,9 @@ pub fn plan_text(stack: &Stack, plan: &Plan) -> String {
         "Stack {} in {} (account {}):\n",
         stack.name, stack.region, stack.account
     );
+    if let Some(hubs) = &plan.securityhub {
+        out.push_str(&hubs.text());
+    }
     for p in &plan.items {
         match p.action {
             Action::Noop => {}
@@ -206,6 +209,7 @@ pub fn plan_json(stack: &Stack, plan: &Plan, state: &State) -> Value {
             "unchanged": plan.count(Action::Noop),
             "conflict": plan.count(Action::Conflict),
         },
+        "securityhub": plan.securityhub,
         "resources": plan.items.iter().map(|p| json!({
             "address": p.address,
             "kind": p.kind,
@@ -329,6 +333,10 @@ pub fn plan_markdown(stack: &Stack, plan: &Plan) -> String {
         stack.account,
         plan_summary(plan, "**"),
     );
+    if let Some(hubs) = &plan.securityhub {
+        out.push('\n');
+        out.push_str(&hubs.text());
+    }
     let changed: Vec<_> = plan
         .items
         .iter()

@@ -39,7 +39,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
     assert_eq!(out["account"], "123456789012");
     assert_eq!(out["errors"], serde_json::json!([]));
     let created = out["changes"]["create"].as_u64().unwrap();
-    assert_eq!(created, 49, "{out:#}");
+    assert_eq!(created, 53, "{out:#}");
     for r in out["resources"].as_array().unwrap() {
         assert_eq!(r["action"], "create", "{r}");
     }
@@ -94,8 +94,9 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
             .send()
             .await
             .unwrap();
-        // 4 functions (Errors) + 2 rules (FailedInvocations; custom actions are off here) + the DLQ.
-        assert_eq!(alarms.metric_alarms().len(), 7);
+        // 4 functions (Errors) + 3 rules (FailedInvocations: both findings feeds and the responses;
+        // custom actions are off here) + the DLQ.
+        assert_eq!(alarms.metric_alarms().len(), 8);
         for a in alarms.metric_alarms() {
             // One metric identity per alarm: the rule on the stack's bus is named with its bus.
             let want = if a.alarm_name() == Some("idem-remediation-failed-invocations") {
@@ -124,7 +125,7 @@ fn deploy_creates_everything_and_second_deploy_makes_no_mutating_call() {
     assert_eq!(out["changes"]["create"], 0);
     assert_eq!(out["changes"]["update"], 0);
     assert_eq!(out["changes"]["delete"], 0);
-    assert_eq!(out["changes"]["unchanged"], 49);
+    assert_eq!(out["changes"]["unchanged"], 53);
     let ops = emu.recorded();
     assert!(ops.len() > 20, "the second deploy read the stack: {ops:?}");
     let mutating: Vec<&String> = ops.iter().filter(|o| is_mutating(o)).collect();
@@ -312,7 +313,7 @@ fn crash_between_create_and_state_write_is_healed_by_name_and_tag() {
         &std::fs::read_to_string(p.path(".secauto/heal/us-east-1.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(state["resources"].as_object().unwrap().len(), 48);
+    assert_eq!(state["resources"].as_object().unwrap().len(), 52);
 
     // And destroy finds what state lacks.
     std::fs::remove_file(p.path(".secauto/heal/us-east-1.json")).unwrap();
@@ -465,7 +466,7 @@ fn destroy_sweeps_tagged_leftovers_that_neither_state_nor_config_knows() {
         .filter_map(|r| r["address"].as_str())
         .filter(|a| a.contains("[swept "))
         .collect();
-    assert_eq!(swept.len(), 7, "the 7 alarms were found by tag: {swept:?}");
+    assert_eq!(swept.len(), 8, "the 8 alarms were found by tag: {swept:?}");
     let left = rt().block_on(leftovers(&emu.clients(), "sweep"));
     assert!(left.is_empty(), "destroy left: {left:?}");
 }

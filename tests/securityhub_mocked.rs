@@ -1,11 +1,11 @@
-//! Security Hub automation rules and custom action targets exist in no emulator (moto 5.2.5 and
-//! ministack 1.5.33 answer "not implemented"), so these resource kinds are tested with the SDK's own
-//! mocking support (aws-smithy-mocks), asserting the exact requests secauto sends.
+//! Security Hub answers the Security Hub emulator cannot give (an unprocessed batch delete, a
+//! refusal in the middle of a destroy), with the SDK's own mocking support (aws-smithy-mocks), and
+//! the exact requests secauto sends. The behaviour on a real service (create, drift, destroy,
+//! Security Hub off) is tested on the emulator in tests/securityhub.rs.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_securityhub::operation::batch_delete_automation_rules::BatchDeleteAutomationRulesOutput;
@@ -30,9 +30,6 @@ use secauto::aws::{Clients, Connection};
 use secauto::config::Config;
 use secauto::resources::{self, Ctx, Spec};
 use secauto::stack::{self, Code};
-use secauto_testkit::proxy::{Message, Proxy, Shim};
-
-use common::{is_mutating, Emulators, Project, Recorder};
 
 const ACCOUNT: &str = "123456789012";
 const RULE_ARN: &str = "arn:aws:securityhub:us-east-1:123456789012:automation-rule/11111111-2222-3333-4444-555555555555";
@@ -339,128 +336,6 @@ fn invalid_access() -> aws_sdk_securityhub::types::error::InvalidAccessException
                 .build(),
         )
         .build()
-}
-
-/// Answers every Security Hub request as AWS does in an account where Security Hub is not enabled
-/// (InvalidAccessException, HTTP 401, in the REST-JSON error shape).
-struct NotSubscribed;
-
-impl Shim for NotSubscribed {
-    fn respond(&self, _request: &Message, response: &mut Message) {
-        response.start = "HTTP/1.1 401 Unauthorized".into();
-        response.headers = vec![
-            ("Content-Type".into(), "application/json".into()),
-            ("x-amzn-ErrorType".into(), "InvalidAccessException".into()),
-            ("x-amzn-RequestId".into(), "not-subscribed-0000".into()),
-        ];
-        response.body =
-            serde_json::json!({"Code": "InvalidAccessException", "Message": NOT_SUBSCRIBED})
-                .to_string()
-                .into_bytes();
-    }
-}
-
-/// The real `plan` and `deploy` commands, every service on the emulators but Security Hub, which
-/// answers InvalidAccessException: both stop with the fix, and deploy writes nothing anywhere.
-#[test]
-fn mocked_securityhub_not_enabled_stops_plan_and_deploy_with_the_fix() {
-    let emu = Emulators::start();
-    let securityhub = Arc::new(Recorder::new(Some(Arc::new(NotSubscribed))));
-    let proxy = Proxy::start(&emu.moto.url, Some(securityhub.clone()));
-    let p = Project::new(
-        &emu,
-        "[stack]\nname = \"sec\"\n\n[lambda]\nrole_propagation_timeout_seconds = 0\n",
-    );
-    emu.record();
-    for args in [&["plan"][..], &["deploy", "--no-progress"]] {
-        let r = p.run_with(args, &[("AWS_ENDPOINT_URL_SECURITYHUB", &proxy.url)]);
-        assert_eq!(r.code, 1, "{args:?}: {r:?}");
-        for needle in [
-            "Security Hub is not enabled in account 123456789012 region us-east-1",
-            "aws securityhub enable-security-hub --region us-east-1",
-            "automation_rules = false and custom_actions = false",
-            "securityhub_automation_rule.high",
-            "securityhub_action_target.trigger_remediation",
-        ] {
-            assert!(
-                r.stderr.contains(needle),
-                "{args:?}: {needle:?} missing from: {}",
-                r.stderr
-            );
-        }
-    }
-    let asked: Vec<String> = securityhub
-        .requests()
-        .iter()
-        .map(|r| r.iam_action().unwrap_or_else(|e| panic!("{e}")))
-        .collect();
-    assert!(
-        asked.contains(&"securityhub:ListAutomationRules".to_string()),
-        "Security Hub was asked: {asked:?}"
-    );
-    let actions = emu.actions();
-    assert!(actions.iter().any(|a| a.starts_with("iam:")), "{actions:?}");
-    let mutating: Vec<&String> = actions.iter().filter(|a| is_mutating(a)).collect();
-    assert!(mutating.is_empty(), "deploy wrote: {mutating:?}");
-    assert!(
-        !p.path(".secauto/sec/us-east-1.json").exists(),
-        "deploy saved a state"
-    );
-}
-
-/// The engine's plan (with the sweep), every other service on the emulators: Security Hub's four
-/// resources are reported as not deployable, not as an error, and not as missing to create.
-#[tokio::test(flavor = "multi_thread")]
-async fn mocked_securityhub_not_enabled_is_seen_by_the_plan() {
-    use aws_sdk_securityhub::operation::describe_action_targets::DescribeActionTargetsError as D;
-    use aws_sdk_securityhub::operation::list_automation_rules::ListAutomationRulesError as L;
-    let list = mock!(Client::list_automation_rules)
-        .then_error(|| L::InvalidAccessException(invalid_access()));
-    let describe = mock!(Client::describe_action_targets)
-        .then_error(|| D::InvalidAccessException(invalid_access()));
-    let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&list, &describe]);
-    let emu = tokio::task::spawn_blocking(Emulators::start).await.unwrap();
-    let mut clients = emu.clients();
-    clients.securityhub = client;
-    let mut tags = BTreeMap::new();
-    tags.insert(resources::STACK_TAG.to_string(), "sec".to_string());
-    let ctx = Ctx::new(clients, "sec", "us-east-1", tags, Duration::from_secs(0));
-    let err = spec("securityhub_automation_rule.critical")
-        .read(&ctx)
-        .await
-        .unwrap_err();
-    assert!(resources::is_securityhub_unavailable(&err), "{err:#}");
-
-    let s = desired();
-    let state = secauto::state::State::new("sec", "us-east-1", ACCOUNT);
-    let plan = secauto::engine::plan_owned(&ctx, &s, &state, false)
-        .await
-        .unwrap();
-    let mut off = plan.securityhub_off.clone();
-    off.sort();
-    assert_eq!(
-        off,
-        [
-            "securityhub_action_target.escalate_soc",
-            "securityhub_action_target.trigger_remediation",
-            "securityhub_automation_rule.critical",
-            "securityhub_automation_rule.high",
-        ]
-        .map(String::from)
-        .to_vec(),
-        "{:?}",
-        plan.securityhub_off
-    );
-    assert!(list.num_calls() + describe.num_calls() >= 4);
-    // status and destroy see nothing there.
-    let rows = plan.status(&s, &state);
-    assert!(rows
-        .iter()
-        .filter(|r| r.address.starts_with("securityhub_"))
-        .all(|r| r.status == secauto::engine::Status::Missing));
-    tokio::task::spawn_blocking(move || drop(emu))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

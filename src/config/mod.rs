@@ -25,7 +25,7 @@ pub use lambda::{EventsConfig, LambdaConfig, ReservedConcurrency};
 pub use monitoring::MonitoringConfig;
 pub use notifications::NotificationsConfig;
 pub use remediation::{RemediationConfig, RemediationMode};
-pub use securityhub::SecurityHubConfig;
+pub use securityhub::{Feed, SecurityHubConfig, FEEDS};
 pub use stack::{is_role_arn, role_account, FleetConfig, StackConfig, TargetConfig, TargetRole};
 pub use state::{StateBackend, StateConfig};
 
@@ -168,6 +168,28 @@ mod tests {
         assert!(msg.contains("Bad_Name"), "{msg}");
         assert!(msg.contains("SEVERE"), "{msg}");
         assert!(msg.contains("nope"), "{msg}");
+    }
+
+    #[test]
+    fn feeds_default_both_one_alone_empty_refused() {
+        assert_eq!(Config::default().securityhub.feeds, FEEDS.to_vec());
+        let c = Config::parse("[securityhub]\nfeeds = [\"ocsf\"]\n", "t").unwrap();
+        assert_eq!(c.securityhub.feeds, vec![Feed::Ocsf]);
+        let msg = Config::parse("[securityhub]\nfeeds = []\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("feeds is empty") && msg.contains("\"cspm\""),
+            "{msg}"
+        );
+        let msg = Config::parse("[securityhub]\nfeeds = [\"asff\"]\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("cspm") && msg.contains("ocsf"), "{msg}");
+        let msg = Config::parse("[securityhub]\nfeeds = [\"cspm\", \"cspm\"]\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("listed twice"), "{msg}");
     }
 
     #[test]

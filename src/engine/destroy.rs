@@ -39,6 +39,8 @@ pub async fn destroy(
     let delete_plan = Plan {
         items,
         securityhub_off: vec![],
+        securityhub_v2_off: vec![],
+        securityhub: None,
     };
     let empty = Stack {
         resources: vec![],

@@ -3,6 +3,7 @@
 
 mod apply;
 mod destroy;
+pub mod hub;
 mod plan;
 pub mod sweep;
 

@@ -114,6 +114,11 @@ pub struct Plan {
     pub items: Vec<Planned>,
     /// Addresses whose read Security Hub refused (not enabled): planned as absent.
     pub securityhub_off: Vec<String>,
+    /// V2 automation rules whose read Security Hub (V2) refused: not planned, since they can only
+    /// exist where Security Hub is on (a warning when DescribeSecurityHubV2 agrees, else an error).
+    pub securityhub_v2_off: Vec<(String, String)>,
+    /// Which Security Hub is on, and the feeds subscribed (not asked for a fleet member's stack).
+    pub securityhub: Option<super::hub::Hubs>,
 }
 
 impl Plan {
@@ -148,9 +153,13 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
     let mut lives: Vec<Option<Live>> = vec![None; stack.resources.len()];
     let mut errors = Vec::new();
     let mut securityhub_off = Vec::new();
+    let mut securityhub_v2_off: Vec<(String, String)> = Vec::new();
     for (i, res) in reads {
         match res {
             Ok(l) => lives[i] = l,
+            Err(e) if resources::securityhub_automation_rule_v2::is_unavailable(&e) => {
+                securityhub_v2_off.push((stack.resources[i].address.clone(), format!("{e:#}")));
+            }
             Err(e) if resources::is_securityhub_unavailable(&e) => {
                 securityhub_off.push(stack.resources[i].address.clone());
             }
@@ -165,6 +174,9 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
     }
     let mut items = Vec::new();
     for (r, live) in stack.resources.iter().zip(lives) {
+        if securityhub_v2_off.iter().any(|(a, _)| *a == r.address) {
+            continue;
+        }
         let in_state = state.resources.contains_key(&r.address);
         let desired = r.spec.fields(ctx);
         let claim = resources::Claim {
@@ -209,6 +221,8 @@ pub async fn plan(ctx: &Ctx, stack: &Stack, state: &State, adopt: bool) -> anyho
     Ok(Plan {
         items,
         securityhub_off,
+        securityhub_v2_off,
+        securityhub: None,
     })
 }
 
@@ -234,12 +248,21 @@ pub async fn plan_owned(
         }
     };
     let known = super::sweep::Known::of(stack.resources.iter().map(|r| &r.spec));
-    let (plan, found, ()) = futures::join!(
+    let hubs = async {
+        match ctx.member {
+            true => None,
+            false => Some(super::hub::hubs(ctx, stack).await),
+        }
+    };
+    let (plan, found, (), hubs) = futures::join!(
         plan(ctx, stack, state, adopt),
         super::sweep::find(ctx, &known),
-        prefetch
+        prefetch,
+        hubs
     );
     let mut plan = plan?;
+    plan.securityhub = hubs;
+    super::hub::judge_v2_off(&mut plan)?;
     let found = found.map_err(|e| e.context("could not search for what the stack owns by tag"))?;
     for l in found {
         let known = plan.items.iter().any(|p| {

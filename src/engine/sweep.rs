@@ -24,7 +24,9 @@ pub fn address(kind: Kind, physical_id: &str) -> String {
 pub fn finds(kind: Kind) -> bool {
     !matches!(
         kind,
-        Kind::SecurityhubAutomationRule | Kind::SecurityhubActionTarget
+        Kind::SecurityhubAutomationRule
+            | Kind::SecurityhubAutomationRuleV2
+            | Kind::SecurityhubActionTarget
     )
 }
 

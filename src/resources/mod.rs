@@ -25,6 +25,7 @@ pub mod lambda_function;
 pub mod lambda_permission;
 pub mod securityhub_action_target;
 pub mod securityhub_automation_rule;
+pub mod securityhub_automation_rule_v2;
 pub mod sns_subscription;
 pub mod sns_topic;
 pub mod sqs_queue;
@@ -308,6 +309,7 @@ kinds! {
     EventRule => event_rule [sweep],
     EventTarget => event_target,
     SecurityhubAutomationRule => securityhub_automation_rule,
+    SecurityhubAutomationRuleV2 => securityhub_automation_rule_v2,
     SecurityhubActionTarget => securityhub_action_target,
     CloudwatchAlarm => cloudwatch_alarm [sweep],
     CloudwatchDashboard => cloudwatch_dashboard [sweep],

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::bundle::{bundle_path, code_sha256};
-use crate::config::Config;
+use crate::config::{Config, Feed};
 use crate::resources::{Spec, REGION_TAG, STACK_TAG};
 
 mod environment;
@@ -218,7 +218,14 @@ impl<'a> Shared<'a> {
             KeyChoice::User(k) => Some(k.clone()),
             KeyChoice::AwsManaged => None,
         };
-        let mut rules = vec!["findings", "remediation"];
+        let mut rules = Vec::new();
+        if config.securityhub.subscribes(Feed::Cspm) {
+            rules.push("findings");
+        }
+        if config.securityhub.subscribes(Feed::Ocsf) {
+            rules.push("findings_ocsf");
+        }
+        rules.push("remediation");
         if config.securityhub.custom_actions {
             rules.push("custom_actions");
         }

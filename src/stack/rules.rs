@@ -1,5 +1,5 @@
-//! EventBridge: the findings rule (NEW, ACTIVE findings of the configured severities → triage), the
-//! response rule (triage's events → remediation and notification), the custom-actions rule, their
+//! EventBridge: the findings rules (NEW, ACTIVE findings of the configured severities → triage: one
+//! for Security Hub CSPM's ASFF feed, one for Security Hub's OCSF feed), the response rule (triage's events → remediation and notification), the custom-actions rule, their
 //! targets (each with the DLQ and a retry policy) and the permissions that let each rule invoke.
 
 use serde_json::json;
@@ -16,6 +16,7 @@ pub(super) fn add(b: &mut Builder, s: &Shared, actions: &Actions) {
     for key in &s.rules {
         let rule = match *key {
             "findings" => findings_rule(s),
+            "findings_ocsf" => ocsf_findings_rule(s),
             "remediation" => response_rule(s),
             _ => custom_actions_rule(actions),
         };
@@ -66,6 +67,48 @@ fn findings_rule(s: &Shared) -> Rule {
                 "Severity": {"Label": severities},
                 "Workflow": {"Status": ["NEW"]},
                 "RecordState": ["ACTIVE"],
+            }},
+        }),
+        functions: vec!["triage"],
+        deps: vec![],
+    }
+}
+
+/// OCSF `severity_id`s of the configured ASFF severity labels: Informational 1, Low 2, Medium 3,
+/// High 4, Critical 5; CRITICAL includes Fatal (6), which ASFF has no label for.
+pub(crate) fn ocsf_severity_ids(labels: &[String]) -> Vec<u8> {
+    let mut ids: Vec<u8> = labels
+        .iter()
+        .flat_map(|l| match l.as_str() {
+            "INFORMATIONAL" => &[1][..],
+            "LOW" => &[2][..],
+            "MEDIUM" => &[3][..],
+            "HIGH" => &[4][..],
+            "CRITICAL" => &[5, 6][..],
+            _ => &[][..],
+        })
+        .copied()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// New (`status_id` 1) OCSF findings of the configured severities → triage. Security Hub (not CSPM)
+/// sends one finding per "Findings Imported V2" event, in `detail.findings[0]`, and a pattern may
+/// filter on any of its attributes: "Configuring rules for EventBridge",
+/// <https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-v2-cwe-event-rules.html>,
+/// and "EventBridge event formats",
+/// <https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-v2-cwe-event-formats.html>.
+fn ocsf_findings_rule(s: &Shared) -> Rule {
+    Rule {
+        description: "secauto: New Security Hub OCSF findings (Findings Imported V2) of the configured severities → triage",
+        pattern: json!({
+            "source": ["aws.securityhub"],
+            "detail-type": ["Findings Imported V2"],
+            "detail": {"findings": {
+                "severity_id": ocsf_severity_ids(&s.config.findings.severities),
+                "status_id": [1],
             }},
         }),
         functions: vec!["triage"],

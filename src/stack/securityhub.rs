@@ -77,6 +77,9 @@ pub(super) fn add_automation_rules(b: &mut Builder, s: &Shared) {
         let mut udf = BTreeMap::new();
         udf.insert("secauto:stack".to_string(), stack.to_string());
         udf.insert("secauto:priority".to_string(), lower.clone());
+        if s.config.securityhub.subscribes(crate::config::Feed::Ocsf) {
+            add_v2_rule(b, s, order, label);
+        }
         b.add(
             format!("securityhub_automation_rule.{lower}"),
             Spec::SecurityhubAutomationRule(r::securityhub_automation_rule::Spec {
@@ -92,4 +95,30 @@ pub(super) fn add_automation_rules(b: &mut Builder, s: &Shared) {
             &[],
         );
     }
+}
+
+/// The OCSF twin of a CSPM automation rule, for today's Security Hub: New findings of the label's
+/// `severity_id`s (CRITICAL includes Fatal) get a comment; their `status_id` is never changed, so
+/// the OCSF findings rule (New only) cannot loop. Planned only where Security Hub is on.
+fn add_v2_rule(b: &mut Builder, s: &Shared, order: i32, label: &str) {
+    let lower = label.to_ascii_lowercase();
+    let spec = r::securityhub_automation_rule_v2::Spec {
+        name: s.n.name(&format!("{lower}-severity-ocsf")),
+        description: format!(
+            "secauto stack {}: comment on New {label} OCSF findings before triage",
+            s.n.stack
+        ),
+        rule_order: order as f32,
+        severity_ids: super::rules::ocsf_severity_ids(&[label.to_string()])
+            .into_iter()
+            .map(i32::from)
+            .collect(),
+        comment: format!("{label} severity finding: secauto triage is responding"),
+    };
+    b.name_problems.extend(spec.problems());
+    b.add(
+        format!("securityhub_automation_rule_v2.{lower}"),
+        Spec::SecurityhubAutomationRuleV2(spec),
+        &[],
+    );
 }

@@ -13,15 +13,90 @@ fn default_stack_has_every_kind_and_acyclic() {
     c.notifications.emails = vec!["soc@example.com".into()];
     let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
     let kinds: std::collections::BTreeSet<_> = s.resources.iter().map(|r| r.spec.kind()).collect();
-    assert_eq!(kinds.len(), 18, "{kinds:?}");
+    assert_eq!(kinds.len(), 19, "{kinds:?}");
     assert!(s.get("event_rule.findings").is_some());
     assert_eq!(
         s.resources
             .iter()
             .filter(|r| r.spec.kind() == r::Kind::CloudwatchAlarm)
             .count(),
-        4 + 3 + 1
+        4 + 4 + 1
     );
+}
+
+fn rule_pattern(s: &Stack, address: &str) -> Value {
+    match &s.get(address).unwrap().spec {
+        Spec::EventRule(rule) => rule.event_pattern.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn both_feeds_by_default_each_rule_with_its_target_dlq_and_permission() {
+    let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let p = rule_pattern(&s, "event_rule.findings_ocsf");
+    assert_eq!(p["source"], json!(["aws.securityhub"]));
+    assert_eq!(p["detail-type"], json!(["Findings Imported V2"]));
+    assert_eq!(p["detail"]["findings"]["status_id"], json!([1]));
+    // MEDIUM, HIGH, CRITICAL (and Fatal, which ASFF has no label for).
+    assert_eq!(p["detail"]["findings"]["severity_id"], json!([3, 4, 5, 6]));
+    assert_eq!(
+        rule_pattern(&s, "event_rule.findings")["detail-type"],
+        json!(["Security Hub Findings - Imported"])
+    );
+    for key in ["findings", "findings_ocsf"] {
+        let Spec::EventTarget(t) = &s.get(&format!("event_target.{key}_triage")).unwrap().spec
+        else {
+            panic!()
+        };
+        assert_eq!(t.target_arn, s_names(&s).function_arn("triage"));
+        assert_eq!(t.dead_letter_arn, s_names(&s).queue_arn());
+        let Spec::LambdaPermission(perm) = &s
+            .get(&format!("lambda_permission.triage_{key}"))
+            .unwrap()
+            .spec
+        else {
+            panic!()
+        };
+        assert_eq!(perm.source_arn, s_names(&s).rule_arn(key));
+        assert!(s
+            .get(&format!("cloudwatch_alarm.{key}_failed_invocations"))
+            .is_some());
+    }
+    let Spec::CloudwatchDashboard(d) = &s.get("cloudwatch_dashboard.main").unwrap().spec else {
+        panic!()
+    };
+    assert!(d.body.to_string().contains("secauto-findings-ocsf"));
+}
+
+fn s_names(s: &Stack) -> Names {
+    Names::new(&s.name, &s.region, &s.account)
+}
+
+#[test]
+fn one_feed_alone_makes_only_its_rule() {
+    let mut c = config();
+    c.securityhub.feeds = vec![crate::config::Feed::Ocsf];
+    let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    assert!(s.get("event_rule.findings").is_none());
+    assert!(s.get("event_target.findings_triage").is_none());
+    assert!(s.get("event_rule.findings_ocsf").is_some());
+    c.securityhub.feeds = vec![crate::config::Feed::Cspm];
+    let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    assert!(s.get("event_rule.findings").is_some());
+    assert!(s.get("event_rule.findings_ocsf").is_none());
+    assert!(s
+        .get("cloudwatch_alarm.findings_ocsf_failed_invocations")
+        .is_none());
+}
+
+#[test]
+fn ocsf_severity_ids_of_labels() {
+    let ids = |l: &[&str]| {
+        super::rules::ocsf_severity_ids(&l.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    };
+    assert_eq!(ids(&["INFORMATIONAL", "LOW"]), vec![1, 2]);
+    assert_eq!(ids(&["CRITICAL", "HIGH"]), vec![4, 5, 6]);
 }
 
 #[test]

@@ -173,3 +173,35 @@ pub fn ministack_with(env: &[(&str, &str)]) -> Emulator {
         c
     })
 }
+
+/// The Security Hub emulator (emulators/securityhub: CSPM and today's Security Hub, V2) with both
+/// Security Hub CSPM and Security Hub off, as in a fresh account; it sends no EventBridge events.
+pub fn securityhub() -> Emulator {
+    securityhub_with(&[])
+}
+
+/// The Security Hub emulator putting the EventBridge events of imported and updated findings to
+/// `events_url` (moto server, say), and asking moto's STS there whose account a caller's key is.
+pub fn securityhub_delivering_to(events_url: &str) -> Emulator {
+    securityhub_with(&[
+        ("SECHUB_EMULATOR_EVENTS_ENDPOINT", events_url),
+        ("SECHUB_EMULATOR_MOTO_ENDPOINT", events_url),
+    ])
+}
+
+/// The Security Hub emulator with extra environment (see emulators/securityhub/server.py:
+/// `SECHUB_EMULATOR_EVENTS_ENDPOINT`, `SECHUB_EMULATOR_MOTO_ENDPOINT`, `MOTO_ACCOUNT_ID`).
+pub fn securityhub_with(env: &[(&str, &str)]) -> Emulator {
+    let venv = venv();
+    let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulators/securityhub/server.py");
+    start("Security Hub emulator", "/_emulator/health", |port, _| {
+        let mut c = Command::new(venv.join("bin/python"));
+        c.arg(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    })
+}

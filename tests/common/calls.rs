@@ -182,6 +182,12 @@ pub fn rest_operation(service: &str, method: &str, path: &str) -> Option<String>
             ("POST", ["findings"]) => "GetFindings",
             ("PATCH", ["findings", "batchupdate"]) => "BatchUpdateFindings",
             ("GET", ["accounts"]) => "DescribeHub",
+            ("GET", ["hubv2"]) => "DescribeSecurityHubV2",
+            ("POST", ["automationrulesv2", "create"]) => "CreateAutomationRuleV2",
+            ("GET", ["automationrulesv2", "list"]) => "ListAutomationRulesV2",
+            ("GET", ["automationrulesv2", _]) => "GetAutomationRuleV2",
+            ("PATCH", ["automationrulesv2", _]) => "UpdateAutomationRuleV2",
+            ("DELETE", ["automationrulesv2", _]) => "DeleteAutomationRuleV2",
             _ => return None,
         },
         // Path-style: /bucket[/key]; bucket sub-resources by their query key.

@@ -19,10 +19,13 @@ use secauto::aws::{Clients, Connection};
 
 pub const REGION: &str = "us-east-1";
 
-/// Both emulators, moto's Lambda behind a proxy that keeps the DeadLetterConfig moto forgets, and
-/// ministack (CloudWatch) behind a proxy that records every request, as moto's recorder does.
+/// The emulators: moto, its Lambda behind a proxy that keeps the DeadLetterConfig moto forgets,
+/// ministack (CloudWatch) behind a proxy that records every request, as moto's recorder does, and
+/// the Security Hub emulator (both Security Hubs enabled in the default account and region; its
+/// findings' events go to moto's EventBridge).
 pub struct Emulators {
     pub moto: Emulator,
+    pub securityhub: Emulator,
     pub ministack: Emulator,
     /// ministack through the recording proxy: where secauto's CloudWatch calls go.
     pub cloudwatch: Proxy,
@@ -46,10 +49,13 @@ impl Emulators {
             Some(std::sync::Arc::new(LambdaDeadLetterShim::default())),
         );
         let ministack = ministack();
+        let securityhub = secauto_testkit::securityhub_delivering_to(&moto.url);
+        enable_securityhub(&securityhub.url, true, true);
         let cloudwatch_log = std::sync::Arc::new(Recorder::default());
         let cloudwatch = Proxy::start(&ministack.url, Some(cloudwatch_log.clone()));
         Emulators {
             moto,
+            securityhub,
             ministack,
             cloudwatch,
             lambda,
@@ -136,6 +142,7 @@ impl Emulators {
         // The tests' own checks go to ministack directly, unrecorded.
         endpoints.insert("cloudwatch".to_string(), self.ministack.url.clone());
         endpoints.insert("lambda".to_string(), self.lambda.url.clone());
+        endpoints.insert("securityhub".to_string(), self.securityhub.url.clone());
         Connection {
             region: Some(REGION.into()),
             profile: None,
@@ -172,6 +179,7 @@ pub struct Project {
     pub moto_url: String,
     pub cloudwatch_url: String,
     pub lambda_url: String,
+    pub securityhub_url: String,
 }
 
 /// A small, real Linux executable to bundle as `bootstrap` (the emulators store code, they do not run it here).
@@ -191,6 +199,7 @@ impl Project {
             moto_url: emu.moto.url.clone(),
             cloudwatch_url: emu.cloudwatch.url.clone(),
             lambda_url: emu.lambda.url.clone(),
+            securityhub_url: emu.securityhub.url.clone(),
         };
         p.write_config(config);
         let build = p.run(&[
@@ -256,6 +265,7 @@ impl Project {
             .env("AWS_ENDPOINT_URL", &self.moto_url)
             .env("AWS_ENDPOINT_URL_CLOUDWATCH", &self.cloudwatch_url)
             .env("AWS_ENDPOINT_URL_LAMBDA", &self.lambda_url)
+            .env("AWS_ENDPOINT_URL_SECURITYHUB", &self.securityhub_url)
             .stdin(Stdio::null());
         for (k, v) in env {
             if v.is_empty() {
@@ -268,11 +278,37 @@ impl Project {
     }
 }
 
-/// A config for the emulators: Security Hub is served by no emulator, so its resources are off here
-/// (they are tested with aws-smithy-mocks in tests/securityhub_mocked.rs).
+/// Enable (or disable) Security Hub CSPM and Security Hub in the emulator at `url`, for the default
+/// account and region.
+pub fn enable_securityhub(url: &str, cspm: bool, v2: bool) {
+    let c = reqwest::blocking::Client::new();
+    for (on, path) in [(cspm, "/accounts"), (v2, "/hubv2")] {
+        let r = match on {
+            true => c.post(format!("{url}{path}")).body("{}"),
+            false => c.delete(format!("{url}{path}")),
+        };
+        let status = r.send().expect("Security Hub emulator").status();
+        assert!(
+            status.is_success() || status.as_u16() == 409 || !on,
+            "Security Hub emulator {path}: {status}"
+        );
+    }
+}
+
+/// A config for the emulators, without the Security Hub automation rules and custom actions: the
+/// tests about those (tests/securityhub.rs) use [`securityhub_config`], the others are not about
+/// them.
 pub fn config(stack: &str, extra: &str) -> String {
     format!(
         "[stack]\nname = \"{stack}\"\n\n[securityhub]\nautomation_rules = false\ncustom_actions = false\n\n[lambda]\nrole_propagation_timeout_seconds = 0\n\n{extra}\n"
+    )
+}
+
+/// A config for the emulators with every Security Hub resource on (the Security Hub emulator serves
+/// them).
+pub fn securityhub_config(stack: &str, extra: &str) -> String {
+    format!(
+        "[stack]\nname = \"{stack}\"\n\n[lambda]\nrole_propagation_timeout_seconds = 0\n\n{extra}\n"
     )
 }
 

@@ -51,7 +51,7 @@ fn a_fresh_runner_sees_the_stack_in_sync_and_deletes_what_the_config_dropped() {
     assert_eq!(plan.code, 2, "{plan:?}");
     assert_eq!(
         plan.stdout.matches("- cloudwatch_alarm[swept ").count(),
-        7,
+        8,
         "{}",
         plan.stdout
     );
@@ -68,7 +68,7 @@ fn a_fresh_runner_sees_the_stack_in_sync_and_deletes_what_the_config_dropped() {
     }
     let d = p.run(&["deploy", "--no-progress", "--output", "json"]);
     assert_eq!(d.code, 0, "{d:?}");
-    assert_eq!(d.json()["changes"]["delete"], 9, "{}", d.stdout);
+    assert_eq!(d.json()["changes"]["delete"], 10, "{}", d.stdout);
     let alarms = rt().block_on(async {
         emu.clients()
             .cloudwatch

@@ -547,3 +547,30 @@ async fn a_spot_instance_is_isolated_without_termination_protection() {
         "termination protection is not even asked for: {out:?}"
     );
 }
+
+/// With less time left in the invocation than a failed pass through the all-traffic group would
+/// need to be repaired, an interface goes straight to quarantine and the all-traffic group is
+/// never opened.
+#[tokio::test]
+async fn with_little_time_left_an_interface_goes_straight_to_quarantine() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let out = Executor {
+        deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(20)),
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .unwrap();
+    assert!(
+        out.steps.iter().any(|s| s.contains("straight to")),
+        "{out:?}"
+    );
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
+    assert_eq!(
+        group_id(&a, &f.vpc, UNTRACK_GROUP).await,
+        None,
+        "the all-traffic group was never made"
+    );
+}

@@ -12,9 +12,10 @@ use secauto_testkit::proxy::{Message, Proxy, Shim};
 mod common;
 use common::*;
 
-const REVOKED: &str = "secauto:revoked-ingress";
+const REVOKED: &str = "secauto:revoked:";
 
-async fn group_tag(a: &Aws, sg: &str, key: &str) -> Option<String> {
+/// The rules recorded on the group (its `secauto:revoked:` tags' keys), sorted.
+async fn recorded(a: &Aws, sg: &str) -> Vec<String> {
     let g = a
         .ec2
         .describe_security_groups()
@@ -22,11 +23,13 @@ async fn group_tag(a: &Aws, sg: &str, key: &str) -> Option<String> {
         .send()
         .await
         .unwrap();
-    g.security_groups()[0]
+    let mut rules: Vec<String> = g.security_groups()[0]
         .tags()
         .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value().map(String::from))
+        .filter_map(|t| t.key()?.strip_prefix(REVOKED).map(String::from))
+        .collect();
+    rules.sort();
+    rules
 }
 
 #[tokio::test]
@@ -38,21 +41,22 @@ async fn a_group_records_the_rules_it_loses_and_a_later_run_adds_to_the_record()
         dry.steps.iter().any(|s| s.starts_with("would record")),
         "{dry:?}"
     );
-    assert_eq!(
-        group_tag(&a, &f.sg, REVOKED).await,
-        None,
+    assert!(
+        recorded(&a, &f.sg).await.is_empty(),
         "a dry run writes nothing"
     );
 
     exec(&a, false).block_network(&f.sg).await.unwrap();
-    let first = group_tag(&a, &f.sg, REVOKED).await.expect("recorded");
-    for rule in [
-        "tcp:22-22=0.0.0.0/0",
-        "tcp:3389-3389=0.0.0.0/0",
-        "tcp:443-443=0.0.0.0/0",
-    ] {
-        assert!(first.split(' ').any(|r| r == rule), "{rule} in {first}");
-    }
+    let first = recorded(&a, &f.sg).await;
+    assert_eq!(
+        first,
+        [
+            "tcp:22-22=0.0.0.0/0",
+            "tcp:2222-2222=::/0",
+            "tcp:3389-3389=0.0.0.0/0",
+            "tcp:443-443=0.0.0.0/0"
+        ]
+    );
 
     a.ec2
         .authorize_security_group_ingress()
@@ -62,9 +66,36 @@ async fn a_group_records_the_rules_it_loses_and_a_later_run_adds_to_the_record()
         .await
         .unwrap();
     exec(&a, false).block_network(&f.sg).await.unwrap();
-    let second = group_tag(&a, &f.sg, REVOKED).await.unwrap();
-    assert!(second.starts_with(&first), "kept: {first} → {second}");
-    assert!(second.ends_with("udp:53-53=0.0.0.0/0"), "{second}");
+    let second = recorded(&a, &f.sg).await;
+    assert!(first.iter().all(|r| second.contains(r)), "kept: {second:?}");
+    assert!(
+        second.contains(&"udp:53-53=0.0.0.0/0".to_string()),
+        "{second:?}"
+    );
+}
+
+/// Two runs on one group at once (EC2.13 and EC2.19 fire together): neither drops the other's
+/// record, because each rule has a tag of its own.
+#[tokio::test]
+async fn concurrent_runs_on_one_group_keep_both_records() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (fix, block) = tokio::join!(
+        async { exec(&a, false).fix_security_group(&f.sg).await },
+        async { exec(&a, false).block_network(&f.sg).await },
+    );
+    fix.expect("fix-security-group");
+    block.expect("block-network: a rule the other revoked first is done, not an error");
+    let rules = recorded(&a, &f.sg).await;
+    assert!(
+        rules.contains(&"tcp:443-443=0.0.0.0/0".to_string())
+            && rules.contains(&"tcp:22-22=0.0.0.0/0".to_string()),
+        "{rules:?}"
+    );
+    assert!(ingress(&a, &f.sg)
+        .await
+        .iter()
+        .all(|r| !r.contains("0.0.0.0/0")));
 }
 
 /// Refuses RevokeSecurityGroupIngress as EC2 does when the caller may not.

@@ -10,6 +10,9 @@ use aws_sdk_ssm::types::AutomationExecutionStatus as S;
 use super::{Executor, Outcome};
 use crate::sdk_err;
 
+/// What the invocation keeps, after following the automation, for recording the outcome.
+const RECORD_TIME: Duration = Duration::from_secs(10);
+
 /// How the automation ended, as far as remediation saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ended {
@@ -135,9 +138,14 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Poll GetAutomationExecution with growing intervals until it ends or the wait is over.
+    /// Poll GetAutomationExecution with growing intervals until it ends or the wait is over: the
+    /// configured wait, cut short so that [`RECORD_TIME`] of the invocation is left to record the
+    /// outcome on the finding and SNS.
     async fn follow(&self, id: &str) -> Result<Ended> {
-        let deadline = Instant::now() + self.automation_wait;
+        let mut deadline = Instant::now() + self.automation_wait;
+        if let Some(end) = self.deadline {
+            deadline = deadline.min(end.checked_sub(RECORD_TIME).unwrap_or(end));
+        }
         let mut delay = Duration::from_millis(500);
         loop {
             let got = self

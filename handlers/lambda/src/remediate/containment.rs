@@ -205,17 +205,8 @@ impl Executor<'_> {
         opened: &mut BTreeSet<(String, String)>,
     ) -> Result<()> {
         let eni_id = eni.network_interface_id().unwrap_or_default();
-        let time_to_cut = self
-            .deadline
-            .is_none_or(|d| d.saturating_duration_since(Instant::now()) >= REPAIR_BUDGET);
-        if !time_to_cut {
-            let what = format!(
-                "move {eni_id} straight to {qsg} (too little time left to pass through {UNTRACK_GROUP} and repair a failure): it is contained, but its tracked connections are not cut"
-            );
-            let target = [qsg.to_string()];
-            let call = self.set_groups_retrying(eni_id, &target);
-            self.act(out, s.protected, what, call).await?;
-            return Ok(());
+        if !self.time_to_cut() {
+            return self.move_straight(s, eni_id, qsg, out).await;
         }
         if self.acting(s.protected) && self.quarantined_now(eni_id, qsg).await? {
             out.steps.push(format!(
@@ -226,6 +217,11 @@ impl Executor<'_> {
         let untrack = self
             .find_or_make_untrack(vpc, out, s.protected, opened)
             .await?;
+        // Making the group ready may have taken long (throttling): the time is checked again
+        // just before the interface enters it.
+        if !self.time_to_cut() {
+            return self.move_straight(s, eni_id, qsg, out).await;
+        }
         let what = format!(
             "move {eni_id} to {untrack} (its TCP and UDP connections become untracked), then to {qsg}: those connections are cut"
         );
@@ -248,6 +244,30 @@ impl Executor<'_> {
             return Err(e.context(repair));
         }
         self.step(out, s.protected, what);
+        Ok(())
+    }
+
+    /// Whether the invocation has the time a pass through the all-traffic group may need to be
+    /// repaired.
+    fn time_to_cut(&self) -> bool {
+        self.deadline
+            .is_none_or(|d| d.saturating_duration_since(Instant::now()) >= REPAIR_BUDGET)
+    }
+
+    /// Straight to quarantine: contained, its tracked connections not cut.
+    async fn move_straight(
+        &self,
+        s: &Subject<'_>,
+        eni_id: &str,
+        qsg: &str,
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let what = format!(
+            "move {eni_id} straight to {qsg} (too little time left to pass through {UNTRACK_GROUP} and repair a failure): it is contained, but its tracked connections are not cut"
+        );
+        let target = [qsg.to_string()];
+        let call = self.set_groups_retrying(eni_id, &target);
+        self.act(out, s.protected, what, call).await?;
         Ok(())
     }
 

@@ -245,7 +245,7 @@ impl Executor<'_> {
 
 /// An EC2 answer meaning the change is already made (another isolation in the VPC made it
 /// first: a rule it revoked or added a moment before): done, not an error.
-fn already<E: ProvideErrorMetadata, R>(
+pub(super) fn already<E: ProvideErrorMetadata, R>(
     code: &'static str,
 ) -> impl FnOnce(SdkError<E, R>) -> Result<(), SdkError<E, R>> {
     move |e| match ProvideErrorMetadata::code(&e) {

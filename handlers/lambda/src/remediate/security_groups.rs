@@ -1,8 +1,8 @@
 //! World-open ingress: block-network revokes every ingress rule open to 0.0.0.0/0 or ::/0;
 //! fix-security-group only those to SSH (22), RDP (3389), every port or every protocol.
-//! Undo: before the first revoke the group is tagged with the rules about to go
-//! (`secauto:revoked-ingress`, continued in `…-2` … `…-5`: `protocol:from-to=cidr` items), merged
-//! with what an earlier run recorded, never dropped; the steps name them too.
+//! Undo: before the first revoke the group gets one tag per rule about to go
+//! (`secauto:revoked:protocol:from-to=cidr`, the finding as its value); an earlier run's tags stay,
+//! and concurrent runs' records merge (CreateTags adds keys); the steps name them too.
 //! The group is re-read afterwards: a finding is RESOLVED only when the re-read shows no world-open
 //! ingress within the action's scope; world-open ingress outside it (fix-security-group leaves 443
 //! open) is named in the note, and when nothing was in scope at all the finding stays NOTIFIED.
@@ -100,10 +100,12 @@ impl Executor<'_> {
     }
 }
 
-/// The tag recording the ingress rules isolation's group actions revoked (`…-2` … continue it).
-pub const REVOKED_TAG: &str = "secauto:revoked-ingress";
-/// How many record tags a group gets at most (a group holds 50 tags).
-const RECORD_TAGS: usize = 5;
+/// The prefix of the tags recording revoked ingress rules: one tag per rule, its key
+/// `secauto:revoked:protocol:from-to=cidr` (`-1:all=…` for every protocol), its value the finding.
+/// One key per rule, so CreateTags merges what concurrent runs record instead of overwriting it.
+pub const REVOKED_PREFIX: &str = "secauto:revoked:";
+/// A group holds 50 tags: the record leaves room for others'.
+const MAX_RECORD_TAGS: usize = 40;
 
 /// `protocol:from-to=cidr` for each world-open range of `p` (`-1:all=…` for every protocol).
 fn rule_items(p: &IpPermission) -> Vec<String> {
@@ -121,50 +123,13 @@ fn rule_items(p: &IpPermission) -> Vec<String> {
         .collect()
 }
 
-/// The record tags' keys, first to last.
-fn record_keys() -> impl Iterator<Item = String> {
-    (1..=RECORD_TAGS).map(|n| match n {
-        1 => REVOKED_TAG.to_string(),
-        n => format!("{REVOKED_TAG}-{n}"),
-    })
-}
-
-/// The rules an earlier run recorded on `g`, in order.
+/// The rules an earlier run recorded on `g`.
 fn recorded_rules(g: &SecurityGroup) -> Vec<String> {
-    record_keys()
-        .flat_map(|k| {
-            g.tags()
-                .iter()
-                .filter(move |t| t.key() == Some(k.as_str()))
-                .flat_map(|t| t.value().unwrap_or_default().split_whitespace())
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
+    g.tags()
+        .iter()
+        .filter_map(|t| t.key()?.strip_prefix(REVOKED_PREFIX))
+        .map(str::to_string)
         .collect()
-}
-
-/// The record tags holding `items` (each value at most 256 characters), and what did not fit.
-fn record_tags(items: &[String]) -> (Vec<aws_sdk_ec2::types::Tag>, Vec<String>) {
-    let mut values = vec![String::new()];
-    let mut left = Vec::new();
-    for item in items {
-        let last = values.last_mut().expect("one value at least");
-        if last.is_empty() || last.len() + 1 + item.len() <= 256 {
-            if !last.is_empty() {
-                last.push(' ');
-            }
-            last.push_str(item);
-        } else if values.len() < RECORD_TAGS {
-            values.push(item.clone());
-        } else {
-            left.push(item.clone());
-        }
-    }
-    let tags = record_keys()
-        .zip(values)
-        .map(|(k, v)| super::tag(&k, &v))
-        .collect();
-    (tags, left)
 }
 
 /// World-open ingress of one group, the rules `select` picks.
@@ -192,7 +157,8 @@ impl Remediation for WorldIngress<'_> {
         }]
     }
 
-    /// The rules about to be revoked, merged into the group's record before any of them goes.
+    /// The rules about to be revoked, each in a tag of its own, before any of them goes; what an
+    /// earlier run recorded stays.
     async fn record(
         &self,
         ex: &Executor<'_>,
@@ -201,27 +167,34 @@ impl Remediation for WorldIngress<'_> {
         protected: bool,
     ) -> Result<()> {
         let before = recorded_rules(g);
-        let mut all = before.clone();
+        let mut new: Vec<String> = Vec::new();
         for p in g.ip_permissions().iter().filter(|p| (self.select)(p)) {
             for item in rule_items(p) {
-                if !all.contains(&item) {
-                    all.push(item);
+                if !before.contains(&item) && !new.contains(&item) {
+                    new.push(item);
                 }
             }
         }
-        if all == before {
+        if new.is_empty() {
             return Ok(());
         }
-        let (tags, left) = record_tags(&all);
+        let id = self.id;
+        let room = MAX_RECORD_TAGS.saturating_sub(g.tags().len());
+        let left = new.split_off(new.len().min(room));
         if !left.is_empty() {
             out.caveats.push(format!(
-                "{} rule(s) did not fit in {}'s record tags and are named only here: {}",
+                "{} rule(s) of {id} did not fit in its tags and are recorded only here: {}",
                 left.len(),
-                self.id,
                 left.join(" ")
             ));
         }
-        let id = self.id;
+        if new.is_empty() {
+            return Ok(());
+        }
+        let tags: Vec<_> = new
+            .iter()
+            .map(|r| super::tag(&format!("{REVOKED_PREFIX}{r}"), ex.finding_id))
+            .collect();
         let call = async {
             ex.ec2
                 .create_tags()
@@ -231,12 +204,15 @@ impl Remediation for WorldIngress<'_> {
                 .await
                 .map_err(|e| sdk_err("ec2:CreateTags", e))
         };
-        let what = format!("record the rules to revoke in {id}'s tag {REVOKED_TAG}");
+        let what = format!(
+            "record the rules to revoke in {id}'s tags {REVOKED_PREFIX}…: {}",
+            new.join(" ")
+        );
         if let Err(e) = ex.act(out, protected, what, call).await {
             // No room for the tags (50 per group): the record is the note, said first.
             out.caveats.push(format!(
                 "the undo record of {id} is this note only ({}): {e:#}",
-                all.join(" ")
+                new.join(" ")
             ));
         }
         Ok(())
@@ -277,6 +253,9 @@ impl Remediation for WorldIngress<'_> {
                     .ip_permissions(perm)
                     .send()
                     .await
+                    .map(|_| ())
+                    // Another run (another control's finding on this group) revoked it first.
+                    .or_else(super::groups::already("InvalidPermission.NotFound"))
                     .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))
             };
             ex.act(out, protected, what, call).await?;

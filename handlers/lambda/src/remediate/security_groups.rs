@@ -9,6 +9,7 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroup};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::contract::{Remediation, Touched};
 use super::{Executor, Failed, Outcome};
@@ -264,14 +265,22 @@ impl Remediation for WorldIngress<'_> {
                 .set_ip_ranges(if v4.is_empty() { None } else { Some(v4) })
                 .set_ipv6_ranges(if v6.is_empty() { None } else { Some(v6) })
                 .build();
+            // Idempotent: a rule already gone (another arrival of the same fact revoked it
+            // between this one's read and its revoke) is the state wanted, not a failure; the
+            // verdict is the re-read's either way.
             let call = async {
-                ex.ec2
+                match ex
+                    .ec2
                     .revoke_security_group_ingress()
                     .group_id(id)
                     .ip_permissions(perm)
                     .send()
                     .await
-                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.code() == Some("InvalidPermission.NotFound") => Ok(()),
+                    Err(e) => Err(sdk_err("ec2:RevokeSecurityGroupIngress", e)),
+                }
             };
             ex.act(out, protected, what, call).await?;
         }

@@ -280,7 +280,14 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
 fn function_policy(s: &Shared, key: &str) -> Value {
     let n = &s.n;
     let p = n.partition.as_str();
-    let hub = n.arn("securityhub", "hub/default");
+    // Security Hub CSPM's hub, and today's Security Hub (`hubv2/<id>`): AWS's API reference says
+    // GetFindingsV2 is authorized by `securityhub:GetFindings` and BatchUpdateFindingsV2 by
+    // `securityhub:BatchUpdateFindings` (there are no separate V2 actions), so the same two
+    // actions serve both formats, on both hubs of the stack's account and region.
+    let hub = json!([
+        n.arn("securityhub", "hub/default"),
+        n.arn("securityhub", "hubv2/*")
+    ]);
     // Every function may send to its dead-letter queue and use the stack's key.
     let mut statements = vec![json!({"Sid": "DeadLetter", "Effect": "Allow",
         "Action": "sqs:SendMessage", "Resource": n.queue_arn()})];

@@ -70,6 +70,19 @@ fn attrs(e: &ResponseEvent, kind: &str) -> BTreeMap<String, String> {
     );
     a.insert("action".into(), e.action.as_str().into());
     a.insert("message_type".into(), kind.into());
+    if let Some(account) = e.finding.account.as_deref().filter(|a| !a.is_empty()) {
+        a.insert("account".into(), account.into());
+    }
+    if let Some(control) = e.finding.control_id.as_deref().filter(|c| !c.is_empty()) {
+        a.insert("control_id".into(), control.chars().take(256).collect());
+    }
+    // Which Security Hub the finding came from: "ocsf" (today's) or "asff" (CSPM).
+    let format = if e.finding.ocsf.is_some() {
+        "ocsf"
+    } else {
+        "asff"
+    };
+    a.insert("format".into(), format.into());
     if e.escalate {
         a.insert("escalation".into(), "true".into());
     }
@@ -93,6 +106,9 @@ pub fn notification(e: &ResponseEvent, mode: &str) -> Message {
         f.account.as_deref().unwrap_or("unknown")
     ));
     body.push_str(&format!("Region:    {region}\n"));
+    if let Some(control) = &f.control_id {
+        body.push_str(&format!("Control:   {control}\n"));
+    }
     body.push_str(&format!(
         "Action:    {}{}{}\n",
         e.action.as_str(),
@@ -180,6 +196,38 @@ pub fn outcome(e: &ResponseEvent, dry_run: bool, ok: bool, steps: &[String]) -> 
     }
 }
 
+/// The outcome of a remediation that found nothing to do: the fact the finding reports was
+/// already remediated (its twin in the other format, or the same finding arriving twice, acted
+/// first), so nothing was changed.
+pub fn already_done(e: &ResponseEvent, steps: &[String]) -> Message {
+    let f = &e.finding;
+    let mut body = format!(
+        "secauto found {} already done for finding {}\n{}\nFact: {}\nNothing was changed.\n\n",
+        e.action.as_str(),
+        f.id,
+        f.title,
+        if f.fact.is_empty() {
+            "unknown"
+        } else {
+            &f.fact
+        }
+    );
+    for s in steps {
+        body.push_str(&format!("  - {s}\n"));
+    }
+    let mut attributes = attrs(e, "remediation");
+    attributes.insert("outcome".into(), "already-done".into());
+    Message {
+        subject: subject(&format!(
+            "[{}] remediation already done: {}",
+            f.severity,
+            e.action.as_str()
+        )),
+        body,
+        attributes,
+    }
+}
+
 /// What the error handler publishes for a failed asynchronous invocation (a Lambda on-failure
 /// destination record): the function, the error, and the start of the payload.
 pub fn failure(record: &Value, max_payload: usize) -> Message {
@@ -232,6 +280,43 @@ mod tests {
         assert!(s.len() < 100 && s.is_ascii() && !s.contains('\n'));
         assert_eq!(subject(&"y".repeat(100)).len(), 99);
         assert_eq!(subject(&"y".repeat(99)).len(), 99);
+    }
+
+    /// An OCSF finding of the corpus (today's Security Hub) notifies like an ASFF one: severity,
+    /// product, account and control id in the attributes and the body.
+    #[test]
+    fn an_ocsf_finding_notifies_with_severity_product_account_and_control() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/ocsf/cspm-s3.8-fail-new.event.json"
+        );
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let crate::Input::Imported(found) = crate::parse_input(&event).unwrap() else {
+            panic!("not an imported finding")
+        };
+        let f = &found.ok[0];
+        let decision = crate::Decision {
+            action: crate::Action::EnableBucketEncryption,
+            rule: None,
+        };
+        let e = ResponseEvent::new("sec", f, &decision, false, false);
+        let m = notification(&e, "enforce");
+        let a = &m.attributes;
+        assert_eq!(a["severity"], f.severity().as_str());
+        assert_ne!(a["severity"], "INFORMATIONAL");
+        assert_eq!(a["product"], "Security Hub CSPM");
+        assert_eq!(a["account"], "111122223333");
+        assert_eq!(a["control_id"], "S3.8");
+        assert_eq!(a["format"], "ocsf");
+        assert!(m.body.contains("Control:   S3.8"), "{}", m.body);
+        assert!(m.body.contains("Account:   111122223333"), "{}", m.body);
+        assert!(
+            m.subject.starts_with(&format!("[{}]", a["severity"])),
+            "{}",
+            m.subject
+        );
+        // Every attribute value is non-empty (SNS refuses empty string attributes).
+        assert!(a.values().all(|v| !v.is_empty()), "{a:?}");
     }
 
     #[test]

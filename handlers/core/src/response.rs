@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::{Finding, Resource};
+use crate::finding::{Finding, OcsfIdentity, Resource};
 use crate::policy::{Action, Decision};
 
 pub const RESPONSE_DETAIL_TYPE: &str = "Security Response Required";
@@ -26,6 +26,17 @@ pub struct FindingSummary {
     pub types: Vec<String>,
     pub updated_at: Option<String>,
     pub resources: Vec<Resource>,
+    /// The fact the finding reports ([`Finding::fact_key`]): the same for the ASFF and the OCSF
+    /// finding of one control failure, so remediation can say a twin found nothing left to do.
+    #[serde(default)]
+    pub fact: String,
+    /// The security control the finding checks (`S3.8`), if it is a control finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_id: Option<String>,
+    /// The OCSF identity of a finding from today's Security Hub (`None` for ASFF): remediation
+    /// re-reads it with GetFindingsV2 and records its outcome with BatchUpdateFindingsV2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsf: Option<OcsfIdentity>,
 }
 
 /// The detail of a response event.
@@ -77,6 +88,9 @@ impl FindingSummary {
                     ..r.clone()
                 })
                 .collect(),
+            fact: f.fact_key(),
+            control_id: f.control_id().map(str::to_string),
+            ocsf: f.ocsf.clone(),
         }
     }
 }

@@ -1,67 +1,70 @@
-//! The findings in Security Hub: one read by id (GetFindings), and BatchUpdateFindings: workflow
-//! status, a note and user-defined fields, in batches of at most 100 findings that share the same
-//! update. Unprocessed findings (reported with status 200) are retried once and are then errors.
+//! The findings in Security Hub CSPM (ASFF): one read by id (GetFindings), and BatchUpdateFindings:
+//! workflow status, a note and user-defined fields, in batches of at most 100 findings that share
+//! the same update. Unprocessed findings (reported with status 200) are retried once and are then
+//! errors. The OCSF side (today's Security Hub) is in [`crate::findings_v2`]; [`Mark`] names
+//! either, so triage and remediation write back in the finding's own format.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_securityhub::types::{
-    AwsSecurityFindingIdentifier, NoteUpdate, WorkflowStatus, WorkflowUpdate,
+    AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, NoteUpdate,
+    StringFilter, StringFilterComparison, WorkflowStatus, WorkflowUpdate,
 };
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
-};
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::ConfigBag;
+use secauto_core::finding::{Compliance, Resource, Workflow};
 use secauto_core::Finding;
 
+use crate::findings_v2::{self, OcsfTarget, OcsfUpdate};
 use crate::sdk_err;
 
 /// Pages of GetFindings read at most while looking for one finding.
 const MAX_PAGES: usize = 10;
 
-/// The finding `id` of `product_arn` as Security Hub holds it now, or `None` if it has none.
+/// The finding `id` of `product_arn` as Security Hub CSPM holds it now, or `None` if it has none.
 ///
-/// GetFindings is sent through the SDK's pipeline (endpoint rules, SigV4, retries on throttling:
-/// GetFindings allows 3 requests a second) but read with the handlers' own ASFF model: the SDK's
-/// GetFindings deserializer covers every resource type Security Hub knows and alone made a third
-/// of the bootstrap. The pipeline is that of DescribeActionTargets (read-only, the same protocol,
-/// signing name and endpoint, a tiny output), whose request [`AsGetFindings`] turns into
-/// GetFindings before it is signed; IAM and CloudTrail see `securityhub:GetFindings`.
-///
-/// The filters are exact, so the finding is on the first page; an empty page with a NextToken (as
-/// paginated AWS APIs may answer) is followed, up to [`MAX_PAGES`].
+/// GetFindings through the SDK's own operation (IAM: `securityhub:GetFindings`; AWS's API
+/// reference gives it 3 requests a second, burst 6; the SDK retries its throttling). The filters
+/// are exact, so the finding is on the first page; an empty page with a NextToken (as paginated
+/// AWS APIs may answer) is followed, up to [`MAX_PAGES`].
 pub async fn get(
     client: &aws_sdk_securityhub::Client,
     id: &str,
     product_arn: &str,
 ) -> Result<Option<Finding>> {
+    let exact = |v: &str| {
+        StringFilter::builder()
+            .value(v)
+            .comparison(StringFilterComparison::Equals)
+            .build()
+    };
+    let filters = AwsSecurityFindingFilters::builder()
+        .id(exact(id))
+        .product_arn(exact(product_arn))
+        .build();
     let mut next_token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let mut body = serde_json::json!({
-            "Filters": {
-                "Id": [{"Value": id, "Comparison": "EQUALS"}],
-                "ProductArn": [{"Value": product_arn, "Comparison": "EQUALS"}],
-            },
-        });
-        if let Some(token) = next_token.take() {
-            body["NextToken"] = token.into();
-        }
-        let page = get_page(client, body.to_string()).await?;
+        // Boxed: the SDK's GetFindings future (its output models every resource type) is large,
+        // and would otherwise sit inside every caller's future on the stack.
+        let page = Box::pin(
+            client
+                .get_findings()
+                .filters(filters.clone())
+                .set_next_token(next_token.take())
+                .send(),
+        )
+        .await
+        .map_err(|e| sdk_err("securityhub:GetFindings", e))?;
         // AWS filters exactly; matching again costs nothing and keeps a looser server honest.
         if let Some(f) = page
-            .findings
-            .into_iter()
-            .find(|f| f.id == id && f.product_arn == product_arn)
+            .findings()
+            .iter()
+            .find(|f| f.id() == Some(id) && f.product_arn() == Some(product_arn))
         {
-            return Ok(Some(f));
+            return Ok(Some(from_sdk(f)));
         }
-        match page.next_token {
-            Some(token) if !token.is_empty() => next_token = Some(token),
+        match page.next_token() {
+            Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
             _ => return Ok(None),
         }
     }
@@ -70,90 +73,94 @@ pub async fn get(
     )
 }
 
-/// One page of GetFindings.
-#[derive(serde::Deserialize)]
-struct Page {
-    #[serde(rename = "Findings", default)]
-    findings: Vec<Finding>,
-    #[serde(rename = "NextToken", default)]
-    next_token: Option<String>,
+/// The fields remediation's vouching reads, from the SDK's finding.
+fn from_sdk(f: &AwsSecurityFinding) -> Finding {
+    let s = |v: Option<&str>| v.map(str::to_string);
+    Finding {
+        id: f.id().unwrap_or_default().to_string(),
+        product_arn: f.product_arn().unwrap_or_default().to_string(),
+        aws_account_id: s(f.aws_account_id()),
+        region: s(f.region()),
+        updated_at: s(f.updated_at()),
+        record_state: f.record_state().map(|r| r.as_str().to_string()),
+        workflow: f.workflow().map(|w| Workflow {
+            status: w.status().map(|s| s.as_str().to_string()),
+        }),
+        compliance: f.compliance().map(|c| Compliance {
+            status: c.status().map(|s| s.as_str().to_string()),
+            security_control_id: s(c.security_control_id()),
+        }),
+        resources: f
+            .resources()
+            .iter()
+            .map(|r| Resource {
+                kind: r.r#type().unwrap_or_default().to_string(),
+                id: r.id().unwrap_or_default().to_string(),
+                region: s(r.region()),
+                ..Resource::default()
+            })
+            .collect(),
+        user_defined_fields: f
+            .user_defined_fields()
+            .map(|u| u.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        ..Finding::default()
+    }
 }
 
-async fn get_page(client: &aws_sdk_securityhub::Client, body: String) -> Result<Page> {
-    let rewrite = AsGetFindings {
-        body,
-        answer: Arc::default(),
+/// A finding's update in its own format: CSPM's BatchUpdateFindings for an ASFF finding,
+/// BatchUpdateFindingsV2 for an OCSF one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    Cspm(Target, Update),
+    Ocsf(OcsfTarget, OcsfUpdate),
+}
+
+/// Apply marks of either format; the number of findings updated. Both formats are tried before
+/// an error of either is returned.
+pub async fn mark(client: &aws_sdk_securityhub::Client, marks: Vec<Mark>) -> Result<usize> {
+    let (mut cspm, mut ocsf) = (Vec::new(), Vec::new());
+    for m in marks {
+        match m {
+            Mark::Cspm(t, u) => cspm.push((t, u)),
+            Mark::Ocsf(t, u) => ocsf.push((t, u)),
+        }
+    }
+    let a = if cspm.is_empty() {
+        Ok(0)
+    } else {
+        update(client, cspm).await
     };
-    let answer = rewrite.answer.clone();
-    client
-        .describe_action_targets()
-        .customize()
-        .interceptor(rewrite)
-        .send()
-        .await
-        .map_err(|e| sdk_err("securityhub:GetFindings", e))?;
-    let body = answer
-        .lock()
-        .ok()
-        .and_then(|mut a| a.take())
-        .context("securityhub:GetFindings: no response body")?;
-    serde_json::from_slice(&body)
-        .context("securityhub:GetFindings: cannot read the answer as findings")
+    let b = if ocsf.is_empty() {
+        Ok(0)
+    } else {
+        findings_v2::update(client, ocsf).await
+    };
+    Ok(a? + b?)
 }
 
-/// Turns a DescribeActionTargets request into GetFindings (`POST /findings` with `body`) before it
-/// is signed, on every attempt, and keeps the answer of a successful one.
-#[derive(Debug)]
-struct AsGetFindings {
-    body: String,
-    answer: Arc<Mutex<Option<Vec<u8>>>>,
-}
-
-/// The path of the operation whose pipeline carries GetFindings.
-const CARRIER_PATH: &str = "/actionTargets/get";
-
-impl Intercept for AsGetFindings {
-    fn name(&self) -> &'static str {
-        "AsGetFindings"
-    }
-
-    fn modify_before_signing(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request_mut();
-        let uri = request.uri().to_string();
-        let (path, query) = uri.split_once('?').unwrap_or((&uri, ""));
-        let Some(base) = path.strip_suffix(CARRIER_PATH) else {
-            return Err(format!("unexpected DescribeActionTargets request {uri}").into());
-        };
-        if request.method() != "POST" || !query.is_empty() {
-            return Err(format!("unexpected DescribeActionTargets request {uri}").into());
+/// Send `pending` with `send`, which answers the ones left unprocessed (with why); those are sent
+/// once more after a short pause, and what is still left is returned with its reasons.
+pub(crate) async fn retry_unprocessed<T, F, Fut>(
+    mut pending: Vec<T>,
+    send: F,
+) -> Result<(usize, Vec<(T, String)>)>
+where
+    T: Clone,
+    F: Fn(Vec<T>) -> Fut,
+    Fut: Future<Output = Result<Vec<(T, String)>>>,
+{
+    let mut done = 0;
+    for attempt in 0..2 {
+        let failed = send(pending.clone()).await?;
+        done += pending.len() - failed.len();
+        if failed.is_empty() || attempt == 1 {
+            return Ok((done, failed));
         }
-        request.set_uri(format!("{base}/findings"))?;
-        request
-            .headers_mut()
-            .insert("content-length", self.body.len().to_string());
-        *request.body_mut() = SdkBody::from(self.body.clone());
-        Ok(())
+        pending = failed.into_iter().map(|(t, _)| t).collect();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-
-    fn read_after_deserialization(
-        &self,
-        context: &AfterDeserializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let response = context.response();
-        if response.status().is_success() {
-            if let (Some(bytes), Ok(mut answer)) = (response.body().bytes(), self.answer.lock()) {
-                *answer = Some(bytes.to_vec());
-            }
-        }
-        Ok(())
-    }
+    Ok((done, Vec::new()))
 }
 
 /// BatchUpdateFindings takes at most 100 findings per call.
@@ -188,30 +195,29 @@ pub async fn update(
     let mut errors = Vec::new();
     for (u, targets) in groups {
         for chunk in targets.chunks(MAX_PER_CALL) {
-            let mut pending: Vec<Target> = chunk.to_vec();
-            for attempt in 0..2 {
-                let failed = send(client, &u, &pending).await?;
-                done += pending.len() - failed.len();
-                if failed.is_empty() {
-                    pending.clear();
-                    break;
-                }
-                if attempt == 1 {
-                    errors.extend(failed.iter().map(|(t, why)| format!("{}: {why}", t.id)));
-                }
-                pending = failed.into_iter().map(|(t, _)| t).collect();
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
+            let (n, failed) = retry_unprocessed(chunk.to_vec(), |t| {
+                let u = &u;
+                async move { send(client, u, &t).await }
+            })
+            .await?;
+            done += n;
+            errors.extend(failed.iter().map(|(t, why)| format!("{}: {why}", t.id)));
         }
     }
+    all_processed("securityhub:BatchUpdateFindings", &errors)?;
+    Ok(done)
+}
+
+/// An error naming every finding `op` left unprocessed, if any.
+pub(crate) fn all_processed(op: &str, errors: &[String]) -> Result<()> {
     if !errors.is_empty() {
         anyhow::bail!(
-            "securityhub:BatchUpdateFindings left {} finding(s) unprocessed: {}",
+            "{op} left {} finding(s) unprocessed: {}",
             errors.len(),
             errors.join("; ")
         );
     }
-    Ok(done)
+    Ok(())
 }
 
 async fn send(

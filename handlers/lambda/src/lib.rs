@@ -13,6 +13,7 @@ pub mod env;
 pub mod error_handler;
 pub mod events;
 pub mod findings;
+pub mod findings_v2;
 pub mod notification;
 pub mod remediate;
 pub mod remediation;

@@ -1,16 +1,16 @@
 //! The remediation function: carry out a response event's action, then record the outcome on the
 //! finding (RESOLVED when done; NOTIFIED with a note in a dry run or on failure) and in SNS.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result};
 use secauto_core::envelope::{parse_input, Input};
 use secauto_core::message;
-use secauto_core::{Action, ResponseEvent};
+use secauto_core::response::FindingSummary;
+use secauto_core::{Action, Finding, ResponseEvent};
 use serde_json::{json, Value};
 
 use crate::env::{Env, Mode};
-use crate::findings::{self, Target, Update};
+use crate::findings::{self, Mark, Target, Update};
+use crate::findings_v2::{self, OcsfTarget, OcsfUpdate};
 use crate::notification::publish;
 use crate::remediate::declared::Scoped;
 use crate::remediate::{Executor, Failed, Outcome};
@@ -187,41 +187,58 @@ pub enum Vouched {
     Refuse(String),
 }
 
-/// Read the finding by Id and ProductArn and decide whether the event may be acted on.
+/// Read the finding again in its own format (GetFindings for ASFF, GetFindingsV2 by its OCSF
+/// identity for OCSF) and decide whether the event may be acted on.
 pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> {
     let f = &event.finding;
-    let Some(live) = findings::get(&clients.securityhub, &f.id, &f.product_arn).await? else {
-        return Ok(Vouched::Refuse(format!(
-            "Security Hub has no finding {} of {}: the event is not acted on",
-            f.id, f.product_arn
-        )));
+    let live = match f.ocsf.as_ref().and_then(OcsfTarget::of) {
+        Some(target) => findings_v2::get(&clients.securityhub, &target)
+            .await?
+            .ok_or_else(|| {
+                format!(
+                    "Security Hub has no OCSF finding with {}: the event is not acted on",
+                    target.describe()
+                )
+            }),
+        None => findings::get(&clients.securityhub, &f.id, &f.product_arn)
+            .await?
+            .ok_or_else(|| {
+                format!(
+                    "Security Hub has no finding {} of {}: the event is not acted on",
+                    f.id, f.product_arn
+                )
+            }),
     };
+    Ok(match live {
+        Ok(live) => judge(event, &live),
+        Err(why) => Vouched::Refuse(why),
+    })
+}
+
+/// What the live finding says of the event (see [`vouch`]).
+fn judge(event: &ResponseEvent, live: &Finding) -> Vouched {
+    let f = &event.finding;
     if live.record_state.as_deref() == Some("ARCHIVED") {
-        return Ok(Vouched::Refuse(format!("finding {} is ARCHIVED", f.id)));
+        return Vouched::Refuse(format!("finding {} is ARCHIVED", f.id));
+    }
+    let status = live.workflow_status();
+    if live.is_ocsf() {
+        // OCSF status_id 3 Suppressed, 4 Resolved (5 Archived is ARCHIVED above).
+        if status == "SUPPRESSED" {
+            return Vouched::Refuse(format!("finding {} is Suppressed", f.id));
+        }
+        if status == "RESOLVED" {
+            return Vouched::AlreadyDone;
+        }
     }
     if live.compliance.as_ref().and_then(|c| c.status.as_deref()) == Some("PASSED") {
-        return Ok(Vouched::Refuse(format!(
+        return Vouched::Refuse(format!(
             "finding {} has compliance status PASSED: nothing to fix",
             f.id
-        )));
+        ));
     }
-    // Remediation acts in the account and region the finding names: Security Hub's, not the event's.
-    for (what, live, said) in [
-        (
-            "AwsAccountId",
-            live.aws_account_id.as_deref(),
-            f.account.as_deref(),
-        ),
-        ("Region", live.region.as_deref(), f.region.as_deref()),
-    ] {
-        if let (Some(live), Some(said)) = (live, said) {
-            if live != said {
-                return Ok(Vouched::Refuse(format!(
-                    "finding {} has {what} {live} in Security Hub, not {said} as the event says",
-                    f.id
-                )));
-            }
-        }
+    if let Some(why) = elsewhere(f, live) {
+        return Vouched::Refuse(why);
     }
     if let Some(kind) = event.action.resource_type() {
         let wanted: Vec<&str> = f
@@ -230,16 +247,16 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
             .filter(|r| r.kind == kind)
             .map(|r| r.id.as_str())
             .collect();
-        let named = live
+        if !live
             .resources
             .iter()
-            .any(|r| wanted.contains(&r.id.as_str()));
-        if !named {
-            return Ok(Vouched::Refuse(format!(
+            .any(|r| wanted.contains(&r.id.as_str()))
+        {
+            return Vouched::Refuse(format!(
                 "finding {} in Security Hub does not name the {kind} the event asks to change ({})",
                 f.id,
                 wanted.join(", ")
-            )));
+            ));
         }
     }
     let done = live
@@ -247,8 +264,7 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
         .get("secauto:remediation")
         .map(String::as_str)
         == Some("done");
-    let status = live.workflow_status();
-    Ok(match status {
+    match status {
         "RESOLVED" if done => Vouched::AlreadyDone,
         // Someone closed it while its event waited: remediation does not reopen it, unless an
         // analyst asked for it with the custom action.
@@ -257,7 +273,25 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
             f.id
         )),
         _ => Vouched::Act,
-    })
+    }
+}
+
+/// Remediation acts in the account and region the finding names: Security Hub's, not the event's.
+fn elsewhere(f: &FindingSummary, live: &Finding) -> Option<String> {
+    for (what, live, said) in [
+        ("AwsAccountId", live.account(), f.account.as_deref()),
+        ("Region", live.region.as_deref(), f.region.as_deref()),
+    ] {
+        if let (Some(live), Some(said)) = (live, said) {
+            if live != said {
+                return Some(format!(
+                    "finding {} has {what} {live} in Security Hub, not {said} as the event says",
+                    f.id
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Handle one response event; `deadline` is when the invocation ends (Lambda's), if known.
@@ -297,8 +331,26 @@ pub async fn handle(
         Ok(Some(o)) => Ok(o),
         Err(f) => Err(f),
     };
-    let (workflow, state, note) = verdict(event.action.as_str(), env.mode, &result);
-    let (steps, dry_run, ok) = match &result {
+    record(clients, env, &event, result).await
+}
+
+/// The outcome of a twin that found its fact already remediated: nothing failed, refused or
+/// changed, and a fresh read proves the resource compliant (what the first arrival left).
+fn already_remediated(mode: Mode, result: &Result<Outcome, Failed>) -> bool {
+    matches!(result, Ok(o) if mode != Mode::NotifyOnly && !o.protected && o.refused.is_none()
+        && !o.changed && o.compliant)
+}
+
+/// Record the outcome on the finding in its own format and in SNS; the action's error first.
+async fn record(
+    clients: &Clients,
+    env: &Env,
+    event: &ResponseEvent,
+    result: Result<Outcome, Failed>,
+) -> Result<Value> {
+    let action = event.action.as_str();
+    let (workflow, state, mut note) = verdict(action, env.mode, &result);
+    let (mut steps, dry_run, ok) = match &result {
         Ok(o) => (
             o.said(),
             env.mode == Mode::NotifyOnly || o.protected,
@@ -310,11 +362,29 @@ pub async fn handle(
             (steps, false, false)
         }
     };
-    let mut udf = BTreeMap::new();
-    udf.insert("secauto:remediation".to_string(), state.to_string());
-    let record = findings::update(
-        &clients.securityhub,
-        vec![(
+    let twin = already_remediated(env.mode, &result);
+    if twin {
+        let fact = &event.finding.fact;
+        let said = format!("already remediated (fact {fact}): nothing to change");
+        note = format!(
+            "secauto remediation of {action}: {said}; {}",
+            steps.join("; ")
+        );
+        steps.insert(0, said);
+    }
+    let mark = match event.finding.ocsf.as_ref().and_then(OcsfTarget::of) {
+        Some(target) => Mark::Ocsf(
+            target,
+            OcsfUpdate {
+                status_id: Some(if workflow == "RESOLVED" {
+                    findings_v2::RESOLVED
+                } else {
+                    findings_v2::IN_PROGRESS
+                }),
+                comment: note,
+            },
+        ),
+        None => Mark::Cspm(
             Target {
                 id: event.finding.id.clone(),
                 product_arn: event.finding.product_arn.clone(),
@@ -322,12 +392,17 @@ pub async fn handle(
             Update {
                 workflow,
                 note,
-                user_defined_fields: udf,
+                user_defined_fields: [("secauto:remediation".to_string(), state.to_string())]
+                    .into(),
             },
-        )],
-    )
-    .await;
-    let m = message::outcome(&event, dry_run, ok, &steps);
+        ),
+    };
+    let recorded = findings::mark(&clients.securityhub, vec![mark]).await;
+    let m = if twin {
+        message::already_done(event, &steps)
+    } else {
+        message::outcome(event, dry_run, ok, &steps)
+    };
     let published = publish(&clients.sns, &env.topic_arn, &m).await;
     // The action's own error comes first; recording errors after.
     if let Err(f) = result {
@@ -335,13 +410,15 @@ pub async fn handle(
             .error
             .context(format!("steps done before: {}", steps.join("; "))));
     }
-    record?;
+    recorded?;
     published?;
     Ok(json!({
-        "action": event.action.as_str(),
+        "action": action,
         "dry_run": dry_run,
         "steps": steps,
         "workflow": workflow,
+        "already_remediated": twin,
+        "fact": event.finding.fact,
     }))
 }
 

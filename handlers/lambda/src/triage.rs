@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use crate::env::Env;
 use crate::events::{self, Event};
-use crate::findings::{self, Target, Update};
+use crate::findings::{self, Mark, Target, Update};
+use crate::findings_v2::{self, OcsfTarget, OcsfUpdate};
 use crate::Clients;
 
 /// Finding versions this process already handled (a warm container sees retries of the same event).
@@ -65,7 +66,7 @@ pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) 
     // Emit first, then mark: a failure between the two re-sends the event on retry (at least once)
     // instead of losing it behind a NOTIFIED status.
     let sent = events::put(&clients.events, &events).await?;
-    let marked = findings::update(&clients.securityhub, updates).await?;
+    let marked = findings::mark(&clients.securityhub, updates).await?;
     for k in keys {
         seen.insert(k);
     }
@@ -131,8 +132,38 @@ fn response_event(env: &Env, t: &Triaged) -> Event {
     }
 }
 
-/// The finding's update: NOTIFIED, with the action and when it was triaged.
-fn notified(t: &Triaged) -> (Target, Update) {
+/// What triage decided, for the finding's note (ASFF) or comment (OCSF).
+fn decided(t: &Triaged) -> String {
+    format!(
+        "secauto triage: {}{}{}",
+        t.action.as_str(),
+        t.rule
+            .as_deref()
+            .map(|r| format!(" (rule {r})"))
+            .unwrap_or_default(),
+        if t.escalate {
+            ", escalated to the SOC"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The finding's mark, in its own format: an ASFF finding NOTIFIED (BatchUpdateFindings) with the
+/// action and when it was triaged; an OCSF finding In Progress (BatchUpdateFindingsV2, status_id 2:
+/// the V2 findings rule matches New only, so the update it causes cannot loop) with a comment
+/// saying what triage decided and the fact it reports.
+fn notified(t: &Triaged) -> Mark {
+    if let Some(target) = t.finding.ocsf.as_ref().and_then(OcsfTarget::of) {
+        let comment = format!("{}; fact {}", decided(t), t.finding.fact_key());
+        return Mark::Ocsf(
+            target,
+            OcsfUpdate {
+                status_id: Some(findings_v2::IN_PROGRESS),
+                comment: findings_v2::clip_chars(&comment, findings_v2::MAX_COMMENT),
+            },
+        );
+    }
     let mut udf = BTreeMap::new();
     // Security Hub refuses empty UserDefinedFields values; a finding without UpdatedAt (which
     // ASFF requires) is marked with a placeholder and will be triaged again if re-imported.
@@ -145,27 +176,14 @@ fn notified(t: &Triaged) -> (Target, Update) {
             .unwrap_or_else(|| "unknown".into()),
     );
     udf.insert("secauto:action".to_string(), t.action.as_str().to_string());
-    let note = format!(
-        "secauto triage: {}{}{}",
-        t.action.as_str(),
-        t.rule
-            .as_deref()
-            .map(|r| format!(" (rule {r})"))
-            .unwrap_or_default(),
-        if t.escalate {
-            ", escalated to the SOC"
-        } else {
-            ""
-        }
-    );
-    (
+    Mark::Cspm(
         Target {
             id: t.finding.id.clone(),
             product_arn: t.finding.product_arn.clone(),
         },
         Update {
             workflow: "NOTIFIED",
-            note,
+            note: decided(t),
             user_defined_fields: udf,
         },
     )

@@ -1186,8 +1186,12 @@ mod vouching {
         assert_eq!(out["FailedCount"], 0, "{out}");
     }
 
-    #[tokio::test]
-    async fn vouch_reads_the_live_finding_and_refuses_what_security_hub_does_not_hold() {
+    #[test]
+    fn vouch_reads_the_live_finding_and_refuses_what_security_hub_does_not_hold() {
+        run(vouch_reads_the_live_finding_and_refuses_what_security_hub_does_not_hold_());
+    }
+
+    async fn vouch_reads_the_live_finding_and_refuses_what_security_hub_does_not_hold_() {
         let m = moto();
         let live = cis41("live");
         let mut archived = cis41("archived");
@@ -1271,8 +1275,12 @@ mod vouching {
     }
 
     /// The request on the wire is GetFindings with exact filters, signed for Security Hub.
-    #[tokio::test]
-    async fn vouch_sends_getfindings_with_the_id_and_product_filters() {
+    #[test]
+    fn vouch_sends_getfindings_with_the_id_and_product_filters() {
+        run(vouch_sends_getfindings_with_the_id_and_product_filters_());
+    }
+
+    async fn vouch_sends_getfindings_with_the_id_and_product_filters_() {
         let m = moto();
         import(&m.url, &[cis41("wire")]);
         let seen = Arc::new(Seen::default());
@@ -1309,8 +1317,12 @@ mod vouching {
 
     /// A page without the finding but with a NextToken is followed (moto pages 100 findings and
     /// ignores the filters, so the 151st finding is on its second page).
-    #[tokio::test]
-    async fn vouch_follows_getfindings_pages() {
+    #[test]
+    fn vouch_follows_getfindings_pages() {
+        run(vouch_follows_getfindings_pages_());
+    }
+
+    async fn vouch_follows_getfindings_pages_() {
         let m = moto();
         let fillers: Vec<Value> = (0..150).map(|i| cis41(&format!("filler-{i}"))).collect();
         import(&m.url, &fillers[..75]);
@@ -1370,8 +1382,12 @@ mod vouching {
         }
     }
 
-    #[tokio::test]
-    async fn mocked_getfindings_throttled_is_retried_and_not_enabled_is_named() {
+    #[test]
+    fn mocked_getfindings_throttled_is_retried_and_not_enabled_is_named() {
+        run(mocked_getfindings_throttled_is_retried_and_not_enabled_is_named_());
+    }
+
+    async fn mocked_getfindings_throttled_is_retried_and_not_enabled_is_named_() {
         let m = moto();
         import(&m.url, &[cis41("t")]);
         let throttle = Arc::new(Answer {

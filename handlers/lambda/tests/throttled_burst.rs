@@ -158,8 +158,20 @@ async fn invocations(clients: Clients, env: Arc<Env>, f: Value) -> Result<(), St
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_burst_of_50_findings_is_fully_processed_under_security_hubs_rate_limits() {
+/// Four workers with room for the SDK's GetFindings deserializer (debug builds keep its frames
+/// large; the bootstrap's threads have 32 MiB).
+#[test]
+fn a_burst_of_50_findings_is_fully_processed_under_security_hubs_rate_limits() {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .thread_stack_size(16 << 20)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { tokio::spawn(burst()).await.unwrap() });
+}
+
+async fn burst() {
     let moto = secauto_testkit::moto();
     let all: Vec<Value> = (0..FINDINGS).map(finding).collect();
     import(&moto.url, &all).await;

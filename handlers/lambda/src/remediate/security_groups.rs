@@ -246,6 +246,9 @@ impl Remediation for WorldIngress<'_> {
                 .set_ip_ranges(if v4.is_empty() { None } else { Some(v4) })
                 .set_ipv6_ranges(if v6.is_empty() { None } else { Some(v6) })
                 .build();
+            // Idempotent: a rule already gone (another arrival of the same fact, or another
+            // control's finding on this group, revoked it between this one's read and its revoke)
+            // is the state wanted, not a failure; the verdict is the re-read's either way.
             let call = async {
                 ex.ec2
                     .revoke_security_group_ingress()
@@ -254,7 +257,6 @@ impl Remediation for WorldIngress<'_> {
                     .send()
                     .await
                     .map(|_| ())
-                    // Another run (another control's finding on this group) revoked it first.
                     .or_else(super::groups::already("InvalidPermission.NotFound"))
                     .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))
             };

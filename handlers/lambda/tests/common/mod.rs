@@ -410,6 +410,11 @@ pub fn allows(policy: &serde_json::Value, action: &str, resource: &str) -> bool 
 
 /// The remediation role's policy as deploy generates it for stack `sec`.
 pub fn generated_remediation_policy() -> serde_json::Value {
+    generated_policy("remediation")
+}
+
+/// The policy of function `key` (`triage`, `remediation`, …) as deploy generates it for stack `sec`.
+pub fn generated_policy(key: &str) -> serde_json::Value {
     let mut config = secauto::config::Config::default();
     config.stack.name = "sec".into();
     let stack = secauto::stack::build(
@@ -419,9 +424,51 @@ pub fn generated_remediation_policy() -> serde_json::Value {
         secauto::stack::Code::NotNeeded,
     )
     .unwrap();
-    let secauto::resources::Spec::IamPolicy(p) = &stack.get("iam_policy.remediation").unwrap().spec
-    else {
-        panic!("no remediation policy")
+    let address = format!("iam_policy.{key}");
+    let Some(secauto::resources::Spec::IamPolicy(p)) = stack.get(&address).map(|r| &r.spec) else {
+        panic!("no {address}")
     };
     p.document.clone()
+}
+
+/// The Security Hub emulator (CSPM and V2) on a free loopback port, killed on drop:
+/// `.venv/bin/python emulators/securityhub/server.py -H 127.0.0.1 -p PORT`, ready once
+/// `GET /_emulator/health` answers. `events_to` is the EventBridge endpoint its finding events go
+/// to (none: they are only recorded, `GET /_emulator/events`).
+pub fn securityhub_emulator(events_to: Option<&str>) -> Emulator {
+    let venv = secauto_testkit::venv();
+    let server = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../emulators/securityhub/server.py");
+    secauto_testkit::start(
+        "the Security Hub emulator",
+        "/_emulator/health",
+        |port, _| {
+            let mut c = std::process::Command::new(venv.join("bin/python"));
+            c.arg(&server)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            if let Some(url) = events_to {
+                c.env("SECHUB_EMULATOR_EVENTS_ENDPOINT", url);
+            }
+            c
+        },
+    )
+}
+
+/// Run `scenario` on a thread with room for the handlers' futures and the SDK's GetFindings
+/// deserializer (debug builds keep their frames large; the bootstrap's threads have 32 MiB).
+pub fn run<F: std::future::Future<Output = ()> + Send + 'static>(scenario: F) {
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_stack_size(16 << 20)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(Box::pin(scenario))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }

@@ -114,11 +114,12 @@ pub fn verdict(
 ) -> (&'static str, &'static str, String) {
     match result {
         Err(f) => {
+            // The caveats come first (an undo record kept only here, what isolation cannot cut).
             let done: Vec<&String> = f
                 .outcome
-                .steps
+                .caveats
                 .iter()
-                .filter(|s| !s.starts_with("would "))
+                .chain(f.outcome.steps.iter().filter(|s| !s.starts_with("would ")))
                 .collect();
             let already = if f.outcome.changed {
                 format!(
@@ -266,10 +267,10 @@ fn judge(event: &ResponseEvent, live: &Finding) -> Vouched {
         == Some("done");
     match status {
         "RESOLVED" if done => Vouched::AlreadyDone,
-        // Someone closed it while its event waited: remediation does not reopen it, unless an
-        // analyst asked for it with the custom action.
-        "RESOLVED" | "SUPPRESSED" if !event.forced => Vouched::Refuse(format!(
-            "finding {} is {status} in Security Hub: closed by someone else, it is not acted on (use \"Trigger remediation\" to force it)",
+        // Someone closed it while its event waited (even after an analyst's "Trigger
+        // remediation"): remediation never reopens a closed finding.
+        "RESOLVED" | "SUPPRESSED" => Vouched::Refuse(format!(
+            "finding {} is {status} in Security Hub: closed by someone else, it is not acted on (set it to NEW or NOTIFIED to have it remediated)",
             f.id
         )),
         _ => Vouched::Act,

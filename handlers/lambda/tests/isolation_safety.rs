@@ -180,6 +180,52 @@ async fn a_refused_move_to_quarantine_never_leaves_the_all_traffic_group() {
         (0, 0),
         "{untrack} closed again"
     );
+    let note = secauto_handlers::remediation::verdict(
+        "isolate-instance",
+        secauto_handlers::env::Mode::Enforce,
+        &Err(failed),
+    )
+    .2;
+    assert!(
+        note.contains("isolation cuts TCP and UDP"),
+        "caveats in the note: {note}"
+    );
+}
+
+/// Refuses AuthorizeSecurityGroupIngress, as an SCP or a permission boundary may.
+struct RefuseAuthorize;
+
+impl Shim for RefuseAuthorize {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        body(request)
+            .contains("Action=AuthorizeSecurityGroupIngress")
+            .then(unauthorized)
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+#[tokio::test]
+async fn when_the_all_traffic_group_cannot_be_opened_the_interface_goes_straight_to_quarantine() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (_proxy, ec2) = through(&a, Arc::new(RefuseAuthorize));
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect("contained all the same");
+    assert!(
+        out.steps
+            .iter()
+            .any(|s| s.contains("goes straight to quarantine")),
+        "{out:?}"
+    );
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
+    assert!(out.compliant, "{out:?}");
 }
 
 /// Inbound rules of a group, and its outbound rules to IPv4 ranges. (moto 5.2.5 cannot revoke

@@ -46,7 +46,7 @@ impl Executor<'_> {
         let inst = self.instance(instance).await?;
         if inst.instance_lifecycle() == Some(&aws_sdk_ec2::types::InstanceLifecycleType::Spot) {
             return Ok(Some(format!(
-                "{instance} is a Spot instance: EC2 cannot stop a one-time Spot instance and would relaunch a persistent one, so it is isolated but not stopped; snapshot and terminate it by hand when the evidence is kept"
+                "{instance} is a Spot instance: EC2 cannot stop a one-time Spot instance, and stopping a persistent one disables its Spot request, so it is isolated but not stopped; snapshot and terminate it by hand when the evidence is kept"
             )));
         }
         if inst.root_device_type() == Some(&aws_sdk_ec2::types::DeviceType::InstanceStore) {

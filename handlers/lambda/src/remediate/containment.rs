@@ -178,7 +178,10 @@ impl Executor<'_> {
         // failed repair left in one is contained by its closing.
         for (vpc, untrack) in opened {
             if let Err(e) = self.close_untrack(&vpc, &untrack, out).await {
-                out.steps.push(format!("could not close {untrack}: {e:#}"));
+                // A world-open group left behind is a failure of the run, not a note.
+                failed.push(format!(
+                    "could not close the all-traffic group {untrack} of {vpc}: remove its rules by hand ({e:#})"
+                ));
             }
         }
         out.caveats.push(if lowered {
@@ -214,9 +217,20 @@ impl Executor<'_> {
             ));
             return Ok(());
         }
-        let untrack = self
+        // When the all-traffic group cannot be made ready (a refused Authorize, a quota, a group
+        // not yet visible), the interface is still contained: straight to quarantine.
+        let untrack = match self
             .find_or_make_untrack(vpc, out, s.protected, opened)
-            .await?;
+            .await
+        {
+            Ok(u) => u,
+            Err(e) => {
+                out.steps.push(format!(
+                    "could not ready {UNTRACK_GROUP} in {vpc} ({e:#}): {eni_id} goes straight to quarantine"
+                ));
+                return self.move_straight(s, eni_id, qsg, out).await;
+            }
+        };
         // Making the group ready may have taken long (throttling): the time is checked again
         // just before the interface enters it.
         if !self.time_to_cut() {

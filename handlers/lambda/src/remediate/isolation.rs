@@ -33,7 +33,7 @@ use super::{finish, tag, Executor, Failed, Outcome, ISOLATED_TAG};
 use crate::sdk_err;
 
 /// What isolation cannot cut, said in the finding's note and the SNS message.
-pub const NOT_CUT: &str = "isolation cuts TCP and UDP connections; it cannot cut ICMP or flows through NAT gateways, egress-only internet gateways, load balancers, Global Accelerator, Network Firewall, transit gateways or interface endpoints, nor DNS to the Route 53 Resolver (TCP/UDP flows of these expire once idle 60 s, others when EC2 ends them; quarantine-instance stops the instance)";
+pub const NOT_CUT: &str = "isolation cuts TCP and UDP connections; it cannot cut ICMP or flows through NAT gateways, egress-only internet gateways, load balancers, Global Accelerator, Network Firewall, transit gateways or interface endpoints, nor DNS to the Route 53 Resolver, the instance metadata service (its role's credentials) or Time Sync (TCP/UDP flows of these expire once idle 60 s, others when EC2 ends them; quarantine-instance stops the instance)";
 
 pub(super) fn groups_of(eni: &NetworkInterface) -> Vec<String> {
     eni.groups()
@@ -334,15 +334,22 @@ impl<'i> Remediation for Isolation<'i> {
                 "{} is already isolated in quarantine: nothing to do",
                 s.id
             ));
-        } else {
-            ex.contain(&s, out).await?;
-            ex.tag_isolated(&s, out).await?;
         }
+        let contained = if s.isolated_tag && s.isolated() {
+            Ok(())
+        } else {
+            // The evidence steps follow even when an interface could not be contained: the
+            // others are, and a health check failing now must not let the instance's group
+            // terminate it.
+            let c = ex.contain(&s, out).await;
+            ex.tag_isolated(&s, out).await?;
+            c
+        };
         if !out.caveats.iter().any(|c| c.starts_with(NOT_CUT)) {
             out.caveats.push(NOT_CUT.to_string());
         }
         ex.keep_evidence(&s, self.snapshots, out).await;
-        Ok(())
+        contained
     }
 
     /// Every interface in its VPC's quarantine group alone, by a re-read after acting.

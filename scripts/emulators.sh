@@ -49,8 +49,10 @@ launch() {
         exec setsid "$venv/bin/python" -m ministack >"$state/ministack.log" 2>&1 </dev/null 9>&-) &
       ;;
     securityhub)
+      # Its events go to moto's EventBridge; a caller's account is the one STS names, and STS is
+      # ministack's here (AWS_ENDPOINT_URL), as it is for secauto.
       SECHUB_EMULATOR_EVENTS_ENDPOINT="http://127.0.0.1:$(port_of moto)" \
-        SECHUB_EMULATOR_MOTO_ENDPOINT="http://127.0.0.1:$(port_of moto)" \
+        SECHUB_EMULATOR_MOTO_ENDPOINT="http://127.0.0.1:$(port_of ministack)" \
         setsid "$venv/bin/python" "$root/emulators/securityhub/server.py" -H 127.0.0.1 -p "$port" \
         >"$state/securityhub.log" 2>&1 </dev/null 9>&- &
       ;;

@@ -9,7 +9,7 @@ use aws_sdk_ssm::operation::start_automation_execution::StartAutomationExecution
 use aws_sdk_ssm::types::{AutomationExecution, AutomationExecutionStatus, StepExecution};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use secauto_handlers::env::Mode;
-use secauto_handlers::remediate::Outcome;
+use secauto_handlers::remediate::{automation_token, Outcome};
 use secauto_handlers::remediate::{
     Executor, Protection, PREVIOUS_GROUPS_TAG, QUARANTINE_GROUP, UNTRACK_GROUP,
 };
@@ -314,6 +314,14 @@ async fn quarantine_of(
         .match_requests(move |r| {
             let p = r.parameters();
             r.document_name() == Some("sec-isolate-instance")
+                && r.client_token()
+                    == Some(
+                        automation_token(
+                            "arn:aws:securityhub:us-east-1:123456789012:finding/test",
+                            &instance,
+                        )
+                        .as_str(),
+                    )
                 && p.and_then(|p| p.get("InstanceId")) == Some(&vec![instance.clone()])
                 && p.and_then(|p| p.get("FindingId")).is_some()
                 && p.and_then(|p| p.get("AutomationAssumeRole"))

@@ -10,6 +10,14 @@ use aws_sdk_ssm::types::AutomationExecutionStatus as S;
 use super::{Executor, Outcome};
 use crate::sdk_err;
 
+/// The isolation automation's idempotency token for `instance` and `finding`: a UUIDv5 of both, so
+/// a retried or duplicate invocation (Lambda delivers at least once) starts no second execution —
+/// Systems Manager takes a token only once (StartAutomationExecution's `ClientToken`).
+pub fn automation_token(finding: &str, instance: &str) -> String {
+    let name = format!("secauto-isolation:{finding}:{instance}");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+}
+
 /// What the invocation keeps, after following the automation, for recording the outcome.
 const RECORD_TIME: Duration = Duration::from_secs(10);
 
@@ -82,6 +90,7 @@ impl Executor<'_> {
         let mut start = self
             .ssm
             .start_automation_execution()
+            .client_token(automation_token(self.finding_id, instance))
             .document_name(self.isolate_document)
             .parameters("InstanceId", vec![instance.to_string()])
             .parameters(
@@ -191,5 +200,31 @@ impl Executor<'_> {
             tokio::time::sleep(delay).await;
             delay = delay.mul_f32(1.5).min(Duration::from_secs(10));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_automation_token_is_a_uuid_fixed_by_finding_and_instance() {
+        let t = automation_token("arn:aws:securityhub:…:finding/1", "i-1");
+        assert_eq!(
+            t,
+            automation_token("arn:aws:securityhub:…:finding/1", "i-1")
+        );
+        assert_ne!(
+            t,
+            automation_token("arn:aws:securityhub:…:finding/1", "i-2")
+        );
+        assert_ne!(
+            t,
+            automation_token("arn:aws:securityhub:…:finding/2", "i-1")
+        );
+        assert!(
+            uuid::Uuid::parse_str(&t).is_ok_and(|u| u.get_version_num() == 5),
+            "{t}"
+        );
     }
 }

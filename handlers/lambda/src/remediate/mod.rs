@@ -25,6 +25,7 @@ mod groups;
 mod isolation;
 mod security_groups;
 
+pub use automation::automation_token;
 pub use containment::PREVIOUS_TRACKING_TAG;
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;

@@ -620,3 +620,54 @@ async fn with_little_time_left_an_interface_goes_straight_to_quarantine() {
         "the all-traffic group was never made"
     );
 }
+
+/// The timeouts an earlier run recorded are the original ones (that run lowered them): a later
+/// isolation keeps that record instead of writing the lowered values over it.
+#[tokio::test]
+async fn an_earlier_record_of_the_timeouts_is_never_overwritten() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let enis = a
+        .ec2
+        .describe_network_interfaces()
+        .filters(
+            Filter::builder()
+                .name("attachment.instance-id")
+                .values(&f.instance)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let eni = enis.network_interfaces()[0]
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+    let original = "tcp=3600 udp-stream=180 udp=30";
+    a.ec2
+        .create_tags()
+        .resources(&eni)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key(secauto_handlers::remediate::PREVIOUS_TRACKING_TAG)
+                .value(original)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    exec(&a, false)
+        .isolate_instance(&f.instance, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        eni_tag(
+            &a,
+            &f.instance,
+            secauto_handlers::remediate::PREVIOUS_TRACKING_TAG
+        )
+        .await
+        .as_deref(),
+        Some(original)
+    );
+}

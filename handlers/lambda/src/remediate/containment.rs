@@ -108,17 +108,22 @@ impl Executor<'_> {
             }
             let groups = groups_of(eni);
             let (first, more) = groups.split_at(groups.len().min(GROUPS_PER_TAG));
-            let tracking = eni.connection_tracking_configuration().map_or_else(
-                || "default".to_string(),
-                |c| {
-                    format!(
-                        "tcp={} udp-stream={} udp={}",
-                        c.tcp_established_timeout().unwrap_or_default(),
-                        c.udp_stream_timeout().unwrap_or_default(),
-                        c.udp_timeout().unwrap_or_default()
-                    )
-                },
-            );
+            // An earlier run's record of the timeouts is the original: that run lowered them,
+            // and a repair leaves them lowered, so the present ones are not.
+            let tracking = tag_value(eni, PREVIOUS_TRACKING_TAG).map(str::to_string);
+            let tracking = tracking.unwrap_or_else(|| {
+                eni.connection_tracking_configuration().map_or_else(
+                    || "default".to_string(),
+                    |c| {
+                        format!(
+                            "tcp={} udp-stream={} udp={}",
+                            c.tcp_established_timeout().unwrap_or_default(),
+                            c.udp_stream_timeout().unwrap_or_default(),
+                            c.udp_timeout().unwrap_or_default()
+                        )
+                    },
+                )
+            });
             let call = async {
                 self.ec2
                     .create_tags()

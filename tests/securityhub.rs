@@ -211,6 +211,7 @@ fn securityhub_cspm_off_stops_plan_and_deploy_with_the_fix() {
             "Security Hub is not enabled in account 123456789012 region us-east-1",
             "aws securityhub enable-security-hub --region us-east-1",
             "automation_rules = false and custom_actions = false",
+            "feeds = [\"ocsf\"]",
             "securityhub_automation_rule.high",
             "securityhub_action_target.trigger_remediation",
         ] {
@@ -228,6 +229,25 @@ fn securityhub_cspm_off_stops_plan_and_deploy_with_the_fix() {
         .collect();
     assert!(mutating.is_empty(), "deploy wrote: {mutating:?}");
     assert!(!p.path(".secauto/sec/us-east-1.json").exists());
+    // The fix the message names for an account on today's Security Hub alone: one key, and the V2
+    // automation rules are still deployed (no CSPM rule, no custom action).
+    let ocsf = Project::new(
+        &emu,
+        &securityhub_config("sec", "[securityhub]\nfeeds = [\"ocsf\"]\n"),
+    );
+    let d = ocsf.run(&["deploy", "--no-progress"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    let names: Vec<String> = v2_rules(&emu).into_iter().map(|(n, _)| n).collect();
+    assert!(
+        names.contains(&"sec-high-severity-ocsf".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !d.stdout.contains("securityhub_action_target"),
+        "{}",
+        d.stdout
+    );
+    assert_eq!(ocsf.run(&["destroy", "--yes", "--no-progress"]).code, 0);
 }
 
 fn v2_rules(emu: &Emulators) -> Vec<(String, String)> {
@@ -367,4 +387,58 @@ fn v2_off_plans_without_the_v2_rules_and_warns() {
     let d = p.run(&["deploy", "--no-progress"]);
     assert_eq!(d.code, 0, "{d:?}");
     assert_eq!(p.run(&["plan"]).code, 0);
+}
+
+/// Answers DeleteAutomationRuleV2 with AWS's AccessDeniedException (restJson: HTTP 403 and the
+/// error type header), as a deploy role without `securityhub:DeleteAutomationRuleV2` or an SCP gets.
+struct DenyDeleteV2;
+
+impl secauto_testkit::proxy::Shim for DenyDeleteV2 {
+    fn answer_instead(
+        &self,
+        request: &secauto_testkit::proxy::Message,
+    ) -> Option<secauto_testkit::proxy::Message> {
+        request
+            .start
+            .starts_with("DELETE /automationrulesv2/")
+            .then(|| secauto_testkit::proxy::Message {
+                start: "HTTP/1.1 403 Forbidden".into(),
+                headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    ("x-amzn-errortype".into(), "AccessDeniedException".into()),
+                ],
+                body: br#"{"Message":"User is not authorized to perform: securityhub:DeleteAutomationRuleV2"}"#
+                    .to_vec(),
+            })
+    }
+    fn respond(
+        &self,
+        _: &secauto_testkit::proxy::Message,
+        _: &mut secauto_testkit::proxy::Message,
+    ) {
+    }
+}
+
+/// A V2 rule whose delete is refused while Security Hub is on stays, in Security Hub and in the
+/// state, and destroy fails naming the refusal: it is not taken for "Security Hub is off".
+#[test]
+fn v2_rule_whose_delete_is_refused_stays_and_destroy_fails() {
+    let emu = Emulators::start();
+    let p = Project::new(&emu, &securityhub_config("v2d", ""));
+    assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
+    let proxy = secauto_testkit::proxy::Proxy::start(
+        &emu.securityhub.url,
+        Some(std::sync::Arc::new(DenyDeleteV2)),
+    );
+    let x = p.run_with(
+        &["destroy", "--yes", "--no-progress"],
+        &[("AWS_ENDPOINT_URL_SECURITYHUB", &proxy.url)],
+    );
+    assert_eq!(x.code, 1, "{x:?}");
+    let said = format!("{}{}", x.stdout, x.stderr);
+    assert!(said.contains("AccessDeniedException"), "{x:?}");
+    assert_eq!(v2_rules(&emu).len(), 2, "{:?}", v2_rules(&emu));
+    // With the permission back, destroy finishes: the rules were kept in the state.
+    assert_eq!(p.run(&["destroy", "--yes", "--no-progress"]).code, 0);
+    assert!(v2_rules(&emu).is_empty());
 }

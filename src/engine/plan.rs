@@ -306,7 +306,7 @@ pub async fn plan_owned(
 /// The error deploy and plan stop with when Security Hub is not enabled where the stack needs it.
 pub fn securityhub_off_error(stack: &Stack, addresses: &[String]) -> anyhow::Error {
     anyhow::anyhow!(
-        "Security Hub is not enabled in account {} region {} (InvalidAccessException), so {} cannot be deployed. Enable it (`aws securityhub enable-security-hub --region {}`, or as the organisation's delegated administrator), or set [securityhub] automation_rules = false and custom_actions = false",
+        "Security Hub is not enabled in account {} region {} (InvalidAccessException), so {} cannot be deployed. Enable it (`aws securityhub enable-security-hub --region {}`, or as the organisation's delegated administrator), or set [securityhub] automation_rules = false and custom_actions = false — or, where only today's Security Hub is on, [securityhub] feeds = [\"ocsf\"] (its V2 automation rules stay)",
         stack.account,
         stack.region,
         addresses.join(", "),

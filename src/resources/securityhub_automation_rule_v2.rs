@@ -303,7 +303,10 @@ pub async fn update(ctx: &Ctx, spec: &Spec, live: &Live, diff: &[Difference]) ->
     })
 }
 
-/// Delete the rule; already gone, or gone with Security Hub (not enabled), is what we wanted.
+/// Delete the rule; already gone, or gone with Security Hub (not enabled), is what we wanted. A
+/// refusal (AccessDeniedException: a missing permission, an SCP) is gone with Security Hub only when
+/// DescribeSecurityHubV2 says it is not enabled; otherwise it is the error it is, and the rule
+/// stays in the state.
 pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
     let sh = &ctx.clients.securityhub;
     match sh.delete_automation_rule_v2().identifier(arn).send().await {
@@ -311,13 +314,25 @@ pub async fn delete(ctx: &Ctx, arn: &str) -> Result<()> {
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => {
             let err = v2_error("securityhub:DeleteAutomationRuleV2", e);
-            if is_unavailable(&err) {
+            if is_unavailable(&err) && !v2_enabled(ctx).await {
                 tracing::warn!("Security Hub is not enabled here, so {arn} cannot exist: {err:#}");
                 return Ok(());
             }
             Err(err)
         }
     }
+}
+
+/// Whether today's Security Hub may be enabled: anything but DescribeSecurityHubV2's
+/// ResourceNotFoundException ("not enabled") counts as maybe.
+async fn v2_enabled(ctx: &Ctx) -> bool {
+    let described = ctx
+        .clients
+        .securityhub
+        .describe_security_hub_v2()
+        .send()
+        .await;
+    !matches!(described, Err(e) if code(&e) == Some("ResourceNotFoundException"))
 }
 
 impl super::Ownership for Spec {}

@@ -245,6 +245,7 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
             let (sid, resource) = match scope {
                 Scope::Any => ("Describe", json!("*")),
                 Scope::Ec2 => ("RemediateEc2", json!(n.arn("ec2", "*"))),
+                Scope::OwnGroup => ("OpenOwnGroups", json!(n.arn("ec2", "security-group/*"))),
                 Scope::Snapshot => (
                     "Snapshot",
                     json!(format!("arn:{p}:ec2:{}::snapshot/*", n.region)),
@@ -269,6 +270,11 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
             if scope == Scope::AutomationRole {
                 statement["Condition"] =
                     json!({"StringEquals": {"iam:PassedToService": n.service("ssm")}});
+            }
+            if scope == Scope::OwnGroup {
+                // Only the groups isolation made may be opened (the all-traffic group).
+                statement["Condition"] =
+                    json!({"StringEquals": {"aws:ResourceTag/secauto:quarantine": "true"}});
             }
             statement
         })

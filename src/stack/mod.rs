@@ -226,7 +226,7 @@ impl<'a> Shared<'a> {
             rules.push("findings_ocsf");
         }
         rules.push("remediation");
-        if config.securityhub.custom_actions {
+        if config.securityhub.custom_actions && config.securityhub.subscribes(Feed::Cspm) {
             rules.push("custom_actions");
         }
         Shared {

@@ -25,7 +25,11 @@ pub fn action_id_prefix(config: &crate::config::Config, n: &super::Names) -> Str
 
 pub(super) fn add_actions(b: &mut Builder, s: &Shared) -> Actions {
     let mut out = Actions::default();
-    if !s.config.securityhub.custom_actions {
+    // Custom actions are Security Hub CSPM's (its console sends them, in ASFF): with the CSPM feed
+    // only.
+    if !s.config.securityhub.custom_actions
+        || !s.config.securityhub.subscribes(crate::config::Feed::Cspm)
+    {
         return out;
     }
     let prefix = action_id_prefix(s.config, &s.n);
@@ -79,6 +83,11 @@ pub(super) fn add_automation_rules(b: &mut Builder, s: &Shared) {
         udf.insert("secauto:priority".to_string(), lower.clone());
         if s.config.securityhub.subscribes(crate::config::Feed::Ocsf) {
             add_v2_rule(b, s, order, label);
+        }
+        // CSPM's rules annotate ASFF findings: with the CSPM feed only, so an account on today's
+        // Security Hub alone (`feeds = ["ocsf"]`) deploys without Security Hub CSPM.
+        if !s.config.securityhub.subscribes(crate::config::Feed::Cspm) {
+            continue;
         }
         b.add(
             format!("securityhub_automation_rule.{lower}"),

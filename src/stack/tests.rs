@@ -291,6 +291,33 @@ fn the_isolation_automation_runs_as_its_own_role_that_only_remediation_may_pass(
     );
 }
 
+#[test]
+fn remediation_may_open_only_the_groups_isolation_made() {
+    let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let Spec::IamPolicy(p) = &s.get("iam_policy.remediation").unwrap().spec else {
+        panic!()
+    };
+    let statements = p.document["Statement"].as_array().unwrap();
+    let opening: Vec<&Value> = statements
+        .iter()
+        .filter(|st| {
+            st["Action"].as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|a| a.as_str().is_some_and(|a| a.starts_with("ec2:Authorize")))
+            })
+        })
+        .collect();
+    assert_eq!(opening.len(), 1, "{opening:?}");
+    assert_eq!(
+        opening[0]["Resource"],
+        json!("arn:aws:ec2:us-east-1:123456789012:security-group/*")
+    );
+    assert_eq!(
+        opening[0]["Condition"]["StringEquals"]["aws:ResourceTag/secauto:quarantine"],
+        json!("true")
+    );
+}
+
 /// A fleet whose remediation environment is over Lambda's 4 KB (the file says why).
 fn large_fleet() -> Config {
     Config::parse(

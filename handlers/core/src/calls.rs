@@ -12,6 +12,9 @@ pub enum Scope {
     Any,
     /// EC2 resources of the stack's account and region (instances, groups, interfaces, volumes).
     Ec2,
+    /// Security groups isolation made (tagged `secauto:quarantine=true`) in the stack's account and
+    /// region: the only groups it may open.
+    OwnGroup,
     /// EBS snapshots of the region (their ARN has no account).
     Snapshot,
     /// Auto Scaling groups of the stack's account and region.
@@ -50,14 +53,15 @@ const READ_INSTANCE: [Call; 2] = [
     call("ec2:DescribeNetworkInterfaces", Scope::Any),
 ];
 
-/// Network containment: the two groups of each interface's VPC, made and repaired, the moves, the
-/// connection-tracking timeouts, and the tags that record and mark.
-const CONTAIN: [Call; 8] = [
+/// Network containment: the two groups of each interface's VPC, made and repaired (rules revoked by
+/// rule id), the moves, the connection-tracking timeouts, and the tags that record and mark.
+const CONTAIN: [Call; 9] = [
     call("ec2:DescribeSecurityGroups", Scope::Any),
+    call("ec2:DescribeSecurityGroupRules", Scope::Any),
     call("ec2:CreateSecurityGroup", Scope::Ec2),
     call("ec2:RevokeSecurityGroupEgress", Scope::Ec2),
-    call("ec2:AuthorizeSecurityGroupIngress", Scope::Ec2),
-    call("ec2:AuthorizeSecurityGroupEgress", Scope::Ec2),
+    call("ec2:AuthorizeSecurityGroupIngress", Scope::OwnGroup),
+    call("ec2:AuthorizeSecurityGroupEgress", Scope::OwnGroup),
     call("ec2:ModifyNetworkInterfaceAttribute", Scope::Ec2),
     call("ec2:CreateTags", Scope::Ec2),
     call("ec2:RevokeSecurityGroupIngress", Scope::Ec2),
@@ -100,9 +104,12 @@ const AUTOMATION: [Call; 4] = [
     },
 ];
 
-/// World-open ingress: the group read, its record tagged, the rules revoked.
-const GROUP: [Call; 3] = [
+/// World-open ingress: the group and what uses it read (protection covers the instances behind
+/// it), its record tagged, the rules revoked.
+const GROUP: [Call; 5] = [
     call("ec2:DescribeSecurityGroups", Scope::Any),
+    call("ec2:DescribeNetworkInterfaces", Scope::Any),
+    call("ec2:DescribeInstances", Scope::Any),
     call("ec2:CreateTags", Scope::Ec2),
     call("ec2:RevokeSecurityGroupIngress", Scope::Ec2),
 ];
@@ -182,5 +189,11 @@ mod tests {
         assert!(g
             .iter()
             .any(|(s, a)| *s == Scope::AutomationRole && a == &["iam:PassRole"]));
+        // Opening a group (the all-traffic group) is granted only on isolation's own groups.
+        for (scope, actions) in &g {
+            if actions.iter().any(|a| a.starts_with("ec2:Authorize")) {
+                assert_eq!(*scope, Scope::OwnGroup, "{actions:?}");
+            }
+        }
     }
 }

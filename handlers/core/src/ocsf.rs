@@ -14,7 +14,8 @@
 //! | `cloud.account.uid` (else the first resource's `owner.account.uid`) | `AwsAccountId` |
 //! | `cloud.region` (else the first resource's `region`) | `Region` |
 //! | `severity_id` 1–6 (else `severity`): Informational, Low, Medium, High, Critical, Fatal→CRITICAL; 0 Unknown / 99 Other → the `severity` text if it names a level, else INFORMATIONAL | `Severity.Label` |
-//! | `status_id` 1 New, 2 In Progress, 3 Suppressed, 4 Resolved, 5 Archived (else `status`); 0/99/none → NEW | `Workflow.Status` NEW, NOTIFIED, SUPPRESSED, RESOLVED, RESOLVED |
+//! | `status_id` 1 New, 2 In Progress, 3 Suppressed, 4 Resolved, 5 Archived, 99 Other (else `status`); 0/none → NEW | `Workflow.Status` NEW, NOTIFIED, SUPPRESSED, RESOLVED, RESOLVED, RESOLVED (as AWS's ASR reads Other: never acted on) |
+//! | `comment` | `Note.Text` |
 //! | `status_id` 5, or `activity_id` 3 (Close) | `RecordState` ARCHIVED (else ACTIVE) |
 //! | `compliance.status_id` 1 Pass, 2 Warning, 3 Fail (else `compliance.status`); other → NOT_AVAILABLE | `Compliance.Status` PASSED, WARNING, FAILED |
 //! | `compliance.control` | `Compliance.SecurityControlId`, and `GeneratorId` `security-control/<control>` (the consolidated ASFF form the policy's `generator_suffixes` match) |
@@ -33,7 +34,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::finding::{Compliance, Finding, OcsfIdentity, Resource, SeverityField, Workflow};
+use crate::finding::{Compliance, Finding, Note, OcsfIdentity, Resource, SeverityField, Workflow};
 pub use resource_types::{asff_resource_type, RESOURCE_TYPES};
 use schema::{Doc, FindingInfo, OcsfCompliance, OcsfResource};
 
@@ -150,6 +151,10 @@ fn to_finding(doc: &Doc, id: String, identity: OcsfIdentity) -> Finding {
             status: Some(workflow.to_string()),
         }),
         record_state: Some(record_state.to_string()),
+        note: doc.comment.as_ref().map(|text| Note {
+            text: text.clone(),
+            updated_by: String::new(),
+        }),
         compliance: doc.compliance.as_ref().map(|c| Compliance {
             status: Some(compliance_status(c).to_string()),
             security_control_id: control.clone(),
@@ -210,20 +215,23 @@ pub fn severity(id: Option<i64>, text: Option<&str>) -> &'static str {
 
 /// Workflow status and record state from `status_id` (else `status`) and `activity_id`.
 fn status(doc: &Doc) -> (&'static str, &'static str) {
-    let id = doc.status_id.filter(|i| (1..=5).contains(i)).or_else(|| {
-        match doc.status.as_deref()?.trim().to_ascii_lowercase().as_str() {
-            "new" => Some(1),
-            "in progress" | "in_progress" | "inprogress" => Some(2),
-            "suppressed" => Some(3),
-            "resolved" => Some(4),
-            "archived" => Some(5),
-            _ => None,
-        }
-    });
+    let id = doc
+        .status_id
+        .filter(|i| (1..=5).contains(i) || *i == 99)
+        .or_else(
+            || match doc.status.as_deref()?.trim().to_ascii_lowercase().as_str() {
+                "new" => Some(1),
+                "in progress" | "in_progress" | "inprogress" => Some(2),
+                "suppressed" => Some(3),
+                "resolved" => Some(4),
+                "archived" => Some(5),
+                _ => None,
+            },
+        );
     let workflow = match id {
         Some(2) => "NOTIFIED",
         Some(3) => "SUPPRESSED",
-        Some(4) | Some(5) => "RESOLVED",
+        Some(4) | Some(5) | Some(99) => "RESOLVED",
         _ => "NEW",
     };
     let archived = id == Some(5) || doc.activity_id == Some(3);

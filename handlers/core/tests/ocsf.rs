@@ -119,7 +119,7 @@ fn rows() -> Vec<Row> {
         ("cspm-ec2.19-warning-new.event.json", "CRITICAL", "NEW", "ACTIVE", Some("WARNING"), Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0badc0ffee0000001", FixSecurityGroup, true),
         ("cspm-ec2.2-fail-new.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.2"), "AwsEc2SecurityGroup", "sg-0feedfacecafe0002", FixSecurityGroup, true),
         ("cspm-iam.3-fail-new.event.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/deploy-bot", NotifyOnly, true),
-        ("cspm-iam.3-other-status.finding.json", "INFORMATIONAL", "NEW", "ACTIVE", Some("NOT_AVAILABLE"), Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/legacy-admin", Ignore, false),
+        ("cspm-iam.3-other-status.finding.json", "INFORMATIONAL", "RESOLVED", "ACTIVE", Some("NOT_AVAILABLE"), Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/legacy-admin", Ignore, false),
         ("cspm-kms.4-fail-new.finding.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", NotifyOnly, true),
         ("cspm-kms.4-pass-closed.event.json", "MEDIUM", "NEW", "ARCHIVED", Some("PASSED"), Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ac", NotifyOnly, false),
         ("cspm-s3.4-fail-fatal.event.json", "CRITICAL", "NEW", "ACTIVE", fail, Some("S3.4"), "AwsS3Bucket", "arn:aws:s3:::payroll-111122223333", EnableBucketEncryption, true),
@@ -359,7 +359,8 @@ fn severity_status_and_compliance_tables() {
         (json!(4), "Resolved", "RESOLVED", "ACTIVE"),
         (json!(5), "Archived", "RESOLVED", "ARCHIVED"),
         (json!(0), "Unknown", "NEW", "ACTIVE"),
-        (json!(99), "Other", "NEW", "ACTIVE"),
+        // Other: never acted on, as AWS's ASR reads it (RESOLVED).
+        (json!(99), "Other", "RESOLVED", "ACTIVE"),
         (Value::Null, "Suppressed", "SUPPRESSED", "ACTIVE"),
     ] {
         let f = one(json!({"status_id": id, "status": text}));
@@ -379,6 +380,12 @@ fn severity_status_and_compliance_tables() {
         assert_eq!(c.status.as_deref(), Some(status), "{id} {text}");
         assert_eq!(c.security_control_id.as_deref(), Some("S3.8"));
     }
+    let commented = one(json!({"status_id": 4, "comment": "closed by the analyst"}));
+    assert_eq!(
+        commented.note.as_ref().map(|n| n.text.as_str()),
+        Some("closed by the analyst"),
+        "the comment is read as the note: who closed it is known"
+    );
     let closed = one(json!({"activity_id": 3, "status_id": 1}));
     assert_eq!(closed.record_state.as_deref(), Some("ARCHIVED"));
     // The ARN is taken from uid_alt or uid, whichever is one.

@@ -58,6 +58,18 @@ impl OcsfTarget {
         Some(OcsfTarget::Identifier(a.into(), f.into(), p.into()))
     }
 
+    /// Whether the OCSF identity `id` is the finding this target names: by `metadata.uid`, or by
+    /// the triple (a finding read back always has a `metadata.uid`, so the triple is compared
+    /// field by field, not through [`OcsfTarget::of`]).
+    pub fn names(&self, id: &OcsfIdentity) -> bool {
+        match self {
+            OcsfTarget::MetadataUid(u) => id.metadata_uid.as_deref() == Some(u.as_str()),
+            OcsfTarget::Identifier(a, f, p) => {
+                id.finding_identifier() == Some((a.as_str(), f.as_str(), p.as_str()))
+            }
+        }
+    }
+
     /// The target in words, for errors and notes.
     pub fn describe(&self) -> String {
         match self {
@@ -132,7 +144,7 @@ pub async fn get(
             let Ok(f) = secauto_core::ocsf::parse(&to_json(doc)) else {
                 continue;
             };
-            if f.ocsf.as_ref().and_then(OcsfTarget::of).as_ref() == Some(target) {
+            if f.ocsf.as_ref().is_some_and(|id| target.names(id)) {
                 return Ok(Some(f));
             }
         }
@@ -241,4 +253,34 @@ async fn send(
             (target, why)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A finding read back always has a `metadata.uid`: an event that named it by the triple
+    /// must still find it.
+    #[test]
+    fn a_target_by_the_triple_names_a_finding_read_back_with_its_metadata_uid() {
+        let live = OcsfIdentity {
+            metadata_uid: Some("m-1".into()),
+            finding_info_uid: Some("f-1".into()),
+            metadata_product_uid: Some(
+                "arn:aws:securityhub:us-east-1::productv2/aws/guardduty".into(),
+            ),
+            cloud_account_uid: Some("123456789012".into()),
+            class_uid: Some(2004),
+        };
+        let by_triple = OcsfTarget::Identifier(
+            "123456789012".into(),
+            "f-1".into(),
+            "arn:aws:securityhub:us-east-1::productv2/aws/guardduty".into(),
+        );
+        assert!(by_triple.names(&live));
+        assert!(OcsfTarget::MetadataUid("m-1".into()).names(&live));
+        assert!(!OcsfTarget::MetadataUid("m-2".into()).names(&live));
+        let other = OcsfTarget::Identifier("123456789012".into(), "f-2".into(), "p".into());
+        assert!(!other.names(&live));
+    }
 }

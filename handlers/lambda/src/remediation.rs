@@ -17,10 +17,14 @@ use crate::remediate::{Executor, Failed, Outcome};
 use crate::Clients;
 
 /// Run the action of `event`; `None` when the action changes nothing (notify-only, ignore).
+///
+/// The account and region acted in are the live finding's (`live`, as Security Hub has it), not
+/// the event's; `None` (tests only) takes the event's.
 pub async fn execute(
     clients: &Clients,
     env: &Env,
     event: &ResponseEvent,
+    live: Option<&Finding>,
     deadline: Option<std::time::Instant>,
 ) -> Result<Option<Outcome>, Failed> {
     let Some(kind) = event.action.resource_type() else {
@@ -42,11 +46,25 @@ pub async fn execute(
             )
         })
         .map_err(failed)?;
-    let region = resource
-        .region
-        .as_deref()
-        .or(event.finding.region.as_deref());
-    let place = match crate::accounts::place(env, event.finding.account.as_deref(), region) {
+    let (account, region) = match live {
+        Some(live) => {
+            let named = live.resources.iter().find(|r| r.id == resource.id);
+            (
+                live.account(),
+                named
+                    .and_then(|r| r.region.as_deref())
+                    .or(live.region.as_deref()),
+            )
+        }
+        None => (
+            event.finding.account.as_deref(),
+            resource
+                .region
+                .as_deref()
+                .or(event.finding.region.as_deref()),
+        ),
+    };
+    let place = match crate::accounts::place(env, account, region) {
         Ok(place) => place,
         Err(why) => {
             return Ok(Some(Outcome {
@@ -68,6 +86,7 @@ pub async fn execute(
         autoscaling: &scoped.autoscaling,
         dry_run: env.mode == Mode::NotifyOnly,
         finding_id: &event.finding.id,
+        fact: &event.finding.fact,
         account: place.account(env),
         isolate_document: &env.isolate_document,
         automation_role: &automation_role,
@@ -191,6 +210,14 @@ pub enum Vouched {
 /// Read the finding again in its own format (GetFindings for ASFF, GetFindingsV2 by its OCSF
 /// identity for OCSF) and decide whether the event may be acted on.
 pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> {
+    Ok(vouch_live(clients, event).await?.0)
+}
+
+/// [`vouch`], and the live finding when Security Hub has it.
+async fn vouch_live(
+    clients: &Clients,
+    event: &ResponseEvent,
+) -> Result<(Vouched, Option<Finding>)> {
     let f = &event.finding;
     let live = match f.ocsf.as_ref().and_then(OcsfTarget::of) {
         Some(target) => findings_v2::get(&clients.securityhub, &target)
@@ -211,8 +238,8 @@ pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> 
             }),
     };
     Ok(match live {
-        Ok(live) => judge(event, &live),
-        Err(why) => Vouched::Refuse(why),
+        Ok(live) => (judge(event, &live), Some(live)),
+        Err(why) => (Vouched::Refuse(why), None),
     })
 }
 
@@ -228,8 +255,20 @@ fn judge(event: &ResponseEvent, live: &Finding) -> Vouched {
         if status == "SUPPRESSED" {
             return Vouched::Refuse(format!("finding {} is Suppressed", f.id));
         }
+        // Resolved by secauto (its comment) is done; by anyone else, it is not acted on and
+        // not reopened, as for ASFF below.
         if status == "RESOLVED" {
-            return Vouched::AlreadyDone;
+            let ours = live
+                .note
+                .as_ref()
+                .is_some_and(|n| n.text.starts_with("secauto remediation"));
+            if ours {
+                return Vouched::AlreadyDone;
+            }
+            return Vouched::Refuse(format!(
+                "finding {} is Resolved in Security Hub: closed by someone else, it is not acted on (set it to New to have it remediated)",
+                f.id
+            ));
         }
     }
     if live.compliance.as_ref().and_then(|c| c.status.as_deref()) == Some("PASSED") {
@@ -307,8 +346,11 @@ pub async fn handle(
         Ok(_) => anyhow::bail!("remediation handles \"Security Response Required\" events only"),
         Err(e) => anyhow::bail!("cannot read the event: {e}"),
     };
+    let mut live = None;
     if event.action.resource_type().is_some() {
-        match vouch(clients, &event).await? {
+        let (vouched, found) = vouch_live(clients, &event).await?;
+        live = found;
+        match vouched {
             Vouched::Act => {}
             Vouched::AlreadyDone => {
                 tracing::info!(
@@ -325,7 +367,7 @@ pub async fn handle(
             }
         }
     }
-    let result = match execute(clients, env, &event, deadline).await {
+    let result = match execute(clients, env, &event, live.as_ref(), deadline).await {
         Ok(None) => {
             return Ok(json!({"action": event.action.as_str(), "remediation": "none needed"}))
         }
@@ -448,6 +490,43 @@ mod tests {
             "{note}"
         );
         assert!(!note.contains("would snapshot"), "{note}");
+    }
+
+    /// An OCSF finding (status_id 4) is already done when secauto resolved it (its comment); when
+    /// anyone else did, it is refused, never reopened.
+    #[test]
+    fn an_ocsf_finding_resolved_by_someone_else_is_not_taken_for_done() {
+        let doc = |status_id: i64, comment: &str| {
+            secauto_core::ocsf::parse(&json!({
+                "class_uid": 2004,
+                "metadata": {"uid": "m-1", "product": {"uid": "arn:aws:securityhub:us-east-1::productv2/aws/guardduty"}},
+                "finding_info": {"uid": "f-1", "title": "Trojan"},
+                "cloud": {"account": {"uid": "123456789012"}, "region": "us-east-1"},
+                "severity_id": 4,
+                "status_id": status_id,
+                "comment": comment,
+                "resources": [{"type": "AWS::EC2::Instance", "uid": "arn:aws:ec2:us-east-1:123456789012:instance/i-1"}]
+            }))
+            .unwrap()
+        };
+        let event = ResponseEvent::new(
+            "sec",
+            &doc(1, "new"),
+            &secauto_core::Decision {
+                action: Action::IsolateInstance,
+                rule: None,
+            },
+            false,
+            false,
+        );
+        assert_eq!(judge(&event, &doc(1, "new")), Vouched::Act);
+        let ours = doc(4, "secauto remediation did isolate-instance: moved eni-1");
+        assert_eq!(judge(&event, &ours), Vouched::AlreadyDone);
+        let theirs = judge(&event, &doc(4, "false positive, closed by the SOC"));
+        assert!(
+            matches!(&theirs, Vouched::Refuse(why) if why.contains("closed by someone else")),
+            "{theirs:?}"
+        );
     }
 
     #[test]

@@ -184,7 +184,8 @@ async fn spoil_quarantine_group(a: &Aws) {
 }
 
 /// Every path of an instance action: a plain instance (groups made), an Auto Scaling instance
-/// (detached), a second run (already isolated: reads only), a quarantine group someone opened.
+/// (detached), a second run (already isolated: reads only), a quarantine group someone opened,
+/// too little time left (straight to quarantine).
 async fn instance_paths(action: Action) -> BTreeSet<String> {
     let a = aws();
     let rec = Recorder::default();
@@ -212,6 +213,21 @@ async fn instance_paths(action: Action) -> BTreeSet<String> {
     spoil_quarantine_group(&a).await;
     let out = run(scaled).await;
     assert!(proven(&out), "{out:?}");
+    // Too little time left: straight to quarantine.
+    let late = fixture(&a, false).await;
+    let hurried = Executor {
+        deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(20)),
+        ..executor(&a, &r)
+    };
+    let out = match action {
+        Action::IsolateInstance => hurried.isolate_instance(&late.instance, true).await,
+        _ => hurried.quarantine_instance(&late.instance).await,
+    }
+    .unwrap_or_else(|f| panic!("{action:?} straight: {f:?}"));
+    assert!(
+        out.steps.iter().any(|s| s.contains("straight to")),
+        "{out:?}"
+    );
     rec.take()
 }
 
@@ -314,6 +330,7 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
             let resource = match c.scope {
                 Scope::Any => "*",
                 Scope::Ec2 => "arn:aws:ec2:us-east-1:123456789012:network-interface/eni-1",
+                Scope::OwnGroup => "arn:aws:ec2:us-east-1:123456789012:security-group/sg-1",
                 Scope::Snapshot => "arn:aws:ec2:us-east-1::snapshot/snap-1",
                 Scope::AutoScalingGroup => "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1f2e:autoScalingGroupName/web",
                 Scope::Bucket => "arn:aws:s3:::open-bucket",

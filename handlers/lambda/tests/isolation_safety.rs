@@ -175,6 +175,14 @@ async fn a_refused_move_to_quarantine_never_leaves_the_all_traffic_group() {
     let text = format!("{:#}", failed.error);
     assert!(text.contains("moved back to its groups"), "{text}");
     assert!(text.contains("NOT isolated"), "{text}");
+    // Back in its groups, not isolated: its connection-tracking timeouts are put back too (EC2's
+    // defaults: the fixture's interface had none of its own).
+    assert!(
+        failed.outcome.steps.iter().any(|s| s.starts_with("restore")
+            && s.contains("432000 s (TCP), 180 s (UDP streams), 30 s (UDP)")),
+        "{:?}",
+        failed.outcome.steps
+    );
     assert_eq!(
         rules_of(&a, &untrack).await,
         (0, 0),
@@ -670,4 +678,280 @@ async fn an_earlier_record_of_the_timeouts_is_never_overwritten() {
         .as_deref(),
         Some(original)
     );
+}
+
+/// EC2's answer to a revoke of a rule that is not there (or that it took to be gone).
+fn not_found() -> Message {
+    Message {
+        start: "HTTP/1.1 400 Bad Request".into(),
+        headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
+        body: br#"<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>InvalidPermission.NotFound</Code><Message>The specified rule does not exist in this security group.</Message></Error></Errors><RequestID>1a2c</RequestID></Response>"#
+            .to_vec(),
+    }
+}
+
+/// Answers the first `times` revokes of inbound rules with NotFound without passing them on: the
+/// rule stays, as when another run's revoke and this one crossed.
+struct RevokeAnsweredNotFound {
+    times: usize,
+    seen: AtomicUsize,
+    revokes: Seen,
+}
+
+impl Shim for RevokeAnsweredNotFound {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        if !body(request).contains("Action=RevokeSecurityGroupIngress") {
+            return None;
+        }
+        self.revokes.note(request);
+        (self.seen.fetch_add(1, Ordering::SeqCst) < self.times).then(not_found)
+    }
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// A quarantine group someone gave two inbound rules (the stack's own, found by name).
+async fn quarantine_with_rules(a: &Aws, vpc: &str) -> String {
+    let q = a
+        .ec2
+        .create_security_group()
+        .group_name(QUARANTINE_GROUP)
+        .description("secauto quarantine")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    a.ec2
+        .authorize_security_group_ingress()
+        .group_id(&q)
+        .ip_permissions(world("tcp", 22, 22))
+        .ip_permissions(world("tcp", 443, 443))
+        .send()
+        .await
+        .unwrap();
+    q
+}
+
+/// Each rule is revoked by its id, one per call, and the group read again until empty: a revoke
+/// answered NotFound while its rule stays (on AWS a multi-rule revoke with one rule gone revokes
+/// none) does not leave the quarantine group allowing traffic.
+#[tokio::test]
+async fn quarantine_rules_are_revoked_one_by_one_until_a_re_read_shows_none() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let q = quarantine_with_rules(&a, &f.vpc).await;
+    let shim = Arc::new(RevokeAnsweredNotFound {
+        times: 1,
+        seen: AtomicUsize::new(0),
+        revokes: Seen::default(),
+    });
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect("isolated");
+    assert!(out.compliant, "{out:?}");
+    assert_eq!(rules_of(&a, &q).await, (0, 0));
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
+    // Two rules of the quarantine group (one of them twice) and the all-traffic group's two.
+    assert!(shim.revokes.all().len() >= 5, "{:?}", shim.revokes.all());
+}
+
+/// A quarantine group whose rules cannot be removed is not used: the run fails and no interface
+/// moves into a group that allows traffic.
+#[tokio::test]
+async fn a_quarantine_group_that_keeps_its_rules_fails_the_run_and_nothing_moves() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    quarantine_with_rules(&a, &f.vpc).await;
+    let shim = Arc::new(RevokeAnsweredNotFound {
+        times: usize::MAX,
+        seen: AtomicUsize::new(0),
+        revokes: Seen::default(),
+    });
+    let (_proxy, ec2) = through(&a, shim);
+    let failed = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect_err("the group keeps its rules");
+    let text = format!("{:#}", failed.error);
+    assert!(text.contains("still has 2 rule(s)"), "{text}");
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![f.sg.clone()]]);
+}
+
+/// A standalone interface of the fixture's subnet, put in `group` (another run's, passing through).
+async fn interface_in(a: &Aws, f: &Fixture, group: &str) -> String {
+    let eni = a
+        .ec2
+        .create_network_interface()
+        .subnet_id(&f.subnet)
+        .groups(group)
+        .send()
+        .await
+        .unwrap();
+    eni.network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string()
+}
+
+/// The VPC's all-traffic group, as an earlier isolation left it (closed).
+async fn untrack_group(a: &Aws, vpc: &str) -> String {
+    a.ec2
+        .create_security_group()
+        .group_name(UNTRACK_GROUP)
+        .description("secauto all traffic")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string()
+}
+
+/// When each revoke of the all-traffic group's rules was sent.
+#[derive(Default)]
+struct RevokeTimes(Mutex<Vec<std::time::Instant>>);
+
+impl Shim for RevokeTimes {
+    fn before(&self, request: &Message) {
+        if body(request).contains("Action=RevokeSecurityGroup") {
+            self.0.lock().unwrap().push(std::time::Instant::now());
+        }
+    }
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// One all-traffic group per VPC serves concurrent runs: a run closes it only once another run's
+/// interface has left it (closing it under that interface would leave its connections tracked).
+#[tokio::test]
+async fn the_all_traffic_group_is_closed_only_once_another_runs_interface_left_it() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let untrack = untrack_group(&a, &f.vpc).await;
+    let passing = interface_in(&a, &f, &untrack).await;
+    let (ec2, to) = (a.ec2.clone(), f.sg.clone());
+    let left = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        ec2.modify_network_interface_attribute()
+            .network_interface_id(passing)
+            .groups(to)
+            .send()
+            .await
+            .unwrap();
+        std::time::Instant::now()
+    });
+    let times = Arc::new(RevokeTimes::default());
+    let (_proxy, proxied) = through(&a, times.clone());
+    let out = Executor {
+        ec2: &proxied,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .unwrap();
+    let left_at = left.await.unwrap();
+    let revokes = times.0.lock().unwrap().clone();
+    assert!(
+        revokes.last().is_some_and(|t| *t > left_at),
+        "closed after the other interface left: {out:?}"
+    );
+    assert!(!out.steps.iter().any(|s| s.contains("still in")), "{out:?}");
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0));
+}
+
+/// An interface that stays in the all-traffic group (a run that died half-way) is contained by
+/// the close, after a bounded wait, and said.
+#[tokio::test]
+async fn an_interface_left_in_the_all_traffic_group_is_contained_by_the_close() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let untrack = untrack_group(&a, &f.vpc).await;
+    let stuck = interface_in(&a, &f, &untrack).await;
+    let out = exec(&a, false)
+        .isolate_instance(&f.instance, false)
+        .await
+        .unwrap();
+    assert!(
+        out.steps
+            .iter()
+            .any(|s| s.contains(&stuck) && s.contains("closing it contains them")),
+        "{out:?}"
+    );
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0));
+}
+
+/// One fact arriving in both formats (ASFF and OCSF: two finding ids) keeps one forensic snapshot
+/// per volume and changes nothing the second time: the snapshots are keyed by the fact.
+#[tokio::test]
+async fn one_fact_in_both_formats_is_snapshotted_once() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let fact = format!(
+        "finding/123456789012/arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f/arn:aws:ec2:us-east-1:123456789012:instance/{}",
+        f.instance
+    );
+    let first = Executor {
+        fact: &fact,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, true)
+    .await
+    .unwrap();
+    assert!(first.changed, "{first:?}");
+    let twin = Executor {
+        fact: &fact,
+        finding_id: "4a1e2b3c-ocsf-metadata-uid",
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, true)
+    .await
+    .unwrap();
+    assert!(
+        twin.steps
+            .iter()
+            .any(|s| s.contains("already has forensic snapshot")),
+        "{twin:?}"
+    );
+    assert!(!twin.changed, "{twin:?}");
+    let snapshots = a
+        .ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            Filter::builder()
+                .name("tag:secauto:instance")
+                .values(&f.instance)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let volumes = a
+        .ec2
+        .describe_volumes()
+        .filters(
+            Filter::builder()
+                .name("attachment.instance-id")
+                .values(&f.instance)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .volumes()
+        .len();
+    assert!(volumes > 0);
+    assert_eq!(snapshots.snapshots().len(), volumes);
 }

@@ -317,7 +317,9 @@ async fn quarantine_of(
                 && r.client_token()
                     == Some(
                         automation_token(
-                            "arn:aws:securityhub:us-east-1:123456789012:finding/test",
+                            &secauto_handlers::remediate::fact_token(
+                                "arn:aws:securityhub:us-east-1:123456789012:finding/test",
+                            ),
                             &instance,
                         )
                         .as_str(),
@@ -577,21 +579,10 @@ async fn isolation_cuts_live_sessions_and_keeps_the_evidence() {
             && at("ModifyNetworkInterfaceAttribute") < at("RevokeSecurityGroupIngress"),
         "{actions:?}"
     );
-    // moto 5.2.5 cannot revoke an IPv6 egress rule (it keeps `-1 ::/0` whatever is sent), so the
-    // egress is checked on what was asked of it; the inbound side on what moto holds.
+    // Revoked rule by rule id (moto revokes an IPv6 egress rule that way too).
     assert!(
-        untrack.ip_permissions().is_empty(),
+        untrack.ip_permissions().is_empty() && untrack.ip_permissions_egress().is_empty(),
         "closed after use: {untrack:?}"
-    );
-    let revoked_egress = recorded(&a.url)
-        .into_iter()
-        .map(|(_, b)| b)
-        .find(|b| b.contains("Action=RevokeSecurityGroupEgress") && b.contains(&uid))
-        .expect("the all-traffic group's egress revoked after use");
-    assert!(
-        revoked_egress.contains("CidrIpv6=%3A%3A%2F0")
-            && revoked_egress.contains("CidrIp=0.0.0.0%2F0"),
-        "{revoked_egress}"
     );
     let attr = a
         .ec2
@@ -968,7 +959,21 @@ async fn aws_as(url: &str, account: &str, region: &str) -> Aws {
 
 /// A response event asking to isolate `instance` of `account` in `region`.
 fn isolate_event(account: &str, region: &str, instance: &str) -> secauto_core::ResponseEvent {
-    let finding: secauto_core::Finding = serde_json::from_value(serde_json::json!({
+    secauto_core::ResponseEvent::new(
+        "sec",
+        &isolate_finding(account, region, instance),
+        &secauto_core::Decision {
+            action: secauto_core::Action::IsolateInstance,
+            rule: None,
+        },
+        false,
+        false,
+    )
+}
+
+/// A GuardDuty finding of `instance` in `account` and `region`.
+fn isolate_finding(account: &str, region: &str, instance: &str) -> secauto_core::Finding {
+    serde_json::from_value(serde_json::json!({
         "Id": format!("arn:aws:securityhub:{region}:{account}:finding/test"),
         "ProductArn": format!("arn:aws:securityhub:{region}::product/aws/guardduty"),
         "AwsAccountId": account,
@@ -983,17 +988,7 @@ fn isolate_event(account: &str, region: &str, instance: &str) -> secauto_core::R
             "Region": region,
         }],
     }))
-    .unwrap();
-    secauto_core::ResponseEvent::new(
-        "sec",
-        &finding,
-        &secauto_core::Decision {
-            action: secauto_core::Action::IsolateInstance,
-            rule: None,
-        },
-        false,
-        false,
-    )
+    .unwrap()
 }
 
 /// The administrator's remediation function, in enforce mode, with member B in two regions.
@@ -1035,6 +1030,7 @@ async fn a_member_finding_is_remediated_in_its_account_and_region_with_the_membe
         &clients,
         &env,
         &isolate_event("222222222222", "us-west-2", &f.instance),
+        None,
         None,
     )
     .await
@@ -1106,6 +1102,7 @@ async fn a_member_finding_is_remediated_in_its_account_and_region_with_the_membe
             &env,
             &isolate_event(account, region, &f.instance),
             None,
+            None,
         )
         .await
         .unwrap()
@@ -1122,6 +1119,44 @@ async fn a_member_finding_is_remediated_in_its_account_and_region_with_the_membe
         assert_eq!((workflow, state), ("NOTIFIED", "not-done"));
         assert!(note.contains(why), "{note}");
     }
+}
+
+/// The account and region acted in are Security Hub's (the live finding's), not the event's: an
+/// event whose resource claims eu-west-1 (where B has no member stack) is acted on in us-east-1,
+/// where the live finding puts the instance.
+#[tokio::test]
+async fn the_place_acted_in_is_the_live_findings_not_the_events() {
+    let admin = aws();
+    // B in us-east-1: the member clients are cached per account and region for the process, and
+    // another test uses B in us-west-2 on its own moto.
+    let b = aws_as(&admin.url, "222222222222", "us-east-1").await;
+    let f = fixture(&b, false).await;
+    let clients = secauto_handlers::Clients::new(&sdk_at(&admin.url, "testing", "testing"));
+    let env = administrator_env();
+    let mut event = isolate_event("222222222222", "us-east-1", &f.instance);
+    event.finding.resources[0].region = Some("eu-west-1".into());
+    let live = isolate_finding("222222222222", "us-east-1", &f.instance);
+    let out = secauto_handlers::remediation::execute(&clients, &env, &event, Some(&live), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.changed && out.refused.is_none(), "{out:?}");
+    let qid = quarantine_group(&b)
+        .await
+        .expect("a quarantine group in B's us-east-1");
+    assert!(eni_in_group(&b, &f.instance, &qid).await);
+    // Without the live finding, the event's claim is all there is: refused, nothing done.
+    let out = secauto_handlers::remediation::execute(&clients, &env, &event, None, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.refused
+            .as_deref()
+            .unwrap_or_default()
+            .contains("eu-west-1"),
+        "{out:?}"
+    );
 }
 
 mod vouching {
@@ -1429,4 +1464,39 @@ mod vouching {
         );
         assert!(err.contains("not subscribed"), "{err}");
     }
+}
+
+/// Revoking a group's rules changes what reaches every instance using it: a protected instance in
+/// the group keeps the group as it is (the group itself unprotected).
+#[tokio::test]
+async fn a_group_used_by_a_protected_instance_is_left_alone() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    a.ec2
+        .create_tags()
+        .resources(&f.instance)
+        .tags(Tag::builder().key("secauto:protect").value("true").build())
+        .send()
+        .await
+        .unwrap();
+    for out in [
+        exec(&a, false).block_network(&f.sg).await.unwrap(),
+        exec(&a, false).fix_security_group(&f.sg).await.unwrap(),
+    ] {
+        assert!(out.protected && !out.changed, "{out:?}");
+    }
+    let g = a
+        .ec2
+        .describe_security_groups()
+        .group_ids(&f.sg)
+        .send()
+        .await
+        .unwrap();
+    let open22 = g.security_groups()[0].ip_permissions().iter().any(|p| {
+        p.from_port() == Some(22)
+            && p.ip_ranges()
+                .iter()
+                .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
+    });
+    assert!(open22, "the group keeps its world-open rules");
 }

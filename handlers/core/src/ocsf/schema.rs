@@ -170,6 +170,9 @@ pub(super) struct Doc {
     pub(super) status_id: Option<i64>,
     #[serde(default, deserialize_with = "text")]
     pub(super) status: Option<String>,
+    /// The comment BatchUpdateFindingsV2 set (who closed a finding, and why).
+    #[serde(default, deserialize_with = "text")]
+    pub(super) comment: Option<String>,
     #[serde(default, deserialize_with = "int")]
     pub(super) time: Option<i64>,
     #[serde(default, deserialize_with = "text")]

@@ -10,11 +10,12 @@ use aws_sdk_ssm::types::AutomationExecutionStatus as S;
 use super::{Executor, Outcome};
 use crate::sdk_err;
 
-/// The isolation automation's idempotency token for `instance` and `finding`: a UUIDv5 of both, so
-/// a retried or duplicate invocation (Lambda delivers at least once) starts no second execution —
+/// The isolation automation's idempotency token for `instance` and the finding's fact (`fact`: the
+/// run's fact token): a UUIDv5 of both, so a retried or duplicate invocation (Lambda delivers at
+/// least once), or the same fact arriving in the other format, starts no second execution —
 /// Systems Manager takes a token only once (StartAutomationExecution's `ClientToken`).
-pub fn automation_token(finding: &str, instance: &str) -> String {
-    let name = format!("secauto-isolation:{finding}:{instance}");
+pub fn automation_token(fact: &str, instance: &str) -> String {
+    let name = format!("secauto-isolation:{fact}:{instance}");
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
@@ -90,7 +91,7 @@ impl Executor<'_> {
         let mut start = self
             .ssm
             .start_automation_execution()
-            .client_token(automation_token(self.finding_id, instance))
+            .client_token(automation_token(&self.fact_token(), instance))
             .document_name(self.isolate_document)
             .parameters("InstanceId", vec![instance.to_string()])
             .parameters(

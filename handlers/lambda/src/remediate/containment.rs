@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::timeout::TimeoutConfig;
-use aws_sdk_ec2::types::{ConnectionTrackingSpecificationRequest, NetworkInterface};
+use aws_sdk_ec2::types::NetworkInterface;
 
-use super::groups::{Rules, QUARANTINE_GROUP, UNTRACK_GROUP};
+use super::groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 use super::isolation::{groups_of, Subject, NOT_CUT};
+use super::tracking::{tag_value, tracking_record, PREVIOUS_TRACKING_TAG};
 use super::{tag, Executor, Outcome, PREVIOUS_GROUPS_TAG};
 use crate::sdk_err;
 
@@ -30,27 +31,15 @@ const ATTEMPTS: u32 = 3;
 /// the repair needs.
 const MOVE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The time a pass through the all-traffic group needs in the worst case: the move to quarantine
-/// and, failing that, the move back, each [`ATTEMPTS`] times [`MOVE_TIMEOUT`] plus waits.
-const REPAIR_BUDGET: Duration = Duration::from_secs(40);
-
-/// EC2's minimum idle timeouts (seconds): established TCP, UDP streams, other UDP.
-const MIN_TIMEOUTS: (i32, i32, i32) = (60, 60, 30);
+/// The time a pass through the all-traffic group needs: the move to quarantine and, failing that,
+/// the move back, each [`ATTEMPTS`] times [`MOVE_TIMEOUT`] plus waits, then the group's close (which
+/// shortens its wait for other runs to what is left).
+const REPAIR_BUDGET: Duration = Duration::from_secs(45);
 
 /// The tag holding the groups past the first [`GROUPS_PER_TAG`] (a tag value holds 256 characters;
 /// an interface may have 16 groups).
 const MORE_GROUPS_TAG: &str = "secauto:previous-security-groups-2";
 const GROUPS_PER_TAG: usize = 12;
-
-/// The tag recording an interface's connection-tracking timeouts before isolation lowered them.
-pub const PREVIOUS_TRACKING_TAG: &str = "secauto:previous-connection-tracking";
-
-fn tag_value<'e>(eni: &'e NetworkInterface, key: &str) -> Option<&'e str> {
-    eni.tag_set()
-        .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value())
-}
 
 /// The groups recorded on the interface, if any.
 fn recorded(eni: &NetworkInterface) -> Option<Vec<String>> {
@@ -108,22 +97,7 @@ impl Executor<'_> {
             }
             let groups = groups_of(eni);
             let (first, more) = groups.split_at(groups.len().min(GROUPS_PER_TAG));
-            // An earlier run's record of the timeouts is the original: that run lowered them,
-            // and a repair leaves them lowered, so the present ones are not.
-            let tracking = tag_value(eni, PREVIOUS_TRACKING_TAG).map(str::to_string);
-            let tracking = tracking.unwrap_or_else(|| {
-                eni.connection_tracking_configuration().map_or_else(
-                    || "default".to_string(),
-                    |c| {
-                        format!(
-                            "tcp={} udp-stream={} udp={}",
-                            c.tcp_established_timeout().unwrap_or_default(),
-                            c.udp_stream_timeout().unwrap_or_default(),
-                            c.udp_timeout().unwrap_or_default()
-                        )
-                    },
-                )
-            });
+            let tracking = tracking_record(eni);
             let call = async {
                 self.ec2
                     .create_tags()
@@ -214,7 +188,7 @@ impl Executor<'_> {
     ) -> Result<()> {
         let eni_id = eni.network_interface_id().unwrap_or_default();
         if !self.time_to_cut() {
-            return self.move_straight(s, eni_id, qsg, out).await;
+            return self.move_straight(s, eni, qsg, out).await;
         }
         if self.acting(s.protected) && self.quarantined_now(eni_id, qsg).await? {
             out.steps.push(format!(
@@ -233,13 +207,13 @@ impl Executor<'_> {
                 out.steps.push(format!(
                     "could not ready {UNTRACK_GROUP} in {vpc} ({e:#}): {eni_id} goes straight to quarantine"
                 ));
-                return self.move_straight(s, eni_id, qsg, out).await;
+                return self.move_straight(s, eni, qsg, out).await;
             }
         };
         // Making the group ready may have taken long (throttling): the time is checked again
         // just before the interface enters it.
         if !self.time_to_cut() {
-            return self.move_straight(s, eni_id, qsg, out).await;
+            return self.move_straight(s, eni, qsg, out).await;
         }
         let what = format!(
             "move {eni_id} to {untrack} (its TCP and UDP connections become untracked), then to {qsg}: those connections are cut"
@@ -253,14 +227,21 @@ impl Executor<'_> {
             .set_groups(eni_id, std::slice::from_ref(&untrack))
             .await
         {
-            Ok(()) => self.set_groups_retrying(eni_id, &[qsg.to_string()]).await,
+            Ok(()) => {
+                if !self.still_open(&untrack, out).await {
+                    out.steps.push(format!(
+                        "{untrack} could not be kept open while {eni_id} was in it: its connections may stay tracked"
+                    ));
+                }
+                self.set_groups_retrying(eni_id, &[qsg.to_string()]).await
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = moved {
             out.steps.push(format!("failed to {what}"));
-            let repair = self.repair(eni_id, &original).await;
-            out.steps.push(repair.clone());
-            return Err(e.context(repair));
+            let repair = self.repair(eni, &original, qsg).await;
+            out.steps.extend(repair.iter().cloned());
+            return Err(e.context(repair.join("; ")));
         }
         self.step(out, s.protected, what);
         Ok(())
@@ -273,20 +254,26 @@ impl Executor<'_> {
             .is_none_or(|d| d.saturating_duration_since(Instant::now()) >= REPAIR_BUDGET)
     }
 
-    /// Straight to quarantine: contained, its tracked connections not cut.
+    /// Straight to quarantine: contained, its tracked connections not cut. A move that fails
+    /// leaves the interface in its groups, its timeouts put back.
     async fn move_straight(
         &self,
         s: &Subject<'_>,
-        eni_id: &str,
+        eni: &NetworkInterface,
         qsg: &str,
         out: &mut Outcome,
     ) -> Result<()> {
+        let eni_id = eni.network_interface_id().unwrap_or_default();
         let what = format!(
             "move {eni_id} straight to {qsg} (too little time left to pass through {UNTRACK_GROUP} and repair a failure): it is contained, but its tracked connections are not cut"
         );
         let target = [qsg.to_string()];
         let call = self.set_groups_retrying(eni_id, &target);
-        self.act(out, s.protected, what, call).await?;
+        if let Err(e) = self.act(out, s.protected, what, call).await {
+            let restored = self.restore_timeouts(eni_id, &tracking_record(eni)).await;
+            out.steps.push(restored);
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -307,41 +294,26 @@ impl Executor<'_> {
             .is_some_and(|e| groups_of(e) == [qsg.to_string()]))
     }
 
-    /// The all-traffic group of `vpc`, opened; recorded in `opened` before its rules are opened,
-    /// so a failure half-way still gets it closed.
-    async fn find_or_make_untrack(
-        &self,
-        vpc: &str,
-        out: &mut Outcome,
-        protected: bool,
-        opened: &mut BTreeSet<(String, String)>,
-    ) -> Result<String> {
-        if !self.acting(protected) {
-            return self
-                .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
-                .await;
-        }
-        if let Some(id) = self.find_group(vpc, UNTRACK_GROUP).await? {
-            opened.insert((vpc.to_string(), id));
-        }
-        let id = self
-            .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
-            .await?;
-        opened.insert((vpc.to_string(), id.clone()));
-        Ok(id)
-    }
-
-    /// After a failed move to quarantine: back to the recorded groups.
-    async fn repair(&self, eni_id: &str, original: &[String]) -> String {
+    /// After a failed move to quarantine: back to the recorded groups, and — when it is back in
+    /// them, not isolated — its connection-tracking timeouts put back as recorded.
+    async fn repair(&self, eni: &NetworkInterface, original: &[String], qsg: &str) -> Vec<String> {
+        let eni_id = eni.network_interface_id().unwrap_or_default();
         match self.set_groups_retrying(eni_id, original).await {
-            Ok(()) => format!(
-                "repaired: {eni_id} could not be quarantined and was moved back to its groups ({}): it is NOT isolated",
+            Ok(()) if original != [qsg.to_string()] => vec![
+                format!(
+                    "repaired: {eni_id} could not be quarantined and was moved back to its groups ({}): it is NOT isolated",
+                    original.join(", ")
+                ),
+                self.restore_timeouts(eni_id, &tracking_record(eni)).await,
+            ],
+            Ok(()) => vec![format!(
+                "{eni_id} could not pass through the all-traffic group and was moved to {}",
                 original.join(", ")
-            ),
-            Err(e) => format!(
+            )],
+            Err(e) => vec![format!(
                 "{eni_id} may still be in the all-traffic group {UNTRACK_GROUP}: move it to its groups ({}) by hand at once ({e:#})",
                 original.join(", ")
-            ),
+            )],
         }
     }
 
@@ -361,9 +333,10 @@ impl Executor<'_> {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
     }
 
-    /// One move, with a budget of its own: two attempts within [`MOVE_TIMEOUT`].
-    async fn set_groups(&self, eni_id: &str, groups: &[String]) -> Result<()> {
-        let quick = aws_sdk_ec2::Client::from_conf(
+    /// The EC2 client for what must happen in bounded time (the moves, the repair, the close):
+    /// two attempts within [`MOVE_TIMEOUT`] per call.
+    pub(super) fn quick(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::from_conf(
             self.ec2
                 .config()
                 .to_builder()
@@ -374,8 +347,12 @@ impl Executor<'_> {
                         .build(),
                 )
                 .build(),
-        );
-        quick
+        )
+    }
+
+    /// One move, with a budget of its own.
+    async fn set_groups(&self, eni_id: &str, groups: &[String]) -> Result<()> {
+        self.quick()
             .modify_network_interface_attribute()
             .network_interface_id(eni_id)
             .set_groups(Some(groups.to_vec()))
@@ -383,56 +360,5 @@ impl Executor<'_> {
             .await
             .map_err(|e| sdk_err("ec2:ModifyNetworkInterfaceAttribute", e))?;
         Ok(())
-    }
-
-    /// Close the all-traffic group after use: it allows nothing between isolations.
-    async fn close_untrack(&self, vpc: &str, id: &str, out: &mut Outcome) -> Result<()> {
-        let closed = self
-            .ensure_group(vpc, UNTRACK_GROUP, Rules::None, out, false)
-            .await?;
-        anyhow::ensure!(
-            closed == id,
-            "{UNTRACK_GROUP} of {vpc} is {closed}, not {id}"
-        );
-        Ok(())
-    }
-
-    /// Lower the interface's connection-tracking timeouts to EC2's minimums, before it moves, so
-    /// flows that stay tracked (ICMP; through NAT gateways and load balancers) expire once idle that
-    /// long. Best effort (some instance types refuse it): true when they were lowered.
-    async fn lower_timeouts(&self, eni_id: &str, out: &mut Outcome, protected: bool) -> bool {
-        let (tcp, udp_stream, udp) = MIN_TIMEOUTS;
-        let what = format!(
-            "lower {eni_id}'s connection-tracking timeouts to {tcp} s (TCP), {udp_stream} s (UDP streams), {udp} s (UDP)"
-        );
-        if !self.acting(protected) {
-            self.step(out, protected, what);
-            return true;
-        }
-        let spec = ConnectionTrackingSpecificationRequest::builder()
-            .tcp_established_timeout(tcp)
-            .udp_stream_timeout(udp_stream)
-            .udp_timeout(udp)
-            .build();
-        let res = self
-            .ec2
-            .modify_network_interface_attribute()
-            .network_interface_id(eni_id)
-            .connection_tracking_specification(spec)
-            .send()
-            .await;
-        match res {
-            Ok(_) => {
-                self.step(out, protected, what);
-                true
-            }
-            Err(e) => {
-                out.steps.push(format!(
-                    "could not {what}: {:#}",
-                    sdk_err("ec2:ModifyNetworkInterfaceAttribute", e)
-                ));
-                false
-            }
-        }
     }
 }

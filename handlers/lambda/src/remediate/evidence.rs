@@ -189,7 +189,8 @@ impl Executor<'_> {
         Ok(self.protection.reason(group, tags))
     }
 
-    /// One forensic snapshot per EBS volume and finding: a volume that has one is skipped.
+    /// One forensic snapshot per EBS volume and fact (tag `secauto:fact`, the run's fact token): a
+    /// volume that has one is skipped, whichever format the finding arrived in.
     pub(super) async fn snapshot_volumes(
         &self,
         inst: &Instance,
@@ -198,6 +199,7 @@ impl Executor<'_> {
     ) -> Result<()> {
         let id = inst.instance_id().unwrap_or_default();
         let finding: String = self.finding_id.chars().take(256).collect();
+        let fact = self.fact_token();
         for bdm in inst.block_device_mappings() {
             let Some(vol) = bdm.ebs().and_then(|e| e.volume_id()) else {
                 continue;
@@ -209,8 +211,8 @@ impl Executor<'_> {
                 .filters(Filter::builder().name("volume-id").values(vol).build())
                 .filters(
                     Filter::builder()
-                        .name("tag:secauto:finding")
-                        .values(&finding)
+                        .name("tag:secauto:fact")
+                        .values(&fact)
                         .build(),
                 )
                 .send()
@@ -218,7 +220,7 @@ impl Executor<'_> {
                 .map_err(|e| sdk_err("ec2:DescribeSnapshots", e))?;
             if let Some(s) = existing.snapshots().first() {
                 out.steps.push(format!(
-                    "{vol} already has forensic snapshot {} for this finding",
+                    "{vol} already has forensic snapshot {} for this finding's fact",
                     s.snapshot_id().unwrap_or("?")
                 ));
                 continue;
@@ -232,6 +234,7 @@ impl Executor<'_> {
                         TagSpecification::builder()
                             .resource_type(ResourceType::Snapshot)
                             .tags(tag("secauto:finding", &finding))
+                            .tags(tag("secauto:fact", &fact))
                             .tags(tag("secauto:instance", id))
                             .build(),
                     )

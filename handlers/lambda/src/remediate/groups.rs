@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, TagSpecification,
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, SecurityGroupRule,
+    TagSpecification,
 };
 
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -63,7 +64,7 @@ impl Executor<'_> {
                 }
             }
         };
-        let g = self.read_group_retrying(&id).await?;
+        let g = read_group(self.ec2, &id).await?;
         match rules {
             Rules::None => self.remove_rules(&g, &id, name, out, protected).await?,
             Rules::AllOpen => self.open_rules(&g, &id, name, out, protected).await?,
@@ -124,37 +125,13 @@ impl Executor<'_> {
                 "a quarantine group has none"
             }
         );
-        let call = async {
-            if !ingress.is_empty() {
-                self.ec2
-                    .revoke_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(one_range_each(ingress)))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .or_else(already("InvalidPermission.NotFound"))
-                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))?;
-            }
-            if !egress.is_empty() {
-                self.ec2
-                    .revoke_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(one_range_each(egress)))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .or_else(already("InvalidPermission.NotFound"))
-                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e))?;
-            }
-            Ok(())
-        };
-        self.act(out, protected, what, call).await?;
+        self.act(out, protected, what, revoke_all(self.ec2, id))
+            .await?;
         Ok(())
     }
 
     /// The all-traffic group: allow what it lacks of all traffic, in and out.
-    async fn open_rules(
+    pub(super) async fn open_rules(
         &self,
         g: &SecurityGroup,
         id: &str,
@@ -210,37 +187,105 @@ impl Executor<'_> {
             .and_then(|g| g.group_id())
             .map(String::from))
     }
+}
 
-    /// A group just made may not be visible yet: EC2 answers InvalidGroup.NotFound for a while
-    /// (documented eventual consistency). Retry with growing waits.
-    async fn read_group_retrying(&self, id: &str) -> Result<SecurityGroup> {
-        let mut delay = Duration::from_millis(200);
-        for attempt in 1.. {
-            match self
-                .ec2
-                .describe_security_groups()
-                .group_ids(id)
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    if let Some(g) = out.security_groups().first() {
-                        return Ok(g.clone());
-                    }
-                }
-                Err(e)
-                    if ProvideErrorMetadata::code(&e) == Some("InvalidGroup.NotFound")
-                        && attempt < 8 => {}
-                Err(e) => return Err(sdk_err("ec2:DescribeSecurityGroups", e)),
-            }
-            if attempt >= 8 {
-                break;
-            }
-            tokio::time::sleep(delay).await;
-            delay = delay.mul_f32(2.0).min(Duration::from_secs(5));
+/// Revoke every rule of group `id` by its rule id, one per call — a revoke naming several rules,
+/// one of them already gone, revokes none of them (InvalidPermission.NotFound) — then read the group
+/// again: it must allow nothing (in a default VPC a revoke that matches no rule is not an error,
+/// and AWS asks callers to describe the group to verify).
+pub(super) async fn revoke_all(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<()> {
+    // Twice: a rule that was answered NotFound yet is still there (another run's revoke and
+    // ours crossing) is revoked by the second pass.
+    for _ in 0..2 {
+        let rules = rules_of(ec2, id).await?;
+        if rules.is_empty() {
+            break;
         }
-        anyhow::bail!("security group {id} is still not visible after it was made")
+        for rule in &rules {
+            revoke_rule(ec2, id, rule).await?;
+        }
     }
+    let g = read_group(ec2, id).await?;
+    let left = g.ip_permissions().len() + g.ip_permissions_egress().len();
+    anyhow::ensure!(
+        left == 0,
+        "{id} still has {left} rule(s) after each of its rules was revoked"
+    );
+    Ok(())
+}
+
+/// Every rule of the group, by its id.
+async fn rules_of(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<Vec<SecurityGroupRule>> {
+    let mut pages = ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(id).build())
+        .into_paginator()
+        .send();
+    let mut rules = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_err("ec2:DescribeSecurityGroupRules", e))?;
+        rules.extend(page.security_group_rules().iter().cloned());
+    }
+    Ok(rules)
+}
+
+/// Revoke one rule by its id; one another run revoked first is done.
+async fn revoke_rule(ec2: &aws_sdk_ec2::Client, id: &str, rule: &SecurityGroupRule) -> Result<()> {
+    let Some(rule_id) = rule.security_group_rule_id() else {
+        return Ok(());
+    };
+    if rule.is_egress() == Some(true) {
+        ec2.revoke_security_group_egress()
+            .group_id(id)
+            .security_group_rule_ids(rule_id)
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(gone)
+            .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e))
+    } else {
+        ec2.revoke_security_group_ingress()
+            .group_id(id)
+            .security_group_rule_ids(rule_id)
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(gone)
+            .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))
+    }
+}
+
+/// A rule another run revoked first: done.
+fn gone<E: ProvideErrorMetadata, R>(e: SdkError<E, R>) -> Result<(), SdkError<E, R>> {
+    match ProvideErrorMetadata::code(&e) {
+        Some("InvalidPermission.NotFound" | "InvalidSecurityGroupRuleId.NotFound") => Ok(()),
+        _ => Err(e),
+    }
+}
+
+/// A group just made may not be visible yet: EC2 answers InvalidGroup.NotFound for a while
+/// (documented eventual consistency). Retry with growing waits.
+pub(super) async fn read_group(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<SecurityGroup> {
+    let mut delay = Duration::from_millis(200);
+    for attempt in 1.. {
+        match ec2.describe_security_groups().group_ids(id).send().await {
+            Ok(out) => {
+                if let Some(g) = out.security_groups().first() {
+                    return Ok(g.clone());
+                }
+            }
+            Err(e)
+                if ProvideErrorMetadata::code(&e) == Some("InvalidGroup.NotFound")
+                    && attempt < 8 => {}
+            Err(e) => return Err(sdk_err("ec2:DescribeSecurityGroups", e)),
+        }
+        if attempt >= 8 {
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        delay = delay.mul_f32(2.0).min(Duration::from_secs(5));
+    }
+    anyhow::bail!("security group {id} is still not visible after it was made")
 }
 
 /// An EC2 answer meaning the change is already made (another isolation in the VPC made it
@@ -262,7 +307,7 @@ fn all_traffic() -> IpPermission {
         .build()
 }
 
-fn allows_all(perms: &[IpPermission]) -> bool {
+pub(super) fn allows_all(perms: &[IpPermission]) -> bool {
     let lacking = missing(perms);
     lacking.ip_ranges().is_empty() && lacking.ipv6_ranges().is_empty()
 }
@@ -286,32 +331,4 @@ fn missing(have: &[IpPermission]) -> IpPermission {
         .set_ip_ranges((!v4).then(|| full.ip_ranges().to_vec()))
         .set_ipv6_ranges((!v6).then(|| full.ipv6_ranges().to_vec()))
         .build()
-}
-
-/// The permissions with their IPv4 and IPv6 ranges in separate entries: a revoke names each rule
-/// as it is stored (one entry with both ranges is not revoked whole everywhere).
-fn one_range_each(perms: &[IpPermission]) -> Vec<IpPermission> {
-    perms
-        .iter()
-        .flat_map(|p| {
-            if p.ip_ranges().is_empty() || p.ipv6_ranges().is_empty() {
-                return vec![p.clone()];
-            }
-            let v4 = IpPermission::builder()
-                .set_ip_protocol(p.ip_protocol().map(String::from))
-                .set_from_port(p.from_port())
-                .set_to_port(p.to_port())
-                .set_ip_ranges(Some(p.ip_ranges().to_vec()))
-                .set_user_id_group_pairs(Some(p.user_id_group_pairs().to_vec()))
-                .set_prefix_list_ids(Some(p.prefix_list_ids().to_vec()))
-                .build();
-            let v6 = IpPermission::builder()
-                .set_ip_protocol(p.ip_protocol().map(String::from))
-                .set_from_port(p.from_port())
-                .set_to_port(p.to_port())
-                .set_ipv6_ranges(Some(p.ipv6_ranges().to_vec()))
-                .build();
-            vec![v4, v6]
-        })
-        .collect()
 }

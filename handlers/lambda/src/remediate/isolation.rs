@@ -12,7 +12,8 @@
 //!    before returning, so no interface stays in the all-traffic group;
 //! 5. **evidence** (`evidence`), best effort and each reported: a shutdown from inside stops the
 //!    instance, termination protection (not for Spot), out of its Auto Scaling group, snapshots;
-//! 6. **verification** — RESOLVED only when a re-read shows every interface in quarantine alone.
+//! 6. **verification** — RESOLVED only when a re-read shows every interface in quarantine alone and
+//!    each quarantine group without a rule.
 //!
 //! What isolation cannot cut (EC2 connection tracking): ICMP is always tracked, and so are flows
 //! through NAT gateways, Network and Gateway Load Balancers, Global Accelerator, Network Firewall
@@ -28,7 +29,7 @@ use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{Instance, InstanceStateName, NetworkInterface};
 
 use super::contract::{Remediation, Touched};
-use super::groups::{Rules, QUARANTINE_GROUP};
+use super::groups::{read_group, Rules, QUARANTINE_GROUP};
 use super::{finish, tag, Executor, Failed, Outcome, ISOLATED_TAG};
 use crate::sdk_err;
 
@@ -352,12 +353,13 @@ impl<'i> Remediation for Isolation<'i> {
         contained
     }
 
-    /// Every interface in its VPC's quarantine group alone, by a re-read after acting.
+    /// Every interface in its VPC's quarantine group alone, and each such group without a rule,
+    /// by a re-read after acting.
     async fn verify(
         &self,
         ex: &Executor<'_>,
         s: &Subject<'i>,
-        _: &mut Outcome,
+        out: &mut Outcome,
         acted: bool,
     ) -> Result<bool> {
         if !acted {
@@ -370,6 +372,16 @@ impl<'i> Remediation for Isolation<'i> {
             ..s.clone()
         };
         again.quarantine = ex.found_quarantine(&again.vpc_of_all()).await?;
+        for q in again.quarantine.values() {
+            let g = read_group(ex.ec2, q).await?;
+            let rules = g.ip_permissions().len() + g.ip_permissions_egress().len();
+            if rules > 0 {
+                out.steps.push(format!(
+                    "re-read: quarantine group {q} has {rules} rule(s): the instance is not isolated"
+                ));
+                return Ok(false);
+            }
+        }
         Ok(again.isolated())
     }
 }

@@ -1,5 +1,6 @@
 //! The remediations, one file each with its guards and its undo record: isolation of an instance
 //! (`isolation`; its network containment in `containment`, its security groups in `groups`, the
+//! all-traffic group's use in `untrack`, the connection-tracking timeouts in `tracking`, the
 //! evidence it keeps in `evidence`), the SSM automation quarantine adds (`automation`), world-open
 //! ingress (`security_groups`), bucket encryption and public access (`buckets`).
 //!
@@ -24,11 +25,13 @@ mod evidence;
 mod groups;
 mod isolation;
 mod security_groups;
+mod tracking;
+mod untrack;
 
 pub use automation::automation_token;
-pub use containment::PREVIOUS_TRACKING_TAG;
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;
+pub use tracking::PREVIOUS_TRACKING_TAG;
 
 /// The tag on an instance's network interface that records the groups it had before isolation
 /// (space-separated ids): written before the groups are swapped, never overwritten.
@@ -137,6 +140,10 @@ pub struct Executor<'a> {
     pub autoscaling: &'a aws_sdk_autoscaling::Client,
     pub dry_run: bool,
     pub finding_id: &'a str,
+    /// The fact the finding states (`Finding::fact_key`; empty: the finding id stands for it).
+    /// Idempotency keys — the forensic snapshots, the automation's token — use it, so one fact
+    /// arriving in both formats (ASFF and OCSF: two finding ids) is acted on once.
+    pub fact: &'a str,
     /// The account the resources must belong to: every S3 call sends it as ExpectedBucketOwner,
     /// so a bucket of the same name in another account is never read or changed. Empty: unchecked.
     pub account: &'a str,
@@ -151,6 +158,27 @@ pub struct Executor<'a> {
     /// When the invocation ends (Lambda's deadline); `None` for no limit. Isolation passes an
     /// interface through the all-traffic group only with time left to repair a failed move.
     pub deadline: Option<std::time::Instant>,
+}
+
+/// The idempotency key of the work done for `fact` (a fact key, or a finding id): a UUIDv5, short
+/// enough for a tag value whatever the fact's length.
+pub fn fact_token(fact: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("secauto-fact:{fact}").as_bytes(),
+    )
+    .to_string()
+}
+
+impl Executor<'_> {
+    /// This run's [`fact_token`]: of the fact, or of the finding id when no fact is known.
+    fn fact_token(&self) -> String {
+        fact_token(if self.fact.is_empty() {
+            self.finding_id
+        } else {
+            self.fact
+        })
+    }
 }
 
 fn tag(k: &str, v: &str) -> Tag {

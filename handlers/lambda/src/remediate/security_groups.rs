@@ -1,5 +1,7 @@
 //! World-open ingress: block-network revokes every ingress rule open to 0.0.0.0/0 or ::/0;
 //! fix-security-group only those to SSH (22), RDP (3389), every port or every protocol.
+//! Protection covers the group and everything that uses it (each interface in it and the instance
+//! it is attached to): a protected instance keeps its group's rules.
 //! Undo: before the first revoke the group gets one tag per rule about to go
 //! (`secauto:revoked:protocol:from-to=cidr`, the finding as its value); an earlier run's tags stay,
 //! and concurrent runs' records merge (CreateTags adds keys); the steps name them too.
@@ -8,7 +10,7 @@
 //! open) is named in the note, and when nothing was in scope at all the finding stays NOTIFIED.
 
 use anyhow::{Context, Result};
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroup};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, SecurityGroup};
 
 use super::contract::{Remediation, Touched};
 use super::{Executor, Failed, Outcome};
@@ -132,6 +134,68 @@ fn recorded_rules(g: &SecurityGroup) -> Vec<String> {
         .collect()
 }
 
+/// A group as read, with what uses it: revoking its rules changes what reaches each of them, so
+/// each is checked against protection too.
+struct Group {
+    g: SecurityGroup,
+    users: Vec<Touched>,
+}
+
+impl std::ops::Deref for Group {
+    type Target = SecurityGroup;
+    fn deref(&self) -> &SecurityGroup {
+        &self.g
+    }
+}
+
+fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect()
+}
+
+impl Executor<'_> {
+    /// The interfaces in group `id` and the instances they are attached to, with their tags.
+    async fn users_of(&self, id: &str) -> Result<Vec<Touched>> {
+        let mut pages = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(Filter::builder().name("group-id").values(id).build())
+            .into_paginator()
+            .send();
+        let (mut users, mut instances) = (Vec::new(), Vec::new());
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_err("ec2:DescribeNetworkInterfaces", e))?;
+            for eni in page.network_interfaces() {
+                users.push(Touched {
+                    id: eni.network_interface_id().unwrap_or_default().to_string(),
+                    tags: tags_of(eni.tag_set()),
+                });
+                let attached = eni.attachment().and_then(|a| a.instance_id());
+                instances.extend(attached.map(String::from));
+            }
+        }
+        instances.sort();
+        instances.dedup();
+        for chunk in instances.chunks(100) {
+            let found = self
+                .ec2
+                .describe_instances()
+                .set_instance_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sdk_err("ec2:DescribeInstances", e))?;
+            for inst in found.reservations().iter().flat_map(|r| r.instances()) {
+                users.push(Touched {
+                    id: inst.instance_id().unwrap_or_default().to_string(),
+                    tags: tags_of(inst.tags()),
+                });
+            }
+        }
+        Ok(users)
+    }
+}
+
 /// World-open ingress of one group, the rules `select` picks.
 struct WorldIngress<'a> {
     id: &'a str,
@@ -140,21 +204,25 @@ struct WorldIngress<'a> {
 }
 
 impl Remediation for WorldIngress<'_> {
-    type Subject = SecurityGroup;
+    type Subject = Group;
 
-    async fn read(&self, ex: &Executor<'_>, _: &mut Outcome) -> Result<Option<SecurityGroup>> {
-        Ok(Some(ex.group(self.id).await?))
+    async fn read(&self, ex: &Executor<'_>, _: &mut Outcome) -> Result<Option<Group>> {
+        let g = ex.group(self.id).await?;
+        let users = ex.users_of(self.id).await?;
+        Ok(Some(Group { g, users }))
     }
 
-    fn touches(&self, g: &SecurityGroup) -> Vec<Touched> {
-        vec![Touched {
+    /// The group, and every interface and instance using it.
+    fn touches(&self, g: &Group) -> Vec<Touched> {
+        let mut touched = vec![Touched {
             id: self.id.to_string(),
-            tags: g
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect(),
-        }]
+            tags: tags_of(g.tags()),
+        }];
+        touched.extend(g.users.iter().map(|u| Touched {
+            id: u.id.clone(),
+            tags: u.tags.clone(),
+        }));
+        touched
     }
 
     /// The rules about to be revoked, each in a tag of its own, before any of them goes; what an
@@ -162,7 +230,7 @@ impl Remediation for WorldIngress<'_> {
     async fn record(
         &self,
         ex: &Executor<'_>,
-        g: &SecurityGroup,
+        g: &Group,
         out: &mut Outcome,
         protected: bool,
     ) -> Result<()> {
@@ -221,7 +289,7 @@ impl Remediation for WorldIngress<'_> {
     async fn apply(
         &self,
         ex: &Executor<'_>,
-        g: &SecurityGroup,
+        g: &Group,
         out: &mut Outcome,
         protected: bool,
     ) -> Result<()> {
@@ -274,7 +342,7 @@ impl Remediation for WorldIngress<'_> {
     async fn verify(
         &self,
         ex: &Executor<'_>,
-        g: &SecurityGroup,
+        g: &Group,
         out: &mut Outcome,
         acted: bool,
     ) -> Result<bool> {
@@ -283,7 +351,7 @@ impl Remediation for WorldIngress<'_> {
         let after = if acted && matched {
             ex.group(id).await?
         } else {
-            g.clone()
+            g.g.clone()
         };
         let left = world_open(&after, self.select);
         let other = world_open(&after, |_| true);

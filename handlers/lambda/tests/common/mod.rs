@@ -202,6 +202,7 @@ pub fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
         autoscaling: &a.autoscaling,
         dry_run,
         finding_id: "arn:aws:securityhub:us-east-1:123456789012:finding/test",
+        fact: "",
         account: "123456789012",
         isolate_document: "sec-isolate-instance",
         automation_role: "arn:aws:iam::123456789012:role/sec-us-east-1-automation",

@@ -1,0 +1,112 @@
+//! The all-traffic group's life within one run: found or made and opened just before an interface
+//! passes through it; checked again once the interface is in it (a concurrent run that finished may
+//! have closed it, and then the interface's connections would stay tracked); and closed after use —
+//! once no other run's interface is passing through it (a bounded wait: an interface that stays is
+//! contained by the closing), with the quick client, inside the time the run kept for it.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use aws_sdk_ec2::types::Filter;
+
+use super::groups::{allows_all, read_group, revoke_all, Rules, UNTRACK_GROUP};
+use super::{Executor, Outcome};
+use crate::sdk_err;
+
+/// How long the close waits for another run's interfaces to leave the group.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// The time the close keeps for itself, whatever the wait: its reads and one revoke per rule
+/// (four) with the quick client.
+const CLOSE_RESERVE: Duration = Duration::from_secs(15);
+
+impl Executor<'_> {
+    /// The all-traffic group of `vpc`, opened; recorded in `opened` before its rules are opened,
+    /// so a failure half-way still gets it closed.
+    pub(super) async fn find_or_make_untrack(
+        &self,
+        vpc: &str,
+        out: &mut Outcome,
+        protected: bool,
+        opened: &mut BTreeSet<(String, String)>,
+    ) -> Result<String> {
+        if !self.acting(protected) {
+            return self
+                .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
+                .await;
+        }
+        if let Some(id) = self.find_group(vpc, UNTRACK_GROUP).await? {
+            opened.insert((vpc.to_string(), id));
+        }
+        let id = self
+            .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
+            .await?;
+        opened.insert((vpc.to_string(), id.clone()));
+        Ok(id)
+    }
+
+    /// With an interface in it: is the group still open? Another run closing it under the
+    /// interface would leave its connections tracked, so it is opened again (this run closes it).
+    /// False when it could not be: the interface is contained, its connections not cut.
+    pub(super) async fn still_open(&self, id: &str, out: &mut Outcome) -> bool {
+        let quick = self.quick();
+        let g = match read_group(&quick, id).await {
+            Ok(g) => g,
+            Err(_) => return false,
+        };
+        if allows_all(g.ip_permissions()) && allows_all(g.ip_permissions_egress()) {
+            return true;
+        }
+        out.steps.push(format!(
+            "{UNTRACK_GROUP} {id} was closed by another run while in use: opened again"
+        ));
+        self.open_rules(&g, id, UNTRACK_GROUP, out, false)
+            .await
+            .is_ok()
+    }
+
+    /// Close the all-traffic group after use: it allows nothing between isolations.
+    pub(super) async fn close_untrack(&self, vpc: &str, id: &str, out: &mut Outcome) -> Result<()> {
+        let quick = self.quick();
+        let mut until = Instant::now() + CLOSE_WAIT;
+        if let Some(deadline) = self.deadline {
+            until = until.min(deadline.checked_sub(CLOSE_RESERVE).unwrap_or(deadline));
+        }
+        let mut inside = passing_through(&quick, id).await?;
+        while !inside.is_empty() && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            inside = passing_through(&quick, id).await?;
+        }
+        if !inside.is_empty() {
+            out.steps.push(format!(
+                "{} still in {UNTRACK_GROUP} {id}: closing it contains them",
+                inside.join(", ")
+            ));
+        }
+        let g = read_group(&quick, id).await?;
+        if g.ip_permissions().is_empty() && g.ip_permissions_egress().is_empty() {
+            return Ok(());
+        }
+        let what = format!(
+            "close {UNTRACK_GROUP} {id} of {vpc}: its rules removed, it allows nothing between isolations"
+        );
+        self.act(out, false, what, revoke_all(&quick, id)).await?;
+        Ok(())
+    }
+}
+
+/// The interfaces in the group now (another run's, passing through; or one a failed run left).
+async fn passing_through(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<Vec<String>> {
+    let found = ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name("group-id").values(id).build())
+        .send()
+        .await
+        .map_err(|e| sdk_err("ec2:DescribeNetworkInterfaces", e))?;
+    Ok(found
+        .network_interfaces()
+        .iter()
+        .filter_map(|e| e.network_interface_id().map(String::from))
+        .collect())
+}

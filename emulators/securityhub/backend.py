@@ -226,7 +226,8 @@ def _update_asff(f, u):
     for k in ("VerificationState", "Confidence", "Criticality", "Types", "RelatedFindings"):
         if k in u:
             f[k] = u[k]
-    f["UpdatedAt"] = now()
+    # UpdatedAt is the provider's: "your updates don't affect the value for the UpdatedAt field"
+    # (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindings.html)
 
 
 def _check_note(note, code="InvalidInputException"):

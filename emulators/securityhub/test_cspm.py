@@ -157,6 +157,18 @@ class Findings(Base):
         self.sh.batch_import_findings(Findings=[asff("a")])
         self.assertEqual(self.sh.get_findings()["Findings"][0]["Workflow"]["Status"], "RESOLVED")
 
+    def test_batch_update_keeps_updated_at(self):
+        """BatchUpdateFindings: "your updates don't affect the value for the UpdatedAt field of the finding"
+        (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindings.html)."""
+        self.sh.batch_import_findings(Findings=[asff("a")])
+        before = self.sh.get_findings()["Findings"][0]
+        self.sh.batch_update_findings(FindingIdentifiers=[{"Id": "a", "ProductArn": PRODUCT}],
+                                      Workflow={"Status": "NOTIFIED"}, Note={"Text": "t", "UpdatedBy": "u"})
+        after = self.sh.get_findings()["Findings"][0]
+        self.assertEqual(after["Workflow"]["Status"], "NOTIFIED")
+        self.assertEqual((after["UpdatedAt"], after["CreatedAt"]), (before["UpdatedAt"], before["CreatedAt"]))
+        self.assertEqual(after["UpdatedAt"], "2025-01-01T00:00:00.000Z")
+
     def test_batch_update_validation(self):
         ident = [{"Id": "a", "ProductArn": PRODUCT}]
         note = {"Text": "t", "UpdatedBy": "u"}

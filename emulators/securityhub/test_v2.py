@@ -76,6 +76,20 @@ class FindingsV2(Base):
         self.assertEqual((f["comment"], f["status_id"], f["status"], f["severity_id"], f["severity"]),
                          ("remediated", 4, "Resolved", 2, "Low"))
 
+    def test_update_keeps_provider_times(self):
+        """BatchUpdateFindingsV2: "Updates from BatchUpdateFindingsV2 don't affect the value of
+        finding_info.modified_time, finding_info.modified_time_dt, time, or time_dt for a finding"
+        (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindingsV2.html)."""
+        times = {"time": 1764753300000, "time_dt": "2025-12-03T09:15:00.000Z"}
+        info = {"uid": "gd-u1", "modified_time": 1764753300000, "modified_time_dt": "2025-12-03T09:15:00.000Z"}
+        self.imp(ocsf_finding("u1", finding_info=info, **times))
+        self.sh.batch_update_findings_v2(MetadataUids=["u1"], StatusId=4, Comment="done")
+        f = self.sh.get_findings_v2(Filters=by("metadata.uid", "u1"))["Findings"][0]
+        self.assertEqual(f["status_id"], 4)
+        self.assertEqual((f["time"], f["time_dt"]), (times["time"], times["time_dt"]))
+        self.assertEqual((f["finding_info"]["modified_time"], f["finding_info"]["modified_time_dt"]),
+                         (info["modified_time"], info["modified_time_dt"]))
+
     def test_update_by_finding_identifiers(self):
         self.imp(ocsf_finding("u1"))
         ident = {"CloudAccountUid": ACCOUNT, "FindingInfoUid": "gd-u1",

@@ -63,7 +63,8 @@ def _update(f, u):
         f["severity_id"], f["severity"] = u["SeverityId"], ocsf.SEVERITY_NAMES[u["SeverityId"]]
     if u.get("StatusId") is not None:
         f["status_id"], f["status"] = u["StatusId"], ocsf.STATUS_NAMES.get(u["StatusId"], "Deleted")
-    f.setdefault("finding_info", {})["modified_time_dt"] = now()
+    # "Updates from BatchUpdateFindingsV2 don't affect the value of finding_info.modified_time,
+    # finding_info.modified_time_dt, time, or time_dt" (API_BatchUpdateFindingsV2.html)
     f["activity_id"], f["activity_name"] = 2, "Update"
     f["type_uid"] = f.get("class_uid", 2004) * 100 + 2
 

@@ -8,7 +8,7 @@ SEVERITY = {"INFORMATIONAL": (1, "Informational"), "LOW": (2, "Low"), "MEDIUM": 
 SEVERITY_NAMES = {0: "Unknown", 1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical",
                   6: "Fatal", 99: "Other"}
 STATUS_NAMES = {0: "Unknown", 1: "New", 2: "In Progress", 3: "Suppressed", 4: "Resolved", 5: "Archived",
-                99: "Other"}
+                6: "Deleted", 99: "Other"}
 WORKFLOW_STATUS = {"NEW": 1, "NOTIFIED": 2, "SUPPRESSED": 3, "RESOLVED": 4}
 COMPLIANCE = {"PASSED": (1, "Pass"), "WARNING": (2, "Warning"), "FAILED": (3, "Fail"),
               "NOT_AVAILABLE": (0, "Unknown")}

@@ -117,6 +117,29 @@ class FindingsV2(Base):
             with self.subTest(kw=str(kw)[:80]):
                 self.assertError("ValidationException", 400, self.raw.batch_update_findings_v2, **kw)
 
+    def test_update_refuses_what_the_reference_refuses(self):
+        """API_BatchUpdateFindingsV2.html: "Customers cannot use MetadataUids together with
+        FindingIdentifiers"; StatusId "allowed enum values [0, 1, 2, 3, 4, 5, 99]"; SeverityId
+        "[0, 1, 2, 3, 4, 5, 6, 99]"; Comment "Minimum character length 1. Maximum character length 512"."""
+        self.imp(ocsf_finding("u1"))
+        ident = {"CloudAccountUid": ACCOUNT, "FindingInfoUid": "gd-u1",
+                 "MetadataProductUid": f"arn:aws:securityhub:{REGION}::productv2/aws/guardduty"}
+        refused = [dict(MetadataUids=["u1"], FindingIdentifiers=[ident], StatusId=2),
+                   dict(MetadataUids=["u1"], StatusId=6), dict(MetadataUids=["u1"], StatusId=-1),
+                   dict(MetadataUids=["u1"], SeverityId=7), dict(MetadataUids=["u1"], Comment="c" * 513)]
+        for kw in refused:
+            with self.subTest(kw=str(kw)[:80]):
+                self.assertError("ValidationException", 400, self.raw.batch_update_findings_v2, **kw)
+        self.assertEqual(self.sh.get_findings_v2()["Findings"][0]["status_id"], 1)
+        for status in (0, 1, 2, 3, 4, 5, 99):
+            self.sh.batch_update_findings_v2(MetadataUids=["u1"], StatusId=status)
+        for severity in (0, 1, 2, 3, 4, 5, 6, 99):
+            self.sh.batch_update_findings_v2(MetadataUids=["u1"], SeverityId=severity)
+        self.sh.batch_update_findings_v2(MetadataUids=["u1"], Comment="c" * 512)
+        f = self.sh.get_findings_v2()["Findings"][0]
+        self.assertEqual((f["status_id"], f["status"], f["severity_id"], f["severity"], len(f["comment"])),
+                         (99, "Other", 99, "Other", 512))
+
     def test_cspm_control_finding_gets_its_ocsf_twin(self):
         self.sh.enable_security_hub()
         self.sh.batch_import_findings(Findings=[asff("arn:aws:securityhub:us-east-1:123456789012:f/1")])

@@ -8,8 +8,13 @@ import ocsf
 from backend import _emit_ocsf, _length, _page, _require_v2, _store_ocsf, now
 from protocol import ApiError
 
-SEVERITY_IDS = set(ocsf.SEVERITY_NAMES)
-STATUS_IDS = {0, 1, 2, 3, 4, 5, 6, 99}
+# BatchUpdateFindingsV2's "allowed enum values" (API_BatchUpdateFindingsV2.html): SeverityId
+# [0, 1, 2, 3, 4, 5, 6, 99], StatusId [0, 1, 2, 3, 4, 5, 99].
+SEVERITY_IDS = {0, 1, 2, 3, 4, 5, 6, 99}
+STATUS_IDS = {0, 1, 2, 3, 4, 5, 99}
+# A V2 rule's FindingFieldsUpdate (API_AutomationRulesFindingFieldsUpdateV2.html) lists no values:
+# the emulator takes OCSF's status ids, 6 (Deleted) included.
+RULE_STATUS_IDS = STATUS_IDS | {6}
 
 
 def _invalid(msg):
@@ -48,12 +53,12 @@ def GetFindingsV2(s, p):
     return {"Findings": page, **({"NextToken": nxt} if nxt else {})}
 
 
-def _check_fields(p):
+def _check_fields(p, status_ids=STATUS_IDS):
     _length(p.get("Comment"), "Comment", 1, 512, "ValidationException")
     if p.get("SeverityId") is not None and p["SeverityId"] not in SEVERITY_IDS:
         raise _invalid(f"SeverityId must be one of {sorted(SEVERITY_IDS)}")
-    if p.get("StatusId") is not None and p["StatusId"] not in STATUS_IDS:
-        raise _invalid(f"StatusId must be one of {sorted(STATUS_IDS)}")
+    if p.get("StatusId") is not None and p["StatusId"] not in status_ids:
+        raise _invalid(f"StatusId must be one of {sorted(status_ids)}")
 
 
 def _update(f, u):
@@ -62,7 +67,7 @@ def _update(f, u):
     if u.get("SeverityId") is not None:
         f["severity_id"], f["severity"] = u["SeverityId"], ocsf.SEVERITY_NAMES[u["SeverityId"]]
     if u.get("StatusId") is not None:
-        f["status_id"], f["status"] = u["StatusId"], ocsf.STATUS_NAMES.get(u["StatusId"], "Deleted")
+        f["status_id"], f["status"] = u["StatusId"], ocsf.STATUS_NAMES[u["StatusId"]]
     # "Updates from BatchUpdateFindingsV2 don't affect the value of finding_info.modified_time,
     # finding_info.modified_time_dt, time, or time_dt" (API_BatchUpdateFindingsV2.html)
     f["activity_id"], f["activity_name"] = 2, "Update"
@@ -83,6 +88,8 @@ def BatchUpdateFindingsV2(s, p):
     uids, idents = p.get("MetadataUids") or [], p.get("FindingIdentifiers") or []
     if not uids and not idents:
         raise _invalid("Either MetadataUids or FindingIdentifiers is required")
+    if uids and idents:
+        raise _invalid("Customers cannot use MetadataUids together with FindingIdentifiers")
     if len(uids) > 100 or len(idents) > 100:
         raise _invalid("MetadataUids and FindingIdentifiers hold at most 100 items each")
     if all(p.get(k) is None for k in ("Comment", "SeverityId", "StatusId")):
@@ -124,7 +131,7 @@ def _check_rule(p):
             update = action.get("FindingFieldsUpdate")
             if not update:
                 raise _invalid("A FINDING_FIELDS_UPDATE action needs FindingFieldsUpdate")
-            _check_fields(update)
+            _check_fields(update, RULE_STATUS_IDS)
         elif not action.get("ExternalIntegrationConfiguration"):
             raise _invalid("An EXTERNAL_INTEGRATION action needs ExternalIntegrationConfiguration")
 

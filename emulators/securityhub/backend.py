@@ -177,6 +177,7 @@ def BatchImportFindings(s, p):
         f.setdefault("Workflow", {"Status": "NEW"})
         f.setdefault("WorkflowState", "NEW")
         f.setdefault("RecordState", "ACTIVE")
+        _auto_workflow(old, f)
         f.setdefault("Region", s.region)
         f["ProcessedAt"] = now()
         _apply_rules(s, f)
@@ -187,6 +188,37 @@ def BatchImportFindings(s, p):
         if s.hub_v2 is not None:
             _store_ocsf(s, ocsf.from_asff(f, s.region))
     return {"FailedCount": len(failed), "SuccessCount": len(imported), "FailedFindings": failed}
+
+
+_WORKFLOW_STATE = {"NOTIFIED": "ASSIGNED", "SUPPRESSED": "DEFERRED", "RESOLVED": "RESOLVED"}
+_CONTROLS = re.compile(r"arn:[^:]+:securityhub:[^:]*::product/aws/securityhub")
+
+
+def _set_workflow(f, status):
+    f["Workflow"] = {"Status": status}
+    f["WorkflowState"] = _WORKFLOW_STATE.get(status, "NEW")
+
+
+def _compliance(f):
+    return (f.get("Compliance") or {}).get("Status") if f else None
+
+
+def _auto_workflow(old, f):
+    """What Security Hub does to the workflow status of an imported finding (API_Workflow.html,
+    API_WorkflowUpdate.html, AwsSecurityFindingFilters.WorkflowStatus): NOTIFIED or RESOLVED goes back
+    to NEW when RecordState changes from ARCHIVED to ACTIVE or Compliance.Status from PASSED to WARNING,
+    FAILED or NOT_AVAILABLE (SUPPRESSED does not); "for findings from controls", Compliance.Status PASSED
+    sets RESOLVED. Findings from controls are those of Security Hub's own product ARN."""
+    status = f["Workflow"].get("Status", "NEW")
+    if old and status in ("NOTIFIED", "RESOLVED"):
+        reactivated = old.get("RecordState") == "ARCHIVED" and f["RecordState"] == "ACTIVE"
+        failing = _compliance(old) == "PASSED" and _compliance(f) in ("WARNING", "FAILED", "NOT_AVAILABLE")
+        if reactivated or failing:
+            status = "NEW"
+    if _compliance(f) == "PASSED" and _CONTROLS.fullmatch(f["ProductArn"]):
+        status = "RESOLVED"
+    if status != f["Workflow"].get("Status"):
+        _set_workflow(f, status)
 
 
 def _sorted(items, criteria, getter):
@@ -210,9 +242,7 @@ _LABEL_NORMALIZED = {"INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 40, "HIGH": 70, "CR
 def _update_asff(f, u):
     """Apply the BatchUpdateFindings fields of `u` (also an automation rule's FindingFieldsUpdate)."""
     if u.get("Workflow", {}).get("Status"):
-        f["Workflow"] = {"Status": u["Workflow"]["Status"]}
-        f["WorkflowState"] = {"NOTIFIED": "ASSIGNED", "SUPPRESSED": "DEFERRED", "RESOLVED": "RESOLVED"}.get(
-            u["Workflow"]["Status"], "NEW")
+        _set_workflow(f, u["Workflow"]["Status"])
     if u.get("Note"):
         f["Note"] = {**u["Note"], "UpdatedAt": now()}
     if u.get("Severity"):

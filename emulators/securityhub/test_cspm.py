@@ -95,7 +95,9 @@ class Findings(Base):
         self.assertEqual(ids(Id=eq("a")), ["a"])
         self.assertEqual(ids(ProductArn=eq(PRODUCT)), ["a", "b"])
         self.assertEqual(ids(AwsAccountId=eq(ACCOUNT)), ["a", "b"])
-        self.assertEqual(ids(WorkflowStatus=eq("NEW")), ["a", "b", "c"])
+        # b, a control finding that passed, is RESOLVED (test_control_finding_that_passes_is_resolved)
+        self.assertEqual(ids(WorkflowStatus=eq("NEW")), ["a", "c"])
+        self.assertEqual(ids(WorkflowStatus=eq("RESOLVED")), ["b"])
         self.assertEqual(ids(RecordState=eq("ACTIVE")), ["a", "b"])
         self.assertEqual(ids(SeverityLabel=eq("LOW")), ["b"])
         self.assertEqual(ids(ComplianceStatus=eq("FAILED")), ["a", "c"])
@@ -168,6 +170,54 @@ class Findings(Base):
         self.assertEqual(after["Workflow"]["Status"], "NOTIFIED")
         self.assertEqual((after["UpdatedAt"], after["CreatedAt"]), (before["UpdatedAt"], before["CreatedAt"]))
         self.assertEqual(after["UpdatedAt"], "2025-01-01T00:00:00.000Z")
+
+    def workflow(self, finding_id):
+        return self.sh.get_findings(Filters={"Id": [{"Value": finding_id, "Comparison": "EQUALS"}]})[
+            "Findings"][0]["Workflow"]["Status"]
+
+    def set_workflow(self, finding_id, status, product=PRODUCT):
+        self.sh.batch_update_findings(FindingIdentifiers=[{"Id": finding_id, "ProductArn": product}],
+                                      Workflow={"Status": status})
+
+    def test_workflow_resets_on_import(self):
+        """API_WorkflowUpdate.html / API_Workflow.html: "Security Hub CSPM also resets WorkFlowStatus from
+        NOTIFIED or RESOLVED to NEW" when "The record state changes from ARCHIVED to ACTIVE" or "The compliance
+        status changes from PASSED to either WARNING, FAILED, or NOT_AVAILABLE"; AwsSecurityFindingFilters
+        WorkflowStatus: "The workflow status of a SUPPRESSED finding does not change if RecordState changes
+        from ARCHIVED to ACTIVE"."""
+        custom = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+        c = dict(ProductArn=custom, GeneratorId="custom")
+        self.sh.batch_import_findings(Findings=[asff("pass", Compliance={"Status": "PASSED"}, **c),
+                                                asff("fail", **c), asff("arch", RecordState="ARCHIVED", **c),
+                                                asff("supp", RecordState="ARCHIVED", **c), asff("new", **c)])
+        for fid, status in (("pass", "NOTIFIED"), ("fail", "NOTIFIED"), ("arch", "RESOLVED"), ("supp", "SUPPRESSED")):
+            self.set_workflow(fid, status, custom)
+        self.sh.batch_import_findings(Findings=[
+            asff("pass", Compliance={"Status": "WARNING"}, **c), asff("fail", **c), asff("arch", **c),
+            asff("supp", **c), asff("new", Compliance={"Status": "PASSED"}, **c)])
+        got = {fid: self.workflow(fid) for fid in ("pass", "fail", "arch", "supp", "new")}
+        # PASSED → WARNING and ARCHIVED → ACTIVE reopen; FAILED again, SUPPRESSED, and a finding of
+        # another product that passes stay as they were
+        self.assertEqual(got, {"pass": "NEW", "fail": "NOTIFIED", "arch": "NEW", "supp": "SUPPRESSED",
+                               "new": "NEW"})
+        self.assertEqual(self.sh.get_findings(Filters={"Id": [{"Value": "arch", "Comparison": "EQUALS"}]})[
+            "Findings"][0]["WorkflowState"], "NEW")
+
+    def test_control_finding_that_passes_is_resolved(self):
+        """AwsSecurityFindingFilters WorkflowStatus (API reference): "For findings from controls, if
+        Compliance.Status is PASSED, then Security Hub CSPM automatically sets the workflow status to
+        RESOLVED"; and it goes back to NEW when the control fails again (API_WorkflowUpdate.html)."""
+        self.sh.batch_import_findings(Findings=[asff("c1"), asff("c2", Compliance={"Status": "PASSED"})])
+        self.assertEqual((self.workflow("c1"), self.workflow("c2")), ("NEW", "RESOLVED"))
+        self.set_workflow("c1", "NOTIFIED")
+        for compliance, status in (("PASSED", "RESOLVED"), ("NOT_AVAILABLE", "NEW"), ("FAILED", "NEW"),
+                                   ("PASSED", "RESOLVED"), ("FAILED", "NEW")):
+            self.sh.batch_import_findings(Findings=[asff("c1", Compliance={"Status": compliance})])
+            self.assertEqual(self.workflow("c1"), status, compliance)
+        # a customer's change holds until the provider's next import says otherwise
+        self.set_workflow("c1", "NOTIFIED")
+        self.sh.batch_import_findings(Findings=[asff("c1")])
+        self.assertEqual(self.workflow("c1"), "NOTIFIED")
 
     def test_batch_update_validation(self):
         ident = [{"Id": "a", "ProductArn": PRODUCT}]

@@ -31,6 +31,7 @@ class Store:
         self.hub_v2 = None
         self.findings = {}  # (ProductArn, Id) → ASFF finding
         self.ocsf = {}  # metadata.uid → OCSF finding
+        self.v2_set = {}  # metadata.uid → the fields BatchUpdateFindingsV2 set (a twin keeps them)
         self.rules = {}  # arn → CSPM automation rule
         self.rules_v2 = {}  # arn → V2 automation rule
         self.client_tokens = {}
@@ -108,6 +109,15 @@ def _store_ocsf(s, f):
     _emit_ocsf(s, f)
 
 
+def _store_twin(s, f):
+    """The OCSF twin of CSPM finding `f`, rebuilt on each provider import. AWS documents no link
+    between the CSPM workflow and the V2 status (each hub has its own update operation), so what
+    BatchUpdateFindingsV2 set on the twin stays; a CSPM BatchUpdateFindings does not touch it."""
+    twin = ocsf.from_asff(f, s.region)
+    twin.update(s.v2_set.get(twin["metadata"]["uid"], {}))
+    _store_ocsf(s, twin)
+
+
 # ---------- CSPM hub ----------
 
 
@@ -174,6 +184,7 @@ def BatchImportFindings(s, p):
             for k in _BATCH_UPDATE_OWNED:
                 if k in old:
                     f[k] = old[k]
+        _provider_fields(old, f)
         f.setdefault("Workflow", {"Status": "NEW"})
         f.setdefault("WorkflowState", "NEW")
         f.setdefault("RecordState", "ACTIVE")
@@ -186,8 +197,26 @@ def BatchImportFindings(s, p):
     for f in imported:
         _emit_asff(s, f)
         if s.hub_v2 is not None:
-            _store_ocsf(s, ocsf.from_asff(f, s.region))
+            _store_twin(s, f)
     return {"FailedCount": len(failed), "SuccessCount": len(imported), "FailedFindings": failed}
+
+
+_PROVIDER_FIELDS = ("Confidence", "Criticality", "RelatedFindings", "Severity", "Types")
+
+
+def _provider_fields(old, f):
+    """API_FindingProviderFields.html: "When a new finding is sent ..., Security Hub CSPM populates the
+    FindingProviderFields object automatically, if it is empty, based on the corresponding top-level
+    fields". An update that sends none keeps the ones Security Hub holds."""
+    if f.get("FindingProviderFields"):
+        return
+    if old:
+        if old.get("FindingProviderFields"):
+            f["FindingProviderFields"] = old["FindingProviderFields"]
+        return
+    fields = {k: f[k] for k in _PROVIDER_FIELDS if f.get(k) is not None}
+    if fields:
+        f["FindingProviderFields"] = json.loads(json.dumps(fields))
 
 
 _WORKFLOW_STATE = {"NOTIFIED": "ASSIGNED", "SUPPRESSED": "DEFERRED", "RESOLVED": "RESOLVED"}
@@ -289,8 +318,6 @@ def BatchUpdateFindings(s, p):
         _update_asff(f, p)
         done.append(ident)
         _emit_asff(s, f)
-        if s.hub_v2 is not None:
-            _store_ocsf(s, ocsf.from_asff(f, s.region))
     return {"ProcessedFindings": done, "UnprocessedFindings": missing}
 
 

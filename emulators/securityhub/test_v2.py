@@ -153,6 +153,81 @@ class FindingsV2(Base):
         self.assertIn("productv2", t["metadata"]["product"]["uid"])
 
 
+class Twins(Base):
+    """The OCSF twin of a CSPM finding, with both hubs on. AWS documents no link between the two hubs'
+    workflow state (its API reference documents each hub's update on its own: BatchUpdateFindings for
+    ASFF, BatchUpdateFindingsV2 for OCSF), so the twin keeps what BatchUpdateFindingsV2 set on it."""
+
+    ARN = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:security-control/S3.8/finding/1"
+
+    def setUp(self):
+        super().setUp()
+        self.sh.enable_security_hub()
+        self.sh.enable_security_hub_v2()
+
+    def twin(self, finding_id=ARN):
+        (t,) = self.sh.get_findings_v2(Filters=by("finding_info.uid", finding_id))["Findings"]
+        return t
+
+    def v2_events(self):
+        return [e for e in self.srv.events() if e["detail-type"] == "Findings Imported V2"]
+
+    def test_v2_status_and_comment_survive_cspm_imports_and_updates(self):
+        self.sh.batch_import_findings(Findings=[asff(self.ARN)])
+        uid = self.twin()["metadata"]["uid"]
+        self.sh.batch_update_findings_v2(MetadataUids=[uid], StatusId=2, Comment="ticket SEC-1", SeverityId=5)
+        self.sh.batch_update_findings(FindingIdentifiers=[{"Id": self.ARN, "ProductArn": asff()["ProductArn"]}],
+                                      Workflow={"Status": "SUPPRESSED"}, Note={"Text": "cspm", "UpdatedBy": "u"})
+        self.sh.batch_import_findings(Findings=[asff(self.ARN, Title="retitled")])
+        t = self.twin()
+        self.assertEqual((t["status_id"], t["status"], t["comment"], t["severity_id"], t["severity"]),
+                         (2, "In Progress", "ticket SEC-1", 5, "Critical"))
+        self.assertEqual(t["finding_info"]["title"], "retitled")
+        self.assertEqual(t["metadata"]["uid"], uid)
+
+    def test_v2_event_only_on_a_provider_import(self):
+        self.sh.batch_import_findings(Findings=[asff(self.ARN)])
+        self.assertEqual(len(self.v2_events()), 1)
+        self.sh.batch_update_findings(FindingIdentifiers=[{"Id": self.ARN, "ProductArn": asff()["ProductArn"]}],
+                                      Workflow={"Status": "NOTIFIED"})
+        self.assertEqual(len(self.v2_events()), 1)
+        self.assertEqual(self.twin()["status_id"], 1)
+        self.sh.batch_import_findings(Findings=[asff(self.ARN)])
+        self.assertEqual(len(self.v2_events()), 2)
+
+    def test_twin_has_the_products_identity(self):
+        """metadata.product.uid is the productv2 ARN of the ASFF ProductArn (the form
+        OcsfFindingIdentifier.MetadataProductUid takes); resources.type in the CloudFormation form the
+        Security Hub user guide uses for OCSF resources ("AWS::EC2::Instance",
+        exposure-findings-supported-resources.html); types and severity the provider's
+        (FindingProviderFields, which Security Hub fills from the top-level fields of a new finding:
+        API_FindingProviderFields.html)."""
+        product = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+        f = asff("custom-1", ProductArn=product, ProductName="Scanner", CompanyName="Acme",
+                 Types=["TTPs/Discovery"], Severity={"Label": "LOW"},
+                 Resources=[{"Type": "AwsEc2Instance", "Id": f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-1"},
+                            {"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::b"}, {"Type": "Other", "Id": "x"}])
+        del f["Compliance"]
+        self.sh.batch_import_findings(Findings=[f])
+        got = self.sh.get_findings()["Findings"][0]
+        self.assertEqual(got["FindingProviderFields"], {"Severity": {"Label": "LOW"}, "Types": ["TTPs/Discovery"]})
+        # the provider's values, where they differ from the top-level ones
+        f.update(Severity={"Label": "CRITICAL"}, Types=["Effects/Data Exposure"])
+        self.sh.batch_import_findings(Findings=[f])
+        t = self.twin("custom-1")
+        self.assertEqual(t["metadata"]["product"],
+                         {"uid": f"arn:aws:securityhub:{REGION}:{ACCOUNT}:productv2/{ACCOUNT}/default",
+                          "name": "Scanner", "vendor_name": "Acme"})
+        self.assertEqual([r["type"] for r in t["resources"]], ["AWS::EC2::Instance", "AWS::S3::Bucket", "Other"])
+        self.assertEqual((t["finding_info"]["types"], t["severity_id"], t["class_uid"]),
+                         (["TTPs/Discovery"], 2, 2004))
+        got = self.sh.get_findings()["Findings"][0]
+        self.assertEqual((got["Severity"]["Label"], got["Types"]), ("CRITICAL", ["Effects/Data Exposure"]))
+        self.sh.batch_import_findings(Findings=[asff(self.ARN)])
+        self.assertEqual(self.twin()["metadata"]["product"]["uid"],
+                         f"arn:aws:securityhub:{REGION}::productv2/aws/securityhub")
+
+
 class RulesV2(Base):
     RULE = dict(RuleName="close-low", Description="Resolve low findings", RuleOrder=1.0,
                 Criteria={"OcsfFindingCriteria": {"CompositeFilters": [{"NumberFilters": [

@@ -33,6 +33,7 @@ def DisableSecurityHubV2(s, p):
     _require_v2(s)
     s.hub_v2 = None
     s.ocsf.clear()
+    s.v2_set.clear()
     s.rules_v2.clear()
     return {}
 
@@ -74,6 +75,12 @@ def _update(f, u):
     f["type_uid"] = f.get("class_uid", 2004) * 100 + 2
 
 
+def _customer_fields(f, p):
+    """The OCSF fields update `p` set on `f`."""
+    keys = {"Comment": ("comment",), "SeverityId": ("severity_id", "severity"), "StatusId": ("status_id", "status")}
+    return {k: f[k] for member, ks in keys.items() if p.get(member) is not None for k in ks}
+
+
 def _by_identifier(s, ident):
     for f in s.ocsf.values():
         if (filters.values(f, "cloud.account.uid") == [ident["CloudAccountUid"]]
@@ -104,6 +111,7 @@ def BatchUpdateFindingsV2(s, p):
                             "ErrorMessage": "No finding matches this identifier"})
             continue
         _update(f, p)
+        s.v2_set.setdefault(f["metadata"]["uid"], {}).update(_customer_fields(f, p))
         done.append(ident)
         _emit_ocsf(s, f)
     return {"ProcessedFindings": done, "UnprocessedFindings": missing}

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import events
 import filters
+import limits
 import ocsf
 from protocol import ApiError, check_shape
 
@@ -149,19 +150,18 @@ def DescribeHub(s, p):
 
 # ---------- CSPM findings ----------
 
-_IMPORT_LIMITS = [("Title", 256), ("Description", 1024)]
 _BATCH_UPDATE_OWNED = ("Workflow", "Note", "UserDefinedFields", "VerificationState", "Confidence", "Criticality")
 
 
 def _import_problem(f):
+    """(ErrorCode, ErrorMessage) of a finding BatchImportFindings refuses, or None. The reference names
+    no code for a finding over 240 KB: the emulator borrows BatchUpdateFindings' FindingSizeExceeded."""
     problem = check_shape("AwsSecurityFinding", f, "Finding") if isinstance(f, dict) else "Finding must be an object"
+    problem = problem or limits.problem(f)
     if problem:
-        return problem
-    for name, hi in _IMPORT_LIMITS:
-        if len(f[name]) > hi:
-            return f"Finding.{name} must be at most {hi} characters long"
-    if not 1 <= len(f["Resources"]) <= 32:
-        return "Finding.Resources must hold between 1 and 32 resources"
+        return "InvalidInput", problem
+    if limits.too_big(f):
+        return "FindingSizeExceeded", "Finding size exceeded 240 KB"
     return None
 
 
@@ -175,7 +175,7 @@ def BatchImportFindings(s, p):
         problem = _import_problem(f)
         if problem:
             failed.append({"Id": (f or {}).get("Id", "") if isinstance(f, dict) else "",
-                           "ErrorCode": "InvalidInput", "ErrorMessage": problem})
+                           "ErrorCode": problem[0], "ErrorMessage": problem[1]})
             continue
         f = json.loads(json.dumps(f))
         key = (f["ProductArn"], f["Id"])
@@ -259,6 +259,11 @@ def _sorted(items, criteria, getter):
 
 def GetFindings(s, p):
     _require_hub(s)
+    # "You can filter by up to 10 finding attributes. For each attribute, you can provide up to 20
+    # filter values" (API_GetFindings.html)
+    used = {k: v for k, v in (p.get("Filters") or {}).items() if v}
+    if len(used) > 10 or any(len(v) > 20 for v in used.values()):
+        raise _invalid("Filters take up to 10 finding attributes and up to 20 values for each")
     items = [f for f in s.findings.values() if filters.asff_match(f, p.get("Filters"))]
     items = _sorted(items, p.get("SortCriteria"), lambda f, k: filters.values(f, filters.ASFF_FIELDS.get(k, k)))
     page, nxt = _page(items, p, "InvalidInputException")
@@ -266,6 +271,13 @@ def GetFindings(s, p):
 
 
 _LABEL_NORMALIZED = {"INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 40, "HIGH": 70, "CRITICAL": 90}
+
+
+def _label(normalized):
+    """API_SeverityUpdate.html: "If you provide Normalized and don't provide Label, Label is set
+    automatically as follows. 0 - INFORMATIONAL, 1–39 - LOW, 40–69 - MEDIUM, 70–89 - HIGH, 90–100 - CRITICAL"."""
+    return next(label for lo, label in ((90, "CRITICAL"), (70, "HIGH"), (40, "MEDIUM"), (1, "LOW"),
+                                         (0, "INFORMATIONAL")) if normalized >= lo)
 
 
 def _update_asff(f, u):
@@ -279,6 +291,8 @@ def _update_asff(f, u):
         sev.update(u["Severity"])
         if "Label" in u["Severity"] and "Normalized" not in u["Severity"]:
             sev["Normalized"] = _LABEL_NORMALIZED[u["Severity"]["Label"]]
+        if "Normalized" in u["Severity"] and "Label" not in u["Severity"]:
+            sev["Label"] = _label(u["Severity"]["Normalized"])
         f["Severity"] = sev
     if u.get("UserDefinedFields"):
         f["UserDefinedFields"] = {**f.get("UserDefinedFields", {}), **u["UserDefinedFields"]}
@@ -309,8 +323,14 @@ def BatchUpdateFindings(s, p):
                 "UserDefinedFields", "Workflow", "RelatedFindings")):
         raise _invalid("BatchUpdateFindings needs at least one field to update")
     done, missing = [], []
-    for ident in ids:
-        f = s.findings.get((ident["ProductArn"], ident["Id"]))
+    keys = [(i["ProductArn"], i["Id"]) for i in ids]
+    for n, ident in enumerate(ids):
+        if keys.count(keys[n]) > 1:
+            if keys.index(keys[n]) == n:
+                missing.append({"FindingIdentifier": ident, "ErrorCode": "DuplicatedFindingIdentifier",
+                                "ErrorMessage": "Finding Identifier is duplicated"})
+            continue
+        f = s.findings.get(keys[n])
         if f is None:
             missing.append({"FindingIdentifier": ident, "ErrorCode": "FindingNotFound",
                             "ErrorMessage": "Finding Not Found"})

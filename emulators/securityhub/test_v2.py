@@ -65,6 +65,17 @@ class FindingsV2(Base):
         self.assertError("ValidationException", 400, self.raw.get_findings_v2, NextToken="garbage")
         self.assertError("ValidationException", 400, self.raw.get_findings_v2, MaxResults=101)
 
+    def test_filter_limits(self):
+        """API_GetFindingsV2.html, Filters: "You can filter up to 10 composite filters. For each filter
+        type inside of a composite filter, you can provide up to 20 filters"."""
+        one = {"FieldName": "metadata.uid", "Filter": {"Value": "u", "Comparison": "EQUALS"}}
+        self.sh.get_findings_v2(Filters={"CompositeFilters": [{"StringFilters": [one] * 20}] * 10})
+        for filters in ({"CompositeFilters": [{"StringFilters": [one]}] * 11},
+                        {"CompositeFilters": [{"StringFilters": [one] * 21}]},
+                        {"CompositeFilters": [{"NumberFilters": [{"FieldName": "severity_id", "Filter": {"Eq": 1}}] * 21}]}):
+            with self.subTest(filters=str(filters)[:60]):
+                self.assertError("ValidationException", 400, self.sh.get_findings_v2, Filters=filters)
+
     def test_update_by_metadata_uid(self):
         self.imp(ocsf_finding("u1"))
         out = self.sh.batch_update_findings_v2(MetadataUids=["u1", "nope"], Comment="remediated", StatusId=4,

@@ -44,8 +44,16 @@ def DescribeSecurityHubV2(s, p):
     return {"HubV2Arn": s.arn("hubv2/default"), "SubscribedAt": s.hub_v2["SubscribedAt"]}
 
 
+_FILTER_KINDS = ("StringFilters", "DateFilters", "BooleanFilters", "NumberFilters", "MapFilters", "IpFilters")
+
+
 def GetFindingsV2(s, p):
     _require_v2(s)
+    # "You can filter up to 10 composite filters. For each filter type inside of a composite filter,
+    # you can provide up to 20 filters" (API_GetFindingsV2.html)
+    composite = (p.get("Filters") or {}).get("CompositeFilters") or []
+    if len(composite) > 10 or any(len(c.get(k) or []) > 20 for c in composite for k in _FILTER_KINDS):
+        raise _invalid("Filters take up to 10 composite filters and up to 20 filters of each type in each")
     items = [f for f in s.ocsf.values() if filters.ocsf_match(f, p.get("Filters"))]
     for c in reversed(p.get("SortCriteria") or []):
         field = c.get("Field", "")

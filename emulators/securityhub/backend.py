@@ -275,7 +275,8 @@ _LABEL_NORMALIZED = {"INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 40, "HIGH": 70, "CR
 
 def _label(normalized):
     """API_SeverityUpdate.html: "If you provide Normalized and don't provide Label, Label is set
-    automatically as follows. 0 - INFORMATIONAL, 1–39 - LOW, 40–69 - MEDIUM, 70–89 - HIGH, 90–100 - CRITICAL"."""
+    automatically as follows. 0 - INFORMATIONAL, 1–39 - LOW, 40–69 - MEDIUM, 70–89 - HIGH,
+    90–100 - CRITICAL"."""
     return next(label for lo, label in ((90, "CRITICAL"), (70, "HIGH"), (40, "MEDIUM"), (1, "LOW"),
                                          (0, "INFORMATIONAL")) if normalized >= lo)
 

@@ -70,9 +70,10 @@ class FindingsV2(Base):
         type inside of a composite filter, you can provide up to 20 filters"."""
         one = {"FieldName": "metadata.uid", "Filter": {"Value": "u", "Comparison": "EQUALS"}}
         self.sh.get_findings_v2(Filters={"CompositeFilters": [{"StringFilters": [one] * 20}] * 10})
+        number = {"FieldName": "severity_id", "Filter": {"Eq": 1}}
         for filters in ({"CompositeFilters": [{"StringFilters": [one]}] * 11},
                         {"CompositeFilters": [{"StringFilters": [one] * 21}]},
-                        {"CompositeFilters": [{"NumberFilters": [{"FieldName": "severity_id", "Filter": {"Eq": 1}}] * 21}]}):
+                        {"CompositeFilters": [{"NumberFilters": [number] * 21}]}):
             with self.subTest(filters=str(filters)[:60]):
                 self.assertError("ValidationException", 400, self.sh.get_findings_v2, Filters=filters)
 

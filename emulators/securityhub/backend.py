@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import events
 import filters
+import limits
 import ocsf
 from protocol import ApiError, check_shape
 
@@ -31,6 +32,7 @@ class Store:
         self.hub_v2 = None
         self.findings = {}  # (ProductArn, Id) → ASFF finding
         self.ocsf = {}  # metadata.uid → OCSF finding
+        self.v2_set = {}  # metadata.uid → the fields BatchUpdateFindingsV2 set (a twin keeps them)
         self.rules = {}  # arn → CSPM automation rule
         self.rules_v2 = {}  # arn → V2 automation rule
         self.client_tokens = {}
@@ -108,6 +110,15 @@ def _store_ocsf(s, f):
     _emit_ocsf(s, f)
 
 
+def _store_twin(s, f):
+    """The OCSF twin of CSPM finding `f`, rebuilt on each provider import. AWS documents no link
+    between the CSPM workflow and the V2 status (each hub has its own update operation), so what
+    BatchUpdateFindingsV2 set on the twin stays; a CSPM BatchUpdateFindings does not touch it."""
+    twin = ocsf.from_asff(f, s.region)
+    twin.update(s.v2_set.get(twin["metadata"]["uid"], {}))
+    _store_ocsf(s, twin)
+
+
 # ---------- CSPM hub ----------
 
 
@@ -139,19 +150,18 @@ def DescribeHub(s, p):
 
 # ---------- CSPM findings ----------
 
-_IMPORT_LIMITS = [("Title", 256), ("Description", 1024)]
 _BATCH_UPDATE_OWNED = ("Workflow", "Note", "UserDefinedFields", "VerificationState", "Confidence", "Criticality")
 
 
 def _import_problem(f):
+    """(ErrorCode, ErrorMessage) of a finding BatchImportFindings refuses, or None. The reference names
+    no code for a finding over 240 KB: the emulator borrows BatchUpdateFindings' FindingSizeExceeded."""
     problem = check_shape("AwsSecurityFinding", f, "Finding") if isinstance(f, dict) else "Finding must be an object"
+    problem = problem or limits.problem(f)
     if problem:
-        return problem
-    for name, hi in _IMPORT_LIMITS:
-        if len(f[name]) > hi:
-            return f"Finding.{name} must be at most {hi} characters long"
-    if not 1 <= len(f["Resources"]) <= 32:
-        return "Finding.Resources must hold between 1 and 32 resources"
+        return "InvalidInput", problem
+    if limits.too_big(f):
+        return "FindingSizeExceeded", "Finding size exceeded 240 KB"
     return None
 
 
@@ -165,7 +175,7 @@ def BatchImportFindings(s, p):
         problem = _import_problem(f)
         if problem:
             failed.append({"Id": (f or {}).get("Id", "") if isinstance(f, dict) else "",
-                           "ErrorCode": "InvalidInput", "ErrorMessage": problem})
+                           "ErrorCode": problem[0], "ErrorMessage": problem[1]})
             continue
         f = json.loads(json.dumps(f))
         key = (f["ProductArn"], f["Id"])
@@ -174,9 +184,11 @@ def BatchImportFindings(s, p):
             for k in _BATCH_UPDATE_OWNED:
                 if k in old:
                     f[k] = old[k]
+        _provider_fields(old, f)
         f.setdefault("Workflow", {"Status": "NEW"})
         f.setdefault("WorkflowState", "NEW")
         f.setdefault("RecordState", "ACTIVE")
+        _auto_workflow(old, f)
         f.setdefault("Region", s.region)
         f["ProcessedAt"] = now()
         _apply_rules(s, f)
@@ -185,8 +197,57 @@ def BatchImportFindings(s, p):
     for f in imported:
         _emit_asff(s, f)
         if s.hub_v2 is not None:
-            _store_ocsf(s, ocsf.from_asff(f, s.region))
+            _store_twin(s, f)
     return {"FailedCount": len(failed), "SuccessCount": len(imported), "FailedFindings": failed}
+
+
+_PROVIDER_FIELDS = ("Confidence", "Criticality", "RelatedFindings", "Severity", "Types")
+
+
+def _provider_fields(old, f):
+    """API_FindingProviderFields.html: "When a new finding is sent ..., Security Hub CSPM populates the
+    FindingProviderFields object automatically, if it is empty, based on the corresponding top-level
+    fields". An update that sends none keeps the ones Security Hub holds."""
+    if f.get("FindingProviderFields"):
+        return
+    if old:
+        if old.get("FindingProviderFields"):
+            f["FindingProviderFields"] = old["FindingProviderFields"]
+        return
+    fields = {k: f[k] for k in _PROVIDER_FIELDS if f.get(k) is not None}
+    if fields:
+        f["FindingProviderFields"] = json.loads(json.dumps(fields))
+
+
+_WORKFLOW_STATE = {"NOTIFIED": "ASSIGNED", "SUPPRESSED": "DEFERRED", "RESOLVED": "RESOLVED"}
+_CONTROLS = re.compile(r"arn:[^:]+:securityhub:[^:]*::product/aws/securityhub")
+
+
+def _set_workflow(f, status):
+    f["Workflow"] = {"Status": status}
+    f["WorkflowState"] = _WORKFLOW_STATE.get(status, "NEW")
+
+
+def _compliance(f):
+    return (f.get("Compliance") or {}).get("Status") if f else None
+
+
+def _auto_workflow(old, f):
+    """What Security Hub does to the workflow status of an imported finding (API_Workflow.html,
+    API_WorkflowUpdate.html, AwsSecurityFindingFilters.WorkflowStatus): NOTIFIED or RESOLVED goes back
+    to NEW when RecordState changes from ARCHIVED to ACTIVE or Compliance.Status from PASSED to WARNING,
+    FAILED or NOT_AVAILABLE (SUPPRESSED does not); "for findings from controls", Compliance.Status PASSED
+    sets RESOLVED. Findings from controls are those of Security Hub's own product ARN."""
+    status = f["Workflow"].get("Status", "NEW")
+    if old and status in ("NOTIFIED", "RESOLVED"):
+        reactivated = old.get("RecordState") == "ARCHIVED" and f["RecordState"] == "ACTIVE"
+        failing = _compliance(old) == "PASSED" and _compliance(f) in ("WARNING", "FAILED", "NOT_AVAILABLE")
+        if reactivated or failing:
+            status = "NEW"
+    if _compliance(f) == "PASSED" and _CONTROLS.fullmatch(f["ProductArn"]):
+        status = "RESOLVED"
+    if status != f["Workflow"].get("Status"):
+        _set_workflow(f, status)
 
 
 def _sorted(items, criteria, getter):
@@ -198,6 +259,11 @@ def _sorted(items, criteria, getter):
 
 def GetFindings(s, p):
     _require_hub(s)
+    # "You can filter by up to 10 finding attributes. For each attribute, you can provide up to 20
+    # filter values" (API_GetFindings.html)
+    used = {k: v for k, v in (p.get("Filters") or {}).items() if v}
+    if len(used) > 10 or any(len(v) > 20 for v in used.values()):
+        raise _invalid("Filters take up to 10 finding attributes and up to 20 values for each")
     items = [f for f in s.findings.values() if filters.asff_match(f, p.get("Filters"))]
     items = _sorted(items, p.get("SortCriteria"), lambda f, k: filters.values(f, filters.ASFF_FIELDS.get(k, k)))
     page, nxt = _page(items, p, "InvalidInputException")
@@ -207,12 +273,18 @@ def GetFindings(s, p):
 _LABEL_NORMALIZED = {"INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 40, "HIGH": 70, "CRITICAL": 90}
 
 
+def _label(normalized):
+    """API_SeverityUpdate.html: "If you provide Normalized and don't provide Label, Label is set
+    automatically as follows. 0 - INFORMATIONAL, 1–39 - LOW, 40–69 - MEDIUM, 70–89 - HIGH,
+    90–100 - CRITICAL"."""
+    return next(label for lo, label in ((90, "CRITICAL"), (70, "HIGH"), (40, "MEDIUM"), (1, "LOW"),
+                                         (0, "INFORMATIONAL")) if normalized >= lo)
+
+
 def _update_asff(f, u):
     """Apply the BatchUpdateFindings fields of `u` (also an automation rule's FindingFieldsUpdate)."""
     if u.get("Workflow", {}).get("Status"):
-        f["Workflow"] = {"Status": u["Workflow"]["Status"]}
-        f["WorkflowState"] = {"NOTIFIED": "ASSIGNED", "SUPPRESSED": "DEFERRED", "RESOLVED": "RESOLVED"}.get(
-            u["Workflow"]["Status"], "NEW")
+        _set_workflow(f, u["Workflow"]["Status"])
     if u.get("Note"):
         f["Note"] = {**u["Note"], "UpdatedAt": now()}
     if u.get("Severity"):
@@ -220,13 +292,16 @@ def _update_asff(f, u):
         sev.update(u["Severity"])
         if "Label" in u["Severity"] and "Normalized" not in u["Severity"]:
             sev["Normalized"] = _LABEL_NORMALIZED[u["Severity"]["Label"]]
+        if "Normalized" in u["Severity"] and "Label" not in u["Severity"]:
+            sev["Label"] = _label(u["Severity"]["Normalized"])
         f["Severity"] = sev
     if u.get("UserDefinedFields"):
         f["UserDefinedFields"] = {**f.get("UserDefinedFields", {}), **u["UserDefinedFields"]}
     for k in ("VerificationState", "Confidence", "Criticality", "Types", "RelatedFindings"):
         if k in u:
             f[k] = u[k]
-    f["UpdatedAt"] = now()
+    # UpdatedAt is the provider's: "your updates don't affect the value for the UpdatedAt field"
+    # (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindings.html)
 
 
 def _check_note(note, code="InvalidInputException"):
@@ -249,8 +324,14 @@ def BatchUpdateFindings(s, p):
                 "UserDefinedFields", "Workflow", "RelatedFindings")):
         raise _invalid("BatchUpdateFindings needs at least one field to update")
     done, missing = [], []
-    for ident in ids:
-        f = s.findings.get((ident["ProductArn"], ident["Id"]))
+    keys = [(i["ProductArn"], i["Id"]) for i in ids]
+    for n, ident in enumerate(ids):
+        if keys.count(keys[n]) > 1:
+            if keys.index(keys[n]) == n:
+                missing.append({"FindingIdentifier": ident, "ErrorCode": "DuplicatedFindingIdentifier",
+                                "ErrorMessage": "Finding Identifier is duplicated"})
+            continue
+        f = s.findings.get(keys[n])
         if f is None:
             missing.append({"FindingIdentifier": ident, "ErrorCode": "FindingNotFound",
                             "ErrorMessage": "Finding Not Found"})
@@ -258,8 +339,6 @@ def BatchUpdateFindings(s, p):
         _update_asff(f, p)
         done.append(ident)
         _emit_asff(s, f)
-        if s.hub_v2 is not None:
-            _store_ocsf(s, ocsf.from_asff(f, s.region))
     return {"ProcessedFindings": done, "UnprocessedFindings": missing}
 
 

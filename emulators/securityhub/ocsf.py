@@ -1,5 +1,6 @@
 """ASFF → OCSF: the OCSF twin Security Hub (V2) shows of a CSPM finding, and OCSF field helpers."""
 
+import re
 import uuid
 from datetime import datetime, timezone
 
@@ -8,10 +9,61 @@ SEVERITY = {"INFORMATIONAL": (1, "Informational"), "LOW": (2, "Low"), "MEDIUM": 
 SEVERITY_NAMES = {0: "Unknown", 1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical",
                   6: "Fatal", 99: "Other"}
 STATUS_NAMES = {0: "Unknown", 1: "New", 2: "In Progress", 3: "Suppressed", 4: "Resolved", 5: "Archived",
-                99: "Other"}
+                6: "Deleted", 99: "Other"}
 WORKFLOW_STATUS = {"NEW": 1, "NOTIFIED": 2, "SUPPRESSED": 3, "RESOLVED": 4}
 COMPLIANCE = {"PASSED": (1, "Pass"), "WARNING": (2, "Warning"), "FAILED": (3, "Fail"),
               "NOT_AVAILABLE": (0, "Unknown")}
+
+
+# ASFF resource Type → OCSF resources.type. Security Hub names OCSF resource types in CloudFormation's
+# form ("AWS::EC2::Instance", user guide exposure-findings-supported-resources.html); the pairs are
+# those secauto reads back (handlers/core/src/ocsf/resource_types.rs). A type not listed keeps its
+# ASFF name: a guess, AWS documents no full mapping.
+RESOURCE_TYPES = {
+    "AwsEc2Instance": "AWS::EC2::Instance", "AwsEc2SecurityGroup": "AWS::EC2::SecurityGroup",
+    "AwsEc2Volume": "AWS::EC2::Volume", "AwsEc2Vpc": "AWS::EC2::VPC", "AwsEc2Subnet": "AWS::EC2::Subnet",
+    "AwsEc2NetworkAcl": "AWS::EC2::NetworkAcl", "AwsEc2NetworkInterface": "AWS::EC2::NetworkInterface",
+    "AwsEc2Eip": "AWS::EC2::EIP", "AwsEc2LaunchTemplate": "AWS::EC2::LaunchTemplate",
+    "AwsEc2TransitGateway": "AWS::EC2::TransitGateway", "AwsEc2VpcEndpointService": "AWS::EC2::VPCEndpointService",
+    "AwsEc2VpcPeeringConnection": "AWS::EC2::VPCPeeringConnection",
+    "AwsEc2ClientVpnEndpoint": "AWS::EC2::ClientVpnEndpoint", "AwsS3Bucket": "AWS::S3::Bucket",
+    "AwsS3AccountPublicAccessBlock": "AWS::S3::AccountPublicAccessBlock", "AwsS3Object": "AWS::S3::Object",
+    "AwsIamUser": "AWS::IAM::User", "AwsIamRole": "AWS::IAM::Role", "AwsIamPolicy": "AWS::IAM::Policy",
+    "AwsIamGroup": "AWS::IAM::Group", "AwsIamAccessKey": "AWS::IAM::AccessKey", "AwsKmsKey": "AWS::KMS::Key",
+    "AwsLambdaFunction": "AWS::Lambda::Function", "AwsRdsDbInstance": "AWS::RDS::DBInstance",
+    "AwsRdsDbCluster": "AWS::RDS::DBCluster", "AwsRdsDbSnapshot": "AWS::RDS::DBSnapshot",
+    "AwsRdsDbClusterSnapshot": "AWS::RDS::DBClusterSnapshot", "AwsRdsDbSecurityGroup": "AWS::RDS::DBSecurityGroup",
+    "AwsRdsEventSubscription": "AWS::RDS::EventSubscription", "AwsCloudTrailTrail": "AWS::CloudTrail::Trail",
+    "AwsCloudFrontDistribution": "AWS::CloudFront::Distribution",
+    "AwsCloudFormationStack": "AWS::CloudFormation::Stack", "AwsCloudWatchAlarm": "AWS::CloudWatch::Alarm",
+    "AwsCodeBuildProject": "AWS::CodeBuild::Project", "AwsDynamoDbTable": "AWS::DynamoDB::Table",
+    "AwsEcrRepository": "AWS::ECR::Repository", "AwsEcrContainerImage": "AWS::ECR::ContainerImage",
+    "AwsEcsCluster": "AWS::ECS::Cluster", "AwsEcsService": "AWS::ECS::Service",
+    "AwsEcsTaskDefinition": "AWS::ECS::TaskDefinition", "AwsEksCluster": "AWS::EKS::Cluster",
+    "AwsElbv2LoadBalancer": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AwsElbLoadBalancer": "AWS::ElasticLoadBalancing::LoadBalancer",
+    "AwsElasticsearchDomain": "AWS::Elasticsearch::Domain", "AwsOpenSearchServiceDomain": "AWS::OpenSearch::Domain",
+    "AwsAutoScalingAutoScalingGroup": "AWS::AutoScaling::AutoScalingGroup", "AwsLogsLogGroup": "AWS::Logs::LogGroup",
+    "AwsSnsTopic": "AWS::SNS::Topic", "AwsSqsQueue": "AWS::SQS::Queue",
+    "AwsSecretsManagerSecret": "AWS::SecretsManager::Secret", "AwsSsmPatchCompliance": "AWS::SSM::PatchCompliance",
+    "AwsRedshiftCluster": "AWS::Redshift::Cluster", "AwsApiGatewayStage": "AWS::ApiGateway::Stage",
+    "AwsApiGatewayV2Stage": "AWS::ApiGatewayV2::Stage", "AwsWafWebAcl": "AWS::WAF::WebACL",
+    "AwsWafv2WebAcl": "AWS::WAFv2::WebACL", "AwsAccount": "AWS::::Account",
+}
+_PRODUCT_ARN = re.compile(r"(arn:[^:]+:securityhub:[^:]*:[^:]*:)product/([^/]+)/([^/]+)")
+
+
+def product(f, region):
+    """metadata.product of the twin: the productv2 ARN of the finding's ProductArn (the form
+    OcsfFindingIdentifier.MetadataProductUid takes, arn:…:productv2/<company>/<product>), named by
+    the ASFF ProductName and CompanyName, else by the ARN's parts. Renaming product/ to productv2/
+    with the rest unchanged (an account's own default product keeps its account) is a guess."""
+    m = _PRODUCT_ARN.fullmatch(f.get("ProductArn") or "")
+    if not m:
+        return {"uid": f"arn:aws:securityhub:{region}::productv2/aws/securityhub", "name": "Security Hub",
+                "vendor_name": "AWS"}
+    return {"uid": f"{m.group(1)}productv2/{m.group(2)}/{m.group(3)}", "name": f.get("ProductName") or m.group(3),
+            "vendor_name": f.get("CompanyName") or m.group(2)}
 
 
 def _ms(iso):
@@ -27,8 +79,11 @@ def twin_uid(asff_id):
 
 
 def from_asff(f, region):
-    """A reasonable OCSF twin: class 2003 (Compliance Finding) for a control finding, else 2004."""
-    sev_id, sev = SEVERITY.get((f.get("Severity") or {}).get("Label", ""), (0, "Unknown"))
+    """A reasonable OCSF twin: class 2003 (Compliance Finding) for a control finding, else 2004. Types
+    and severity are the provider's (FindingProviderFields, which BatchUpdateFindings cannot change)."""
+    provider = f.get("FindingProviderFields") or {}
+    severity = provider.get("Severity") or f.get("Severity") or {}
+    sev_id, sev = SEVERITY.get(severity.get("Label", ""), (0, "Unknown"))
     status_id = WORKFLOW_STATUS.get((f.get("Workflow") or {}).get("Status", "NEW"), 1)
     if f.get("RecordState") == "ARCHIVED":
         status_id = 5
@@ -54,17 +109,13 @@ def from_asff(f, region):
             "uid": twin_uid(f["Id"]),
             "version": "1.6.0",
             "profiles": ["cloud", "datetime"],
-            "product": {
-                "uid": f"arn:aws:securityhub:{region}::productv2/aws/securityhub",
-                "name": "Security Hub",
-                "vendor_name": "AWS",
-            },
+            "product": product(f, region),
         },
         "finding_info": {
             "uid": f["Id"],
             "title": f.get("Title"),
             "desc": f.get("Description"),
-            "types": f.get("Types", []),
+            "types": provider.get("Types") or f.get("Types", []),
             "created_time_dt": f.get("CreatedAt"),
             "modified_time_dt": f.get("UpdatedAt"),
             "first_seen_time_dt": f.get("FirstObservedAt"),
@@ -73,7 +124,7 @@ def from_asff(f, region):
         "cloud": {"provider": "AWS", "region": f.get("Region", region), "account": {"uid": account}},
         "resources": [
             {
-                "type": r.get("Type"),
+                "type": RESOURCE_TYPES.get(r.get("Type"), r.get("Type")),
                 "uid": r.get("Id"),
                 "region": r.get("Region", region),
                 "cloud_partition": r.get("Partition", "aws"),

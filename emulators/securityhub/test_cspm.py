@@ -95,7 +95,9 @@ class Findings(Base):
         self.assertEqual(ids(Id=eq("a")), ["a"])
         self.assertEqual(ids(ProductArn=eq(PRODUCT)), ["a", "b"])
         self.assertEqual(ids(AwsAccountId=eq(ACCOUNT)), ["a", "b"])
-        self.assertEqual(ids(WorkflowStatus=eq("NEW")), ["a", "b", "c"])
+        # b, a control finding that passed, is RESOLVED (test_control_finding_that_passes_is_resolved)
+        self.assertEqual(ids(WorkflowStatus=eq("NEW")), ["a", "c"])
+        self.assertEqual(ids(WorkflowStatus=eq("RESOLVED")), ["b"])
         self.assertEqual(ids(RecordState=eq("ACTIVE")), ["a", "b"])
         self.assertEqual(ids(SeverityLabel=eq("LOW")), ["b"])
         self.assertEqual(ids(ComplianceStatus=eq("FAILED")), ["a", "c"])
@@ -139,6 +141,52 @@ class Findings(Base):
         self.assertTrue(all(f["ErrorCode"] == "InvalidInput" for f in out["FailedFindings"]))
         self.assertIn("Title", out["FailedFindings"][0]["ErrorMessage"])
 
+    def test_import_refuses_what_the_reference_documents(self):
+        """API_AwsSecurityFinding.html: the "Length Constraints" and "Array Members" of its members, its
+        timestamp formats ("Timestamps can end with Z or ("+" / "-") time-hour [":" time-minute]. The
+        time-secfrac after seconds is limited to a maximum of 9 digits. The offset is bounded by
+        +/-18:00"); API_BatchImportFindings.html: "The maximum allowed size for a finding is 240 Kb. An
+        error is returned for any finding larger than 240 Kb"."""
+        res = [{"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::b"}]
+        bad = {
+            "id": asff("i" * 513), "acct": asff("acct", AwsAccountId="1234"), "types": asff("types", Types=["t"] * 51),
+            "rtype": asff("rtype", Resources=[{"Type": "T" * 257, "Id": "x"}]),
+            "rregion": asff("rregion", Resources=[{"Type": "AwsS3Bucket", "Id": "x", "Region": "r" * 17}]),
+            "many": asff("many", Resources=res * 33), "note": asff("note", Note={
+                "Text": "n" * 513, "UpdatedBy": "u", "UpdatedAt": "2025-01-01T00:00:00Z"}),
+            "norm": asff("norm", Severity={"Normalized": 101}), "pf": asff("pf", ProductFields={"k" * 129: "v"}),
+            "udf": asff("udf", UserDefinedFields={f"k{i}": "v" for i in range(51)}),
+            "related": asff("related", RelatedFindings=[{"ProductArn": PRODUCT, "Id": "x"}] * 11),
+            "req": asff("req", Compliance={"Status": "FAILED", "RelatedRequirements": ["r"] * 33}),
+            "date": asff("date", CreatedAt="2025-01-01"), "month": asff("month", UpdatedAt="2025-13-01T00:00:00Z"),
+            "offset": asff("offset", FirstObservedAt="2025-01-01T00:00:00+18:01"),
+            "frac": asff("frac", LastObservedAt="2025-01-01T00:00:00.1234567890Z"),
+            "space": asff("space", CreatedAt="2025-01-01 00:00:00Z"),
+        }
+        out = self.raw.batch_import_findings(Findings=list(bad.values()))
+        self.assertEqual(out["SuccessCount"], 0, out["FailedFindings"])
+        self.assertEqual(sorted(f["Id"] for f in out["FailedFindings"]), sorted(f["Id"] for f in bad.values()))
+        self.assertEqual({f["ErrorCode"] for f in out["FailedFindings"]}, {"InvalidInput"})
+        big = asff("big", Resources=[{"Type": "Other", "Id": "x", "Details": {"Other": {"k": "x" * 250000}}}])
+        out = self.raw.batch_import_findings(Findings=[big, asff("small")])
+        self.assertEqual((out["SuccessCount"], out["FailedFindings"][0]["Id"]), (1, "big"))
+        self.assertEqual(out["FailedFindings"][0]["ErrorCode"], "FindingSizeExceeded")
+        good = [asff(f"t{i}", CreatedAt=t) for i, t in enumerate((
+            "2019-01-31T23:00:00Z", "2019-01-31T23:00:00.123456789Z", "2024-01-04T15:25:10+17:59",
+            "2024-01-04T15:25:10-1759", "2024-01-04T15:25:10.123456789+17:59", "2024-01-04T15:25:10+05"))]
+        self.assertEqual(self.sh.batch_import_findings(Findings=good)["SuccessCount"], len(good))
+
+    def test_get_findings_filter_limits(self):
+        """API_GetFindings.html, Filters: "You can filter by up to 10 finding attributes. For each
+        attribute, you can provide up to 20 filter values"."""
+        eq = [{"Value": "a", "Comparison": "EQUALS"}]
+        names = ["Id", "ProductArn", "AwsAccountId", "GeneratorId", "Title", "Description", "Type",
+                 "SeverityLabel", "WorkflowStatus", "RecordState", "ComplianceStatus"]
+        self.sh.get_findings(Filters={n: eq for n in names[:10]})
+        self.sh.get_findings(Filters={"Id": eq * 20})
+        self.assertError("InvalidInputException", 400, self.sh.get_findings, Filters={n: eq for n in names})
+        self.assertError("InvalidInputException", 400, self.sh.get_findings, Filters={"Id": eq * 21})
+
     def test_batch_update(self):
         self.sh.batch_import_findings(Findings=[asff("a")])
         ident = {"Id": "a", "ProductArn": PRODUCT}
@@ -156,6 +204,85 @@ class Findings(Base):
         # a re-import by the provider keeps what BatchUpdateFindings set
         self.sh.batch_import_findings(Findings=[asff("a")])
         self.assertEqual(self.sh.get_findings()["Findings"][0]["Workflow"]["Status"], "RESOLVED")
+
+    def test_batch_update_keeps_updated_at(self):
+        """BatchUpdateFindings: "your updates don't affect the value for the UpdatedAt field of the finding"
+        (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindings.html)."""
+        self.sh.batch_import_findings(Findings=[asff("a")])
+        before = self.sh.get_findings()["Findings"][0]
+        self.sh.batch_update_findings(FindingIdentifiers=[{"Id": "a", "ProductArn": PRODUCT}],
+                                      Workflow={"Status": "NOTIFIED"}, Note={"Text": "t", "UpdatedBy": "u"})
+        after = self.sh.get_findings()["Findings"][0]
+        self.assertEqual(after["Workflow"]["Status"], "NOTIFIED")
+        self.assertEqual((after["UpdatedAt"], after["CreatedAt"]), (before["UpdatedAt"], before["CreatedAt"]))
+        self.assertEqual(after["UpdatedAt"], "2025-01-01T00:00:00.000Z")
+
+    def workflow(self, finding_id):
+        return self.sh.get_findings(Filters={"Id": [{"Value": finding_id, "Comparison": "EQUALS"}]})[
+            "Findings"][0]["Workflow"]["Status"]
+
+    def set_workflow(self, finding_id, status, product=PRODUCT):
+        self.sh.batch_update_findings(FindingIdentifiers=[{"Id": finding_id, "ProductArn": product}],
+                                      Workflow={"Status": status})
+
+    def test_workflow_resets_on_import(self):
+        """API_WorkflowUpdate.html / API_Workflow.html: "Security Hub CSPM also resets WorkFlowStatus from
+        NOTIFIED or RESOLVED to NEW" when "The record state changes from ARCHIVED to ACTIVE" or "The compliance
+        status changes from PASSED to either WARNING, FAILED, or NOT_AVAILABLE"; AwsSecurityFindingFilters
+        WorkflowStatus: "The workflow status of a SUPPRESSED finding does not change if RecordState changes
+        from ARCHIVED to ACTIVE"."""
+        custom = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+        c = dict(ProductArn=custom, GeneratorId="custom")
+        self.sh.batch_import_findings(Findings=[asff("pass", Compliance={"Status": "PASSED"}, **c),
+                                                asff("fail", **c), asff("arch", RecordState="ARCHIVED", **c),
+                                                asff("supp", RecordState="ARCHIVED", **c), asff("new", **c)])
+        for fid, status in (("pass", "NOTIFIED"), ("fail", "NOTIFIED"), ("arch", "RESOLVED"), ("supp", "SUPPRESSED")):
+            self.set_workflow(fid, status, custom)
+        self.sh.batch_import_findings(Findings=[
+            asff("pass", Compliance={"Status": "WARNING"}, **c), asff("fail", **c), asff("arch", **c),
+            asff("supp", **c), asff("new", Compliance={"Status": "PASSED"}, **c)])
+        got = {fid: self.workflow(fid) for fid in ("pass", "fail", "arch", "supp", "new")}
+        # PASSED → WARNING and ARCHIVED → ACTIVE reopen; FAILED again, SUPPRESSED, and a finding of
+        # another product that passes stay as they were
+        self.assertEqual(got, {"pass": "NEW", "fail": "NOTIFIED", "arch": "NEW", "supp": "SUPPRESSED",
+                               "new": "NEW"})
+        self.assertEqual(self.sh.get_findings(Filters={"Id": [{"Value": "arch", "Comparison": "EQUALS"}]})[
+            "Findings"][0]["WorkflowState"], "NEW")
+
+    def test_control_finding_that_passes_is_resolved(self):
+        """AwsSecurityFindingFilters WorkflowStatus (API reference): "For findings from controls, if
+        Compliance.Status is PASSED, then Security Hub CSPM automatically sets the workflow status to
+        RESOLVED"; and it goes back to NEW when the control fails again (API_WorkflowUpdate.html)."""
+        self.sh.batch_import_findings(Findings=[asff("c1"), asff("c2", Compliance={"Status": "PASSED"})])
+        self.assertEqual((self.workflow("c1"), self.workflow("c2")), ("NEW", "RESOLVED"))
+        self.set_workflow("c1", "NOTIFIED")
+        for compliance, status in (("PASSED", "RESOLVED"), ("NOT_AVAILABLE", "NEW"), ("FAILED", "NEW"),
+                                   ("PASSED", "RESOLVED"), ("FAILED", "NEW")):
+            self.sh.batch_import_findings(Findings=[asff("c1", Compliance={"Status": compliance})])
+            self.assertEqual(self.workflow("c1"), status, compliance)
+        # a customer's change holds until the provider's next import says otherwise
+        self.set_workflow("c1", "NOTIFIED")
+        self.sh.batch_import_findings(Findings=[asff("c1")])
+        self.assertEqual(self.workflow("c1"), "NOTIFIED")
+
+    def test_batch_update_duplicates_and_normalized_severity(self):
+        """API_BatchUpdateFindingsUnprocessedFinding.html: "DuplicatedFindingIdentifier - The request
+        included two or more findings with the same FindingIdentifier" ("Finding Identifier is
+        duplicated"); API_SeverityUpdate.html: "If you provide Normalized and don't provide Label, Label
+        is set automatically" (0 INFORMATIONAL, 1-39 LOW, 40-69 MEDIUM, 70-89 HIGH, 90-100 CRITICAL)."""
+        self.sh.batch_import_findings(Findings=[asff("a"), asff("b")])
+        a, b = ({"Id": i, "ProductArn": PRODUCT} for i in ("a", "b"))
+        out = self.sh.batch_update_findings(FindingIdentifiers=[a, b, a], Workflow={"Status": "NOTIFIED"})
+        self.assertEqual(out["ProcessedFindings"], [b])
+        self.assertEqual([(u["FindingIdentifier"], u["ErrorCode"], u["ErrorMessage"]) for u in out[
+            "UnprocessedFindings"]], [(a, "DuplicatedFindingIdentifier", "Finding Identifier is duplicated")])
+        self.assertEqual((self.workflow("a"), self.workflow("b")), ("NEW", "NOTIFIED"))
+        for normalized, label in ((0, "INFORMATIONAL"), (1, "LOW"), (39, "LOW"), (40, "MEDIUM"), (69, "MEDIUM"),
+                                  (70, "HIGH"), (89, "HIGH"), (90, "CRITICAL"), (100, "CRITICAL")):
+            self.sh.batch_update_findings(FindingIdentifiers=[a], Severity={"Normalized": normalized})
+            sev = self.sh.get_findings(Filters={"Id": [{"Value": "a", "Comparison": "EQUALS"}]})["Findings"][0][
+                "Severity"]
+            self.assertEqual((sev["Normalized"], sev["Label"]), (normalized, label))
 
     def test_batch_update_validation(self):
         ident = [{"Id": "a", "ProductArn": PRODUCT}]

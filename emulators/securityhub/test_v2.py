@@ -65,6 +65,18 @@ class FindingsV2(Base):
         self.assertError("ValidationException", 400, self.raw.get_findings_v2, NextToken="garbage")
         self.assertError("ValidationException", 400, self.raw.get_findings_v2, MaxResults=101)
 
+    def test_filter_limits(self):
+        """API_GetFindingsV2.html, Filters: "You can filter up to 10 composite filters. For each filter
+        type inside of a composite filter, you can provide up to 20 filters"."""
+        one = {"FieldName": "metadata.uid", "Filter": {"Value": "u", "Comparison": "EQUALS"}}
+        self.sh.get_findings_v2(Filters={"CompositeFilters": [{"StringFilters": [one] * 20}] * 10})
+        number = {"FieldName": "severity_id", "Filter": {"Eq": 1}}
+        for filters in ({"CompositeFilters": [{"StringFilters": [one]}] * 11},
+                        {"CompositeFilters": [{"StringFilters": [one] * 21}]},
+                        {"CompositeFilters": [{"NumberFilters": [number] * 21}]}):
+            with self.subTest(filters=str(filters)[:60]):
+                self.assertError("ValidationException", 400, self.sh.get_findings_v2, Filters=filters)
+
     def test_update_by_metadata_uid(self):
         self.imp(ocsf_finding("u1"))
         out = self.sh.batch_update_findings_v2(MetadataUids=["u1", "nope"], Comment="remediated", StatusId=4,
@@ -75,6 +87,20 @@ class FindingsV2(Base):
         f = self.sh.get_findings_v2(Filters=by("metadata.uid", "u1"))["Findings"][0]
         self.assertEqual((f["comment"], f["status_id"], f["status"], f["severity_id"], f["severity"]),
                          ("remediated", 4, "Resolved", 2, "Low"))
+
+    def test_update_keeps_provider_times(self):
+        """BatchUpdateFindingsV2: "Updates from BatchUpdateFindingsV2 don't affect the value of
+        finding_info.modified_time, finding_info.modified_time_dt, time, or time_dt for a finding"
+        (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindingsV2.html)."""
+        times = {"time": 1764753300000, "time_dt": "2025-12-03T09:15:00.000Z"}
+        info = {"uid": "gd-u1", "modified_time": 1764753300000, "modified_time_dt": "2025-12-03T09:15:00.000Z"}
+        self.imp(ocsf_finding("u1", finding_info=info, **times))
+        self.sh.batch_update_findings_v2(MetadataUids=["u1"], StatusId=4, Comment="done")
+        f = self.sh.get_findings_v2(Filters=by("metadata.uid", "u1"))["Findings"][0]
+        self.assertEqual(f["status_id"], 4)
+        self.assertEqual((f["time"], f["time_dt"]), (times["time"], times["time_dt"]))
+        self.assertEqual((f["finding_info"]["modified_time"], f["finding_info"]["modified_time_dt"]),
+                         (info["modified_time"], info["modified_time_dt"]))
 
     def test_update_by_finding_identifiers(self):
         self.imp(ocsf_finding("u1"))
@@ -103,6 +129,29 @@ class FindingsV2(Base):
             with self.subTest(kw=str(kw)[:80]):
                 self.assertError("ValidationException", 400, self.raw.batch_update_findings_v2, **kw)
 
+    def test_update_refuses_what_the_reference_refuses(self):
+        """API_BatchUpdateFindingsV2.html: "Customers cannot use MetadataUids together with
+        FindingIdentifiers"; StatusId "allowed enum values [0, 1, 2, 3, 4, 5, 99]"; SeverityId
+        "[0, 1, 2, 3, 4, 5, 6, 99]"; Comment "Minimum character length 1. Maximum character length 512"."""
+        self.imp(ocsf_finding("u1"))
+        ident = {"CloudAccountUid": ACCOUNT, "FindingInfoUid": "gd-u1",
+                 "MetadataProductUid": f"arn:aws:securityhub:{REGION}::productv2/aws/guardduty"}
+        refused = [dict(MetadataUids=["u1"], FindingIdentifiers=[ident], StatusId=2),
+                   dict(MetadataUids=["u1"], StatusId=6), dict(MetadataUids=["u1"], StatusId=-1),
+                   dict(MetadataUids=["u1"], SeverityId=7), dict(MetadataUids=["u1"], Comment="c" * 513)]
+        for kw in refused:
+            with self.subTest(kw=str(kw)[:80]):
+                self.assertError("ValidationException", 400, self.raw.batch_update_findings_v2, **kw)
+        self.assertEqual(self.sh.get_findings_v2()["Findings"][0]["status_id"], 1)
+        for status in (0, 1, 2, 3, 4, 5, 99):
+            self.sh.batch_update_findings_v2(MetadataUids=["u1"], StatusId=status)
+        for severity in (0, 1, 2, 3, 4, 5, 6, 99):
+            self.sh.batch_update_findings_v2(MetadataUids=["u1"], SeverityId=severity)
+        self.sh.batch_update_findings_v2(MetadataUids=["u1"], Comment="c" * 512)
+        f = self.sh.get_findings_v2()["Findings"][0]
+        self.assertEqual((f["status_id"], f["status"], f["severity_id"], f["severity"], len(f["comment"])),
+                         (99, "Other", 99, "Other", 512))
+
     def test_cspm_control_finding_gets_its_ocsf_twin(self):
         self.sh.enable_security_hub()
         self.sh.batch_import_findings(Findings=[asff("arn:aws:securityhub:us-east-1:123456789012:f/1")])
@@ -114,6 +163,81 @@ class FindingsV2(Base):
                           t["severity_id"], t["cloud"]["account"]["uid"], t["resources"][0]["uid"]),
                          (2003, "S3.8", "Fail", 1, 4, ACCOUNT, "arn:aws:s3:::demo-bucket"))
         self.assertIn("productv2", t["metadata"]["product"]["uid"])
+
+
+class Twins(Base):
+    """The OCSF twin of a CSPM finding, with both hubs on. AWS documents no link between the two hubs'
+    workflow state (its API reference documents each hub's update on its own: BatchUpdateFindings for
+    ASFF, BatchUpdateFindingsV2 for OCSF), so the twin keeps what BatchUpdateFindingsV2 set on it."""
+
+    ARN = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:security-control/S3.8/finding/1"
+
+    def setUp(self):
+        super().setUp()
+        self.sh.enable_security_hub()
+        self.sh.enable_security_hub_v2()
+
+    def twin(self, finding_id=ARN):
+        (t,) = self.sh.get_findings_v2(Filters=by("finding_info.uid", finding_id))["Findings"]
+        return t
+
+    def v2_events(self):
+        return [e for e in self.srv.events() if e["detail-type"] == "Findings Imported V2"]
+
+    def test_v2_status_and_comment_survive_cspm_imports_and_updates(self):
+        self.sh.batch_import_findings(Findings=[asff(self.ARN)])
+        uid = self.twin()["metadata"]["uid"]
+        self.sh.batch_update_findings_v2(MetadataUids=[uid], StatusId=2, Comment="ticket SEC-1", SeverityId=5)
+        self.sh.batch_update_findings(FindingIdentifiers=[{"Id": self.ARN, "ProductArn": asff()["ProductArn"]}],
+                                      Workflow={"Status": "SUPPRESSED"}, Note={"Text": "cspm", "UpdatedBy": "u"})
+        self.sh.batch_import_findings(Findings=[asff(self.ARN, Title="retitled")])
+        t = self.twin()
+        self.assertEqual((t["status_id"], t["status"], t["comment"], t["severity_id"], t["severity"]),
+                         (2, "In Progress", "ticket SEC-1", 5, "Critical"))
+        self.assertEqual(t["finding_info"]["title"], "retitled")
+        self.assertEqual(t["metadata"]["uid"], uid)
+
+    def test_v2_event_only_on_a_provider_import(self):
+        self.sh.batch_import_findings(Findings=[asff(self.ARN)])
+        self.assertEqual(len(self.v2_events()), 1)
+        self.sh.batch_update_findings(FindingIdentifiers=[{"Id": self.ARN, "ProductArn": asff()["ProductArn"]}],
+                                      Workflow={"Status": "NOTIFIED"})
+        self.assertEqual(len(self.v2_events()), 1)
+        self.assertEqual(self.twin()["status_id"], 1)
+        self.sh.batch_import_findings(Findings=[asff(self.ARN)])
+        self.assertEqual(len(self.v2_events()), 2)
+
+    def test_twin_has_the_products_identity(self):
+        """metadata.product.uid is the productv2 ARN of the ASFF ProductArn (the form
+        OcsfFindingIdentifier.MetadataProductUid takes); resources.type in the CloudFormation form the
+        Security Hub user guide uses for OCSF resources ("AWS::EC2::Instance",
+        exposure-findings-supported-resources.html); types and severity the provider's
+        (FindingProviderFields, which Security Hub fills from the top-level fields of a new finding:
+        API_FindingProviderFields.html)."""
+        product = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+        f = asff("custom-1", ProductArn=product, ProductName="Scanner", CompanyName="Acme",
+                 Types=["TTPs/Discovery"], Severity={"Label": "LOW"},
+                 Resources=[{"Type": "AwsEc2Instance", "Id": f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-1"},
+                            {"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::b"}, {"Type": "Other", "Id": "x"}])
+        del f["Compliance"]
+        self.sh.batch_import_findings(Findings=[f])
+        got = self.sh.get_findings()["Findings"][0]
+        self.assertEqual(got["FindingProviderFields"], {"Severity": {"Label": "LOW"}, "Types": ["TTPs/Discovery"]})
+        # the provider's values, where they differ from the top-level ones
+        f.update(Severity={"Label": "CRITICAL"}, Types=["Effects/Data Exposure"])
+        self.sh.batch_import_findings(Findings=[f])
+        t = self.twin("custom-1")
+        self.assertEqual(t["metadata"]["product"],
+                         {"uid": f"arn:aws:securityhub:{REGION}:{ACCOUNT}:productv2/{ACCOUNT}/default",
+                          "name": "Scanner", "vendor_name": "Acme"})
+        self.assertEqual([r["type"] for r in t["resources"]], ["AWS::EC2::Instance", "AWS::S3::Bucket", "Other"])
+        self.assertEqual((t["finding_info"]["types"], t["severity_id"], t["class_uid"]),
+                         (["TTPs/Discovery"], 2, 2004))
+        got = self.sh.get_findings()["Findings"][0]
+        self.assertEqual((got["Severity"]["Label"], got["Types"]), ("CRITICAL", ["Effects/Data Exposure"]))
+        self.sh.batch_import_findings(Findings=[asff(self.ARN)])
+        self.assertEqual(self.twin()["metadata"]["product"]["uid"],
+                         f"arn:aws:securityhub:{REGION}::productv2/aws/securityhub")
 
 
 class RulesV2(Base):

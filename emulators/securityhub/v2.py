@@ -8,8 +8,13 @@ import ocsf
 from backend import _emit_ocsf, _length, _page, _require_v2, _store_ocsf, now
 from protocol import ApiError
 
-SEVERITY_IDS = set(ocsf.SEVERITY_NAMES)
-STATUS_IDS = {0, 1, 2, 3, 4, 5, 6, 99}
+# BatchUpdateFindingsV2's "allowed enum values" (API_BatchUpdateFindingsV2.html): SeverityId
+# [0, 1, 2, 3, 4, 5, 6, 99], StatusId [0, 1, 2, 3, 4, 5, 99].
+SEVERITY_IDS = {0, 1, 2, 3, 4, 5, 6, 99}
+STATUS_IDS = {0, 1, 2, 3, 4, 5, 99}
+# A V2 rule's FindingFieldsUpdate (API_AutomationRulesFindingFieldsUpdateV2.html) lists no values:
+# the emulator takes OCSF's status ids, 6 (Deleted) included.
+RULE_STATUS_IDS = STATUS_IDS | {6}
 
 
 def _invalid(msg):
@@ -28,6 +33,7 @@ def DisableSecurityHubV2(s, p):
     _require_v2(s)
     s.hub_v2 = None
     s.ocsf.clear()
+    s.v2_set.clear()
     s.rules_v2.clear()
     return {}
 
@@ -38,8 +44,16 @@ def DescribeSecurityHubV2(s, p):
     return {"HubV2Arn": s.arn("hubv2/default"), "SubscribedAt": s.hub_v2["SubscribedAt"]}
 
 
+_FILTER_KINDS = ("StringFilters", "DateFilters", "BooleanFilters", "NumberFilters", "MapFilters", "IpFilters")
+
+
 def GetFindingsV2(s, p):
     _require_v2(s)
+    # "You can filter up to 10 composite filters. For each filter type inside of a composite filter,
+    # you can provide up to 20 filters" (API_GetFindingsV2.html)
+    composite = (p.get("Filters") or {}).get("CompositeFilters") or []
+    if len(composite) > 10 or any(len(c.get(k) or []) > 20 for c in composite for k in _FILTER_KINDS):
+        raise _invalid("Filters take up to 10 composite filters and up to 20 filters of each type in each")
     items = [f for f in s.ocsf.values() if filters.ocsf_match(f, p.get("Filters"))]
     for c in reversed(p.get("SortCriteria") or []):
         field = c.get("Field", "")
@@ -48,12 +62,12 @@ def GetFindingsV2(s, p):
     return {"Findings": page, **({"NextToken": nxt} if nxt else {})}
 
 
-def _check_fields(p):
+def _check_fields(p, status_ids=STATUS_IDS):
     _length(p.get("Comment"), "Comment", 1, 512, "ValidationException")
     if p.get("SeverityId") is not None and p["SeverityId"] not in SEVERITY_IDS:
         raise _invalid(f"SeverityId must be one of {sorted(SEVERITY_IDS)}")
-    if p.get("StatusId") is not None and p["StatusId"] not in STATUS_IDS:
-        raise _invalid(f"StatusId must be one of {sorted(STATUS_IDS)}")
+    if p.get("StatusId") is not None and p["StatusId"] not in status_ids:
+        raise _invalid(f"StatusId must be one of {sorted(status_ids)}")
 
 
 def _update(f, u):
@@ -62,10 +76,17 @@ def _update(f, u):
     if u.get("SeverityId") is not None:
         f["severity_id"], f["severity"] = u["SeverityId"], ocsf.SEVERITY_NAMES[u["SeverityId"]]
     if u.get("StatusId") is not None:
-        f["status_id"], f["status"] = u["StatusId"], ocsf.STATUS_NAMES.get(u["StatusId"], "Deleted")
-    f.setdefault("finding_info", {})["modified_time_dt"] = now()
+        f["status_id"], f["status"] = u["StatusId"], ocsf.STATUS_NAMES[u["StatusId"]]
+    # "Updates from BatchUpdateFindingsV2 don't affect the value of finding_info.modified_time,
+    # finding_info.modified_time_dt, time, or time_dt" (API_BatchUpdateFindingsV2.html)
     f["activity_id"], f["activity_name"] = 2, "Update"
     f["type_uid"] = f.get("class_uid", 2004) * 100 + 2
+
+
+def _customer_fields(f, p):
+    """The OCSF fields update `p` set on `f`."""
+    keys = {"Comment": ("comment",), "SeverityId": ("severity_id", "severity"), "StatusId": ("status_id", "status")}
+    return {k: f[k] for member, ks in keys.items() if p.get(member) is not None for k in ks}
 
 
 def _by_identifier(s, ident):
@@ -82,6 +103,8 @@ def BatchUpdateFindingsV2(s, p):
     uids, idents = p.get("MetadataUids") or [], p.get("FindingIdentifiers") or []
     if not uids and not idents:
         raise _invalid("Either MetadataUids or FindingIdentifiers is required")
+    if uids and idents:
+        raise _invalid("Customers cannot use MetadataUids together with FindingIdentifiers")
     if len(uids) > 100 or len(idents) > 100:
         raise _invalid("MetadataUids and FindingIdentifiers hold at most 100 items each")
     if all(p.get(k) is None for k in ("Comment", "SeverityId", "StatusId")):
@@ -96,6 +119,7 @@ def BatchUpdateFindingsV2(s, p):
                             "ErrorMessage": "No finding matches this identifier"})
             continue
         _update(f, p)
+        s.v2_set.setdefault(f["metadata"]["uid"], {}).update(_customer_fields(f, p))
         done.append(ident)
         _emit_ocsf(s, f)
     return {"ProcessedFindings": done, "UnprocessedFindings": missing}
@@ -123,7 +147,7 @@ def _check_rule(p):
             update = action.get("FindingFieldsUpdate")
             if not update:
                 raise _invalid("A FINDING_FIELDS_UPDATE action needs FindingFieldsUpdate")
-            _check_fields(update)
+            _check_fields(update, RULE_STATUS_IDS)
         elif not action.get("ExternalIntegrationConfiguration"):
             raise _invalid("An EXTERNAL_INTEGRATION action needs ExternalIntegrationConfiguration")
 

@@ -239,7 +239,7 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
         .into_iter()
         .filter(|a| quarantine || *a != Action::QuarantineInstance)
         .collect();
-    grants(&actions)
+    let mut statements: Vec<Value> = grants(&actions)
         .into_iter()
         .map(|(scope, granted)| {
             let (sid, resource) = match scope {
@@ -278,7 +278,18 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
             }
             statement
         })
-        .collect()
+        .collect();
+    // The tag that lets a group be opened is put only by CreateSecurityGroup itself: the role can
+    // never tag someone's group into one it may open.
+    statements.push(
+        json!({"Sid": "TagIsolationGroupsOnlyAtCreation", "Effect": "Deny",
+        "Action": "ec2:CreateTags", "Resource": "*",
+        "Condition": {
+            "ForAnyValue:StringEquals": {"aws:TagKeys": ["secauto:quarantine"]},
+            "StringNotEquals": {"ec2:CreateAction": "CreateSecurityGroup"}
+        }}),
+    );
+    statements
 }
 
 /// Least privilege, per function: only the actions it calls, on the stack's own ARNs wherever the

@@ -316,6 +316,21 @@ fn remediation_may_open_only_the_groups_isolation_made() {
         opening[0]["Condition"]["StringEquals"]["aws:ResourceTag/secauto:quarantine"],
         json!("true")
     );
+    // And that tag is put only at CreateSecurityGroup: the role cannot tag a group into one it
+    // may open.
+    let deny = statements
+        .iter()
+        .find(|st| st["Effect"] == "Deny")
+        .expect("a deny on tagging");
+    assert_eq!(deny["Action"], json!("ec2:CreateTags"));
+    assert_eq!(
+        deny["Condition"]["ForAnyValue:StringEquals"]["aws:TagKeys"],
+        json!(["secauto:quarantine"])
+    );
+    assert_eq!(
+        deny["Condition"]["StringNotEquals"]["ec2:CreateAction"],
+        json!("CreateSecurityGroup")
+    );
 }
 
 /// A fleet whose remediation environment is over Lambda's 4 KB (the file says why).

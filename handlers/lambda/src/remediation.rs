@@ -38,7 +38,9 @@ pub async fn execute(
         .finding
         .resources
         .iter()
-        .find(|r| r.kind == kind)
+        .filter(|r| r.kind == kind)
+        // The one Security Hub's finding names, not merely the event's first.
+        .find(|r| live.is_none_or(|l| l.resources.iter().any(|lr| lr.id == r.id)))
         .with_context(|| {
             format!(
                 "the finding names no {kind} resource to {}",
@@ -46,24 +48,7 @@ pub async fn execute(
             )
         })
         .map_err(failed)?;
-    let (account, region) = match live {
-        Some(live) => {
-            let named = live.resources.iter().find(|r| r.id == resource.id);
-            (
-                live.account(),
-                named
-                    .and_then(|r| r.region.as_deref())
-                    .or(live.region.as_deref()),
-            )
-        }
-        None => (
-            event.finding.account.as_deref(),
-            resource
-                .region
-                .as_deref()
-                .or(event.finding.region.as_deref()),
-        ),
-    };
+    let (account, region) = place_of(event, resource, live);
     let place = match crate::accounts::place(env, account, region) {
         Ok(place) => place,
         Err(why) => {
@@ -122,6 +107,33 @@ pub async fn execute(
             .push("the finding lists the resource as protected; its live tags do not".into());
     }
     Ok(Some(outcome))
+}
+
+/// The account and region to act in: the live finding's (its resource's region there), else the
+/// event's.
+fn place_of<'e>(
+    event: &'e ResponseEvent,
+    resource: &'e secauto_core::finding::Resource,
+    live: Option<&'e Finding>,
+) -> (Option<&'e str>, Option<&'e str>) {
+    match live {
+        Some(live) => {
+            let named = live.resources.iter().find(|r| r.id == resource.id);
+            (
+                live.account(),
+                named
+                    .and_then(|r| r.region.as_deref())
+                    .or(live.region.as_deref()),
+            )
+        }
+        None => (
+            event.finding.account.as_deref(),
+            resource
+                .region
+                .as_deref()
+                .or(event.finding.region.as_deref()),
+        ),
+    }
 }
 
 /// The finding's workflow status and note after a remediation: RESOLVED only when a re-read proves
@@ -258,10 +270,12 @@ fn judge(event: &ResponseEvent, live: &Finding) -> Vouched {
         // Resolved by secauto (its comment) is done; by anyone else, it is not acted on and
         // not reopened, as for ASFF below.
         if status == "RESOLVED" {
-            let ours = live
-                .note
-                .as_ref()
-                .is_some_and(|n| n.text.starts_with("secauto remediation"));
+            // secauto's own resolving comments: "did …", or a twin's "already remediated".
+            let ours = live.note.as_ref().is_some_and(|n| {
+                n.text.starts_with("secauto remediation did ")
+                    || (n.text.starts_with("secauto remediation of ")
+                        && n.text.contains(": already remediated (fact "))
+            });
             if ours {
                 return Vouched::AlreadyDone;
             }
@@ -522,11 +536,27 @@ mod tests {
         assert_eq!(judge(&event, &doc(1, "new")), Vouched::Act);
         let ours = doc(4, "secauto remediation did isolate-instance: moved eni-1");
         assert_eq!(judge(&event, &ours), Vouched::AlreadyDone);
-        let theirs = judge(&event, &doc(4, "false positive, closed by the SOC"));
-        assert!(
-            matches!(&theirs, Vouched::Refuse(why) if why.contains("closed by someone else")),
-            "{theirs:?}"
+        for (status_id, comment) in [
+            (4, "false positive, closed by the SOC"),
+            // Resolved by an analyst after secauto's own failure note: not secauto's doing.
+            (
+                4,
+                "secauto remediation of isolate-instance failed: throttled",
+            ),
+            // Other (99): never acted on.
+            (99, "new"),
+        ] {
+            let theirs = judge(&event, &doc(status_id, comment));
+            assert!(
+                matches!(&theirs, Vouched::Refuse(why) if why.contains("closed by someone else")),
+                "{status_id} {comment}: {theirs:?}"
+            );
+        }
+        let twin = doc(
+            4,
+            "secauto remediation of isolate-instance: already remediated (fact f): nothing to change",
         );
+        assert_eq!(judge(&event, &twin), Vouched::AlreadyDone);
     }
 
     #[test]

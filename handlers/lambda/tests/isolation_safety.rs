@@ -517,6 +517,7 @@ impl Shim for AnotherRunFirst {
                     .group_name(QUARANTINE_GROUP)
                     .description("made by another isolation")
                     .vpc_id(&self.vpc)
+                    .tag_specifications(ours())
                     .send(),
             )
             .unwrap();
@@ -620,6 +621,14 @@ async fn with_little_time_left_an_interface_goes_straight_to_quarantine() {
         out.steps.iter().any(|s| s.contains("straight to")),
         "{out:?}"
     );
+    // The note says first that the connections were not cut (Security Hub keeps 512 characters).
+    let (_, _, note) = secauto_handlers::remediation::verdict(
+        "isolate-instance",
+        secauto_handlers::env::Mode::Enforce,
+        &Ok(out.clone()),
+    );
+    let kept: String = note.chars().take(512).collect();
+    assert!(kept.contains("were NOT cut"), "{kept}");
     let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
     assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
     assert_eq!(
@@ -710,7 +719,20 @@ impl Shim for RevokeAnsweredNotFound {
     fn respond(&self, _: &Message, _: &mut Message) {}
 }
 
-/// A quarantine group someone gave two inbound rules (the stack's own, found by name).
+/// Tagged as isolation tags the groups it makes.
+fn ours() -> aws_sdk_ec2::types::TagSpecification {
+    aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("secauto:quarantine")
+                .value("true")
+                .build(),
+        )
+        .build()
+}
+
+/// The stack's quarantine group, to which someone gave two inbound rules.
 async fn quarantine_with_rules(a: &Aws, vpc: &str) -> String {
     let q = a
         .ec2
@@ -718,6 +740,7 @@ async fn quarantine_with_rules(a: &Aws, vpc: &str) -> String {
         .group_name(QUARANTINE_GROUP)
         .description("secauto quarantine")
         .vpc_id(vpc)
+        .tag_specifications(ours())
         .send()
         .await
         .unwrap()
@@ -812,6 +835,7 @@ async fn untrack_group(a: &Aws, vpc: &str) -> String {
         .group_name(UNTRACK_GROUP)
         .description("secauto all traffic")
         .vpc_id(vpc)
+        .tag_specifications(ours())
         .send()
         .await
         .unwrap()
@@ -843,7 +867,7 @@ async fn the_all_traffic_group_is_closed_only_once_another_runs_interface_left_i
     let passing = interface_in(&a, &f, &untrack).await;
     let (ec2, to) = (a.ec2.clone(), f.sg.clone());
     let left = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
         ec2.modify_network_interface_attribute()
             .network_interface_id(passing)
             .groups(to)
@@ -954,4 +978,77 @@ async fn one_fact_in_both_formats_is_snapshotted_once() {
         .len();
     assert!(volumes > 0);
     assert_eq!(snapshots.snapshots().len(), volumes);
+}
+
+/// Marks every interface in DescribeNetworkInterfaces' answer as managed by another service (moto
+/// makes no load balancer interfaces; AWS's answer carries `requesterManaged` true for them).
+struct ManagedInterfaces;
+
+impl Shim for ManagedInterfaces {
+    fn respond(&self, request: &Message, response: &mut Message) {
+        if body(request).contains("Action=DescribeNetworkInterfaces") {
+            let text = String::from_utf8_lossy(&response.body).replace(
+                "<requesterManaged>false</requesterManaged>",
+                "<requesterManaged>true</requesterManaged>",
+            );
+            response.body = text.into_bytes();
+        }
+    }
+}
+
+/// block-network leaves a group a load balancer (or another service's interface) uses: it may be
+/// meant to be open to the world; fix-security-group still revokes SSH and RDP there.
+#[tokio::test]
+async fn mocked_block_network_leaves_a_group_another_service_uses() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (_proxy, ec2) = through(&a, Arc::new(ManagedInterfaces));
+    let e = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    };
+    let out = e.block_network(&f.sg).await.unwrap();
+    let why = out.refused.clone().unwrap_or_default();
+    assert!(why.contains("another service manages"), "{out:?}");
+    assert!(!out.changed, "{out:?}");
+    let out = e.fix_security_group(&f.sg).await.unwrap();
+    assert!(out.changed, "{out:?}");
+}
+
+/// A group named like isolation's that secauto did not make (no `secauto:quarantine=true` tag) is
+/// never used or emptied: the run fails naming it, and nothing moves.
+#[tokio::test]
+async fn a_foreign_group_named_like_quarantine_is_never_used() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let foreign = a
+        .ec2
+        .create_security_group()
+        .group_name(QUARANTINE_GROUP)
+        .description("someone else's")
+        .vpc_id(&f.vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    a.ec2
+        .authorize_security_group_ingress()
+        .group_id(&foreign)
+        .ip_permissions(world("tcp", 22, 22))
+        .send()
+        .await
+        .unwrap();
+    let failed = exec(&a, false)
+        .isolate_instance(&f.instance, false)
+        .await
+        .expect_err("no quarantine group of secauto's can be made");
+    assert!(
+        format!("{:#}", failed.error).contains("is not secauto's"),
+        "{:#}",
+        failed.error
+    );
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![f.sg.clone()]]);
+    assert_eq!(rules_of(&a, &foreign).await.0, 1, "its rule stays");
 }

@@ -9,7 +9,7 @@ use aws_sdk_ssm::operation::start_automation_execution::StartAutomationExecution
 use aws_sdk_ssm::types::{AutomationExecution, AutomationExecutionStatus, StepExecution};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use secauto_handlers::env::Mode;
-use secauto_handlers::remediate::{automation_token, Outcome};
+use secauto_handlers::remediate::Outcome;
 use secauto_handlers::remediate::{
     Executor, Protection, PREVIOUS_GROUPS_TAG, QUARANTINE_GROUP, UNTRACK_GROUP,
 };
@@ -314,16 +314,13 @@ async fn quarantine_of(
         .match_requests(move |r| {
             let p = r.parameters();
             r.document_name() == Some("sec-isolate-instance")
-                && r.client_token()
-                    == Some(
-                        automation_token(
-                            &secauto_handlers::remediate::fact_token(
-                                "arn:aws:securityhub:us-east-1:123456789012:finding/test",
-                            ),
-                            &instance,
-                        )
-                        .as_str(),
-                    )
+                && r.client_token().is_some_and(|t| {
+                    uuid::Uuid::parse_str(t).is_ok_and(|u| u.get_version_num() == 5)
+                })
+                && p.and_then(|p| p.get("FindingId"))
+                    == Some(&vec![
+                        "arn:aws:securityhub:us-east-1:123456789012:finding/test".to_string(),
+                    ])
                 && p.and_then(|p| p.get("InstanceId")) == Some(&vec![instance.clone()])
                 && p.and_then(|p| p.get("FindingId")).is_some()
                 && p.and_then(|p| p.get("AutomationAssumeRole"))
@@ -495,6 +492,17 @@ async fn a_quarantine_group_left_with_rules_is_repaired_before_use() {
         .group_name(QUARANTINE_GROUP)
         .description("left over")
         .vpc_id(&f.vpc)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                .tags(
+                    Tag::builder()
+                        .key("secauto:quarantine")
+                        .value("true")
+                        .build(),
+                )
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -1499,4 +1507,66 @@ async fn a_group_used_by_a_protected_instance_is_left_alone() {
                 .any(|r| r.cidr_ip() == Some("0.0.0.0/0"))
     });
     assert!(open22, "the group keeps its world-open rules");
+}
+
+/// Quarantine never stops an instance its Auto Scaling group still holds (a protected group keeps
+/// it): stopped, it would fail its health check and be terminated with its evidence.
+#[tokio::test]
+async fn quarantine_never_stops_an_instance_its_auto_scaling_group_still_holds() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    a.autoscaling
+        .create_launch_configuration()
+        .launch_configuration_name("kept")
+        .image_id(image(&a).await)
+        .instance_type("t3.micro")
+        .send()
+        .await
+        .unwrap();
+    a.autoscaling
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("kept")
+        .launch_configuration_name("kept")
+        .min_size(1)
+        .max_size(1)
+        .desired_capacity(1)
+        .vpc_zone_identifier(&f.subnet)
+        .tags(
+            aws_sdk_autoscaling::types::Tag::builder()
+                .key("secauto:protect")
+                .value("true")
+                .propagate_at_launch(false)
+                .resource_id("kept")
+                .resource_type("auto-scaling-group")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let members = a
+        .autoscaling
+        .describe_auto_scaling_instances()
+        .send()
+        .await
+        .unwrap();
+    let id = members.auto_scaling_instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    let out = exec(&a, false).quarantine_instance(&id).await.unwrap();
+    let why = out.refused.clone().unwrap_or_default();
+    assert!(why.contains("still in Auto Scaling group kept"), "{out:?}");
+    assert!(!out.compliant);
+    let state = a
+        .ec2
+        .describe_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    let name = state.reservations()[0].instances()[0]
+        .state()
+        .and_then(|s| s.name())
+        .cloned();
+    assert_eq!(name, Some(aws_sdk_ec2::types::InstanceStateName::Running));
 }

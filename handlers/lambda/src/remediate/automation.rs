@@ -14,8 +14,13 @@ use crate::sdk_err;
 /// run's fact token): a UUIDv5 of both, so a retried or duplicate invocation (Lambda delivers at
 /// least once), or the same fact arriving in the other format, starts no second execution —
 /// Systems Manager takes a token only once (StartAutomationExecution's `ClientToken`).
-pub fn automation_token(fact: &str, instance: &str) -> String {
-    let name = format!("secauto-isolation:{fact}:{instance}");
+///
+/// The instance's launch time is part of it: Systems Manager never takes a token twice, so once the
+/// instance was started again (by an analyst, after the evidence was kept) the same fact can be
+/// quarantined again. Every parameter is fixed by the token's inputs too, since a token sent again
+/// with other parameters is refused (`IdempotentParameterMismatch`).
+pub fn automation_token(fact: &str, instance: &str, launched: &str) -> String {
+    let name = format!("secauto-isolation:{fact}:{instance}:{launched}");
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
@@ -48,10 +53,24 @@ fn terminal(s: &S) -> Option<bool> {
 }
 
 impl Executor<'_> {
-    /// Why the automation's stop must not run on `instance`: a stop erases instance-store volumes
-    /// (evidence), and EC2 cannot stop a one-time Spot instance (a persistent one would be
-    /// relaunched); `None` when it may be stopped.
+    /// Why the automation's stop must not run on `instance`: an instance still in its Auto Scaling
+    /// group would be replaced and terminated once stopped (termination protection does not stop
+    /// Auto Scaling), a stop erases instance-store volumes (evidence), and EC2 cannot stop a
+    /// one-time Spot instance (a persistent one would be relaunched); `None` when it may be stopped.
     pub(super) async fn why_not_stop(&self, instance: &str) -> Result<Option<String>> {
+        let member = self
+            .autoscaling
+            .describe_auto_scaling_instances()
+            .instance_ids(instance)
+            .send()
+            .await
+            .map_err(|e| sdk_err("autoscaling:DescribeAutoScalingInstances", e))?;
+        if let Some(m) = member.auto_scaling_instances().first() {
+            return Ok(Some(format!(
+                "{instance} is still in Auto Scaling group {} (it could not be detached): stopped, it would fail its health check and the group would terminate it with its evidence, so it is isolated but not stopped; suspend the group's ReplaceUnhealthy process, then stop it by hand",
+                m.auto_scaling_group_name().unwrap_or("?")
+            )));
+        }
         let inst = self.instance(instance).await?;
         if inst.instance_lifecycle() == Some(&aws_sdk_ec2::types::InstanceLifecycleType::Spot) {
             return Ok(Some(format!(
@@ -88,15 +107,21 @@ impl Executor<'_> {
 
     /// Start the isolation automation for `instance` and follow it for `automation_wait`.
     pub(super) async fn run_automation(&self, instance: &str, out: &mut Outcome) -> Result<()> {
+        let launched = self
+            .instance(instance)
+            .await?
+            .launch_time()
+            .map(|t| t.to_string())
+            .unwrap_or_default();
         let mut start = self
             .ssm
             .start_automation_execution()
-            .client_token(automation_token(&self.fact_token(), instance))
+            .client_token(automation_token(&self.fact_token(), instance, &launched))
             .document_name(self.isolate_document)
             .parameters("InstanceId", vec![instance.to_string()])
             .parameters(
                 "FindingId",
-                vec![self.finding_id.chars().take(512).collect()],
+                vec![self.fact_or_finding().chars().take(512).collect()],
             );
         if !self.automation_role.is_empty() {
             start = start.parameters(
@@ -209,20 +234,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_automation_token_is_a_uuid_fixed_by_finding_and_instance() {
-        let t = automation_token("arn:aws:securityhub:…:finding/1", "i-1");
-        assert_eq!(
-            t,
-            automation_token("arn:aws:securityhub:…:finding/1", "i-1")
-        );
-        assert_ne!(
-            t,
-            automation_token("arn:aws:securityhub:…:finding/1", "i-2")
-        );
-        assert_ne!(
-            t,
-            automation_token("arn:aws:securityhub:…:finding/2", "i-1")
-        );
+    fn the_automation_token_is_a_uuid_fixed_by_fact_instance_and_launch() {
+        let launched = "2026-12-02T10:00:00Z";
+        let t = automation_token("fact-1", "i-1", launched);
+        assert_eq!(t, automation_token("fact-1", "i-1", launched));
+        assert_ne!(t, automation_token("fact-1", "i-2", launched));
+        assert_ne!(t, automation_token("fact-2", "i-1", launched));
+        // Started again after the evidence was kept: the same fact may be quarantined again.
+        assert_ne!(t, automation_token("fact-1", "i-1", "2026-12-03T09:00:00Z"));
         assert!(
             uuid::Uuid::parse_str(&t).is_ok_and(|u| u.get_version_num() == 5),
             "{t}"

@@ -27,14 +27,16 @@ use crate::sdk_err;
 /// How often a move that must happen (to quarantine, or back) is tried.
 const ATTEMPTS: u32 = 3;
 
-/// One move's SDK budget: EC2 answers in well under a second; a stuck call must not eat the time
-/// the repair needs.
-const MOVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// One call's SDK budget on the quick client: EC2 answers in well under a second; a stuck call must
+/// not eat the time the repair needs.
+const MOVE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The time a pass through the all-traffic group needs: the move to quarantine and, failing that,
-/// the move back, each [`ATTEMPTS`] times [`MOVE_TIMEOUT`] plus waits, then the group's close (which
-/// shortens its wait for other runs to what is left).
-const REPAIR_BUDGET: Duration = Duration::from_secs(45);
+/// The time a pass through the all-traffic group needs in the worst case, every call on the quick
+/// client taking its whole [`MOVE_TIMEOUT`]: the move in (3 s) and the check that the group is
+/// still open (3 s), the move to quarantine and, failing that, the move back, each [`ATTEMPTS`]
+/// times plus waits (2 × 9.75 s), the timeouts put back (3 s), then the close
+/// ([`super::untrack::CLOSE_RESERVE`], its wait for other runs cut to what is left): 54 s.
+const REPAIR_BUDGET: Duration = Duration::from_secs(55);
 
 /// The tag holding the groups past the first [`GROUPS_PER_TAG`] (a tag value holds 256 characters;
 /// an interface may have 16 groups).
@@ -69,6 +71,11 @@ fn repair_target(eni: &NetworkInterface, untrack: &str, quarantine: &str) -> Vec
     } else {
         groups
     }
+}
+
+/// The caveat of an interface contained without its tracked connections cut, said before all else.
+fn not_cut(eni_id: &str) -> String {
+    format!("the tracked connections of {eni_id} were NOT cut (it went straight to quarantine): stop the instance (quarantine-instance) to end them")
 }
 
 /// Is the interface in one of isolation's own groups (a run got past the record)?
@@ -229,9 +236,7 @@ impl Executor<'_> {
         {
             Ok(()) => {
                 if !self.still_open(&untrack, out).await {
-                    out.steps.push(format!(
-                        "{untrack} could not be kept open while {eni_id} was in it: its connections may stay tracked"
-                    ));
+                    out.caveats.push(not_cut(eni_id));
                 }
                 self.set_groups_retrying(eni_id, &[qsg.to_string()]).await
             }
@@ -274,6 +279,7 @@ impl Executor<'_> {
             out.steps.push(restored);
             return Err(e);
         }
+        out.caveats.push(not_cut(eni_id));
         Ok(())
     }
 
@@ -331,6 +337,14 @@ impl Executor<'_> {
             }
         }
         Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
+    }
+
+    /// This executor with the quick client: what must happen in bounded time.
+    pub(super) fn quick_executor<'q>(&'q self, quick: &'q aws_sdk_ec2::Client) -> Executor<'q> {
+        Executor {
+            ec2: quick,
+            ..*self
+        }
     }
 
     /// The EC2 client for what must happen in bounded time (the moves, the repair, the close):

@@ -56,11 +56,7 @@ impl Executor<'_> {
                     None => return Ok(format!("{name} (to be made)")),
                     Some(Some(id)) => id,
                     // Another isolation in this VPC made it first: use theirs.
-                    Some(None) => self.find_group(vpc, name).await?.with_context(|| {
-                        format!(
-                            "{name} in {vpc} exists (InvalidGroup.Duplicate) but cannot be found"
-                        )
-                    })?,
+                    Some(None) => self.find_made(vpc, name).await?,
                 }
             }
         };
@@ -172,12 +168,36 @@ impl Executor<'_> {
         Ok(())
     }
 
+    /// A group another run just made: EC2's reads are eventually consistent, so it is looked for
+    /// again with growing waits before the run gives up.
+    async fn find_made(&self, vpc: &str, name: &str) -> Result<String> {
+        let mut delay = Duration::from_millis(200);
+        for _ in 0..5 {
+            if let Some(id) = self.find_group(vpc, name).await? {
+                return Ok(id);
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+        anyhow::bail!(
+            "{name} in {vpc} exists (InvalidGroup.Duplicate) but is not secauto's (no tag secauto:quarantine=true) or cannot be found: rename or delete that group"
+        )
+    }
+
+    /// The group `name` of `vpc` that isolation made (tagged `secauto:quarantine=true`): a group of
+    /// that name someone else made is never used or emptied.
     pub(super) async fn find_group(&self, vpc: &str, name: &str) -> Result<Option<String>> {
         let found = self
             .ec2
             .describe_security_groups()
             .filters(Filter::builder().name("group-name").values(name).build())
             .filters(Filter::builder().name("vpc-id").values(vpc).build())
+            .filters(
+                Filter::builder()
+                    .name("tag:secauto:quarantine")
+                    .values("true")
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| sdk_err("ec2:DescribeSecurityGroups", e))?;
@@ -194,24 +214,98 @@ impl Executor<'_> {
 /// again: it must allow nothing (in a default VPC a revoke that matches no rule is not an error,
 /// and AWS asks callers to describe the group to verify).
 pub(super) async fn revoke_all(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<()> {
+    let mut errors = Vec::new();
     // Twice: a rule that was answered NotFound yet is still there (another run's revoke and
-    // ours crossing) is revoked by the second pass.
+    // ours crossing) is revoked by the second pass. Every rule is tried whatever another's fate.
     for _ in 0..2 {
-        let rules = rules_of(ec2, id).await?;
+        let rules = match rules_of(ec2, id).await {
+            Ok(rules) => rules,
+            Err(e) => {
+                errors.push(format!("{e:#}"));
+                continue;
+            }
+        };
         if rules.is_empty() {
             break;
         }
         for rule in &rules {
-            revoke_rule(ec2, id, rule).await?;
+            if let Err(e) = revoke_rule(ec2, id, rule).await {
+                errors.push(format!("{e:#}"));
+            }
         }
     }
-    let g = read_group(ec2, id).await?;
-    let left = g.ip_permissions().len() + g.ip_permissions_egress().len();
-    anyhow::ensure!(
-        left == 0,
-        "{id} still has {left} rule(s) after each of its rules was revoked"
-    );
-    Ok(())
+    verify_empty(ec2, id, &errors).await
+}
+
+/// Close the all-traffic group `id`: each of its four all-traffic rules revoked by itself (a read
+/// just after they were added may not show them yet), then whatever else a read lists, then the
+/// group verified empty. Every revoke is tried, whatever failed before it.
+pub(super) async fn close_all_traffic(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<()> {
+    let mut errors = Vec::new();
+    let v4 = IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    let v6 = IpPermission::builder()
+        .ip_protocol("-1")
+        .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+        .build();
+    for perm in [v4, v6] {
+        let ingress = ec2
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .ip_permissions(perm.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(gone)
+            .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e));
+        let egress = ec2
+            .revoke_security_group_egress()
+            .group_id(id)
+            .ip_permissions(perm)
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(gone)
+            .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e));
+        errors.extend(
+            [ingress, egress]
+                .into_iter()
+                .filter_map(|r| r.err())
+                .map(|e| format!("{e:#}")),
+        );
+    }
+    match revoke_all(ec2, id).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            errors.push(format!("{e:#}"));
+            anyhow::bail!("{}", errors.join("; "))
+        }
+    }
+}
+
+/// Read the group again (a few times: reads are eventually consistent) until it has no rule.
+async fn verify_empty(ec2: &aws_sdk_ec2::Client, id: &str, errors: &[String]) -> Result<()> {
+    let mut left = usize::MAX;
+    for attempt in 0..3 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let g = read_group(ec2, id).await?;
+        left = g.ip_permissions().len() + g.ip_permissions_egress().len();
+        if left == 0 {
+            return Ok(());
+        }
+    }
+    anyhow::bail!(
+        "{id} still has {left} rule(s) after each of its rules was revoked{}",
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", errors.join("; "))
+        }
+    )
 }
 
 /// Every rule of the group, by its id.

@@ -171,13 +171,18 @@ pub fn fact_token(fact: &str) -> String {
 }
 
 impl Executor<'_> {
-    /// This run's [`fact_token`]: of the fact, or of the finding id when no fact is known.
-    fn fact_token(&self) -> String {
-        fact_token(if self.fact.is_empty() {
+    /// The fact this run acts on, or the finding id when no fact is known.
+    fn fact_or_finding(&self) -> &str {
+        if self.fact.is_empty() {
             self.finding_id
         } else {
             self.fact
-        })
+        }
+    }
+
+    /// This run's [`fact_token`].
+    fn fact_token(&self) -> String {
+        fact_token(self.fact_or_finding())
     }
 }
 

@@ -87,6 +87,7 @@ impl Executor<'_> {
             id,
             scope: "(any port)",
             select: |_| true,
+            spares_services: true,
         })
         .await
     }
@@ -97,6 +98,7 @@ impl Executor<'_> {
             id,
             scope: "to SSH, RDP, every port or every protocol",
             select: is_admin_or_any_port,
+            spares_services: false,
         })
         .await
     }
@@ -155,18 +157,27 @@ fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
 }
 
 impl Executor<'_> {
-    /// The interfaces in group `id` and the instances they are attached to, with their tags.
-    async fn users_of(&self, id: &str) -> Result<Vec<Touched>> {
+    /// The interfaces in group `id` and the instances they are attached to, with their tags; and
+    /// the interfaces another service manages (a load balancer's, a database's, an endpoint's),
+    /// described: no tag on them can say "protected".
+    async fn users_of(&self, id: &str) -> Result<(Vec<Touched>, Vec<String>)> {
         let mut pages = self
             .ec2
             .describe_network_interfaces()
             .filters(Filter::builder().name("group-id").values(id).build())
             .into_paginator()
             .send();
-        let (mut users, mut instances) = (Vec::new(), Vec::new());
+        let (mut users, mut instances, mut managed) = (Vec::new(), Vec::new(), Vec::new());
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_err("ec2:DescribeNetworkInterfaces", e))?;
             for eni in page.network_interfaces() {
+                if eni.requester_managed() == Some(true) {
+                    managed.push(format!(
+                        "{} ({})",
+                        eni.network_interface_id().unwrap_or("?"),
+                        eni.description().unwrap_or("another service's")
+                    ));
+                }
                 users.push(Touched {
                     id: eni.network_interface_id().unwrap_or_default().to_string(),
                     tags: tags_of(eni.tag_set()),
@@ -192,7 +203,7 @@ impl Executor<'_> {
                 });
             }
         }
-        Ok(users)
+        Ok((users, managed))
     }
 }
 
@@ -201,14 +212,26 @@ struct WorldIngress<'a> {
     id: &'a str,
     scope: &'static str,
     select: fn(&IpPermission) -> bool,
+    /// Leave a group another service's interfaces use (block-network: any port).
+    spares_services: bool,
 }
 
 impl Remediation for WorldIngress<'_> {
     type Subject = Group;
 
-    async fn read(&self, ex: &Executor<'_>, _: &mut Outcome) -> Result<Option<Group>> {
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Group>> {
         let g = ex.group(self.id).await?;
-        let users = ex.users_of(self.id).await?;
+        let (users, managed) = ex.users_of(self.id).await?;
+        if self.spares_services && !managed.is_empty() && !world_open(&g, self.select).is_empty() {
+            let why = format!(
+                "{} is used by interfaces another service manages ({}): a load balancer or a service endpoint may be meant to be open to the world, and revoking it would take it off the network; review it by hand (fix-security-group revokes only SSH, RDP and every-port rules)",
+                self.id,
+                managed.join(", ")
+            );
+            out.steps.push(why.clone());
+            out.refused = Some(why);
+            return Ok(None);
+        }
         Ok(Some(Group { g, users }))
     }
 

@@ -1,7 +1,8 @@
 //! The remediations, one file each with its guards and its undo record: isolation of an instance
 //! (`isolation`; its network containment in `containment`, its security groups in `groups`, the
 //! evidence it keeps in `evidence`), the SSM automation quarantine adds (`automation`), world-open
-//! ingress (`security_groups`), bucket encryption and public access (`buckets`).
+//! ingress (`security_groups`), bucket encryption and public access (`buckets`), and the
+//! catalogue's control remediations (`controls`, one file each).
 //!
 //! In a dry run (notify-only mode, or a protected resource) every read still happens and every
 //! write is reported as "would …". Every step that changed something is recorded in the outcome once
@@ -19,6 +20,7 @@ mod automation;
 mod buckets;
 mod containment;
 mod contract;
+mod controls;
 pub mod declared;
 mod evidence;
 mod groups;
@@ -27,6 +29,7 @@ mod security_groups;
 
 pub use automation::automation_token;
 pub use containment::PREVIOUS_TRACKING_TAG;
+pub use controls::{PREVIOUS_HTTP_TOKENS_TAG, TLS_STATEMENT_SID};
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;
 

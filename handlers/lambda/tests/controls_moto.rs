@@ -919,3 +919,49 @@ fn protected_resources_are_untouched_even_with_every_control_enforced() {
         unchanged(&w.aws, &controls).await;
     });
 }
+
+/// S3 takes bucket policies of up to 20 KB: a policy with no room left for the statement is left
+/// as it was, the finding NOTIFIED with why (the record written before is the only change).
+#[test]
+fn s3_5_a_policy_with_no_room_for_the_statement_is_left_as_it_was() {
+    run(async {
+        let w = world().await;
+        let arn = bucket(&w.aws, "crowded").await;
+        let statements: Vec<Value> = (0..83)
+            .map(|n| {
+                json!({"Sid": format!("Partner{n:03}"), "Effect": "Allow",
+                       "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:role/partner-reader-with-a-long-name-{n:03}")},
+                       "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
+                       "Resource": format!("{arn}/partners/{n:03}/*")})
+            })
+            .collect();
+        let policy = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+        assert!(
+            policy.len() > 20_250 && policy.len() <= 20 * 1024,
+            "{}",
+            policy.len()
+        );
+        w.aws
+            .s3
+            .put_bucket_policy()
+            .bucket("crowded")
+            .policy(&policy)
+            .send()
+            .await
+            .unwrap();
+        let f = finding("s3-5-crowded", "AwsS3Bucket", &arn, s3_5());
+        let event = through_triage(&w, &env("enforce", None, ""), &f)
+            .await
+            .unwrap();
+        let err = remediation::handle(&w.clients, &env("enforce", None, ""), &event, None)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("over S3's 20 KB: nothing was changed"),
+            "{err:#}"
+        );
+        let kept = bucket_policy(&w.aws, "crowded").await.unwrap();
+        assert_eq!(kept["Statement"].as_array().unwrap().len(), 83);
+        assert_eq!(workflow(&w, &f).await, "NOTIFIED");
+    });
+}

@@ -9,8 +9,9 @@ use crate::cli::Global;
 use crate::exit::{EXIT_ERROR, EXIT_OK};
 use crate::report::Output;
 use crate::session::{load_config, Need};
+use secauto_core::controls;
 use secauto_core::envelope::parse_input;
-use secauto_core::triage::triage;
+use secauto_core::triage::{triage, Triaged};
 
 /// Run simulate; exit 1 when a file or a finding could not be read.
 pub(super) fn run(g: &Global, files: &[PathBuf]) -> Result<u8> {
@@ -47,9 +48,7 @@ pub(super) fn run(g: &Global, files: &[PathBuf]) -> Result<u8> {
             }));
         }
         for t in decided {
-            let mut row = serde_json::to_value(&t)?;
-            row["file"] = json!(name);
-            rows.push(row);
+            rows.push(row(&t, &name, config.remediation.mode)?);
         }
     }
     match g.output {
@@ -75,9 +74,10 @@ pub(super) fn run(g: &Global, files: &[PathBuf]) -> Result<u8> {
                     (None, None) => "no rule matched".into(),
                 };
                 println!(
-                    "{:<24} {:<13} {:<60} {:<14} {}{}",
+                    "{:<29} {:<13} {:<13} {:<60} {:<14} {}{}",
                     r["action"].as_str().unwrap_or_default(),
                     r["severity"].as_str().unwrap_or_default(),
+                    r["control"].as_str().unwrap_or("-"),
                     short,
                     r["product"].as_str().unwrap_or_default(),
                     why,
@@ -107,4 +107,23 @@ pub(super) fn run(g: &Global, files: &[PathBuf]) -> Result<u8> {
     } else {
         EXIT_ERROR
     })
+}
+
+/// One finding's row: what triage decided, the mode it would run in (`[remediation] mode` unless
+/// the rule set its own) and, for a catalogued control, what its remediation does.
+fn row(t: &Triaged, file: &str, stack_mode: secauto_core::Mode) -> Result<serde_json::Value> {
+    let mut row = serde_json::to_value(t)?;
+    row["file"] = json!(file);
+    row["mode"] = match t.action.resource_type() {
+        Some(_) => json!(t.mode.unwrap_or(stack_mode).as_str()),
+        None => json!(null),
+    };
+    let entry = t.control.as_deref().and_then(controls::entry);
+    row["remediation"] = match entry.filter(|e| e.action == t.action) {
+        Some(e) => {
+            json!({"does": e.does, "never": e.never, "on_by_default": e.on, "undo": e.undo})
+        }
+        None => json!(null),
+    };
+    Ok(row)
 }

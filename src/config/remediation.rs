@@ -33,23 +33,9 @@ impl Default for RemediationConfig {
     }
 }
 
-/// Whether remediation acts or only reports what it would do.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum RemediationMode {
-    #[default]
-    NotifyOnly,
-    Enforce,
-}
-
-impl RemediationMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RemediationMode::NotifyOnly => "notify-only",
-            RemediationMode::Enforce => "enforce",
-        }
-    }
-}
+/// Whether remediation acts or only reports what it would do (the same mode a triage rule's own
+/// `mode` sets).
+pub use secauto_core::Mode as RemediationMode;
 
 impl RemediationConfig {
     /// Problems of `[remediation]`; the automation's wait must fit in the functions' timeout `l`.

@@ -264,6 +264,8 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
                     json!(n.arn("ssm", "automation-execution/*")),
                 ),
                 Scope::AutomationRole => ("PassIsolationRole", json!(n.role_arn("automation"))),
+                // EBS encryption by default has no resource-level permission.
+                Scope::AccountSettings => ("AccountSettings", json!("*")),
             };
             let mut statement =
                 json!({"Sid": sid, "Effect": "Allow", "Action": granted, "Resource": resource});

@@ -27,6 +27,9 @@ pub enum Scope {
     AutomationExecution,
     /// The role the isolation automation runs as, passed to Systems Manager only.
     AutomationRole,
+    /// Settings of the account in a region that have no resource-level permission (EBS
+    /// encryption by default).
+    AccountSettings,
 }
 
 /// One call a remediation may make.
@@ -140,6 +143,55 @@ const BUCKET: [Call; 6] = [
     },
 ];
 
+/// An S3 operation whose IAM action is named differently.
+const fn s3(operation: &'static str, iam: &'static str) -> Call {
+    Call {
+        operation,
+        iam,
+        scope: Scope::Bucket,
+    }
+}
+
+/// A bucket's public access block: its tags read (protection) and written (the record), whether it
+/// serves a website (never blocked), the block read and put.
+const BUCKET_BLOCK: [Call; 5] = [
+    call("s3:GetBucketTagging", Scope::Bucket),
+    call("s3:PutBucketTagging", Scope::Bucket),
+    call("s3:GetBucketWebsite", Scope::Bucket),
+    s3("s3:GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+    s3("s3:PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+];
+
+/// A bucket's policy: its tags, whether it serves a website over HTTP, the policy read and put.
+const BUCKET_TLS: [Call; 5] = [
+    call("s3:GetBucketTagging", Scope::Bucket),
+    call("s3:PutBucketTagging", Scope::Bucket),
+    call("s3:GetBucketWebsite", Scope::Bucket),
+    call("s3:GetBucketPolicy", Scope::Bucket),
+    call("s3:PutBucketPolicy", Scope::Bucket),
+];
+
+/// A VPC's default group: read, each rule recorded in a tag, every rule revoked.
+const DEFAULT_GROUP: [Call; 4] = [
+    call("ec2:DescribeSecurityGroups", Scope::Any),
+    call("ec2:CreateTags", Scope::Ec2),
+    call("ec2:RevokeSecurityGroupIngress", Scope::Ec2),
+    call("ec2:RevokeSecurityGroupEgress", Scope::Ec2),
+];
+
+/// EBS encryption by default of the account in the region, read and turned on.
+const EBS_DEFAULT: [Call; 2] = [
+    call("ec2:GetEbsEncryptionByDefault", Scope::AccountSettings),
+    call("ec2:EnableEbsEncryptionByDefault", Scope::AccountSettings),
+];
+
+/// IMDSv2: the instance read, its `HttpTokens` recorded in a tag, the metadata options changed.
+const IMDS: [Call; 3] = [
+    call("ec2:DescribeInstances", Scope::Any),
+    call("ec2:CreateTags", Scope::Ec2),
+    call("ec2:ModifyInstanceMetadataOptions", Scope::Ec2),
+];
+
 impl Action {
     /// Every call this action may make on the resources it remediates (reading and recording the
     /// finding and publishing the outcome are the function's own, common to all).
@@ -149,7 +201,12 @@ impl Action {
             Action::QuarantineInstance => &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &AUTOMATION],
             Action::BlockNetwork | Action::FixSecurityGroup => &[&GROUP],
             Action::EnableBucketEncryption => &[&BUCKET],
-            Action::NotifyOnly | Action::Ignore => &[],
+            Action::BlockBucketPublicAccess => &[&BUCKET_BLOCK],
+            Action::RequireBucketTls => &[&BUCKET_TLS],
+            Action::CloseDefaultSecurityGroup => &[&DEFAULT_GROUP],
+            Action::EnableEbsDefaultEncryption => &[&EBS_DEFAULT],
+            Action::RequireImdsv2 => &[&IMDS],
+            Action::RemediateControl | Action::NotifyOnly | Action::Ignore => &[],
         };
         let mut calls: Vec<Call> = Vec::new();
         for c in parts.iter().flat_map(|p| p.iter()) {

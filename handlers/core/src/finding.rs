@@ -106,6 +106,27 @@ pub struct Compliance {
     /// `compliance.control`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_control_id: Option<String>,
+    /// `[{"StandardsId": "standards/…/v/1.0.0"}]`, kept as given (read leniently: a value of
+    /// another shape never makes the finding unreadable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub associated_standards: Option<Value>,
+}
+
+impl Compliance {
+    /// The `StandardsId` of each associated standard (a bare string is accepted too).
+    pub fn associated_standards(&self) -> Vec<String> {
+        let items = match &self.associated_standards {
+            Some(Value::Array(items)) => items.as_slice(),
+            _ => &[],
+        };
+        items
+            .iter()
+            .filter_map(|s| match s {
+                Value::String(s) => Some(s.clone()),
+                v => v.get("StandardsId")?.as_str().map(str::to_string),
+            })
+            .collect()
+    }
 }
 
 /// What identifies an OCSF finding to today's Security Hub (GetFindingsV2, BatchUpdateFindingsV2):
@@ -191,6 +212,9 @@ pub struct Finding {
     pub compliance: Option<Compliance>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub product_fields: BTreeMap<String, Value>,
+    /// `Remediation` (`Recommendation.Url` names a control finding's control), kept as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding_provider_fields: Option<FindingProviderFields>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -310,26 +334,12 @@ impl Finding {
         self.ocsf.is_some()
     }
 
-    /// The security control this finding checks (`S3.8`): `Compliance.SecurityControlId` (OCSF
-    /// `compliance.control`), else the control named by a consolidated (`security-control/S3.8`)
-    /// or an AWS Foundational Security Best Practices (`aws-foundational-security-best-practices/v/1.0.0/S3.8`)
-    /// `GeneratorId`, whose control ids are the security control ids.
-    pub fn control_id(&self) -> Option<&str> {
-        if let Some(c) = self
-            .compliance
-            .as_ref()
-            .and_then(|c| c.security_control_id.as_deref())
-            .filter(|c| !c.trim().is_empty())
-        {
-            return Some(c);
-        }
-        let g = self.generator_id.as_deref()?;
-        g.strip_prefix("security-control/")
-            .or_else(|| {
-                g.strip_prefix("aws-foundational-security-best-practices/v/")
-                    .and_then(|rest| rest.split('/').nth(1))
-            })
-            .filter(|c| !c.is_empty() && !c.contains('/'))
+    /// The security control this finding checks, as a security control id in its canonical
+    /// spelling (`S3.8`), whatever shape the finding names it in: consolidated, standard-specific
+    /// (AFSBP, CIS, PCI DSS, NIST, Control Tower), CIS rule ids, OCSF `compliance.control`
+    /// (see [`crate::controls::of`]). `None` for a finding that checks no control.
+    pub fn control_id(&self) -> Option<String> {
+        crate::controls::of(self)
     }
 
     /// The resource a fact is about: the first resource whose id is an ARN, else the first

@@ -3,7 +3,9 @@
 //! remediation plans and the notification messages. The `bootstrap` binary wires this to the AWS APIs.
 //! (The `sdk` feature adds the one retry rule the CLI's and the handlers' SDK clients share.)
 
+pub mod action;
 pub mod calls;
+pub mod controls;
 pub mod envelope;
 pub mod finding;
 pub mod fleet;
@@ -18,7 +20,7 @@ pub mod triage;
 
 pub use envelope::{parse_input, Input, InputError};
 pub use finding::{Finding, OcsfIdentity, Severity};
-pub use policy::{Action, Decision, Policy, Rule};
+pub use policy::{Action, Decision, Mode, Policy, Rule};
 pub use response::ResponseEvent;
 
 /// How long remediation follows the isolation automation unless told otherwise: the default of

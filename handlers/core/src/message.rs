@@ -295,10 +295,7 @@ mod tests {
             panic!("not an imported finding")
         };
         let f = &found.ok[0];
-        let decision = crate::Decision {
-            action: crate::Action::EnableBucketEncryption,
-            rule: None,
-        };
+        let decision = crate::Decision::new(crate::Action::EnableBucketEncryption, None);
         let e = ResponseEvent::new("sec", f, &decision, false, false);
         let m = notification(&e, "enforce");
         let a = &m.attributes;

@@ -18,7 +18,8 @@
 //! | `comment` | `Note.Text` |
 //! | `status_id` 5, or `activity_id` 3 (Close) | `RecordState` ARCHIVED (else ACTIVE) |
 //! | `compliance.status_id` 1 Pass, 2 Warning, 3 Fail (else `compliance.status`); other → NOT_AVAILABLE | `Compliance.Status` PASSED, WARNING, FAILED |
-//! | `compliance.control` | `Compliance.SecurityControlId`, and `GeneratorId` `security-control/<control>` (the consolidated ASFF form the policy's `generator_suffixes` match) |
+//! | `compliance.control` | `Compliance.SecurityControlId`, and `GeneratorId` `security-control/<control>` (the consolidated ASFF form the policy's `generator_suffixes` match; the control as [`crate::controls`] reads it) |
+//! | `compliance.standards` | `Compliance.AssociatedStandards` |
 //! | `finding_info.analytic.uid` / `.name` (no control) | `GeneratorId` |
 //! | `finding_info.types`; class 2002 adds `Software and Configuration Checks/Vulnerabilities/CVE` | `Types` |
 //! | `vulnerabilities[].cve.uid` | `ProductFields["ocsf/vulnerabilities"]` |
@@ -158,6 +159,10 @@ fn to_finding(doc: &Doc, id: String, identity: OcsfIdentity) -> Finding {
         compliance: doc.compliance.as_ref().map(|c| Compliance {
             status: Some(compliance_status(c).to_string()),
             security_control_id: control.clone(),
+            associated_standards: Some(Value::Array(
+                c.standards.iter().cloned().map(Value::String).collect(),
+            ))
+            .filter(|_| !c.standards.is_empty()),
         }),
         product_fields,
         ocsf: Some(identity),
@@ -165,10 +170,10 @@ fn to_finding(doc: &Doc, id: String, identity: OcsfIdentity) -> Finding {
     }
 }
 
-/// `security-control/<control>` for a control finding (the consolidated ASFF GeneratorId), else the
-/// analytic's uid or name.
+/// `security-control/<control>` for a control finding (the consolidated ASFF GeneratorId, the
+/// control in its canonical spelling), else the analytic's uid or name.
 fn generator(control: Option<&str>, info: Option<&FindingInfo>) -> Option<String> {
-    if let Some(c) = control {
+    if let Some(c) = control.and_then(crate::controls::declared) {
         return Some(format!("security-control/{c}"));
     }
     let analytic = info.and_then(|i| i.analytic.as_ref())?;

@@ -5,64 +5,27 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::controls;
 use crate::finding::{Finding, Severity};
 
-/// What to do about a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub use crate::action::Action;
+
+/// Whether a remediation acts or only says what it would do: `[remediation] mode` for the whole
+/// stack, and a rule's `mode` for the findings it decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Action {
-    /// Swap the instance's security groups for an empty quarantine group, tag it, snapshot its volumes.
-    IsolateInstance,
-    /// Isolate, then stop the instance.
-    QuarantineInstance,
-    /// Revoke the security group's ingress rules open to 0.0.0.0/0 or ::/0.
-    BlockNetwork,
-    /// Revoke world-open ingress to admin ports (22, 3389) and all-port rules.
-    FixSecurityGroup,
-    /// Turn on default encryption and the public access block of the bucket.
-    EnableBucketEncryption,
-    /// Only notify.
+pub enum Mode {
+    #[default]
     NotifyOnly,
-    /// Do nothing.
-    Ignore,
+    Enforce,
 }
 
-impl Action {
-    pub const ALL: [Action; 7] = [
-        Action::IsolateInstance,
-        Action::QuarantineInstance,
-        Action::BlockNetwork,
-        Action::FixSecurityGroup,
-        Action::EnableBucketEncryption,
-        Action::NotifyOnly,
-        Action::Ignore,
-    ];
-
+impl Mode {
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::IsolateInstance => "isolate-instance",
-            Action::QuarantineInstance => "quarantine-instance",
-            Action::BlockNetwork => "block-network",
-            Action::FixSecurityGroup => "fix-security-group",
-            Action::EnableBucketEncryption => "enable-bucket-encryption",
-            Action::NotifyOnly => "notify-only",
-            Action::Ignore => "ignore",
+            Mode::NotifyOnly => "notify-only",
+            Mode::Enforce => "enforce",
         }
-    }
-
-    /// The resource type this action works on, if it changes a resource.
-    pub fn resource_type(self) -> Option<&'static str> {
-        match self {
-            Action::IsolateInstance | Action::QuarantineInstance => Some("AwsEc2Instance"),
-            Action::BlockNetwork | Action::FixSecurityGroup => Some("AwsEc2SecurityGroup"),
-            Action::EnableBucketEncryption => Some("AwsS3Bucket"),
-            Action::NotifyOnly | Action::Ignore => None,
-        }
-    }
-
-    /// True when triage sends the finding on (everything but `ignore`).
-    pub fn is_actionable(self) -> bool {
-        self != Action::Ignore
     }
 }
 
@@ -96,6 +59,14 @@ pub struct Rule {
     /// A resource carrying all these tags.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The finding checks one of these security controls (`S3.8`), whatever shape the finding
+    /// names it in ([`crate::controls::of`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<String>,
+    /// Act or only notify for the findings this rule decides, whatever `[remediation] mode` says;
+    /// without it the stack's mode applies (a catalogued control off by default: notify-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
 }
 
 /// The decision for one finding.
@@ -104,18 +75,18 @@ pub struct Decision {
     pub action: Action,
     /// The rule that matched; `None` when none did (the fallback is notify-only).
     pub rule: Option<String>,
+    /// The mode the remediation runs in; `None`: the stack's `[remediation] mode`.
+    pub mode: Option<Mode>,
 }
 
-fn decision(rule: Option<&Rule>) -> Decision {
-    match rule {
-        Some(r) => Decision {
-            action: r.action,
-            rule: Some(r.name.clone()),
-        },
-        None => Decision {
-            action: Action::NotifyOnly,
-            rule: None,
-        },
+impl Decision {
+    /// A decision of `action` by `rule`, in the stack's mode.
+    pub fn new(action: Action, rule: Option<&str>) -> Decision {
+        Decision {
+            action,
+            rule: rule.map(str::to_string),
+            mode: None,
+        }
     }
 }
 
@@ -143,6 +114,8 @@ impl Rule {
             resource_types: vec![],
             accounts: vec![],
             tags: BTreeMap::new(),
+            controls: vec![],
+            mode: None,
         }
     }
 
@@ -204,15 +177,57 @@ impl Rule {
         {
             return false;
         }
+        if !self.controls.is_empty()
+            && !f
+                .control_id()
+                .is_some_and(|c| self.controls.iter().any(|x| controls::ids::same(x, &c)))
+        {
+            return false;
+        }
         true
+    }
+
+    /// This rule's decision for `f`, which it matches: its action (`remediate-control`: the
+    /// catalogue's for the finding's control, `None` when the control has no entry or the finding
+    /// names no resource it acts on) in its mode — without a mode of its own, a catalogued control
+    /// off by default stays notify-only.
+    pub fn decision(&self, f: &Finding) -> Option<Decision> {
+        let entry = f.control_id().and_then(|c| controls::entry(&c));
+        let action = match self.action {
+            Action::RemediateControl => {
+                let e = entry?;
+                let kind = e.action.resource_type()?;
+                if !f.resources.iter().any(|r| r.kind == kind) {
+                    return None;
+                }
+                e.action
+            }
+            a => a,
+        };
+        let off = entry.is_some_and(|e| e.action == action && !e.on);
+        Some(Decision {
+            action,
+            rule: Some(self.name.clone()),
+            mode: self.mode.or(off.then_some(Mode::NotifyOnly)),
+        })
     }
 }
 
 impl Default for Policy {
-    /// The recipe's intent, made precise: compromised or malware-hit instances are isolated or
-    /// quarantined; world-reachable security groups are closed; unencrypted buckets are encrypted;
-    /// informational findings are ignored; everything else is notified.
+    /// The recipe's intent, made precise: a failed control of the catalogue gets its catalogued
+    /// remediation (in its default mode: [`crate::controls::CATALOGUE`]); compromised or
+    /// malware-hit instances are isolated or quarantined; world-reachable security groups are
+    /// closed; unencrypted buckets are encrypted; informational findings are ignored; everything
+    /// else is notified.
     fn default() -> Self {
+        let mut controls = Rule::new("remediate-catalogued-controls", Action::RemediateControl);
+        controls.severities = vec![
+            "LOW".into(),
+            "MEDIUM".into(),
+            "HIGH".into(),
+            "CRITICAL".into(),
+        ];
+
         let mut isolate = Rule::new("isolate-compromised-instance", Action::IsolateInstance);
         isolate.severities = vec!["HIGH".into(), "CRITICAL".into()];
         isolate.type_contains = vec![
@@ -246,29 +261,13 @@ impl Default for Policy {
         ];
         encrypt.resource_types = vec!["AwsS3Bucket".into()];
 
-        let mut encrypt_control = Rule::new(
-            "encrypt-bucket-failing-control",
-            Action::EnableBucketEncryption,
-        );
-        encrypt_control.severities = vec!["MEDIUM".into(), "HIGH".into(), "CRITICAL".into()];
-        // AFSBP S3.4 (default encryption) and S3.8 (bucket-level public access block).
-        encrypt_control.generator_suffixes = vec!["/S3.4".into(), "/S3.8".into()];
-        encrypt_control.resource_types = vec!["AwsS3Bucket".into()];
-
         let mut ignore = Rule::new("ignore-informational", Action::Ignore);
         ignore.severities = vec!["INFORMATIONAL".into()];
 
         let notify = Rule::new("notify-everything-else", Action::NotifyOnly);
         Policy {
             rules: vec![
-                isolate,
-                quarantine,
-                block,
-                fix_sg,
-                encrypt,
-                encrypt_control,
-                ignore,
-                notify,
+                controls, isolate, quarantine, block, fix_sg, encrypt, ignore, notify,
             ],
         }
     }
@@ -277,18 +276,21 @@ impl Default for Policy {
 impl Policy {
     /// The first matching rule decides; none matching means notify-only.
     pub fn decide(&self, f: &Finding) -> Decision {
-        decision(self.rules.iter().find(|r| r.matches(f, false)))
+        self.rules
+            .iter()
+            .filter(|r| r.matches(f, false))
+            .find_map(|r| r.decision(f))
+            .unwrap_or(Decision::new(Action::NotifyOnly, None))
     }
 
     /// An analyst asked for remediation: the first rule with a remediating action that matches on
     /// everything but severity decides; notify-only when none does.
     pub fn decide_forced(&self, f: &Finding) -> Decision {
-        decision(
-            self.rules
-                .iter()
-                .filter(|r| r.action.resource_type().is_some())
-                .find(|r| r.matches(f, true)),
-        )
+        self.rules
+            .iter()
+            .filter(|r| r.action.remediates() && r.matches(f, true))
+            .find_map(|r| r.decision(f))
+            .unwrap_or(Decision::new(Action::NotifyOnly, None))
     }
 
     /// Every problem with the policy, each naming the rule and the fix.
@@ -309,20 +311,7 @@ impl Policy {
                     ));
                 }
             }
-            if let Some(t) = r.action.resource_type() {
-                if r.resource_types.is_empty() {
-                    p.push(format!(
-                        "{at}: action {} changes resources of type {t}; add resource_types = [\"{t}\"]",
-                        r.action.as_str()
-                    ));
-                } else if r.resource_types.iter().any(|x| x != t) {
-                    p.push(format!(
-                        "{at}: action {} only works on {t}, not {}",
-                        r.action.as_str(),
-                        r.resource_types.join(", ")
-                    ));
-                }
-            }
+            r.action_problems(&at, &mut p);
             for a in &r.accounts {
                 if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
                     p.push(format!("{at}: account {a:?} is not a 12-digit account id"));
@@ -330,6 +319,71 @@ impl Policy {
             }
         }
         p
+    }
+}
+
+impl Rule {
+    /// Problems of the rule's action, controls and mode, each naming the fix.
+    fn action_problems(&self, at: &str, p: &mut Vec<String>) {
+        let mut catalogued = Vec::new();
+        for c in &self.controls {
+            match controls::check(c) {
+                Ok(id) => catalogued.push((id.clone(), controls::entry(&id))),
+                Err(why) => p.push(format!("{at}: controls: {why}")),
+            }
+        }
+        if self.mode.is_some() && !self.action.remediates() {
+            p.push(format!(
+                "{at}: mode applies to remediations only, not to action {}: remove it",
+                self.action.as_str()
+            ));
+        }
+        if self.action == Action::RemediateControl {
+            let missing: Vec<&str> = catalogued
+                .iter()
+                .filter(|(_, e)| e.is_none())
+                .map(|(id, _)| id.as_str())
+                .collect();
+            if !missing.is_empty() {
+                let known: Vec<&str> = controls::CATALOGUE.iter().map(|e| e.control).collect();
+                p.push(format!(
+                    "{at}: {} {} no remediation in the catalogue ({}): give the rule a concrete action with resource_types, or notify-only",
+                    missing.join(", "),
+                    if missing.len() == 1 { "has" } else { "have" },
+                    known.join(", ")
+                ));
+            }
+            return;
+        }
+        let Some(t) = self.action.resource_type() else {
+            return;
+        };
+        let by_controls = !catalogued.is_empty()
+            && catalogued
+                .iter()
+                .all(|(_, e)| e.and_then(|e| e.action.resource_type()) == Some(t));
+        for (id, e) in &catalogued {
+            if let Some(e) = e.filter(|e| e.action.resource_type() != Some(t)) {
+                p.push(format!(
+                    "{at}: {id} is about a {}, which action {} cannot change: use action = \"{}\" (or \"remediate-control\")",
+                    e.action.resource_type().unwrap_or("resource"),
+                    self.action.as_str(),
+                    e.action.as_str()
+                ));
+            }
+        }
+        if self.resource_types.is_empty() && !by_controls {
+            p.push(format!(
+                "{at}: action {} changes resources of type {t}; add resource_types = [\"{t}\"]",
+                self.action.as_str()
+            ));
+        } else if self.resource_types.iter().any(|x| x != t) {
+            p.push(format!(
+                "{at}: action {} only works on {t}, not {}",
+                self.action.as_str(),
+                self.resource_types.join(", ")
+            ));
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, OcsfIdentity, Resource};
-use crate::policy::{Action, Decision};
+use crate::policy::{Action, Decision, Mode};
 
 pub const RESPONSE_DETAIL_TYPE: &str = "Security Response Required";
 
@@ -52,6 +52,9 @@ pub struct ResponseEvent {
     /// An analyst asked for this remediation (custom action).
     #[serde(default)]
     pub forced: bool,
+    /// The mode the rule chose (`None`: the stack's `[remediation] mode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     pub finding: FindingSummary,
 }
 
@@ -89,7 +92,7 @@ impl FindingSummary {
                 })
                 .collect(),
             fact: f.fact_key(),
-            control_id: f.control_id().map(str::to_string),
+            control_id: f.control_id(),
             ocsf: f.ocsf.clone(),
         }
     }
@@ -103,6 +106,7 @@ impl ResponseEvent {
             rule: d.rule.clone(),
             escalate,
             forced,
+            mode: d.mode,
             finding: FindingSummary::of(f),
         }
     }
@@ -156,10 +160,7 @@ mod tests {
             resources,
             ..Finding::default()
         };
-        let decision = Decision {
-            action: Action::IsolateInstance,
-            rule: None,
-        };
+        let decision = Decision::new(Action::IsolateInstance, None);
         ResponseEvent::new("sec", &finding, &decision, false, false)
     }
 

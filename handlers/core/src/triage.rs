@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::envelope::{CustomAction, Input, Rejected};
 use crate::finding::Finding;
-use crate::policy::{Action, Decision, Policy};
+use crate::policy::{Action, Decision, Mode, Policy};
 
 /// The user-defined field triage writes on a finding: the `UpdatedAt` it triaged. A finding that
 /// carries its own `UpdatedAt` there was already handled (idempotency across retries and re-imports).
@@ -21,6 +21,10 @@ pub struct Triaged {
     pub product: String,
     pub action: Action,
     pub rule: Option<String>,
+    /// The mode the remediation runs in; `None`: the stack's `[remediation] mode`.
+    pub mode: Option<Mode>,
+    /// The security control the finding checks (`S3.8`), `None` when it checks none.
+    pub control: Option<String>,
     pub escalate: bool,
     pub forced: bool,
     /// Why nothing is sent for this finding, if so.
@@ -31,6 +35,15 @@ impl Triaged {
     /// True when triage marks the finding and emits a response event.
     pub fn is_actionable(&self) -> bool {
         self.skipped.is_none() && self.action.is_actionable()
+    }
+
+    /// What the policy decided.
+    pub fn decision(&self) -> Decision {
+        Decision {
+            action: self.action,
+            rule: self.rule.clone(),
+            mode: self.mode,
+        }
     }
 }
 
@@ -46,8 +59,10 @@ fn make(
         severity: f.severity().as_str().into(),
         product: f.product(),
         finding: f.clone(),
+        control: f.control_id(),
         action: d.action,
         rule: d.rule,
+        mode: d.mode,
         escalate,
         forced,
         skipped,
@@ -58,16 +73,26 @@ fn make(
 /// report PASSED findings as ACTIVE too).
 fn passed(f: &Finding) -> Option<String> {
     let status = f.compliance.as_ref().and_then(|c| c.status.as_deref());
-    (status == Some("PASSED")).then(|| "compliance status is PASSED: nothing to fix".to_string())
+    status
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case("PASSED"))
+        .then(|| "compliance status is PASSED: nothing to fix".to_string())
+}
+
+/// An archived finding (its resource gone, or replaced by a newer finding) is never acted on.
+fn archived(f: &Finding) -> Option<String> {
+    f.record_state
+        .as_deref()
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case("ARCHIVED"))
+        .then(|| "archived".to_string())
 }
 
 /// Why a custom action does not act on a finding: analysts' clicks never act on a passed control,
 /// and never silently reopen a finding someone closed.
 fn custom_action_skip(f: &Finding) -> Option<String> {
-    if let Some(why) = passed(f) {
+    if let Some(why) = archived(f).or_else(|| passed(f)) {
         return Some(why);
     }
-    match f.workflow_status() {
+    match f.workflow_status().trim().to_ascii_uppercase().as_str() {
         s @ ("RESOLVED" | "SUPPRESSED") => Some(format!(
             "workflow status is {s}: a custom action does not reopen it; set it to NEW or NOTIFIED first"
         )),
@@ -77,13 +102,10 @@ fn custom_action_skip(f: &Finding) -> Option<String> {
 
 /// Why an imported finding is not (re)processed, if it is not.
 fn skip_reason(f: &Finding) -> Option<String> {
-    if f.record_state.as_deref() == Some("ARCHIVED") {
-        return Some("archived".into());
-    }
-    if let Some(why) = passed(f) {
+    if let Some(why) = archived(f).or_else(|| passed(f)) {
         return Some(why);
     }
-    if f.workflow_status() != "NEW" {
+    if !f.workflow_status().trim().eq_ignore_ascii_case("NEW") {
         return Some(format!("workflow status is {}", f.workflow_status()));
     }
     let at = f.updated_at.as_deref().unwrap_or("");
@@ -126,20 +148,14 @@ pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
                     ),
                     CustomAction::Escalate => make(
                         f,
-                        Decision {
-                            action: Action::NotifyOnly,
-                            rule: Some("escalate-to-soc".into()),
-                        },
+                        Decision::new(Action::NotifyOnly, Some("escalate-to-soc")),
                         true,
                         false,
                         custom_action_skip(f),
                     ),
                     CustomAction::Other(name) => make(
                         f,
-                        Decision {
-                            action: Action::Ignore,
-                            rule: None,
-                        },
+                        Decision::new(Action::Ignore, None),
                         false,
                         false,
                         Some(format!("custom action {name:?} is not one of this stack's")),

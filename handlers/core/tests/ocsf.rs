@@ -117,17 +117,17 @@ fn rows() -> Vec<Row> {
         ("cspm-ec2.19-pass-resolved.event.json", "INFORMATIONAL", "RESOLVED", "ACTIVE", Some("PASSED"), Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0a1b2c3d4e5f60719", Ignore, false),
         ("cspm-ec2.19-unknown-fields.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0c0ffee0c0ffee003", FixSecurityGroup, true),
         ("cspm-ec2.19-warning-new.event.json", "CRITICAL", "NEW", "ACTIVE", Some("WARNING"), Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0badc0ffee0000001", FixSecurityGroup, true),
-        ("cspm-ec2.2-fail-new.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.2"), "AwsEc2SecurityGroup", "sg-0feedfacecafe0002", FixSecurityGroup, true),
+        ("cspm-ec2.2-fail-new.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.2"), "AwsEc2SecurityGroup", "sg-0feedfacecafe0002", CloseDefaultSecurityGroup, true),
         ("cspm-iam.3-fail-new.event.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/deploy-bot", NotifyOnly, true),
         ("cspm-iam.3-other-status.finding.json", "INFORMATIONAL", "RESOLVED", "ACTIVE", Some("NOT_AVAILABLE"), Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/legacy-admin", Ignore, false),
         ("cspm-kms.4-fail-new.finding.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", NotifyOnly, true),
         ("cspm-kms.4-pass-closed.event.json", "MEDIUM", "NEW", "ARCHIVED", Some("PASSED"), Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ac", NotifyOnly, false),
         ("cspm-s3.4-fail-fatal.event.json", "CRITICAL", "NEW", "ACTIVE", fail, Some("S3.4"), "AwsS3Bucket", "arn:aws:s3:::payroll-111122223333", EnableBucketEncryption, true),
-        ("cspm-s3.8-fail-archived.event.json", "MEDIUM", "RESOLVED", "ARCHIVED", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::gone-111122223333", EnableBucketEncryption, false),
-        ("cspm-s3.8-fail-in-progress.event.json", "MEDIUM", "NOTIFIED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::logs-111122223333", EnableBucketEncryption, false),
-        ("cspm-s3.8-fail-new.event.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::reports-111122223333", EnableBucketEncryption, true),
-        ("cspm-s3.8-fail-resolved.event.json", "MEDIUM", "RESOLVED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::old-111122223333", EnableBucketEncryption, false),
-        ("cspm-s3.8-fail-suppressed.event.json", "MEDIUM", "SUPPRESSED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::tmp-111122223333", EnableBucketEncryption, false),
+        ("cspm-s3.8-fail-archived.event.json", "MEDIUM", "RESOLVED", "ARCHIVED", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::gone-111122223333", BlockBucketPublicAccess, false),
+        ("cspm-s3.8-fail-in-progress.event.json", "MEDIUM", "NOTIFIED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::logs-111122223333", BlockBucketPublicAccess, false),
+        ("cspm-s3.8-fail-new.event.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::reports-111122223333", BlockBucketPublicAccess, true),
+        ("cspm-s3.8-fail-resolved.event.json", "MEDIUM", "RESOLVED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::old-111122223333", BlockBucketPublicAccess, false),
+        ("cspm-s3.8-fail-suppressed.event.json", "MEDIUM", "SUPPRESSED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::tmp-111122223333", BlockBucketPublicAccess, false),
         ("cspm-s3.8-minimal.finding.json", "INFORMATIONAL", "NEW", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::minimal-111122223333", Ignore, false),
         ("cspm-s3.8-pass-new.event.json", "INFORMATIONAL", "NEW", "ACTIVE", Some("PASSED"), Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::public-site-111122223333", Ignore, false),
         ("cspm-s3.8-unknown-severity.event.json", "INFORMATIONAL", "NEW", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::unknown-sev-111122223333", Ignore, false),
@@ -159,7 +159,7 @@ fn each_field_maps_as_documented_and_triage_decides_like_asff() {
         assert_eq!(f.record_state.as_deref(), Some(state), "{at}");
         let c = f.compliance.as_ref();
         assert_eq!(c.and_then(|c| c.status.as_deref()), comp, "{at}");
-        assert_eq!(f.control_id(), control, "{at}");
+        assert_eq!(f.control_id().as_deref(), control, "{at}");
         assert_eq!(f.resources[0].kind, kind, "{at}");
         let rid = match rid {
             s if s.starts_with("sg-") => format!("{SG}{s}"),

@@ -12,21 +12,8 @@ pub enum Function {
     ErrorHandler,
 }
 
-/// Remediation acts only in enforce mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    NotifyOnly,
-    Enforce,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::NotifyOnly => "notify-only",
-            Mode::Enforce => "enforce",
-        }
-    }
-}
+/// Remediation acts only in enforce mode (the stack's `REMEDIATION_MODE`, or a rule's own).
+pub use secauto_core::Mode;
 
 /// Everything the handlers read from the environment.
 #[derive(Debug, Clone)]

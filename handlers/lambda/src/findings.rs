@@ -89,6 +89,7 @@ fn from_sdk(f: &AwsSecurityFinding) -> Finding {
         compliance: f.compliance().map(|c| Compliance {
             status: c.status().map(|s| s.as_str().to_string()),
             security_control_id: s(c.security_control_id()),
+            ..Compliance::default()
         }),
         resources: f
             .resources()

@@ -87,7 +87,12 @@ pub async fn execute(
         Action::BlockNetwork => exec.block_network(id).await,
         Action::FixSecurityGroup => exec.fix_security_group(id).await,
         Action::EnableBucketEncryption => exec.enable_bucket_encryption(id).await,
-        Action::NotifyOnly | Action::Ignore => return Ok(None),
+        Action::BlockBucketPublicAccess => exec.block_bucket_public_access(id).await,
+        Action::RequireBucketTls => exec.require_bucket_tls(id).await,
+        Action::CloseDefaultSecurityGroup => exec.close_default_security_group(id).await,
+        Action::EnableEbsDefaultEncryption => exec.enable_ebs_default_encryption(id).await,
+        Action::RequireImdsv2 => exec.require_imdsv2(id).await,
+        Action::RemediateControl | Action::NotifyOnly | Action::Ignore => return Ok(None),
     };
     let mut outcome = done.map_err(|mut f| {
         if let Some(whose) = place.describe() {
@@ -360,6 +365,12 @@ pub async fn handle(
         Ok(_) => anyhow::bail!("remediation handles \"Security Response Required\" events only"),
         Err(e) => anyhow::bail!("cannot read the event: {e}"),
     };
+    // The rule that decided may set its own mode (a control switched on or kept off by itself);
+    // without one, the stack's.
+    let env = &Env {
+        mode: event.mode.unwrap_or(env.mode),
+        ..env.clone()
+    };
     let mut live = None;
     if event.action.resource_type().is_some() {
         let (vouched, found) = vouch_live(clients, &event).await?;
@@ -526,10 +537,7 @@ mod tests {
         let event = ResponseEvent::new(
             "sec",
             &doc(1, "new"),
-            &secauto_core::Decision {
-                action: Action::IsolateInstance,
-                rule: None,
-            },
+            &secauto_core::Decision::new(Action::IsolateInstance, None),
             false,
             false,
         );

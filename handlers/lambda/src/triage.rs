@@ -9,7 +9,7 @@ use secauto_core::response::{ResponseEvent, RESPONSE_DETAIL_TYPE};
 use secauto_core::triage::{triage, Triaged, TRIAGED_AT};
 use serde_json::{json, Value};
 
-use crate::env::Env;
+use crate::env::{Env, Mode};
 use crate::events::{self, Event};
 use crate::findings::{self, Mark, Target, Update};
 use crate::findings_v2::{self, OcsfTarget, OcsfUpdate};
@@ -118,11 +118,7 @@ fn skip_reason(t: &Triaged, seen: &Seen, key: &str) -> Option<String> {
 
 /// The response event for remediation and notification, on the stack's own bus.
 fn response_event(env: &Env, t: &Triaged) -> Event {
-    let decision = secauto_core::Decision {
-        action: t.action,
-        rule: t.rule.clone(),
-    };
-    let ev = ResponseEvent::new(&env.stack, &t.finding, &decision, t.escalate, t.forced);
+    let ev = ResponseEvent::new(&env.stack, &t.finding, &t.decision(), t.escalate, t.forced);
     Event {
         bus: env.event_bus.clone(),
         source: env.event_source.clone(),
@@ -132,14 +128,32 @@ fn response_event(env: &Env, t: &Triaged) -> Event {
     }
 }
 
-/// What triage decided, for the finding's note (ASFF) or comment (OCSF).
+/// What triage decided, for the finding's note (ASFF) or comment (OCSF): the action, the rule,
+/// the control and a mode the rule set (a catalogued control off by default says so).
 fn decided(t: &Triaged) -> String {
+    let entry = t
+        .control
+        .as_deref()
+        .and_then(secauto_core::controls::entry)
+        .filter(|e| e.action == t.action);
+    let mode = match (t.mode, entry) {
+        (Some(Mode::NotifyOnly), Some(e)) if !e.on => format!(
+            ", notify-only: {} is off by default ({}); a rule with mode = \"enforce\" turns it on",
+            e.control, e.risk
+        ),
+        (Some(m), _) => format!(", mode {}", m.as_str()),
+        (None, _) => String::new(),
+    };
     format!(
-        "secauto triage: {}{}{}",
+        "secauto triage: {}{}{}{mode}{}",
         t.action.as_str(),
         t.rule
             .as_deref()
             .map(|r| format!(" (rule {r})"))
+            .unwrap_or_default(),
+        t.control
+            .as_deref()
+            .map(|c| format!(" for control {c}"))
             .unwrap_or_default(),
         if t.escalate {
             ", escalated to the SOC"

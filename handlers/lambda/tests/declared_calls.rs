@@ -256,6 +256,70 @@ async fn bucket_paths() -> BTreeSet<String> {
     rec.take()
 }
 
+/// Every path of a catalogued control's remediation: a first run that changes the resource, and a
+/// second that finds it compliant.
+async fn control_paths(action: Action) -> BTreeSet<String> {
+    let a = aws();
+    let rec = Recorder::default();
+    let r = recording(&a, &rec, action);
+    let e = executor(&a, &r);
+    a.s3.create_bucket().bucket("open").send().await.unwrap();
+    let (vpc, _) = vpc_with_subnet(&a, "10.9").await;
+    let f = fixture(&a, false).await;
+    let default_group = a
+        .ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_string();
+    // All traffic in from its own members, as AWS makes a default group (moto adds egress only).
+    a.ec2
+        .authorize_security_group_ingress()
+        .group_id(&default_group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("-1")
+                .user_id_group_pairs(
+                    aws_sdk_ec2::types::UserIdGroupPair::builder()
+                        .group_id(&default_group)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let out = match action {
+            Action::BlockBucketPublicAccess => e.block_bucket_public_access("open").await,
+            Action::RequireBucketTls => e.require_bucket_tls("open").await,
+            Action::CloseDefaultSecurityGroup => {
+                e.close_default_security_group(&default_group).await
+            }
+            Action::EnableEbsDefaultEncryption => {
+                e.enable_ebs_default_encryption("123456789012").await
+            }
+            _ => e.require_imdsv2(&f.instance).await,
+        }
+        .unwrap_or_else(|f| panic!("{action:?}: {f:?}"));
+        assert!(
+            out.compliant && out.refused.is_none(),
+            "{action:?}: {out:?}"
+        );
+    }
+    rec.take()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_action_calls_exactly_what_it_declares() {
     let mut problems = Vec::new();
@@ -264,7 +328,12 @@ async fn every_action_calls_exactly_what_it_declares() {
             Action::IsolateInstance | Action::QuarantineInstance => instance_paths(action).await,
             Action::BlockNetwork | Action::FixSecurityGroup => group_paths(action).await,
             Action::EnableBucketEncryption => bucket_paths().await,
-            Action::NotifyOnly | Action::Ignore => BTreeSet::new(),
+            Action::BlockBucketPublicAccess
+            | Action::RequireBucketTls
+            | Action::CloseDefaultSecurityGroup
+            | Action::EnableEbsDefaultEncryption
+            | Action::RequireImdsv2 => control_paths(action).await,
+            Action::RemediateControl | Action::NotifyOnly | Action::Ignore => BTreeSet::new(),
         };
         let declared = declared(action);
         let undeclared: Vec<&String> = called.difference(&declared).collect();
@@ -337,6 +406,7 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
                 Scope::IsolationDocument => "arn:aws:ssm:us-east-1:123456789012:automation-definition/sec-isolate-instance:$DEFAULT",
                 Scope::AutomationExecution => "arn:aws:ssm:us-east-1:123456789012:automation-execution/exec-1",
                 Scope::AutomationRole => "arn:aws:iam::123456789012:role/sec-us-east-1-automation",
+                Scope::AccountSettings => "*",
             };
             !allows(&document, c.iam, resource)
                 // Tag-on-create: the snapshot's ARN, which has no account.

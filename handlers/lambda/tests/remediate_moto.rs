@@ -970,10 +970,7 @@ fn isolate_event(account: &str, region: &str, instance: &str) -> secauto_core::R
     secauto_core::ResponseEvent::new(
         "sec",
         &isolate_finding(account, region, instance),
-        &secauto_core::Decision {
-            action: secauto_core::Action::IsolateInstance,
-            rule: None,
-        },
+        &secauto_core::Decision::new(secauto_core::Action::IsolateInstance, None),
         false,
         false,
     )
@@ -1192,10 +1189,7 @@ mod vouching {
         ResponseEvent::new(
             "sec",
             &f,
-            &Decision {
-                action: Action::FixSecurityGroup,
-                rule: None,
-            },
+            &Decision::new(Action::FixSecurityGroup, None),
             false,
             false,
         )

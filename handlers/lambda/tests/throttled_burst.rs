@@ -134,10 +134,7 @@ async fn invocations(clients: Clients, env: Arc<Env>, f: Value) -> Result<(), St
         return Err(format!("{id}: triage did not act on it: {out}"));
     }
     let parsed: Finding = serde_json::from_value(f).map_err(|e| e.to_string())?;
-    let decision = Decision {
-        action: Action::FixSecurityGroup,
-        rule: None,
-    };
+    let decision = Decision::new(Action::FixSecurityGroup, None);
     let response = ResponseEvent::new("sec", &parsed, &decision, false, false);
     match vouch(&clients, &response).await {
         Ok(Vouched::Act) => {}

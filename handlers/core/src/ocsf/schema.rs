@@ -109,6 +109,8 @@ pub(super) struct FindingInfo {
 pub(super) struct OcsfCompliance {
     #[serde(default, deserialize_with = "text")]
     pub(super) control: Option<String>,
+    #[serde(default, deserialize_with = "list")]
+    pub(super) standards: Vec<String>,
     #[serde(default, deserialize_with = "text")]
     pub(super) status: Option<String>,
     #[serde(default, deserialize_with = "int")]

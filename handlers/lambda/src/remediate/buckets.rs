@@ -25,7 +25,7 @@ impl Executor<'_> {
     }
 
     /// The account the bucket must belong to, for S3's ExpectedBucketOwner.
-    fn owner(&self) -> Option<String> {
+    pub(super) fn owner(&self) -> Option<String> {
         Some(self.account.to_string()).filter(|a| !a.is_empty())
     }
 
@@ -49,7 +49,10 @@ impl Executor<'_> {
     }
 
     /// The bucket's public access block; `None` when it has none.
-    async fn access_block(&self, bucket: &str) -> Result<Option<PublicAccessBlockConfiguration>> {
+    pub(super) async fn access_block(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<PublicAccessBlockConfiguration>> {
         let res = self
             .s3
             .get_public_access_block()
@@ -64,7 +67,7 @@ impl Executor<'_> {
         }
     }
 
-    async fn bucket_tags(&self, bucket: &str) -> Result<Vec<(String, String)>> {
+    pub(super) async fn bucket_tags(&self, bucket: &str) -> Result<Vec<(String, String)>> {
         let res = self
             .s3
             .get_bucket_tagging()
@@ -124,7 +127,7 @@ impl Executor<'_> {
         Ok(())
     }
 
-    async fn block(&self, bucket: &str) -> Result<()> {
+    pub(super) async fn block(&self, bucket: &str) -> Result<()> {
         self.s3
             .put_public_access_block()
             .bucket(bucket)
@@ -144,18 +147,58 @@ impl Executor<'_> {
     }
 }
 
-fn code<E: ProvideErrorMetadata>(e: &E) -> Option<&str> {
+pub(super) fn code<E: ProvideErrorMetadata>(e: &E) -> Option<&str> {
     e.code()
 }
 
 /// All four public access blocks on.
-fn fully_blocked(c: Option<&PublicAccessBlockConfiguration>) -> bool {
+pub(super) fn fully_blocked(c: Option<&PublicAccessBlockConfiguration>) -> bool {
     c.is_some_and(|c| {
         c.block_public_acls() == Some(true)
             && c.ignore_public_acls() == Some(true)
             && c.block_public_policy() == Some(true)
             && c.restrict_public_buckets() == Some(true)
     })
+}
+
+impl Executor<'_> {
+    /// Write `record` (tag key, value) in the bucket's tags before the first change, keeping every
+    /// key an earlier run wrote; where S3 cannot take them (`aws:` system tags, which S3 refuses to
+    /// rewrite with the whole tag set, or no room among 50), the record is the finding's note,
+    /// said first.
+    pub(super) async fn record_in_bucket_tags(
+        &self,
+        bucket: &str,
+        tags: &[(String, String)],
+        mut record: Vec<(&str, String)>,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let has = |k: &str| tags.iter().any(|(t, _)| t == k);
+        record.retain(|(k, _)| !has(k));
+        if record.is_empty() {
+            return Ok(());
+        }
+        let said = record
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if tags.iter().any(|(k, _)| k.starts_with("aws:"))
+            || tags.len() + record.len() > MAX_BUCKET_TAGS
+        {
+            out.caveats.push(format!(
+                "the undo record of {bucket} is this note only ({said}): its tags cannot take it (S3 rewrites a bucket's whole tag set and refuses to rewrite aws: system tags; a bucket holds 50)"
+            ));
+            return Ok(());
+        }
+        let mut all = tags.to_vec();
+        all.extend(record.into_iter().map(|(k, v)| (k.to_string(), v)));
+        let what = format!("record {said} in {bucket}'s tags");
+        self.act(out, protected, what, self.put_bucket_tags(bucket, &all))
+            .await?;
+        Ok(())
+    }
 }
 
 /// Default encryption and public access blocks of one bucket.
@@ -179,7 +222,7 @@ pub const PREVIOUS_BLOCK_TAG: &str = "secauto:previous-public-access-block";
 const MAX_BUCKET_TAGS: usize = 50;
 
 /// The record's value for a public access block (or its absence).
-fn block_record(c: Option<&PublicAccessBlockConfiguration>) -> String {
+pub(super) fn block_record(c: Option<&PublicAccessBlockConfiguration>) -> String {
     let Some(c) = c else {
         return "none".to_string();
     };
@@ -227,31 +270,8 @@ impl Remediation for BucketEncryption<'_> {
         if !fully_blocked(b.block.as_ref()) {
             record.push((PREVIOUS_BLOCK_TAG, block_record(b.block.as_ref())));
         }
-        let has = |k: &str| b.tags.iter().any(|(t, _)| t == k);
-        record.retain(|(k, _)| !has(k));
-        if record.is_empty() {
-            return Ok(());
-        }
-        let said = record
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let bucket = self.bucket;
-        if b.tags.iter().any(|(k, _)| k.starts_with("aws:"))
-            || b.tags.len() + record.len() > MAX_BUCKET_TAGS
-        {
-            out.caveats.push(format!(
-                "the undo record of {bucket} is this note only ({said}): its tags cannot take it (S3 rewrites a bucket's whole tag set and refuses to rewrite aws: system tags; a bucket holds 50)"
-            ));
-            return Ok(());
-        }
-        let mut tags = b.tags.clone();
-        tags.extend(record.into_iter().map(|(k, v)| (k.to_string(), v)));
-        let what = format!("record {said} in {bucket}'s tags");
-        ex.act(out, protected, what, ex.put_bucket_tags(bucket, &tags))
-            .await?;
-        Ok(())
+        ex.record_in_bucket_tags(self.bucket, &b.tags, record, out, protected)
+            .await
     }
 
     /// Encryption, then the public access block, each only when missing.

@@ -2,7 +2,8 @@
 //! (`isolation`; its network containment in `containment`, its security groups in `groups`, the
 //! all-traffic group's use in `untrack`, the connection-tracking timeouts in `tracking`, the
 //! evidence it keeps in `evidence`), the SSM automation quarantine adds (`automation`), world-open
-//! ingress (`security_groups`), bucket encryption and public access (`buckets`).
+//! ingress (`security_groups`), bucket encryption and public access (`buckets`), and the
+//! catalogue's control remediations (`controls`, one file each).
 //!
 //! In a dry run (notify-only mode, or a protected resource) every read still happens and every
 //! write is reported as "would …". Every step that changed something is recorded in the outcome once
@@ -20,6 +21,7 @@ mod automation;
 mod buckets;
 mod containment;
 mod contract;
+mod controls;
 pub mod declared;
 mod evidence;
 mod groups;
@@ -29,6 +31,7 @@ mod tracking;
 mod untrack;
 
 pub use automation::automation_token;
+pub use controls::{PREVIOUS_HTTP_TOKENS_TAG, TLS_STATEMENT_SID};
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;
 pub use tracking::PREVIOUS_TRACKING_TAG;

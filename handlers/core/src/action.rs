@@ -1,0 +1,100 @@
+//! What triage may decide for a finding: the remediations, notify-only and ignore.
+
+use serde::{Deserialize, Serialize};
+
+/// What to do about a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Swap the instance's security groups for an empty quarantine group, tag it, snapshot its volumes.
+    IsolateInstance,
+    /// Isolate, then stop the instance.
+    QuarantineInstance,
+    /// Revoke the security group's ingress rules open to 0.0.0.0/0 or ::/0.
+    BlockNetwork,
+    /// Revoke world-open ingress to admin ports (22, 3389) and all-port rules.
+    FixSecurityGroup,
+    /// Turn on default encryption and the public access block of the bucket.
+    EnableBucketEncryption,
+    /// Turn on the four public access blocks of the bucket (S3.2, S3.3, S3.8).
+    BlockBucketPublicAccess,
+    /// Add a statement denying requests without TLS to the bucket's policy (S3.5).
+    RequireBucketTls,
+    /// Revoke every rule of a VPC's default security group (EC2.2).
+    CloseDefaultSecurityGroup,
+    /// Turn on EBS encryption by default in the account and region (EC2.7).
+    EnableEbsDefaultEncryption,
+    /// Require IMDSv2 (session tokens) on the instance (EC2.8).
+    RequireImdsv2,
+    /// In a rule only: the catalogue's remediation of the finding's control
+    /// ([`crate::controls::CATALOGUE`]); triage decides the concrete action.
+    RemediateControl,
+    /// Only notify.
+    NotifyOnly,
+    /// Do nothing.
+    Ignore,
+}
+
+impl Action {
+    /// Every action a decision can carry (`remediate-control` is resolved before).
+    pub const ALL: [Action; 12] = [
+        Action::IsolateInstance,
+        Action::QuarantineInstance,
+        Action::BlockNetwork,
+        Action::FixSecurityGroup,
+        Action::EnableBucketEncryption,
+        Action::BlockBucketPublicAccess,
+        Action::RequireBucketTls,
+        Action::CloseDefaultSecurityGroup,
+        Action::EnableEbsDefaultEncryption,
+        Action::RequireImdsv2,
+        Action::NotifyOnly,
+        Action::Ignore,
+    ];
+
+    /// The action's name in the config and in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::IsolateInstance => "isolate-instance",
+            Action::QuarantineInstance => "quarantine-instance",
+            Action::BlockNetwork => "block-network",
+            Action::FixSecurityGroup => "fix-security-group",
+            Action::EnableBucketEncryption => "enable-bucket-encryption",
+            Action::BlockBucketPublicAccess => "block-bucket-public-access",
+            Action::RequireBucketTls => "require-bucket-tls",
+            Action::CloseDefaultSecurityGroup => "close-default-security-group",
+            Action::EnableEbsDefaultEncryption => "enable-ebs-default-encryption",
+            Action::RequireImdsv2 => "require-imdsv2",
+            Action::RemediateControl => "remediate-control",
+            Action::NotifyOnly => "notify-only",
+            Action::Ignore => "ignore",
+        }
+    }
+
+    /// The resource type this action works on, if it changes a resource.
+    pub fn resource_type(self) -> Option<&'static str> {
+        match self {
+            Action::IsolateInstance | Action::QuarantineInstance | Action::RequireImdsv2 => {
+                Some("AwsEc2Instance")
+            }
+            Action::BlockNetwork | Action::FixSecurityGroup | Action::CloseDefaultSecurityGroup => {
+                Some("AwsEc2SecurityGroup")
+            }
+            Action::EnableBucketEncryption
+            | Action::BlockBucketPublicAccess
+            | Action::RequireBucketTls => Some("AwsS3Bucket"),
+            Action::EnableEbsDefaultEncryption => Some("AwsAccount"),
+            Action::RemediateControl | Action::NotifyOnly | Action::Ignore => None,
+        }
+    }
+
+    /// True when the action changes resources (a rule's `remediate-control` resolves to one).
+    pub fn remediates(self) -> bool {
+        self.resource_type().is_some() || self == Action::RemediateControl
+    }
+
+    /// True when triage sends the finding on (everything but `ignore`).
+    pub fn is_actionable(self) -> bool {
+        self != Action::Ignore
+    }
+}

@@ -1,0 +1,176 @@
+//! The catalogue: for each Security Hub control secauto remediates, the action that fixes it, what
+//! it does and never does, whether it is on by default, and how to undo it. The default policy's
+//! `remediate-control` rule decides every catalogued control through this table, so in notify-only
+//! mode each control finding says exactly what would be done; a rule with `controls` and
+//! `mode = "enforce"` switches controls on one by one. The README's table is this one.
+//!
+//! "On by default" means the remediation follows `[remediation] mode`; an entry off by default
+//! (where a fix could break a workload) stays notify-only under a rule without its own `mode`,
+//! even when `[remediation] mode = "enforce"`.
+
+use crate::action::Action;
+
+/// One catalogued control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The security control id (`S3.8`).
+    pub control: &'static str,
+    /// Security Hub's title of the control.
+    pub title: &'static str,
+    /// The remediation.
+    pub action: Action,
+    /// What the remediation does.
+    pub does: &'static str,
+    /// What it never does.
+    pub never: &'static str,
+    /// On by default (follows `[remediation] mode`); off: notify-only unless a rule turns it on.
+    pub on: bool,
+    /// Why it is off by default, if it is.
+    pub risk: &'static str,
+    /// How to undo it.
+    pub undo: &'static str,
+}
+
+const BLOCK_DOES: &str = "records the bucket's public access block in its tag `secauto:previous-public-access-block`, then turns on all four public access blocks of the bucket";
+const BLOCK_NEVER: &str = "touches a bucket that serves a static website (its finding says so), objects, ACLs or the bucket policy";
+const BLOCK_UNDO: &str = "put back the four flags the tag records (`aws s3api put-public-access-block`), or delete the block if it records `none`";
+
+/// Every catalogued control, by control id.
+pub const CATALOGUE: &[Entry] = &[
+    Entry {
+        control: "EC2.2",
+        title: "VPC default security groups should not allow inbound or outbound traffic",
+        action: Action::CloseDefaultSecurityGroup,
+        does: "records each rule of the VPC's default security group in a tag of its own (`secauto:revoked:…`), then revokes every inbound and outbound rule",
+        never: "touches any group but a VPC's `default` group, or any instance or interface",
+        on: false,
+        risk: "instances still using the default group lose the traffic its rules allowed",
+        undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
+    },
+    Entry {
+        control: "EC2.7",
+        title: "EBS default encryption should be enabled",
+        action: Action::EnableEbsDefaultEncryption,
+        does: "turns on EBS encryption by default in the finding's account and region (new volumes are encrypted with the region's default EBS key); the record is the finding's note (it was off)",
+        never: "encrypts or touches existing volumes or snapshots, or changes the default EBS key",
+        on: false,
+        risk: "instances of types without EBS encryption support (previous generations) can no longer be launched in the region",
+        undo: "`aws ec2 disable-ebs-encryption-by-default` in that region",
+    },
+    Entry {
+        control: "EC2.8",
+        title: "EC2 instances should use Instance Metadata Service Version 2 (IMDSv2)",
+        action: Action::RequireImdsv2,
+        does: "records the instance's `HttpTokens` in its tag `secauto:previous-http-tokens`, then requires IMDSv2 session tokens (`HttpTokens=required`)",
+        never: "turns the metadata service off, changes its hop limit, or stops or restarts the instance",
+        on: false,
+        risk: "software on the instance that reads metadata with IMDSv1 (old SDKs and agents) stops getting credentials",
+        undo: "`aws ec2 modify-instance-metadata-options --instance-id i-… --http-tokens optional`, then delete the tag",
+    },
+    Entry {
+        control: "EC2.13",
+        title: "Security groups should not allow ingress from 0.0.0.0/0 or ::/0 to port 22",
+        action: Action::FixSecurityGroup,
+        does: "records each rule in a tag of its own, then revokes world-open ingress to SSH (22), RDP (3389), every port or every protocol",
+        never: "revokes rules open to narrower ranges or to other groups, or egress rules",
+        on: true,
+        risk: "",
+        undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
+    },
+    Entry {
+        control: "EC2.14",
+        title: "Security groups should not allow ingress from 0.0.0.0/0 or ::/0 to port 3389",
+        action: Action::FixSecurityGroup,
+        does: "records each rule in a tag of its own, then revokes world-open ingress to SSH (22), RDP (3389), every port or every protocol",
+        never: "revokes rules open to narrower ranges or to other groups, or egress rules",
+        on: true,
+        risk: "",
+        undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
+    },
+    Entry {
+        control: "S3.2",
+        title: "S3 general purpose buckets should block public read access",
+        action: Action::BlockBucketPublicAccess,
+        does: BLOCK_DOES,
+        never: BLOCK_NEVER,
+        on: true,
+        risk: "",
+        undo: BLOCK_UNDO,
+    },
+    Entry {
+        control: "S3.3",
+        title: "S3 general purpose buckets should block public write access",
+        action: Action::BlockBucketPublicAccess,
+        does: BLOCK_DOES,
+        never: BLOCK_NEVER,
+        on: true,
+        risk: "",
+        undo: BLOCK_UNDO,
+    },
+    Entry {
+        control: "S3.4",
+        title: "S3 general purpose buckets should have server-side encryption enabled",
+        action: Action::EnableBucketEncryption,
+        does: "records the bucket's encryption and public access block in its tags, then turns on default encryption (SSE-S3, bucket key) and all four public access blocks, each only if missing",
+        never: "re-encrypts existing objects, replaces an encryption configuration the bucket has, or changes its policy",
+        on: true,
+        risk: "",
+        undo: "delete the encryption configuration if `secauto:previous-encryption=none`, and put back the public access block `secauto:previous-public-access-block` records",
+    },
+    Entry {
+        control: "S3.5",
+        title: "S3 general purpose buckets should require requests to use SSL",
+        action: Action::RequireBucketTls,
+        does: "adds one statement (`Sid` `secauto-deny-insecure-transport`) to the bucket policy, kept as it was otherwise, denying every `s3:*` request without TLS (`aws:SecureTransport` false); records `secauto:previous-bucket-policy` (`none` or `kept`) in the bucket's tags",
+        never: "removes or rewrites another statement, or touches a bucket that serves a static website over HTTP (its finding says so)",
+        on: true,
+        risk: "",
+        undo: "remove the statement with `Sid` `secauto-deny-insecure-transport` from the bucket policy (delete the policy if the tag records `none`)",
+    },
+    Entry {
+        control: "S3.8",
+        title: "S3 general purpose buckets should block public access",
+        action: Action::BlockBucketPublicAccess,
+        does: BLOCK_DOES,
+        never: BLOCK_NEVER,
+        on: true,
+        risk: "",
+        undo: BLOCK_UNDO,
+    },
+];
+
+/// The catalogue's entry for a control (any spelling `controls::of` accepts).
+pub fn entry(control: &str) -> Option<&'static Entry> {
+    let c = super::standards::bare(control)?;
+    CATALOGUE
+        .iter()
+        .find(|e| e.control.eq_ignore_ascii_case(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_is_a_known_control_acting_on_a_resource_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for e in CATALOGUE {
+            assert_eq!(super::super::check(e.control).as_deref(), Ok(e.control));
+            assert!(seen.insert(e.control), "{} twice", e.control);
+            assert!(e.action.resource_type().is_some(), "{}", e.control);
+            assert_eq!(
+                e.on,
+                e.risk.is_empty(),
+                "{}: off exactly when it says why",
+                e.control
+            );
+            assert!(!e.does.is_empty() && !e.never.is_empty() && !e.undo.is_empty());
+        }
+        assert_eq!(
+            entry("s3.8").map(|e| e.action),
+            Some(Action::BlockBucketPublicAccess)
+        );
+        assert_eq!(entry("PCI.S3.1").map(|e| e.control), Some("S3.3"));
+        assert!(entry("KMS.4").is_none());
+    }
+}

@@ -1,0 +1,967 @@
+//! The catalogue's remediations, each proven on moto the way Security Hub drives them: the test
+//! makes the non-compliant resource, imports the control finding as Security Hub sends it into
+//! the Security Hub emulator, hands the "Security Hub Findings - Imported" event to the real triage
+//! handler, and the response event triage put on the bus (seen through a recording proxy) to the
+//! real remediation handler; then it re-reads the resource. For each control: enforced, the
+//! resource is compliant and the finding RESOLVED; a second run changes nothing; a protected
+//! resource is untouched; notify-only changes nothing; a control off by default stays
+//! notify-only until a rule turns it on.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ec2::types::{Filter, Tag};
+use aws_sdk_s3::types::{IndexDocument, WebsiteConfiguration};
+use common::*;
+use secauto_core::{Action, Mode, Policy, Rule};
+use secauto_handlers::env::Env;
+use secauto_handlers::{findings, remediation, triage, Clients};
+use secauto_testkit::proxy::{Message, Proxy, Shim};
+use serde_json::{json, Value};
+
+const ACCOUNT: &str = "123456789012";
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:sec-notifications";
+const HUB: &str = "arn:aws:securityhub:us-east-1::product/aws/securityhub";
+
+fn env(mode: &str, policy: Option<&Policy>, protected: &str) -> Env {
+    let policy = policy.map(|p| serde_json::to_string(p).unwrap());
+    let vars = [
+        ("SECAUTO_FUNCTION", "remediation"),
+        ("SECAUTO_STACK", "sec"),
+        ("SNS_TOPIC_ARN", TOPIC),
+        ("REMEDIATION_MODE", mode),
+        ("AWS_REGION", "us-east-1"),
+        ("PROTECTED_RESOURCES", protected),
+        ("TRIAGE_POLICY", policy.as_deref().unwrap_or("")),
+    ];
+    Env::from_vars(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap()
+}
+
+/// Keeps every request it sees.
+#[derive(Default)]
+struct Seen(Mutex<Vec<Message>>);
+
+impl Shim for Seen {
+    fn respond(&self, request: &Message, _: &mut Message) {
+        self.0.lock().unwrap().push(request.clone());
+    }
+}
+
+/// moto (EC2, S3, SNS, EventBridge) behind a recording proxy for EventBridge and SNS, and the
+/// Security Hub emulator.
+struct World {
+    aws: Aws,
+    hub: secauto_testkit::Emulator,
+    _proxy: Proxy,
+    seen: Arc<Seen>,
+    clients: Clients,
+}
+
+async fn world() -> World {
+    let aws = aws();
+    let hub = securityhub_emulator(None);
+    let seen = Arc::new(Seen::default());
+    let proxy = Proxy::start(&aws.url, Some(seen.clone()));
+    let via_proxy = Clients::new(&sdk_at(&proxy.url, "testing", "testing"));
+    let clients = Clients {
+        securityhub: Clients::new(&sdk_at(&hub.url, "testing", "testing")).securityhub,
+        events: via_proxy.events.clone(),
+        sns: via_proxy.sns.clone(),
+        ..Clients::new(&sdk_at(&aws.url, "testing", "testing"))
+    };
+    clients
+        .sns
+        .create_topic()
+        .name("sec-notifications")
+        .send()
+        .await
+        .unwrap();
+    clients
+        .events
+        .create_event_bus()
+        .name("sec-events")
+        .send()
+        .await
+        .unwrap();
+    clients
+        .securityhub
+        .enable_security_hub()
+        .send()
+        .await
+        .unwrap();
+    World {
+        aws,
+        hub,
+        _proxy: proxy,
+        seen,
+        clients,
+    }
+}
+
+/// A failed control finding as Security Hub CSPM sends it; `shape` adds the fields that name the
+/// control (consolidated, standard-specific, CIS rule ids …).
+fn finding(n: &str, kind: &str, resource: &str, shape: Value) -> Value {
+    let mut f = json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:finding/{n}"),
+        "ProductArn": HUB,
+        "GeneratorId": "placeholder",
+        "AwsAccountId": ACCOUNT,
+        "Region": "us-east-1",
+        "Types": ["Software and Configuration Checks/Industry and Regulatory Standards"],
+        "CreatedAt": "2026-01-01T00:00:00.000Z",
+        "UpdatedAt": "2026-01-01T00:00:00.000Z",
+        "Severity": {"Label": "HIGH"},
+        "Title": format!("control finding {n}"),
+        "Description": "a control failed",
+        "Resources": [{"Type": kind, "Id": resource, "Partition": "aws", "Region": "us-east-1"}],
+        "Compliance": {"Status": "FAILED"},
+        "Workflow": {"Status": "NEW"},
+        "RecordState": "ACTIVE",
+    });
+    for (k, v) in shape.as_object().unwrap() {
+        if k == "Compliance" {
+            for (ck, cv) in v.as_object().unwrap() {
+                f["Compliance"][ck] = cv.clone();
+            }
+        } else {
+            f[k] = v.clone();
+        }
+    }
+    f
+}
+
+/// POST `body` to the emulator (its default account is this world's).
+fn post(url: &str, path: &str, body: &Value) -> Value {
+    let mut m = Message::request("POST", path, body.to_string().as_bytes());
+    m.set_header("content-type", "application/json");
+    m.set_header("authorization", "AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/securityhub/aws4_request, SignedHeaders=host, Signature=0");
+    let out = secauto_testkit::proxy::send(url, &m).unwrap();
+    serde_json::from_slice(&out.body).unwrap()
+}
+
+/// The finding imported into Security Hub, then its "Imported" event through triage; the response
+/// event triage put on the bus, as EventBridge delivers it (`None`: triage sent nothing).
+async fn through_triage(w: &World, env: &Env, f: &Value) -> Option<Value> {
+    let out = post(&w.hub.url, "/findings/import", &json!({"Findings": [f]}));
+    assert_eq!(out["FailedCount"], 0, "{out}");
+    let event = json!({
+        "version": "0", "id": "e", "detail-type": "Security Hub Findings - Imported",
+        "source": "aws.securityhub", "account": ACCOUNT, "region": "us-east-1",
+        "resources": [], "time": "2026-01-01T00:00:00Z", "detail": {"findings": [f]}
+    });
+    triage::handle(&w.clients, env, &triage::Seen::default(), &event)
+        .await
+        .unwrap();
+    let seen = w.seen.0.lock().unwrap();
+    seen.iter()
+        .filter(|r| r.header("x-amz-target") == Some("AWSEvents.PutEvents"))
+        .flat_map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["Entries"].as_array().unwrap().clone()
+        })
+        .map(|e| {
+            json!({"detail-type": e["DetailType"], "source": e["Source"],
+                   "detail": serde_json::from_str::<Value>(e["Detail"].as_str().unwrap()).unwrap()})
+        })
+        .rfind(|e| e["detail"]["finding"]["id"] == f["Id"])
+}
+
+/// Triage, then remediation, of `f`: the response event and the remediation's summary.
+async fn remediate(w: &World, env: &Env, f: &Value) -> (Value, Value) {
+    let event = through_triage(w, env, f)
+        .await
+        .expect("triage sent a response event");
+    let out = remediation::handle(&w.clients, env, &event, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    (event, out)
+}
+
+async fn workflow(w: &World, f: &Value) -> String {
+    findings::get(&w.clients.securityhub, f["Id"].as_str().unwrap(), HUB)
+        .await
+        .unwrap()
+        .unwrap()
+        .workflow_status()
+        .to_string()
+}
+
+fn steps(out: &Value) -> String {
+    out["steps"]
+        .as_array()
+        .map(|s| {
+            s.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
+/// A policy with `controls` switched on (mode enforce) by a rule before the default ones.
+fn enforcing(controls: &[&str]) -> Policy {
+    let mut on = Rule::new("enforce-controls", Action::RemediateControl);
+    on.controls = controls.iter().map(|c| c.to_string()).collect();
+    on.mode = Some(Mode::Enforce);
+    let mut p = Policy::default();
+    p.rules.insert(0, on);
+    assert!(p.validate().is_empty(), "{:?}", p.validate());
+    p
+}
+
+// ---- reads of the resources, straight from moto ----
+
+async fn blocked(a: &Aws, bucket: &str) -> bool {
+    match a.s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(o) => o.public_access_block_configuration().is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        }),
+        Err(_) => false,
+    }
+}
+
+async fn bucket_tag(a: &Aws, bucket: &str, key: &str) -> Option<String> {
+    let t = a.s3.get_bucket_tagging().bucket(bucket).send().await.ok()?;
+    t.tag_set()
+        .iter()
+        .find(|t| t.key() == key)
+        .map(|t| t.value().to_string())
+}
+
+async fn bucket_policy(a: &Aws, bucket: &str) -> Option<Value> {
+    let p = a.s3.get_bucket_policy().bucket(bucket).send().await.ok()?;
+    serde_json::from_str(p.policy()?).ok()
+}
+
+async fn ebs_default(a: &Aws) -> bool {
+    a.ec2
+        .get_ebs_encryption_by_default()
+        .send()
+        .await
+        .unwrap()
+        .ebs_encryption_by_default()
+        == Some(true)
+}
+
+async fn http_tokens(a: &Aws, instance: &str) -> String {
+    let out = a
+        .ec2
+        .describe_instances()
+        .instance_ids(instance)
+        .send()
+        .await
+        .unwrap();
+    let i = &out.reservations()[0].instances()[0];
+    i.metadata_options()
+        .and_then(|m| m.http_tokens())
+        .map(|t| t.as_str().to_string())
+        .unwrap_or_default()
+}
+
+async fn default_group(a: &Aws, vpc: &str) -> String {
+    let out = a
+        .ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc).build())
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.security_groups()[0].group_id().unwrap().to_string()
+}
+
+async fn rule_count(a: &Aws, sg: &str) -> usize {
+    let g = a
+        .ec2
+        .describe_security_groups()
+        .group_ids(sg)
+        .send()
+        .await
+        .unwrap();
+    let g = &g.security_groups()[0];
+    g.ip_permissions().len() + g.ip_permissions_egress().len()
+}
+
+async fn group_tags(a: &Aws, sg: &str) -> Vec<String> {
+    let g = a
+        .ec2
+        .describe_security_groups()
+        .group_ids(sg)
+        .send()
+        .await
+        .unwrap();
+    g.security_groups()[0]
+        .tags()
+        .iter()
+        .filter_map(|t| t.key().map(String::from))
+        .collect()
+}
+
+async fn bucket(a: &Aws, name: &str) -> String {
+    a.s3.create_bucket().bucket(name).send().await.unwrap();
+    format!("arn:aws:s3:::{name}")
+}
+
+async fn protect_bucket(a: &Aws, name: &str) {
+    let tag = aws_sdk_s3::types::Tag::builder()
+        .key("secauto:protect")
+        .value("true")
+        .build()
+        .unwrap();
+    a.s3.put_bucket_tagging()
+        .bucket(name)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .tag_set(tag)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn protect_ec2(a: &Aws, id: &str) {
+    a.ec2
+        .create_tags()
+        .resources(id)
+        .tags(Tag::builder().key("secauto:protect").value("true").build())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn instance(a: &Aws) -> String {
+    let (_, subnet) = vpc_with_subnet(a, "10.7").await;
+    let out = a
+        .ec2
+        .run_instances()
+        .image_id(image(a).await)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .subnet_id(subnet)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
+    out.instances()[0].instance_id().unwrap().to_string()
+}
+
+fn arn_of_group(sg: &str) -> String {
+    format!("arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/{sg}")
+}
+
+fn arn_of_instance(i: &str) -> String {
+    format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{i}")
+}
+
+fn s3_8() -> Value {
+    json!({"GeneratorId": "security-control/S3.8", "Compliance": {"SecurityControlId": "S3.8"}})
+}
+
+fn s3_5() -> Value {
+    json!({"GeneratorId": "cis-aws-foundations-benchmark/v/1.4.0/2.1.2",
+           "ProductFields": {"StandardsArn": "arn:aws:securityhub:::standards/cis-aws-foundations-benchmark/v/1.4.0", "ControlId": "2.1.2"}})
+}
+
+fn ec2_7() -> Value {
+    json!({"GeneratorId": "cis-aws-foundations-benchmark/v/5.0.0/5.1.1", "ProductFields": {"ControlId": "5.1.1"},
+           "Compliance": {"SecurityControlId": "EC2.7"}})
+}
+
+fn ec2_2() -> Value {
+    json!({"GeneratorId": "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0/rule/4.3",
+           "ProductFields": {"RuleId": "4.3"}, "Compliance": {"SecurityControlId": "EC2.2"}})
+}
+
+fn ec2_8() -> Value {
+    json!({"GeneratorId": "nist-800-53/v/5.0.0/EC2.8"})
+}
+
+const ACCOUNT_RESOURCE: &str = "AWS::::Account:123456789012";
+
+#[test]
+fn s3_8_a_public_bucket_is_blocked_once_and_resolved() {
+    run(async {
+        let w = world().await;
+        let enforce = env("enforce", None, "");
+        let arn = bucket(&w.aws, "reports").await;
+        let f = finding("s3-8", "AwsS3Bucket", &arn, s3_8());
+        let (event, out) = remediate(&w, &enforce, &f).await;
+        assert_eq!(event["detail"]["action"], "block-bucket-public-access");
+        assert_eq!(event["detail"]["rule"], "remediate-catalogued-controls");
+        assert_eq!(event["detail"]["finding"]["control_id"], "S3.8");
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(blocked(&w.aws, "reports").await);
+        let record = bucket_tag(&w.aws, "reports", "secauto:previous-public-access-block").await;
+        assert_eq!(record.as_deref(), Some("none"));
+        assert_eq!(workflow(&w, &f).await, "RESOLVED");
+        // The same event again: already done. Another finding of the same failure: nothing left.
+        let again = remediation::handle(&w.clients, &enforce, &event, None)
+            .await
+            .unwrap();
+        assert_eq!(again["remediation"], "already done", "{again}");
+        let twin = finding("s3-8-again", "AwsS3Bucket", &arn, s3_8());
+        let (_, out) = remediate(&w, &enforce, &twin).await;
+        assert_eq!(out["already_remediated"], true, "{out}");
+        assert!(
+            steps(&out).contains("already blocks all public access"),
+            "{out}"
+        );
+    });
+}
+
+#[test]
+fn s3_2_s3_3_and_s3_4_standard_specific_findings_fix_their_buckets() {
+    run(async {
+        let w = world().await;
+        let enforce = env("enforce", None, "");
+        let shapes = [
+            (
+                "S3.2",
+                "read-open",
+                "block-bucket-public-access",
+                json!({"GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/S3.2",
+                "ProductFields": {"StandardsArn": "arn:aws:securityhub:::standards/aws-foundational-security-best-practices/v/1.0.0", "ControlId": "S3.2"}}),
+            ),
+            (
+                "S3.3",
+                "write-open",
+                "block-bucket-public-access",
+                json!({"GeneratorId": "pci-dss/v/3.2.1/PCI.S3.1", "ProductFields": {"ControlId": "PCI.S3.1"}}),
+            ),
+            (
+                "S3.4",
+                "plain-text",
+                "enable-bucket-encryption",
+                json!({"GeneratorId": "nist-800-53/v/5.0.0/S3.4",
+                "Remediation": {"Recommendation": {"Url": "https://docs.aws.amazon.com/console/securityhub/S3.4/remediation"}}}),
+            ),
+        ];
+        for (control, name, action, shape) in shapes {
+            let arn = bucket(&w.aws, name).await;
+            let f = finding(name, "AwsS3Bucket", &arn, shape);
+            let (event, out) = remediate(&w, &enforce, &f).await;
+            assert_eq!(event["detail"]["finding"]["control_id"], control);
+            assert_eq!(event["detail"]["action"], action);
+            assert_eq!(out["workflow"], "RESOLVED", "{out}");
+            assert!(blocked(&w.aws, name).await, "{control}");
+        }
+        let sse = w
+            .aws
+            .s3
+            .get_bucket_encryption()
+            .bucket("plain-text")
+            .send()
+            .await
+            .unwrap();
+        assert!(sse.server_side_encryption_configuration().is_some());
+    });
+}
+
+#[test]
+fn s3_5_the_tls_statement_is_merged_into_the_existing_policy() {
+    run(async {
+        let w = world().await;
+        let enforce = env("enforce", None, "");
+        let arn = bucket(&w.aws, "shared").await;
+        let read = json!({"Version": "2012-10-17", "Statement": [{"Sid": "PartnerRead", "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "s3:GetObject",
+            "Resource": format!("{arn}/*")}]});
+        w.aws
+            .s3
+            .put_bucket_policy()
+            .bucket("shared")
+            .policy(read.to_string())
+            .send()
+            .await
+            .unwrap();
+        let f = finding("s3-5", "AwsS3Bucket", &arn, s3_5());
+        let (event, out) = remediate(&w, &enforce, &f).await;
+        assert_eq!(event["detail"]["finding"]["control_id"], "S3.5");
+        assert_eq!(event["detail"]["action"], "require-bucket-tls");
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        let policy = bucket_policy(&w.aws, "shared").await.unwrap();
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2, "{policy}");
+        assert_eq!(
+            statements[0]["Sid"], "PartnerRead",
+            "the policy's own statement is kept"
+        );
+        assert_eq!(
+            statements[1]["Sid"],
+            secauto_handlers::remediate::TLS_STATEMENT_SID
+        );
+        assert_eq!(
+            statements[1]["Condition"]["Bool"]["aws:SecureTransport"],
+            "false"
+        );
+        let record = bucket_tag(&w.aws, "shared", "secauto:previous-bucket-policy").await;
+        assert_eq!(record.as_deref(), Some("kept"));
+        // Again: nothing to add.
+        let twin = finding("s3-5-again", "AwsS3Bucket", &arn, s3_5());
+        let (_, out) = remediate(&w, &enforce, &twin).await;
+        assert_eq!(out["already_remediated"], true, "{out}");
+        assert_eq!(
+            bucket_policy(&w.aws, "shared").await.unwrap()["Statement"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        // A bucket without a policy gets one with the statement alone, recorded as `none`.
+        let bare = bucket(&w.aws, "bare").await;
+        let (_, out) = remediate(
+            &w,
+            &enforce,
+            &finding("s3-5-bare", "AwsS3Bucket", &bare, s3_5()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert_eq!(
+            bucket_policy(&w.aws, "bare").await.unwrap()["Statement"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            bucket_tag(&w.aws, "bare", "secauto:previous-bucket-policy")
+                .await
+                .as_deref(),
+            Some("none")
+        );
+    });
+}
+
+#[test]
+fn a_bucket_that_serves_a_website_is_neither_blocked_nor_denied_http() {
+    run(async {
+        let w = world().await;
+        let enforce = env("enforce", None, "");
+        let arn = bucket(&w.aws, "site").await;
+        w.aws
+            .s3
+            .put_bucket_website()
+            .bucket("site")
+            .website_configuration(
+                WebsiteConfiguration::builder()
+                    .index_document(
+                        IndexDocument::builder()
+                            .suffix("index.html")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        for (n, shape) in [("site-8", s3_8()), ("site-5", s3_5())] {
+            let (_, out) = remediate(&w, &enforce, &finding(n, "AwsS3Bucket", &arn, shape)).await;
+            assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+            assert!(
+                steps(&out).contains("site serves a static website"),
+                "{out}"
+            );
+        }
+        assert!(!blocked(&w.aws, "site").await);
+        assert!(bucket_policy(&w.aws, "site").await.is_none());
+    });
+}
+
+#[test]
+fn ec2_7_ebs_encryption_by_default_stays_off_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        assert!(!ebs_default(&w.aws).await);
+        let f = finding("ec2-7", "AwsAccount", ACCOUNT_RESOURCE, ec2_7());
+        let (event, out) = remediate(&w, &env("enforce", None, ""), &f).await;
+        assert_eq!(event["detail"]["action"], "enable-ebs-default-encryption");
+        assert_eq!(event["detail"]["finding"]["control_id"], "EC2.7");
+        assert_eq!(out["dry_run"], true, "off by default: {out}");
+        assert!(!ebs_default(&w.aws).await);
+        let on = env("enforce", Some(&enforcing(&["EC2.7"])), "");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("ec2-7-on", "AwsAccount", ACCOUNT_RESOURCE, ec2_7()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(ebs_default(&w.aws).await);
+        assert!(
+            steps(&out).contains("the undo record is this note: EBS encryption by default was off"),
+            "{out}"
+        );
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("ec2-7-again", "AwsAccount", ACCOUNT_RESOURCE, ec2_7()),
+        )
+        .await;
+        assert_eq!(out["already_remediated"], true, "{out}");
+    });
+}
+
+#[test]
+fn ec2_2_the_default_group_stays_open_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let (vpc, _) = vpc_with_subnet(&w.aws, "10.3").await;
+        let sg = default_group(&w.aws, &vpc).await;
+        // As AWS makes it: all traffic in from its own members, all traffic out.
+        w.aws
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(&sg)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("-1")
+                    .user_id_group_pairs(
+                        aws_sdk_ec2::types::UserIdGroupPair::builder()
+                            .group_id(&sg)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let rules = rule_count(&w.aws, &sg).await;
+        assert_eq!(rules, 2);
+        // Enforce mode, the default policy: EC2.2 is off by default, only notified.
+        let (event, out) = remediate(
+            &w,
+            &env("enforce", None, ""),
+            &finding("ec2-2", "AwsEc2SecurityGroup", &arn_of_group(&sg), ec2_2()),
+        )
+        .await;
+        assert_eq!(event["detail"]["action"], "close-default-security-group");
+        assert_eq!(event["detail"]["mode"], "notify-only");
+        assert_eq!(
+            (out["workflow"].as_str(), out["dry_run"].as_bool()),
+            (Some("NOTIFIED"), Some(true)),
+            "{out}"
+        );
+        assert!(
+            steps(&out).contains("would revoke every inbound rule"),
+            "{out}"
+        );
+        assert_eq!(rule_count(&w.aws, &sg).await, rules);
+        // A rule turns EC2.2 on: every rule revoked, each recorded first.
+        let on = env("notify-only", Some(&enforcing(&["EC2.2"])), "");
+        let (event, out) = remediate(
+            &w,
+            &on,
+            &finding(
+                "ec2-2-on",
+                "AwsEc2SecurityGroup",
+                &arn_of_group(&sg),
+                ec2_2(),
+            ),
+        )
+        .await;
+        assert_eq!(event["detail"]["mode"], "enforce");
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert_eq!(rule_count(&w.aws, &sg).await, 0);
+        let tags = group_tags(&w.aws, &sg).await;
+        assert!(
+            tags.iter()
+                .any(|t| t.starts_with("secauto:revoked:egress:-1:all=")),
+            "{tags:?}"
+        );
+        assert!(
+            tags.iter()
+                .any(|t| t.starts_with("secauto:revoked:-1:all=sg-")),
+            "{tags:?}"
+        );
+        // Another group is not a default group: refused.
+        let other = w
+            .aws
+            .ec2
+            .create_security_group()
+            .group_name("app")
+            .description("app")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_string();
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding(
+                "ec2-2-app",
+                "AwsEc2SecurityGroup",
+                &arn_of_group(&other),
+                ec2_2(),
+            ),
+        )
+        .await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(
+            steps(&out).contains("is not a VPC's default group"),
+            "{out}"
+        );
+        assert!(rule_count(&w.aws, &other).await > 0);
+    });
+}
+
+#[test]
+fn ec2_8_imdsv2_stays_optional_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let i = instance(&w.aws).await;
+        assert_eq!(http_tokens(&w.aws, &i).await, "optional");
+        let (event, out) = remediate(
+            &w,
+            &env("enforce", None, ""),
+            &finding("ec2-8", "AwsEc2Instance", &arn_of_instance(&i), ec2_8()),
+        )
+        .await;
+        assert_eq!(
+            (
+                event["detail"]["action"].as_str(),
+                event["detail"]["finding"]["control_id"].as_str()
+            ),
+            (Some("require-imdsv2"), Some("EC2.8"))
+        );
+        assert_eq!(out["dry_run"], true, "{out}");
+        assert_eq!(http_tokens(&w.aws, &i).await, "optional");
+        let on = env("enforce", Some(&enforcing(&["ec2.8"])), "");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("ec2-8-on", "AwsEc2Instance", &arn_of_instance(&i), ec2_8()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert_eq!(http_tokens(&w.aws, &i).await, "required");
+        let tags = w
+            .aws
+            .ec2
+            .describe_tags()
+            .filters(Filter::builder().name("resource-id").values(&i).build())
+            .send()
+            .await
+            .unwrap();
+        assert!(tags.tags().iter().any(|t| t.key()
+            == Some(secauto_handlers::remediate::PREVIOUS_HTTP_TOKENS_TAG)
+            && t.value() == Some("optional")));
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding(
+                "ec2-8-again",
+                "AwsEc2Instance",
+                &arn_of_instance(&i),
+                ec2_8(),
+            ),
+        )
+        .await;
+        assert_eq!(out["already_remediated"], true, "{out}");
+    });
+}
+
+#[test]
+fn ec2_13_and_ec2_14_cis_rule_id_findings_close_world_open_ssh_and_rdp() {
+    run(async {
+        let w = world().await;
+        for (rule, control, port) in [("4.1", "EC2.13", "22"), ("4.2", "EC2.14", "3389")] {
+            let f = fixture(&w.aws, false).await;
+            let shape = json!({"GeneratorId": format!("arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0/rule/{rule}"),
+                               "ProductFields": {"RuleId": rule}});
+            let n = format!("cis-{rule}");
+            let (event, out) = remediate(
+                &w,
+                &env("enforce", None, ""),
+                &finding(&n, "AwsEc2SecurityGroup", &arn_of_group(&f.sg), shape),
+            )
+            .await;
+            assert_eq!(event["detail"]["finding"]["control_id"], control);
+            assert_eq!(event["detail"]["action"], "fix-security-group");
+            assert_eq!(event["detail"]["rule"], "remediate-catalogued-controls");
+            assert_eq!(out["workflow"], "RESOLVED", "{out}");
+            let left = ingress(&w.aws, &f.sg).await;
+            assert!(!left.contains(&format!("{port}:0.0.0.0/0")), "{left:?}");
+            assert!(
+                left.contains(&"443:0.0.0.0/0".to_string()),
+                "443 is outside the control: {left:?}"
+            );
+        }
+    });
+}
+
+/// Every catalogued control's non-compliant resource, and its finding.
+async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
+    let bucket8 = bucket(a, &format!("{n}-public")).await;
+    let bucket5 = bucket(a, &format!("{n}-plain")).await;
+    let (vpc, _) = vpc_with_subnet(a, "10.5").await;
+    let sg = default_group(a, &vpc).await;
+    let i = instance(a).await;
+    vec![
+        (
+            "S3.8",
+            finding(&format!("{n}-s3-8"), "AwsS3Bucket", &bucket8, s3_8()),
+        ),
+        (
+            "S3.5",
+            finding(&format!("{n}-s3-5"), "AwsS3Bucket", &bucket5, s3_5()),
+        ),
+        (
+            "EC2.7",
+            finding(
+                &format!("{n}-ec2-7"),
+                "AwsAccount",
+                ACCOUNT_RESOURCE,
+                ec2_7(),
+            ),
+        ),
+        (
+            "EC2.2",
+            finding(
+                &format!("{n}-ec2-2"),
+                "AwsEc2SecurityGroup",
+                &arn_of_group(&sg),
+                ec2_2(),
+            ),
+        ),
+        (
+            "EC2.8",
+            finding(
+                &format!("{n}-ec2-8"),
+                "AwsEc2Instance",
+                &arn_of_instance(&i),
+                ec2_8(),
+            ),
+        ),
+    ]
+}
+
+/// Nothing of any control's resource changed.
+async fn unchanged(a: &Aws, controls: &[(&str, Value)]) {
+    for (control, f) in controls {
+        let id = f["Resources"][0]["Id"].as_str().unwrap();
+        let short = id.rsplit(['/', ':']).next().unwrap();
+        match *control {
+            "S3.8" => assert!(!blocked(a, short).await, "{control}"),
+            "S3.5" => assert!(bucket_policy(a, short).await.is_none(), "{control}"),
+            "EC2.7" => assert!(!ebs_default(a).await, "{control}"),
+            "EC2.2" => assert!(rule_count(a, short).await > 0, "{control}"),
+            "EC2.8" => assert_eq!(http_tokens(a, short).await, "optional", "{control}"),
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn notify_only_changes_nothing_and_says_what_would_be_done() {
+    run(async {
+        let w = world().await;
+        let controls = each_control(&w.aws, "dry").await;
+        let notify = env("notify-only", None, "");
+        for (control, f) in &controls {
+            let (_, out) = remediate(&w, &notify, f).await;
+            assert_eq!(
+                (out["workflow"].as_str(), out["dry_run"].as_bool()),
+                (Some("NOTIFIED"), Some(true)),
+                "{control}: {out}"
+            );
+            assert!(steps(&out).contains("would "), "{control}: {out}");
+        }
+        unchanged(&w.aws, &controls).await;
+    });
+}
+
+#[test]
+fn protected_resources_are_untouched_even_with_every_control_enforced() {
+    run(async {
+        let w = world().await;
+        let controls = each_control(&w.aws, "kept").await;
+        for (control, f) in &controls {
+            let id = f["Resources"][0]["Id"].as_str().unwrap();
+            let short = id.rsplit(['/', ':']).next().unwrap();
+            match *control {
+                "S3.8" | "S3.5" => protect_bucket(&w.aws, short).await,
+                "EC2.2" | "EC2.8" => protect_ec2(&w.aws, short).await,
+                _ => {}
+            }
+        }
+        // An account has no tags: protected by configuration.
+        let all: Vec<&str> = controls.iter().map(|(c, _)| *c).collect();
+        let enforce = env("enforce", Some(&enforcing(&all)), ACCOUNT);
+        for (control, f) in &controls {
+            let (_, out) = remediate(&w, &enforce, f).await;
+            assert_eq!(out["workflow"], "NOTIFIED", "{control}: {out}");
+            assert!(
+                steps(&out).contains("nothing is changed"),
+                "{control}: {out}"
+            );
+        }
+        unchanged(&w.aws, &controls).await;
+    });
+}
+
+/// S3 takes bucket policies of up to 20 KB: a policy with no room left for the statement is left
+/// as it was, the finding NOTIFIED with why (the record written before is the only change).
+#[test]
+fn s3_5_a_policy_with_no_room_for_the_statement_is_left_as_it_was() {
+    run(async {
+        let w = world().await;
+        let arn = bucket(&w.aws, "crowded").await;
+        let statements: Vec<Value> = (0..83)
+            .map(|n| {
+                json!({"Sid": format!("Partner{n:03}"), "Effect": "Allow",
+                       "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:role/partner-reader-with-a-long-name-{n:03}")},
+                       "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"],
+                       "Resource": format!("{arn}/partners/{n:03}/*")})
+            })
+            .collect();
+        let policy = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+        assert!(
+            policy.len() > 20_250 && policy.len() <= 20 * 1024,
+            "{}",
+            policy.len()
+        );
+        w.aws
+            .s3
+            .put_bucket_policy()
+            .bucket("crowded")
+            .policy(&policy)
+            .send()
+            .await
+            .unwrap();
+        let f = finding("s3-5-crowded", "AwsS3Bucket", &arn, s3_5());
+        let event = through_triage(&w, &env("enforce", None, ""), &f)
+            .await
+            .unwrap();
+        let err = remediation::handle(&w.clients, &env("enforce", None, ""), &event, None)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("over S3's 20 KB: nothing was changed"),
+            "{err:#}"
+        );
+        let kept = bucket_policy(&w.aws, "crowded").await.unwrap();
+        assert_eq!(kept["Statement"].as_array().unwrap().len(), 83);
+        assert_eq!(workflow(&w, &f).await, "NOTIFIED");
+    });
+}

@@ -53,11 +53,11 @@ launch() {
         -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 </dev/null 9>&- &
       ;;
     ministack)
-      # The functions it runs inherit its environment: their EventBridge, Security Hub and SSM calls
-      # go to the same emulators as secauto's.
+      # The functions it runs inherit its environment: their calls go to ministack itself, and their
+      # EventBridge, Security Hub and SSM calls to the same emulators as secauto's.
       mkdir -p "$state/ministack"
       (cd "$state/ministack" && BIND_HOST=127.0.0.1 GATEWAY_PORT="$port" IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
-        AWS_ENDPOINT_URL_EVENTBRIDGE="$(url_of eventbridge)" AWS_ENDPOINT_URL_SECURITYHUB="$(url_of securityhub)" \
+        AWS_ENDPOINT_URL="$(url_of ministack)" AWS_ENDPOINT_URL_EVENTBRIDGE="$(url_of eventbridge)" AWS_ENDPOINT_URL_SECURITYHUB="$(url_of securityhub)" \
         AWS_ENDPOINT_URL_SSM="$(url_of moto)" \
         exec setsid "$venv/bin/python" -m ministack >"$state/ministack.log" 2>&1 </dev/null 9>&-) &
       ;;

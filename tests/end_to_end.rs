@@ -1,12 +1,13 @@
-//! End to end from an import, on the emulators wired as scripts/emulators.sh wires them
+//! End to end from an import, on the emulators scripts/emulators.sh starts, as the demo has them
 //! (`secauto_testkit::Pipeline`): secauto deploys the stack, the handlers' real `bootstrap` runs in
 //! ministack, and a finding imported into the Security Hub emulator — by BatchImportFindings (ASFF,
 //! Security Hub CSPM) or as today's Security Hub's OCSF finding — travels as AWS would carry it: its
 //! event through the EventBridge emulator → the findings rule → the triage function → the response
 //! event on the stack's bus → remediation and notification → the SNS topic → an SQS queue subscribed
-//! to it, and the finding is updated in the emulator. With the findings rules disabled nothing
-//! arrives; with the triage function deleted behind secauto's back, the event lands in the stack's
-//! dead-letter queue naming the rule and the function.
+//! to it; the finding is updated in the emulator and, in enforce mode, the security group the finding
+//! names (a real one, in ministack's EC2) is closed. With the findings rules disabled nothing arrives;
+//! with the triage function deleted behind secauto's back, the event lands in the stack's dead-letter
+//! queue naming the rule and the function.
 //!
 //! The functions are this workspace's debug `bootstrap` (target/debug/bootstrap): build it first
 //! with `cargo build --workspace --all-targets`, as `cargo test --workspace --all-targets` does.
@@ -52,12 +53,13 @@ fn bootstrap() -> PathBuf {
 }
 
 impl World {
-    fn new() -> World {
+    /// The default stack (every Security Hub feature on, as in the demo) with `extra` config.
+    fn new(extra: &str) -> World {
         let emu = Pipeline::start();
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(
             dir.path().join("secauto.toml"),
-            format!("[stack]\nname = \"{STACK}\"\n\n[securityhub]\nautomation_rules = false\ncustom_actions = false\n\n[lambda]\nrole_propagation_timeout_seconds = 0\n"),
+            format!("[stack]\nname = \"{STACK}\"\n\n[lambda]\nrole_propagation_timeout_seconds = 0\n\n{extra}"),
         )
         .expect("config");
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -115,7 +117,7 @@ impl World {
     /// (ministack's) names: the pipeline's account.
     fn securityhub(&self, method: &str, path: &str, body: &Value) -> Value {
         let auth = "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/securityhub/aws4_request, SignedHeaders=host, Signature=0";
-        let url = format!("{}{path}", self.emu.securityhub.url);
+        let url = format!("{}{path}", self.emu.securityhub);
         let request = reqwest::blocking::Client::new()
             .request(method.parse().unwrap(), url)
             .header("authorization", auth)
@@ -132,9 +134,9 @@ impl World {
     }
 
     /// A fresh copy of the EC2.19 control failure (tests/data/ocsf: a group open to the world on
-    /// 22 and 3389), in this account, under a new finding id.
-    fn asff_finding(&self, n: usize) -> Value {
-        let mut f = data("asff-twins/cspm-ec2.19-fail-new.json")["Findings"][0].clone();
+    /// 22 and 3389) about `group`, in this account, under a new finding id.
+    fn asff_finding(&self, n: usize, group: &str) -> Value {
+        let mut f = data("asff-twins/cspm-ec2.19-fail-new.json", group)["Findings"][0].clone();
         let id = f["Id"].as_str().unwrap().to_string();
         f["Id"] = json!(format!("{id}-{n}"));
         f
@@ -147,11 +149,10 @@ impl World {
         f["Id"].as_str().unwrap().to_string()
     }
 
-    /// A GuardDuty detection (SSH brute force, High) imported into today's Security Hub; its
-    /// `metadata.uid`.
-    fn import_ocsf(&self, n: usize) -> String {
-        let mut f =
-            data("guardduty-ssh-bruteforce-high.event.json")["detail"]["findings"][0].clone();
+    /// The EC2.19 control failure about `group` as today's Security Hub has it (OCSF), imported
+    /// into its emulator under a new `metadata.uid`; that uid.
+    fn import_ocsf(&self, n: usize, group: &str) -> String {
+        let mut f = data("cspm-ec2.19-fail-new.event.json", group)["detail"]["findings"][0].clone();
         let uid = format!("{}-{n}", f["metadata"]["uid"].as_str().unwrap());
         f["metadata"]["uid"] = json!(uid);
         let out = self.securityhub("POST", "/_emulator/ocsf/import", &json!({"Findings": [f]}));
@@ -169,10 +170,10 @@ impl World {
             .to_string()
     }
 
-    /// The OCSF finding's `status_id` in the emulator.
-    fn ocsf_status(&self, uid: &str) -> Value {
+    /// The `status_id` of the OCSF finding whose `field` is `value`, in the emulator.
+    fn ocsf_status(&self, field: &str, value: &str) -> Value {
         let filters = json!({"Filters": {"CompositeFilters": [{"StringFilters": [
-            {"FieldName": "metadata.uid", "Filter": {"Value": uid, "Comparison": "EQUALS"}}]}]}});
+            {"FieldName": field, "Filter": {"Value": value, "Comparison": "EQUALS"}}]}]}});
         let out = self.securityhub("POST", "/findingsv2", &filters);
         out["Findings"][0]["status_id"].clone()
     }
@@ -192,19 +193,63 @@ impl World {
         got
     }
 
+    /// A call to ministack's EC2 (Query protocol; the root package has no EC2 SDK): the response.
+    fn ec2(&self, query: &str) -> String {
+        let auth = "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
+        reqwest::blocking::Client::new()
+            .post(format!("{}/", self.emu.ministack))
+            .header("authorization", auth)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("Version=2016-11-15&{query}"))
+            .send()
+            .and_then(|r| r.text())
+            .expect("ministack EC2")
+    }
+
+    /// A security group open to the world on 22 and 3389 (what EC2.19 finds); its id.
+    fn open_group(&self, name: &str) -> String {
+        let out = self.ec2(&format!(
+            "Action=CreateSecurityGroup&GroupName={name}&GroupDescription=EC2.19"
+        ));
+        let id = out
+            .split("<groupId>")
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap_or_else(|| panic!("no group: {out}"))
+            .to_string();
+        for port in [22, 3389] {
+            let p = "IpPermissions.1";
+            self.ec2(&format!("Action=AuthorizeSecurityGroupIngress&GroupId={id}&{p}.IpProtocol=tcp&{p}.FromPort={port}&{p}.ToPort={port}&{p}.IpRanges.1.CidrIp=0.0.0.0/0"));
+        }
+        assert_eq!(self.ingress_rules(&id), 2);
+        id
+    }
+
+    /// How many ingress rules `group` has.
+    fn ingress_rules(&self, group: &str) -> usize {
+        self.ec2(&format!(
+            "Action=DescribeSecurityGroupRules&Filter.1.Name=group-id&Filter.1.Value.1={group}"
+        ))
+        .matches("<isEgress>false</isEgress>")
+        .count()
+    }
+
     /// What the EventBridge emulator recorded: each event's matched rules, each delivery.
     fn eventbridge_log(&self) -> Value {
-        reqwest::blocking::get(format!("{}/_emulator/events", self.emu.eventbridge.url))
+        reqwest::blocking::get(format!("{}/_emulator/events", self.emu.eventbridge))
             .and_then(|r| r.json())
             .expect("EventBridge emulator")
     }
 }
 
-/// A test data file (tests/data/ocsf) in the pipeline's account.
-fn data(path: &str) -> Value {
+/// A test data file (tests/data/ocsf) in the pipeline's account, about security group `group`.
+fn data(path: &str, group: &str) -> Value {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ocsf");
     let text = std::fs::read_to_string(root.join(path)).expect("test data");
-    serde_json::from_str(&text.replace("111122223333", ACCOUNT)).expect("JSON")
+    let text = text
+        .replace("111122223333", ACCOUNT)
+        .replace("sg-0a1b2c3d4e5f60718", group);
+    serde_json::from_str(&text).expect("JSON")
 }
 
 fn clients(emu: &Pipeline) -> Clients {
@@ -216,16 +261,16 @@ fn clients(emu: &Pipeline) -> Clients {
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
     let endpoints = [
-        ("eventbridge", &emu.eventbridge.url),
-        ("ssm", &emu.moto.url),
-        ("securityhub", &emu.securityhub.url),
+        ("eventbridge", &emu.eventbridge),
+        ("ssm", &emu.moto),
+        ("securityhub", &emu.securityhub),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.clone()))
     .collect();
     let conn = Connection {
         region: Some(REGION.into()),
-        endpoint_url: Some(emu.ministack.url.clone()),
+        endpoint_url: Some(emu.ministack.clone()),
         endpoints,
         ..Connection::default()
     };
@@ -306,50 +351,91 @@ fn kind(n: &Value) -> &str {
         .unwrap_or_default()
 }
 
+/// Wait up to 10 seconds for `read` to give `want` (the functions' last writes may still be on
+/// their way when their messages are).
+fn eventually<T: PartialEq + std::fmt::Debug>(read: impl Fn() -> T, want: T) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut got = read();
+    while got != want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        got = read();
+    }
+    assert_eq!(got, want);
+}
+
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
     xs[xs.len() / 2]
 }
 
-/// An ASFF finding imported by BatchImportFindings: the team's queue gets the finding's
-/// notification and remediation's (notify-only: what it would do), and the finding is NOTIFIED.
-/// Then a GuardDuty finding of today's Security Hub (OCSF): notified, its status In Progress.
+/// In enforce mode: an ASFF finding imported by BatchImportFindings, about a group open to the
+/// world, reaches the team's queue (its notification and remediation's, in both formats: Security
+/// Hub shows it as an OCSF twin too), the group is closed and the finding RESOLVED, its twin
+/// Resolved (status_id 4). Again and again (`E2E_RUNS`), to time it. Then the same control failure
+/// about another group, imported into today's Security Hub alone (OCSF): notified, the group
+/// closed, the finding Resolved.
 #[test]
 fn an_imported_finding_reaches_the_team_in_both_formats() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let w = World::new();
+    let w = World::new("[remediation]\nmode = \"enforce\"\n");
+    let (asff_group, ocsf_group) = (w.open_group("asff-open"), w.open_group("ocsf-open"));
     let runs: usize = std::env::var("E2E_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(3)
+        .max(1);
     let mut asff_times = Vec::new();
     for n in 0..runs {
-        let f = w.asff_finding(n);
         let started = Instant::now();
-        let id = w.import_asff(&f);
-        let first = w.notifications(&id, 1, Duration::from_secs(60));
-        assert!(
-            !first.is_empty(),
-            "no notification of {id}: {}",
-            w.emu.logs()
-        );
+        let id = w.import_asff(&w.asff_finding(n, &asff_group));
+        let first = w.notifications(&asff_group, 1, Duration::from_secs(60));
+        assert!(!first.is_empty(), "nothing for {id}: {}", w.emu.logs());
         asff_times.push(started.elapsed());
-        let rest = w.notifications(&id, 1, Duration::from_secs(30));
-        let kinds: Vec<&str> = first.iter().chain(&rest).map(kind).collect();
-        assert!(kinds.contains(&"finding"), "{kinds:?}");
+        // The finding's message for the ASFF finding and for its OCSF twin, and remediation's: one
+        // for each, or only one when the twin was resolved with its ASFF finding before its own
+        // remediation read it (a resolved finding is never acted on, and nothing is said).
+        let mut notes = first;
+        let more = w.notifications(&asff_group, 3 - notes.len().min(3), Duration::from_secs(60));
+        notes.extend(more);
+        notes.extend(w.notifications(&asff_group, 1, Duration::from_secs(2)));
+        let kinds: Vec<&str> = notes.iter().map(kind).collect();
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "finding").count(),
+            2,
+            "{notes:#?}"
+        );
         assert!(kinds.contains(&"remediation"), "{kinds:?}");
-        assert_eq!(w.workflow(&id), "NOTIFIED");
+        let subjects: Vec<&str> = notes.iter().filter_map(|n| n["Subject"].as_str()).collect();
+        if n == 0 {
+            assert!(
+                subjects.iter().any(|s| s.contains("remediation done")),
+                "{subjects:?}"
+            );
+        }
+        assert!(
+            notes
+                .iter()
+                .all(|n| !n["Subject"].as_str().unwrap_or_default().contains("failed")),
+            "{notes:#?}"
+        );
+        eventually(|| w.workflow(&id), "RESOLVED".to_string());
+        eventually(|| w.ocsf_status("finding_info.uid", &id), json!(4));
+        assert_eq!(w.ingress_rules(&asff_group), 0, "the group is closed");
     }
     let started = Instant::now();
-    let uid = w.import_ocsf(0);
-    let notes = w.notifications(&uid, 1, Duration::from_secs(60));
+    let uid = w.import_ocsf(0, &ocsf_group);
+    let mut notes = w.notifications(&ocsf_group, 1, Duration::from_secs(60));
     let ocsf_time = started.elapsed();
+    let more = w.notifications(&ocsf_group, 2 - notes.len().min(2), Duration::from_secs(60));
+    notes.extend(more);
+    let kinds: Vec<&str> = notes.iter().map(kind).collect();
+    assert_eq!(kinds.len(), 2, "{notes:#?}\n{}", w.emu.logs());
     assert!(
-        !notes.is_empty(),
-        "no notification of {uid}: {}",
-        w.emu.logs()
+        kinds.contains(&"finding") && kinds.contains(&"remediation"),
+        "{kinds:?}"
     );
-    assert_eq!(w.ocsf_status(&uid), json!(2));
+    eventually(|| w.ocsf_status("metadata.uid", &uid), json!(4));
+    assert_eq!(w.ingress_rules(&ocsf_group), 0, "the group is closed");
     eprintln!(
         "import → first SNS message on the queue: ASFF median {:?} of {runs} ({asff_times:?}); OCSF {ocsf_time:?}",
         median(asff_times.clone())
@@ -363,7 +449,8 @@ fn an_imported_finding_reaches_the_team_in_both_formats() {
 #[test]
 fn a_disabled_rule_delivers_nothing_and_a_missing_function_is_named_in_the_dlq() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let w = World::new();
+    let w = World::new("");
+    let group = "sg-0a1b2c3d4e5f60718";
     let rules = [
         format!("{STACK}-findings"),
         format!("{STACK}-findings-ocsf"),
@@ -379,12 +466,11 @@ fn a_disabled_rule_delivers_nothing_and_a_missing_function_is_named_in_the_dlq()
                 .unwrap();
         }
     });
-    let id = w.import_asff(&w.asff_finding(0));
-    let uid = w.import_ocsf(0);
-    assert!(w.notifications(&id, 1, Duration::from_secs(8)).is_empty());
-    assert!(w.notifications(&uid, 1, Duration::from_secs(1)).is_empty());
+    let id = w.import_asff(&w.asff_finding(0, group));
+    let uid = w.import_ocsf(0, group);
+    assert!(w.notifications(group, 1, Duration::from_secs(8)).is_empty());
     assert_eq!(w.workflow(&id), "NEW");
-    assert_eq!(w.ocsf_status(&uid), json!(1));
+    assert_eq!(w.ocsf_status("metadata.uid", &uid), json!(1));
     let log = w.eventbridge_log();
     let events = log["Events"].as_array().unwrap();
     assert!(events.len() >= 2, "{log}");
@@ -398,8 +484,10 @@ fn a_disabled_rule_delivers_nothing_and_a_missing_function_is_named_in_the_dlq()
             w.clients.events.enable_rule().name(r).send().await.unwrap();
         }
     });
-    let id = w.import_asff(&w.asff_finding(1));
+    let id = w.import_asff(&w.asff_finding(1, group));
     assert!(!w.notifications(&id, 1, Duration::from_secs(60)).is_empty());
+    // the other messages of this import, so that none is taken for the next one's
+    w.notifications(group, 4, Duration::from_secs(5));
 
     w.rt.block_on(async {
         let triage = format!("{STACK}-triage");
@@ -411,7 +499,7 @@ fn a_disabled_rule_delivers_nothing_and_a_missing_function_is_named_in_the_dlq()
             .await
             .unwrap();
     });
-    let id = w.import_asff(&w.asff_finding(2));
+    let id = w.import_asff(&w.asff_finding(2, group));
     let dlq = w.rt.block_on(async {
         let queue = w
             .clients

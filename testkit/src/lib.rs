@@ -92,61 +92,40 @@ impl Drop for Emulator {
 /// Start an emulator process made by `make(port, dir)` and wait until `probe` answers.
 pub fn start(what: &str, probe: &str, mut make: impl FnMut(u16, &Path) -> Command) -> Emulator {
     for _ in 0..5 {
-        if let Some(emulator) = try_start(what, probe, free_port(), &mut make) {
-            return emulator;
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = std::fs::File::create(dir.path().join("log")).expect("log file");
+        let mut cmd = make(port, dir.path());
+        cmd.current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if http_ok(&format!("{url}{probe}")) {
+                return Emulator {
+                    child,
+                    url,
+                    _dir: dir,
+                };
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!(
+            "{what} did not start on port {port}: {}",
+            std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
+        );
     }
     panic!("{what} would not start");
-}
-
-/// `start` on the port given (one that other emulators were already told about).
-pub fn start_on(
-    what: &str,
-    probe: &str,
-    port: u16,
-    mut make: impl FnMut(u16, &Path) -> Command,
-) -> Emulator {
-    try_start(what, probe, port, &mut make).unwrap_or_else(|| panic!("{what} would not start"))
-}
-
-fn try_start(
-    what: &str,
-    probe: &str,
-    port: u16,
-    make: &mut impl FnMut(u16, &Path) -> Command,
-) -> Option<Emulator> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = std::fs::File::create(dir.path().join("log")).expect("log file");
-    let mut cmd = make(port, dir.path());
-    cmd.current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log);
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        if http_ok(&format!("{url}{probe}")) {
-            return Some(Emulator {
-                child,
-                url,
-                _dir: dir,
-            });
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    eprintln!(
-        "{what} did not start on port {port}: {}",
-        std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
-    );
-    None
 }
 
 /// moto server (IAM, SNS, SQS, Lambda, EventBridge, SSM, STS).
@@ -214,130 +193,119 @@ pub fn securityhub_delivering_to(events_url: &str) -> Emulator {
 /// `SECHUB_EMULATOR_EVENTBRIDGE_EMULATOR`, `SECHUB_EMULATOR_EVENTS_ENDPOINT`,
 /// `SECHUB_EMULATOR_MOTO_ENDPOINT`, `MOTO_ACCOUNT_ID`).
 pub fn securityhub_with(env: &[(&str, &str)]) -> Emulator {
-    start(
-        "Security Hub emulator",
-        "/_emulator/health",
-        securityhub_command(env),
-    )
-}
-
-fn securityhub_command(env: &[(&str, &str)]) -> impl FnMut(u16, &Path) -> Command {
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
     let venv = venv();
     let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulators/securityhub/server.py");
-    move |port, _| {
+    start("Security Hub emulator", "/_emulator/health", |port, _| {
         let mut c = Command::new(venv.join("bin/python"));
         c.arg(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("AWS_EC2_METADATA_DISABLED", "true");
-        for (k, v) in &env {
+        for (k, v) in env {
             c.env(k, v);
         }
         c
-    }
+    })
 }
 
 /// The EventBridge emulator (emulators/eventbridge): EventBridge's endpoint, every call but PutEvents
 /// passed to the control plane at `control_url` (moto), each event delivered to the targets of the
 /// rules it matches where they are (`targets_url`: ministack's Lambda, SQS, SNS, CloudWatch).
 pub fn eventbridge(control_url: &str, targets_url: &str) -> Emulator {
-    start(
-        "EventBridge emulator",
-        "/_emulator/health",
-        eventbridge_command(control_url, targets_url),
-    )
-}
-
-fn eventbridge_command(control_url: &str, targets_url: &str) -> impl FnMut(u16, &Path) -> Command {
-    let (control_url, targets_url) = (control_url.to_string(), targets_url.to_string());
     let venv = venv();
     let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulators/eventbridge/server.py");
-    move |port, _| {
+    start("EventBridge emulator", "/_emulator/health", |port, _| {
         let mut c = Command::new(venv.join("bin/python"));
         c.arg(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("EVENTBRIDGE_EMULATOR_CONTROL_ENDPOINT", &control_url)
-            .env("EVENTBRIDGE_EMULATOR_TARGETS_ENDPOINT", &targets_url)
+            .env("EVENTBRIDGE_EMULATOR_CONTROL_ENDPOINT", control_url)
+            .env("EVENTBRIDGE_EMULATOR_TARGETS_ENDPOINT", targets_url)
             .env("AWS_EC2_METADATA_DISABLED", "true");
         c
-    }
+    })
 }
 
-/// ministack's account, which [`Pipeline`] holds moto to.
+/// The account of [`Pipeline`]'s emulators: ministack's, which scripts/emulators.sh holds moto to.
 pub const PIPELINE_ACCOUNT: &str = "000000000000";
 
-/// Every emulator wired as scripts/emulators.sh wires them, so that an imported finding runs the
-/// deployed functions: moto (EventBridge's control plane, SSM) held to ministack's account;
-/// ministack (IAM, STS, KMS, SNS, SQS, Lambda running the bootstraps, CloudWatch, EC2), whose
-/// functions call the EventBridge, Security Hub and SSM emulators; the EventBridge emulator; the
-/// Security Hub emulator handing its events to it.
+/// Every emulator started by scripts/emulators.sh (its state in a temporary directory), wired as
+/// the demo has them: an imported finding runs the deployed functions. Stopped on drop.
 pub struct Pipeline {
-    pub moto: Emulator,
-    pub ministack: Emulator,
-    pub eventbridge: Emulator,
-    pub securityhub: Emulator,
+    /// ministack: IAM, STS, KMS, SNS, SQS, Lambda (running the bootstraps), CloudWatch, EC2.
+    pub ministack: String,
+    /// The EventBridge emulator (emulators/eventbridge), in front of moto.
+    pub eventbridge: String,
+    /// moto: EventBridge's control plane and SSM.
+    pub moto: String,
+    /// The Security Hub emulator.
+    pub securityhub: String,
+    state: tempfile::TempDir,
 }
 
 impl Pipeline {
-    /// Start them (ministack first learns the ports the others will have).
+    /// `bash scripts/emulators.sh start`, read back from the export lines it prints.
     pub fn start() -> Pipeline {
-        let moto = moto_with(&[("MOTO_ACCOUNT_ID", PIPELINE_ACCOUNT)]);
-        let (eb_port, sh_port) = (free_port(), free_port());
-        let eb_url = format!("http://127.0.0.1:{eb_port}");
-        let sh_url = format!("http://127.0.0.1:{sh_port}");
-        let ministack = ministack_with(&[
-            ("AWS_ENDPOINT_URL_EVENTBRIDGE", &eb_url),
-            ("AWS_ENDPOINT_URL_SECURITYHUB", &sh_url),
-            ("AWS_ENDPOINT_URL_SSM", &moto.url),
-            ("LAMBDA_EXECUTOR", "local"),
-        ]);
-        let eventbridge = start_on(
-            "EventBridge emulator",
-            "/_emulator/health",
-            eb_port,
-            eventbridge_command(&moto.url, &ministack.url),
-        );
-        let env = [
-            ("SECHUB_EMULATOR_EVENTBRIDGE_EMULATOR", eb_url.as_str()),
-            ("SECHUB_EMULATOR_MOTO_ENDPOINT", ministack.url.as_str()),
-        ];
-        let securityhub = start_on(
-            "Security Hub emulator",
-            "/_emulator/health",
-            sh_port,
-            securityhub_command(&env),
-        );
-        Pipeline {
-            moto,
-            ministack,
-            eventbridge,
-            securityhub,
+        let state = tempfile::tempdir().expect("tempdir");
+        let out = Pipeline::script(state.path(), "start");
+        if !out.status.success() {
+            Pipeline::script(state.path(), "stop");
+            panic!(
+                "scripts/emulators.sh start: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
+        let exports = String::from_utf8_lossy(&out.stdout).into_owned();
+        let url = |name: &str| {
+            exports
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} in scripts/emulators.sh's exports: {exports}"))
+                .to_string()
+        };
+        Pipeline {
+            ministack: url("AWS_ENDPOINT_URL"),
+            eventbridge: url("AWS_ENDPOINT_URL_EVENTBRIDGE"),
+            moto: url("AWS_ENDPOINT_URL_SSM"),
+            securityhub: url("AWS_ENDPOINT_URL_SECURITYHUB"),
+            state,
+        }
+    }
+
+    fn script(state: &Path, command: &str) -> std::process::Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/emulators.sh");
+        Command::new("bash")
+            .arg(script)
+            .arg(command)
+            .env("SECAUTO_EMULATORS_DIR", state)
+            .env("SECAUTO_EMULATOR_VENV", venv())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/emulators.sh")
     }
 
     /// The environment that points an AWS SDK (secauto) at them, as scripts/emulators.sh exports it.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("AWS_ENDPOINT_URL", self.ministack.url.clone()),
-            ("AWS_ENDPOINT_URL_EVENTBRIDGE", self.eventbridge.url.clone()),
-            ("AWS_ENDPOINT_URL_SSM", self.moto.url.clone()),
-            ("AWS_ENDPOINT_URL_SECURITYHUB", self.securityhub.url.clone()),
+            ("AWS_ENDPOINT_URL", self.ministack.clone()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", self.eventbridge.clone()),
+            ("AWS_ENDPOINT_URL_SSM", self.moto.clone()),
+            ("AWS_ENDPOINT_URL_SECURITYHUB", self.securityhub.clone()),
         ]
     }
 
     /// Every emulator's log, for a failing test to show.
     pub fn logs(&self) -> String {
-        [
-            ("moto", &self.moto),
-            ("ministack", &self.ministack),
-            ("EventBridge emulator", &self.eventbridge),
-            ("Security Hub emulator", &self.securityhub),
-        ]
-        .iter()
-        .map(|(name, e)| format!("==== {name}\n{}", e.log()))
-        .collect()
+        ["moto", "ministack", "eventbridge", "securityhub"]
+            .iter()
+            .map(|name| {
+                let log = std::fs::read_to_string(self.state.path().join(format!("{name}.log")));
+                format!("==== {name}\n{}", log.unwrap_or_default())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        Pipeline::script(self.state.path(), "stop");
     }
 }

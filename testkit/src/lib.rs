@@ -207,23 +207,6 @@ pub fn securityhub_with(env: &[(&str, &str)]) -> Emulator {
     })
 }
 
-/// The EventBridge emulator (emulators/eventbridge): EventBridge's endpoint, every call but PutEvents
-/// passed to the control plane at `control_url` (moto), each event delivered to the targets of the
-/// rules it matches where they are (`targets_url`: ministack's Lambda, SQS, SNS, CloudWatch).
-pub fn eventbridge(control_url: &str, targets_url: &str) -> Emulator {
-    let venv = venv();
-    let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulators/eventbridge/server.py");
-    start("EventBridge emulator", "/_emulator/health", |port, _| {
-        let mut c = Command::new(venv.join("bin/python"));
-        c.arg(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("EVENTBRIDGE_EMULATOR_CONTROL_ENDPOINT", control_url)
-            .env("EVENTBRIDGE_EMULATOR_TARGETS_ENDPOINT", targets_url)
-            .env("AWS_EC2_METADATA_DISABLED", "true");
-        c
-    })
-}
-
 /// The account of [`Pipeline`]'s emulators: ministack's, which scripts/emulators.sh holds moto to.
 pub const PIPELINE_ACCOUNT: &str = "000000000000";
 

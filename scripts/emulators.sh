@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Every AWS emulator the project uses, in the background on free loopback ports:
-#   moto server (EventBridge, SSM; MOTO_IAM_LOAD_MANAGED_POLICIES=true), ministack (IAM, STS, KMS, SNS,
-#   SQS, Lambda, CloudWatch, ...) and the Security Hub emulator (emulators/securityhub, CSPM and V2),
-#   which puts its findings' events on moto's EventBridge.
+#   moto server (EventBridge's buses, rules, targets and policies, SSM; MOTO_IAM_LOAD_MANAGED_POLICIES=true),
+#   ministack (IAM, STS, KMS, SNS, SQS, Lambda, CloudWatch, ...), the EventBridge emulator
+#   (emulators/eventbridge: EventBridge's endpoint, delivering each event to the targets of the rules it
+#   matches, the functions in ministack included) and the Security Hub emulator (emulators/securityhub,
+#   CSPM and V2), which hands its findings' events to the EventBridge emulator. The functions ministack
+#   runs call the EventBridge, Security Hub and SSM emulators, as secauto does: an imported finding goes
+#   through the deployed rules and functions.
 #
 #   eval "$(bash scripts/emulators.sh)"   start them (once: a second start reuses the running ones) and
 #                                         point secauto and the AWS CLI at them
@@ -15,12 +19,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="${SECAUTO_EMULATOR_VENV:-$root/.venv}"
 state="${SECAUTO_EMULATORS_DIR:-$root/.emulators}"
-names=(moto ministack securityhub)
+names=(moto ministack eventbridge securityhub)
+# ministack's account; moto is held to it, so that EventBridge's rules, the functions they invoke and
+# Security Hub's findings are all in one account, as in AWS.
+account=000000000000
 
 say() { echo "$*" >&2; }
 pid_of() { cat "$state/$1.pid" 2>/dev/null || true; }
 port_of() { cat "$state/$1.port" 2>/dev/null || true; }
-health_path() { case $1 in moto) echo /moto-api/ ;; ministack) echo / ;; securityhub) echo /_emulator/health ;; esac; }
+health_path() { case $1 in moto) echo /moto-api/ ;; ministack) echo / ;; *) echo /_emulator/health ;; esac; }
 running() {
   local pid port
   pid=$(pid_of "$1"); port=$(port_of "$1")
@@ -33,34 +40,54 @@ wait_http() {
   say "$1 did not start; see $state/$2.log"; return 1
 }
 
-# Start one emulator in its own session (so stop ends it and whatever it spawned), unless it runs.
+url_of() { echo "http://127.0.0.1:$(port_of "$1")"; }
+
+# Start one emulator in its own session (so stop ends it and whatever it spawned), on the port chosen
+# for it.
 launch() {
   local name=$1 port
-  if running "$name"; then return 0; fi
-  port=$(free_port)
+  port=$(port_of "$name")
   case $name in
     moto)
-      MOTO_IAM_LOAD_MANAGED_POLICIES=true setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" \
-        >"$state/moto.log" 2>&1 </dev/null 9>&- &
+      MOTO_ACCOUNT_ID=$account MOTO_IAM_LOAD_MANAGED_POLICIES=true setsid "$venv/bin/moto_server" \
+        -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 </dev/null 9>&- &
       ;;
     ministack)
+      # The functions it runs inherit its environment: their calls go to ministack itself, and their
+      # EventBridge, Security Hub and SSM calls to the same emulators as secauto's.
       mkdir -p "$state/ministack"
       (cd "$state/ministack" && BIND_HOST=127.0.0.1 GATEWAY_PORT="$port" IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
+        AWS_ENDPOINT_URL="$(url_of ministack)" AWS_ENDPOINT_URL_EVENTBRIDGE="$(url_of eventbridge)" AWS_ENDPOINT_URL_SECURITYHUB="$(url_of securityhub)" \
+        AWS_ENDPOINT_URL_SSM="$(url_of moto)" \
         exec setsid "$venv/bin/python" -m ministack >"$state/ministack.log" 2>&1 </dev/null 9>&-) &
       ;;
+    eventbridge)
+      EVENTBRIDGE_EMULATOR_CONTROL_ENDPOINT="$(url_of moto)" EVENTBRIDGE_EMULATOR_TARGETS_ENDPOINT="$(url_of ministack)" \
+        setsid "$venv/bin/python" "$root/emulators/eventbridge/server.py" -H 127.0.0.1 -p "$port" \
+        >"$state/eventbridge.log" 2>&1 </dev/null 9>&- &
+      ;;
     securityhub)
-      # Its events go to moto's EventBridge; a caller's account is the one STS names, and STS is
-      # ministack's here (AWS_ENDPOINT_URL), as it is for secauto.
-      SECHUB_EMULATOR_EVENTS_ENDPOINT="http://127.0.0.1:$(port_of moto)" \
-        SECHUB_EMULATOR_MOTO_ENDPOINT="http://127.0.0.1:$(port_of ministack)" \
+      # Its events go to the EventBridge emulator; a caller's account is the one STS names, and STS
+      # is ministack's here (AWS_ENDPOINT_URL), as it is for secauto.
+      SECHUB_EMULATOR_EVENTBRIDGE_EMULATOR="$(url_of eventbridge)" SECHUB_EMULATOR_MOTO_ENDPOINT="$(url_of ministack)" \
         setsid "$venv/bin/python" "$root/emulators/securityhub/server.py" -H 127.0.0.1 -p "$port" \
         >"$state/securityhub.log" 2>&1 </dev/null 9>&- &
       ;;
   esac
   echo $! >"$state/$name.pid"
-  echo "$port" >"$state/$name.port"
   wait_http "http://127.0.0.1:$port$(health_path "$name")" "$name"
   say "started $name on 127.0.0.1:$port (pid $(pid_of "$name"))"
+}
+
+# Start them all, unless all run: each is started knowing the others' ports, so a partial set is
+# stopped and they start again together.
+start_all() {
+  local n all=1
+  for n in "${names[@]}"; do running "$n" || all=0; done
+  [ "$all" = 1 ] && return 0
+  for n in securityhub eventbridge ministack moto; do stop_one "$n"; done
+  for n in "${names[@]}"; do free_port >"$state/$n.port"; done
+  for n in "${names[@]}"; do launch "$n"; done
 }
 
 exports() {
@@ -70,7 +97,7 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 export AWS_ENDPOINT_URL=$mini
-export AWS_ENDPOINT_URL_EVENTBRIDGE=$moto AWS_ENDPOINT_URL_SSM=$moto
+export AWS_ENDPOINT_URL_EVENTBRIDGE=$(url_of eventbridge) AWS_ENDPOINT_URL_SSM=$moto
 export AWS_ENDPOINT_URL_SECURITYHUB=http://127.0.0.1:$(port_of securityhub)
 ENV
 }
@@ -92,7 +119,7 @@ case "${1:-start}" in
     mkdir -p "$state"
     exec 9>"$state/.lock"
     flock 9
-    for n in "${names[@]}"; do launch "$n"; done
+    start_all
     exports
     ;;
   env)
@@ -108,7 +135,7 @@ case "${1:-start}" in
     exit $rc
     ;;
   stop)
-    for n in securityhub ministack moto; do stop_one "$n"; done
+    for n in securityhub eventbridge ministack moto; do stop_one "$n"; done
     ;;
   *)
     say "usage: bash scripts/emulators.sh [start|env|status|stop]"; exit 2 ;;

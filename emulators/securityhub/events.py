@@ -1,10 +1,20 @@
-"""The EventBridge events Security Hub sends: recorded always, and put to an EventBridge endpoint when
-SECHUB_EMULATOR_EVENTS_ENDPOINT is set (e.g. moto server's URL)."""
+"""The EventBridge events Security Hub sends: recorded always, and handed to EventBridge when one is set:
+
+- SECHUB_EMULATOR_EVENTBRIDGE_EMULATOR (the project's EventBridge emulator, emulators/eventbridge): the
+  events go in through its service-events endpoint, the way an AWS service puts its events on an
+  account's default bus; from there they reach the targets of the rules they match.
+- else SECHUB_EMULATOR_EVENTS_ENDPOINT (e.g. moto server): by PutEvents. moto takes an `aws.*` source
+  from PutEvents, which AWS refuses to any caller; this stand-in is for tests that read the events
+  from moto's own targets (SQS), never for the pipeline.
+"""
 
 import json
 import logging
 import os
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime, timezone
 
 log = logging.getLogger("securityhub-emulator")
@@ -53,15 +63,15 @@ def emit(account, region, detail_type, finding, resources):
         "detail": {"findings": [finding]},
         "delivered": False,
     }
-    if os.environ.get("SECHUB_EMULATOR_EVENTS_ENDPOINT"):
-        entry = {
-            "Source": "aws.securityhub",
-            "DetailType": detail_type,
-            "Detail": json.dumps(event["detail"]),
-            "Resources": resources,
-        }
+    entry = {
+        "Source": "aws.securityhub",
+        "DetailType": detail_type,
+        "Detail": json.dumps(event["detail"]),
+        "Resources": resources,
+    }
+    if os.environ.get("SECHUB_EMULATOR_EVENTBRIDGE_EMULATOR") or os.environ.get("SECHUB_EMULATOR_EVENTS_ENDPOINT"):
         try:
-            out = _client(account, region).put_events(Entries=[entry])
+            out = _hand_over(account, region, entry)
             failed = [e for e in out.get("Entries", []) if e.get("ErrorCode")]
             if out.get("FailedEntryCount") or failed:
                 event["error"] = json.dumps(failed)
@@ -73,6 +83,21 @@ def emit(account, region, detail_type, finding, resources):
             log.warning("could not put the %s event to EventBridge: %s", detail_type, e)
     with _lock:
         _recorded.append(event)
+
+
+def _hand_over(account, region, entry):
+    emulator = os.environ.get("SECHUB_EMULATOR_EVENTBRIDGE_EMULATOR")
+    if not emulator:
+        return _client(account, region).put_events(Entries=[entry])
+    query = urllib.parse.urlencode({"account": account, "region": region})
+    request = urllib.request.Request(f"{emulator.rstrip('/')}/_emulator/service-events?{query}",
+                                     data=json.dumps({"Entries": [entry]}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        raise RuntimeError(f"EventBridge emulator answered {e.code}: {e.read().decode(errors='replace')}")
 
 
 def recorded():

@@ -3,7 +3,10 @@
     python emulators/securityhub/server.py [--host 127.0.0.1] [--port 4599]
 
 Environment:
-  SECHUB_EMULATOR_EVENTS_ENDPOINT  EventBridge endpoint (e.g. moto server) the findings' events are put to
+  SECHUB_EMULATOR_EVENTBRIDGE_EMULATOR  the project's EventBridge emulator (emulators/eventbridge): the
+                                   findings' events go in as an AWS service's, and reach the rules' targets
+  SECHUB_EMULATOR_EVENTS_ENDPOINT  else an EventBridge endpoint (e.g. moto server) they are put to
+                                   by PutEvents (see events.py)
   SECHUB_EMULATOR_MOTO_ENDPOINT    moto server whose STS maps a caller's access key to its account
                                    (credentials from moto's AssumeRole belong to the role's account)
   MOTO_ACCOUNT_ID                  force one account, as moto does

@@ -1,5 +1,7 @@
-"""scripts/emulators.sh: start (twice: no duplicate), the export lines, status, stop."""
+"""scripts/emulators.sh: start (twice: no duplicate), the export lines, status, stop; an imported finding's
+event reaches a rule's target in ministack through the EventBridge emulator."""
 
+import json
 import os
 import re
 import subprocess
@@ -26,7 +28,7 @@ class EmulatorsSh(unittest.TestCase):
 
     def pids(self):
         return {n: open(os.path.join(self.state, f"{n}.pid")).read().strip()
-                for n in ("moto", "ministack", "securityhub")}
+                for n in ("moto", "ministack", "eventbridge", "securityhub")}
 
     def test_start_twice_status_stop(self):
         first = self.sh()
@@ -46,21 +48,28 @@ class EmulatorsSh(unittest.TestCase):
 
         status = self.sh("status")
         self.assertEqual(status.returncode, 0)
-        self.assertEqual(len(re.findall(r": running on 127\.0\.0\.1:\d+", status.stdout)), 3, status.stdout)
+        self.assertEqual(len(re.findall(r": running on 127\.0\.0\.1:\d+", status.stdout)), 4, status.stdout)
 
-        # the exports reach each emulator; the Security Hub emulator sends to moto's EventBridge
+        # the exports reach each emulator; the Security Hub emulator's events reach a rule's target in
+        # ministack through the EventBridge emulator, in the one account of STS, Security Hub and the rules
+        account = boto3.client("sts", region_name="us-east-1",
+                               endpoint_url=exports["AWS_ENDPOINT_URL"]).get_caller_identity()["Account"]
         sh = boto3.client("securityhub", region_name="us-east-1",
                           endpoint_url=exports["AWS_ENDPOINT_URL_SECURITYHUB"])
         sh.enable_security_hub()
+        sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=exports["AWS_ENDPOINT_URL"])
+        queue = sqs.create_queue(QueueName="probe")["QueueUrl"]
         ev = boto3.client("events", region_name="us-east-1", endpoint_url=exports["AWS_ENDPOINT_URL_EVENTBRIDGE"])
         ev.put_rule(Name="probe", EventPattern='{"source":["aws.securityhub"]}')
-        sh.batch_import_findings(Findings=[harness.asff("via-script")])
-        import json
-        import urllib.request
-
-        with urllib.request.urlopen(exports["AWS_ENDPOINT_URL_SECURITYHUB"] + "/_emulator/events") as r:
-            self.assertTrue(json.loads(r.read())["Events"][0]["delivered"])
-        boto3.client("sns", region_name="us-east-1", endpoint_url=exports["AWS_ENDPOINT_URL"]).list_topics()
+        ev.put_targets(Rule="probe", Targets=[{"Id": "q", "Arn": f"arn:aws:sqs:us-east-1:{account}:probe"}])
+        self.assertIn(f":{account}:", ev.describe_rule(Name="probe")["Arn"])
+        finding = harness.asff("via-script")
+        finding["AwsAccountId"] = account
+        sh.batch_import_findings(Findings=[finding])
+        (msg,) = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=10)["Messages"]
+        event = json.loads(msg["Body"])
+        self.assertEqual((event["source"], event["account"], event["detail"]["findings"][0]["Id"]),
+                         ("aws.securityhub", account, "via-script"))
 
         stop = self.sh("stop")
         self.assertEqual(stop.returncode, 0, stop.stderr)
@@ -69,7 +78,7 @@ class EmulatorsSh(unittest.TestCase):
                 os.kill(int(pid), 0)
         status = self.sh("status")
         self.assertEqual(status.returncode, 3)
-        self.assertEqual(status.stdout.count(": stopped"), 3)
+        self.assertEqual(status.stdout.count(": stopped"), 4)
 
 
 if __name__ == "__main__":

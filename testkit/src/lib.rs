@@ -190,7 +190,8 @@ pub fn securityhub_delivering_to(events_url: &str) -> Emulator {
 }
 
 /// The Security Hub emulator with extra environment (see emulators/securityhub/server.py:
-/// `SECHUB_EMULATOR_EVENTS_ENDPOINT`, `SECHUB_EMULATOR_MOTO_ENDPOINT`, `MOTO_ACCOUNT_ID`).
+/// `SECHUB_EMULATOR_EVENTBRIDGE_EMULATOR`, `SECHUB_EMULATOR_EVENTS_ENDPOINT`,
+/// `SECHUB_EMULATOR_MOTO_ENDPOINT`, `MOTO_ACCOUNT_ID`).
 pub fn securityhub_with(env: &[(&str, &str)]) -> Emulator {
     let venv = venv();
     let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("../emulators/securityhub/server.py");
@@ -204,4 +205,90 @@ pub fn securityhub_with(env: &[(&str, &str)]) -> Emulator {
         }
         c
     })
+}
+
+/// The account of [`Pipeline`]'s emulators: ministack's, which scripts/emulators.sh holds moto to.
+pub const PIPELINE_ACCOUNT: &str = "000000000000";
+
+/// Every emulator started by scripts/emulators.sh (its state in a temporary directory), wired as
+/// the demo has them: an imported finding runs the deployed functions. Stopped on drop.
+pub struct Pipeline {
+    /// ministack: IAM, STS, KMS, SNS, SQS, Lambda (running the bootstraps), CloudWatch, EC2.
+    pub ministack: String,
+    /// The EventBridge emulator (emulators/eventbridge), in front of moto.
+    pub eventbridge: String,
+    /// moto: EventBridge's control plane and SSM.
+    pub moto: String,
+    /// The Security Hub emulator.
+    pub securityhub: String,
+    state: tempfile::TempDir,
+}
+
+impl Pipeline {
+    /// `bash scripts/emulators.sh start`, read back from the export lines it prints.
+    pub fn start() -> Pipeline {
+        let state = tempfile::tempdir().expect("tempdir");
+        let out = Pipeline::script(state.path(), "start");
+        if !out.status.success() {
+            Pipeline::script(state.path(), "stop");
+            panic!(
+                "scripts/emulators.sh start: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let exports = String::from_utf8_lossy(&out.stdout).into_owned();
+        let url = |name: &str| {
+            exports
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} in scripts/emulators.sh's exports: {exports}"))
+                .to_string()
+        };
+        Pipeline {
+            ministack: url("AWS_ENDPOINT_URL"),
+            eventbridge: url("AWS_ENDPOINT_URL_EVENTBRIDGE"),
+            moto: url("AWS_ENDPOINT_URL_SSM"),
+            securityhub: url("AWS_ENDPOINT_URL_SECURITYHUB"),
+            state,
+        }
+    }
+
+    fn script(state: &Path, command: &str) -> std::process::Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/emulators.sh");
+        Command::new("bash")
+            .arg(script)
+            .arg(command)
+            .env("SECAUTO_EMULATORS_DIR", state)
+            .env("SECAUTO_EMULATOR_VENV", venv())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/emulators.sh")
+    }
+
+    /// The environment that points an AWS SDK (secauto) at them, as scripts/emulators.sh exports it.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.ministack.clone()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", self.eventbridge.clone()),
+            ("AWS_ENDPOINT_URL_SSM", self.moto.clone()),
+            ("AWS_ENDPOINT_URL_SECURITYHUB", self.securityhub.clone()),
+        ]
+    }
+
+    /// Every emulator's log, for a failing test to show.
+    pub fn logs(&self) -> String {
+        ["moto", "ministack", "eventbridge", "securityhub"]
+            .iter()
+            .map(|name| {
+                let log = std::fs::read_to_string(self.state.path().join(format!("{name}.log")));
+                format!("==== {name}\n{}", log.unwrap_or_default())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        Pipeline::script(self.state.path(), "stop");
+    }
 }

@@ -69,13 +69,19 @@ fn make(
     }
 }
 
-/// A finding whose control passed: there is nothing to fix (Prowler and Security Hub controls
-/// report PASSED findings as ACTIVE too).
+/// A finding whose control passed, or could not be evaluated: there is nothing to fix (Prowler and
+/// Security Hub controls report PASSED findings as ACTIVE too; NOT_AVAILABLE means the check could
+/// not run — the resource was deleted, or the control does not apply).
 fn passed(f: &Finding) -> Option<String> {
-    let status = f.compliance.as_ref().and_then(|c| c.status.as_deref());
-    status
-        .is_some_and(|s| s.trim().eq_ignore_ascii_case("PASSED"))
-        .then(|| "compliance status is PASSED: nothing to fix".to_string())
+    let status = f
+        .compliance
+        .as_ref()
+        .and_then(|c| c.status.as_deref())?
+        .trim();
+    ["PASSED", "NOT_AVAILABLE"]
+        .iter()
+        .find(|s| status.eq_ignore_ascii_case(s))
+        .map(|s| format!("compliance status is {s}: nothing to fix"))
 }
 
 /// An archived finding (its resource gone, or replaced by a newer finding) is never acted on.
@@ -201,6 +207,19 @@ mod tests {
         assert!(
             triage(&p, &imported(done)).0[0].is_actionable(),
             "a newer version is triaged again"
+        );
+    }
+
+    #[test]
+    fn not_available_findings_are_never_actionable() {
+        let f: Finding = serde_json::from_value(serde_json::json!({
+            "Id": "x",
+            "Compliance": {"Status": "NOT_AVAILABLE", "SecurityControlId": "S3.8"}
+        }))
+        .unwrap();
+        assert_eq!(
+            passed(&f).as_deref(),
+            Some("compliance status is NOT_AVAILABLE: nothing to fix")
         );
     }
 

@@ -290,9 +290,10 @@ fn judge(event: &ResponseEvent, live: &Finding) -> Vouched {
             ));
         }
     }
-    if live.compliance.as_ref().and_then(|c| c.status.as_deref()) == Some("PASSED") {
+    let compliance = live.compliance.as_ref().and_then(|c| c.status.as_deref());
+    if let Some(status @ ("PASSED" | "NOT_AVAILABLE")) = compliance {
         return Vouched::Refuse(format!(
-            "finding {} has compliance status PASSED: nothing to fix",
+            "finding {} has compliance status {status}: nothing to fix",
             f.id
         ));
     }

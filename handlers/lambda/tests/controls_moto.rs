@@ -205,6 +205,11 @@ fn steps(out: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// The S3 controls, off by default (each can take a bucket meant to be public offline), switched on.
+fn s3_on() -> Policy {
+    enforcing(&["S3.2", "S3.3", "S3.4", "S3.5", "S3.8"])
+}
+
 /// A policy with `controls` switched on (mode enforce) by a rule before the default ones.
 fn enforcing(controls: &[&str]) -> Policy {
     let mut on = Rule::new("enforce-controls", Action::RemediateControl);
@@ -399,12 +404,12 @@ const ACCOUNT_RESOURCE: &str = "AWS::::Account:123456789012";
 fn s3_8_a_public_bucket_is_blocked_once_and_resolved() {
     run(async {
         let w = world().await;
-        let enforce = env("enforce", None, "");
+        let enforce = env("enforce", Some(&s3_on()), "");
         let arn = bucket(&w.aws, "reports").await;
         let f = finding("s3-8", "AwsS3Bucket", &arn, s3_8());
         let (event, out) = remediate(&w, &enforce, &f).await;
         assert_eq!(event["detail"]["action"], "block-bucket-public-access");
-        assert_eq!(event["detail"]["rule"], "remediate-catalogued-controls");
+        assert_eq!(event["detail"]["rule"], "enforce-controls");
         assert_eq!(event["detail"]["finding"]["control_id"], "S3.8");
         assert_eq!(out["workflow"], "RESOLVED", "{out}");
         assert!(blocked(&w.aws, "reports").await);
@@ -430,7 +435,7 @@ fn s3_8_a_public_bucket_is_blocked_once_and_resolved() {
 fn s3_2_s3_3_and_s3_4_standard_specific_findings_fix_their_buckets() {
     run(async {
         let w = world().await;
-        let enforce = env("enforce", None, "");
+        let enforce = env("enforce", Some(&s3_on()), "");
         let shapes = [
             (
                 "S3.2",
@@ -478,7 +483,7 @@ fn s3_2_s3_3_and_s3_4_standard_specific_findings_fix_their_buckets() {
 fn s3_5_the_tls_statement_is_merged_into_the_existing_policy() {
     run(async {
         let w = world().await;
-        let enforce = env("enforce", None, "");
+        let enforce = env("enforce", Some(&s3_on()), "");
         let arn = bucket(&w.aws, "shared").await;
         let read = json!({"Version": "2012-10-17", "Statement": [{"Sid": "PartnerRead", "Effect": "Allow",
             "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "s3:GetObject",
@@ -553,7 +558,7 @@ fn s3_5_the_tls_statement_is_merged_into_the_existing_policy() {
 fn a_bucket_that_serves_a_website_is_neither_blocked_nor_denied_http() {
     run(async {
         let w = world().await;
-        let enforce = env("enforce", None, "");
+        let enforce = env("enforce", Some(&s3_on()), "");
         let arn = bucket(&w.aws, "site").await;
         w.aws
             .s3
@@ -950,12 +955,17 @@ fn s3_5_a_policy_with_no_room_for_the_statement_is_left_as_it_was() {
             .await
             .unwrap();
         let f = finding("s3-5-crowded", "AwsS3Bucket", &arn, s3_5());
-        let event = through_triage(&w, &env("enforce", None, ""), &f)
+        let event = through_triage(&w, &env("enforce", Some(&s3_on()), ""), &f)
             .await
             .unwrap();
-        let err = remediation::handle(&w.clients, &env("enforce", None, ""), &event, None)
-            .await
-            .unwrap_err();
+        let err = remediation::handle(
+            &w.clients,
+            &env("enforce", Some(&s3_on()), ""),
+            &event,
+            None,
+        )
+        .await
+        .unwrap_err();
         assert!(
             format!("{err:#}").contains("over S3's 20 KB: nothing was changed"),
             "{err:#}"

@@ -1052,3 +1052,50 @@ async fn a_foreign_group_named_like_quarantine_is_never_used() {
     assert_eq!(groups(&a, &f.instance).await, vec![vec![f.sg.clone()]]);
     assert_eq!(rules_of(&a, &foreign).await.0, 1, "its rule stays");
 }
+
+/// Fails the second DescribeNetworkInterfaces (the read just before the move) with EC2's 503.
+struct SecondReadFails(AtomicUsize);
+
+impl Shim for SecondReadFails {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        if !body(request).contains("Action=DescribeNetworkInterfaces") {
+            return None;
+        }
+        (self.0.fetch_add(1, Ordering::SeqCst) == 1).then(|| Message {
+            start: "HTTP/1.1 503 Service Unavailable".into(),
+            headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
+            body: br#"<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>Unavailable</Code><Message>The service is unavailable.</Message></Error></Errors><RequestID>5e1f</RequestID></Response>"#
+                .to_vec(),
+        })
+    }
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// An interface whose read just before the move fails (its timeouts already lowered) is still
+/// contained: straight to quarantine, said.
+#[tokio::test]
+async fn an_interface_that_cannot_be_read_again_goes_straight_to_quarantine() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (_proxy, ec2) = through(&a, Arc::new(SecondReadFails(AtomicUsize::new(0))));
+    let quick = aws_sdk_ec2::Client::from_conf(
+        ec2.config()
+            .to_builder()
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let out = Executor {
+        ec2: &quick,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect("contained all the same");
+    assert!(
+        out.steps.iter().any(|s| s.contains("could not read")),
+        "{out:?}"
+    );
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
+}

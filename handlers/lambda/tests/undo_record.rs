@@ -80,6 +80,19 @@ async fn a_group_records_the_rules_it_loses_and_a_later_run_adds_to_the_record()
 async fn concurrent_runs_on_one_group_keep_both_records() {
     let a = aws();
     let f = fixture(&a, false).await;
+    // An earlier run's record (of a rule long gone): every later record is added beside it.
+    a.ec2
+        .create_tags()
+        .resources(&f.sg)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("secauto:revoked:tcp:9999-9999=0.0.0.0/0")
+                .value("earlier")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let (fix, block) = tokio::join!(
         async { exec(&a, false).fix_security_group(&f.sg).await },
         async { exec(&a, false).block_network(&f.sg).await },
@@ -89,8 +102,10 @@ async fn concurrent_runs_on_one_group_keep_both_records() {
     let rules = recorded(&a, &f.sg).await;
     assert!(
         rules.contains(&"tcp:443-443=0.0.0.0/0".to_string())
-            && rules.contains(&"tcp:22-22=0.0.0.0/0".to_string()),
-        "{rules:?}"
+            && rules.contains(&"tcp:22-22=0.0.0.0/0".to_string())
+            && rules.contains(&"tcp:3389-3389=0.0.0.0/0".to_string())
+            && rules.contains(&"tcp:9999-9999=0.0.0.0/0".to_string()),
+        "one tag per rule, the earlier record kept: {rules:?}"
     );
     assert!(ingress(&a, &f.sg)
         .await

@@ -197,11 +197,23 @@ impl Executor<'_> {
         if !self.time_to_cut() {
             return self.move_straight(s, eni, qsg, out).await;
         }
-        if self.acting(s.protected) && self.quarantined_now(eni_id, qsg).await? {
-            out.steps.push(format!(
-                "{eni_id} is in {qsg} already (another run isolated it meanwhile): not moved"
-            ));
-            return Ok(());
+        if self.acting(s.protected) {
+            match self.quarantined_now(eni_id, qsg).await {
+                Ok(true) => {
+                    out.steps.push(format!(
+                        "{eni_id} is in {qsg} already (another run isolated it meanwhile): not moved"
+                    ));
+                    return Ok(());
+                }
+                Ok(false) => {}
+                // Its timeouts are lowered already: contain it (a failed move puts them back).
+                Err(e) => {
+                    out.steps.push(format!(
+                        "could not read {eni_id} again ({e:#}): it goes straight to quarantine"
+                    ));
+                    return self.move_straight(s, eni, qsg, out).await;
+                }
+            }
         }
         // When the all-traffic group cannot be made ready (a refused Authorize, a quota, a group
         // not yet visible), the interface is still contained: straight to quarantine.

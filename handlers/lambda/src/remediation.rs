@@ -79,6 +79,7 @@ pub async fn execute(
         isolate_routing: env.isolate_routing,
         protection: &env.protection,
         deadline,
+        gate: &scoped.gate,
     };
     let id = resource.short_id();
     let done = match event.action {

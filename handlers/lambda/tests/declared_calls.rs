@@ -19,7 +19,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use secauto_core::Action;
-use secauto_handlers::remediate::declared::{operation, Declared, Scoped};
+use secauto_handlers::remediate::declared::{operation, reads_only, Declared, Gate, Scoped};
 use secauto_handlers::remediate::Executor;
 
 mod common;
@@ -60,10 +60,12 @@ struct Recording {
     s3: aws_sdk_s3::Client,
     autoscaling: aws_sdk_autoscaling::Client,
     ssm: aws_sdk_ssm::Client,
+    gate: Gate,
 }
 
 fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
-    let d = Declared::new(action);
+    let gate = Gate::default();
+    let d = Declared::new(action, gate.clone());
     let start = mock!(aws_sdk_ssm::Client::start_automation_execution).then_output(|| {
         StartAutomationExecutionOutput::builder()
             .automation_execution_id("exec-1")
@@ -81,6 +83,7 @@ fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
     });
     let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &get]);
     Recording {
+        gate,
         ec2: aws_sdk_ec2::Client::from_conf(
             a.ec2
                 .config()
@@ -120,6 +123,7 @@ fn executor<'a>(a: &'a Aws, r: &'a Recording) -> Executor<'a> {
         s3: &r.s3,
         autoscaling: &r.autoscaling,
         ssm: &r.ssm,
+        gate: &r.gate,
         ..exec(a, false)
     }
 }
@@ -408,7 +412,14 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
                 Scope::AutomationRole => "arn:aws:iam::123456789012:role/sec-us-east-1-automation",
                 Scope::AccountSettings => "*",
             };
-            !allows(&document, c.iam, resource)
+            // The request context AWS gives each call secauto makes: isolation's groups carry
+            // their tag, the automation role is passed to Systems Manager.
+            let context: &[(&str, &str)] = match c.scope {
+                Scope::OwnGroup => &[("aws:ResourceTag/secauto:quarantine", "true")],
+                Scope::AutomationRole => &[("iam:PassedToService", "ssm.amazonaws.com")],
+                _ => &[],
+            };
+            !allows_in(&document, c.iam, resource, context)
                 // Tag-on-create: the snapshot's ARN, which has no account.
                 || (c.operation == "ec2:CreateSnapshot"
                     && c.scope == Scope::Snapshot
@@ -420,6 +431,25 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
         denied.is_empty(),
         "not allowed on their resources: {denied:?}"
     );
+    // The conditions bite: a group isolation did not make cannot be opened, and the tag that
+    // marks isolation's groups can be put only by CreateSecurityGroup.
+    let group = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-1";
+    assert!(!allows_in(
+        &document,
+        "ec2:AuthorizeSecurityGroupIngress",
+        group,
+        &[]
+    ));
+    let marking = [("aws:TagKeys", "secauto:quarantine")];
+    assert!(!allows_in(&document, "ec2:CreateTags", group, &marking));
+    let at_create = [
+        ("aws:TagKeys", "secauto:quarantine"),
+        ("ec2:CreateAction", "CreateSecurityGroup"),
+    ];
+    assert!(allows_in(&document, "ec2:CreateTags", group, &at_create));
+    let role = "arn:aws:iam::123456789012:role/sec-us-east-1-automation";
+    let elsewhere = [("iam:PassedToService", "lambda.amazonaws.com")];
+    assert!(!allows_in(&document, "iam:PassRole", role, &elsewhere));
 }
 
 /// In production an action's clients refuse, before sending it, a call its declaration does not
@@ -450,4 +480,121 @@ async fn an_undeclared_call_is_refused_before_it_is_sent() {
             .is_err(),
         "nothing changed"
     );
+}
+
+/// A dry run (notify-only) and a protected resource send reads only, on every action's path: the
+/// clients' gate stays shut, so a write from any path — inside the contract's `act` or not —
+/// would be refused and fail the run, and the recorder would show it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_and_a_protected_resource_send_only_reads() {
+    let mut problems = Vec::new();
+    for action in Action::ALL {
+        for protect in [false, true] {
+            let a = aws();
+            let rec = Recorder::default();
+            let r = recording(&a, &rec, action);
+            // Protected: the instance and the group by tag, the bucket and the account by config.
+            let listed = secauto_handlers::remediate::Protection {
+                resources: vec!["open".into(), "123456789012".into()],
+                tags: vec![],
+            };
+            let e = Executor {
+                dry_run: !protect,
+                protection: if protect { &listed } else { &NO_PROTECTION },
+                ..executor(&a, &r)
+            };
+            let f = fixture(&a, protect).await;
+            a.s3.create_bucket().bucket("open").send().await.unwrap();
+            let done = match action {
+                Action::IsolateInstance => e.isolate_instance(&f.instance, true).await,
+                Action::QuarantineInstance => e.quarantine_instance(&f.instance).await,
+                Action::BlockNetwork => e.block_network(&f.sg).await,
+                Action::FixSecurityGroup => e.fix_security_group(&f.sg).await,
+                Action::EnableBucketEncryption => e.enable_bucket_encryption("open").await,
+                Action::BlockBucketPublicAccess => e.block_bucket_public_access("open").await,
+                Action::RequireBucketTls => e.require_bucket_tls("open").await,
+                Action::CloseDefaultSecurityGroup => e.close_default_security_group(&f.sg).await,
+                Action::EnableEbsDefaultEncryption => {
+                    e.enable_ebs_default_encryption("123456789012").await
+                }
+                Action::RequireImdsv2 => e.require_imdsv2(&f.instance).await,
+                Action::RemediateControl | Action::NotifyOnly | Action::Ignore => continue,
+            };
+            let writes: Vec<String> = rec.take().into_iter().filter(|o| !reads_only(o)).collect();
+            if let Err(f) = &done {
+                problems.push(format!("{action:?} (protected: {protect}): {:#}", f.error));
+            } else if !writes.is_empty() {
+                problems.push(format!("{action:?} (protected: {protect}) sent {writes:?}"));
+            }
+            assert!(!r.gate.is_open(), "{action:?}: the gate is left open");
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The gate itself: while it is shut, the production clients refuse a change before sending it
+/// (and let reads through); open, they send it.
+#[tokio::test]
+async fn a_shut_gate_refuses_every_change_before_it_is_sent() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let clients = secauto_handlers::Clients::new(&sdk_at(&a.url, "testing", "testing"));
+    let scoped = Scoped::new(&clients, Action::IsolateInstance);
+    let tag = aws_sdk_ec2::types::Tag::builder()
+        .key("k")
+        .value("v")
+        .build();
+    let refused = scoped
+        .ec2
+        .create_tags()
+        .resources(&f.instance)
+        .tags(tag.clone())
+        .send()
+        .await
+        .expect_err("refused while shut");
+    let text = format!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&refused)
+    );
+    assert!(
+        text.contains("ec2:CreateTags would change something"),
+        "{text}"
+    );
+    scoped
+        .ec2
+        .describe_instances()
+        .instance_ids(&f.instance)
+        .send()
+        .await
+        .expect("reads pass");
+    let tags = |a: &Aws, id: String| {
+        let ec2 = a.ec2.clone();
+        async move {
+            ec2.describe_tags()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("resource-id")
+                        .values(id)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .tags()
+                .iter()
+                .any(|t| t.key() == Some("k"))
+        }
+    };
+    assert!(!tags(&a, f.instance.clone()).await, "nothing was sent");
+    let gate: &Gate = &scoped.gate;
+    let open = Executor {
+        ec2: &scoped.ec2,
+        gate,
+        ..exec(&a, false)
+    };
+    // Opened only by the contract: isolating through these clients writes (the gate opens after
+    // the protection check) and leaves the gate shut when done.
+    let out = open.isolate_instance(&f.instance, false).await.unwrap();
+    assert!(out.compliant, "{out:?}");
+    assert!(!scoped.gate.is_open());
 }

@@ -274,6 +274,29 @@ async fn when_even_the_move_back_is_refused_the_all_traffic_group_is_closed() {
     assert!(text.contains("by hand"), "{text}");
 }
 
+/// The contract's repair: when the move to quarantine and the move back were both refused (3 times
+/// each), the run's repair reads the instance again and moves the interface still in the all-traffic
+/// group on to quarantine once EC2 takes it — the run still fails, and says what the repair did.
+#[tokio::test]
+async fn the_repair_moves_an_interface_left_in_the_all_traffic_group_on_to_quarantine() {
+    let (a, f, shim, res) = isolate_refusing_all_but(6, Some("sg-none")).await;
+    let failed = res.expect_err("the moves were refused");
+    assert_eq!(shim.refused.load(Ordering::SeqCst), 6);
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q]], "swept");
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0), "closed");
+    assert!(
+        failed
+            .outcome
+            .steps
+            .iter()
+            .any(|s| s.starts_with("repair:") && s.contains("was still in the all-traffic group")),
+        "{:?}",
+        failed.outcome.steps
+    );
+}
+
 /// Forwards every request; answers a revoke of the quarantine group's rules with EC2's
 /// InvalidPermission.NotFound, as when another isolation in the VPC revoked them a moment before.
 struct RevokedFirst;
@@ -638,10 +661,35 @@ async fn with_little_time_left_an_interface_goes_straight_to_quarantine() {
     );
 }
 
-/// The timeouts an earlier run recorded are the original ones (that run lowered them): a later
-/// isolation keeps that record instead of writing the lowered values over it.
+/// Shows every interface with isolation's minimum connection-tracking timeouts, as EC2 does after
+/// a run lowered them and its repair could not put them back (moto keeps no timeouts).
+struct LoweredTimeouts;
+
+impl Shim for LoweredTimeouts {
+    fn respond(&self, request: &Message, response: &mut Message) {
+        if !body(request).contains("Action=DescribeNetworkInterfaces") {
+            return;
+        }
+        let text = String::from_utf8_lossy(&response.body).into_owned();
+        let lowered = "<connectionTrackingConfiguration><tcpEstablishedTimeout>60</tcpEstablishedTimeout><udpStreamTimeout>60</udpStreamTimeout><udpTimeout>30</udpTimeout></connectionTrackingConfiguration>";
+        let mut out = String::new();
+        for (i, part) in text.split("</networkInterfaceId>").enumerate() {
+            if i > 0 {
+                out.push_str("</networkInterfaceId>");
+                out.push_str(lowered);
+            }
+            out.push_str(part);
+        }
+        response.body = out.into_bytes();
+    }
+}
+
+/// The timeouts an earlier run recorded are the original ones while the interface still has the
+/// minimums that run set (its repair could not put them back): a later isolation keeps that
+/// record instead of writing the lowered values over it. (Once they differ — after an undo — the
+/// present values are recorded: `tracking::tests`.)
 #[tokio::test]
-async fn an_earlier_record_of_the_timeouts_is_never_overwritten() {
+async fn mocked_an_earlier_record_of_the_timeouts_is_kept_while_they_are_isolations() {
     let a = aws();
     let f = fixture(&a, false).await;
     let enis = a
@@ -673,10 +721,30 @@ async fn an_earlier_record_of_the_timeouts_is_never_overwritten() {
         .send()
         .await
         .unwrap();
-    exec(&a, false)
-        .isolate_instance(&f.instance, false)
+    let proxy = Proxy::start(&a.url, Some(Arc::new(LoweredTimeouts)));
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        a.ec2.config().to_builder().endpoint_url(&proxy.url).build(),
+    );
+    let seen = ec2
+        .describe_network_interfaces()
+        .network_interface_ids(&eni)
+        .send()
         .await
         .unwrap();
+    assert_eq!(
+        seen.network_interfaces()[0]
+            .connection_tracking_configuration()
+            .and_then(|c| c.tcp_established_timeout()),
+        Some(60),
+        "the shim shows the lowered timeouts"
+    );
+    Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .unwrap();
     assert_eq!(
         eni_tag(
             &a,

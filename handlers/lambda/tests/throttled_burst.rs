@@ -2,9 +2,11 @@
 //! moto as Security Hub meters them (token buckets per operation; throttled requests answered with
 //! Security Hub's 429 `LimitExceededException`): GetFindings 3 requests a second with bursts of 6,
 //! BatchUpdateFindings 10 with bursts of 30. Ten invocations run at once, as ten Lambda instances
-//! would, each doing what triage and remediation do with Security Hub: triage marks its finding
-//! NOTIFIED (BatchUpdateFindings), remediation re-reads it (GetFindings) and records the outcome
-//! (BatchUpdateFindings). Every finding must get through; none may be lost to throttling.
+//! would, each running the handlers themselves: triage marks its finding NOTIFIED
+//! (BatchUpdateFindings) and sends its response event, which remediation handles as EventBridge
+//! delivers it — it re-reads the finding (GetFindings), revokes the group's world-open rule in
+//! enforce mode and records the outcome (BatchUpdateFindings). Every finding must get through; none
+//! may be lost to throttling.
 //!
 //! moto serves GetFindings and BatchImportFindings but not BatchUpdateFindings: a proxy shim
 //! answers that one as Security Hub does (every identifier processed) and records what it updated.
@@ -13,11 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use secauto_core::{Action, Decision, Finding, ResponseEvent};
 use secauto_handlers::env::Env;
-use secauto_handlers::findings::{self, Target, Update};
-use secauto_handlers::remediation::{vouch, Vouched};
-use secauto_handlers::{triage, Clients};
+use secauto_handlers::{remediation, triage, Clients};
 use secauto_testkit::proxy::{Message, Options, Proxy, Rule, Shim};
 use serde_json::{json, Value};
 
@@ -27,12 +26,36 @@ const CONCURRENCY: usize = 10;
 const UPDATE_PATH: &str = "/findings/batchupdate";
 
 /// Answers BatchUpdateFindings (which moto lacks) and keeps, per finding id, the workflow statuses
-/// it was given, in order.
+/// it was given, in order; keeps the response events triage puts on the bus, by finding id, as
+/// EventBridge delivers them.
 #[derive(Default)]
-struct BatchUpdate(Mutex<BTreeMap<String, Vec<String>>>);
+struct BatchUpdate {
+    statuses: Mutex<BTreeMap<String, Vec<String>>>,
+    events: Mutex<BTreeMap<String, Value>>,
+}
+
+impl BatchUpdate {
+    fn keep_events(&self, request: &Message) {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        for e in body["Entries"].as_array().into_iter().flatten() {
+            let detail: Value =
+                serde_json::from_str(e["Detail"].as_str().unwrap_or_default()).unwrap_or_default();
+            let id = detail["finding"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let event =
+                json!({"detail-type": e["DetailType"], "source": e["Source"], "detail": detail});
+            self.events.lock().unwrap().insert(id, event);
+        }
+    }
+}
 
 impl Shim for BatchUpdate {
     fn respond(&self, request: &Message, response: &mut Message) {
+        if request.header("x-amz-target") == Some("AWSEvents.PutEvents") {
+            return self.keep_events(request);
+        }
         if request.method_path() != ("PATCH".into(), UPDATE_PATH.into()) {
             return;
         }
@@ -42,7 +65,7 @@ impl Shim for BatchUpdate {
             .cloned()
             .unwrap_or_default();
         let status = body["Workflow"]["Status"].as_str().unwrap_or_default();
-        if let Ok(mut seen) = self.0.lock() {
+        if let Ok(mut seen) = self.statuses.lock() {
             for id in &ids {
                 let id = id["Id"].as_str().unwrap_or_default().to_string();
                 seen.entry(id).or_default().push(status.to_string());
@@ -83,6 +106,7 @@ fn env() -> Env {
             "arn:aws:sns:us-east-1:123456789012:sec-notifications",
         ),
         ("AWS_REGION", "us-east-1"),
+        ("REMEDIATION_MODE", "enforce"),
     ];
     Env::from_vars(|name| {
         vars.iter()
@@ -92,11 +116,41 @@ fn env() -> Env {
     .unwrap()
 }
 
-/// A real published finding (CIS 4.1: port 22 open to the world) under id `burst-<i>`.
-fn finding(i: usize) -> Value {
+/// A real published finding (CIS 4.1: port 22 open to the world) under id `burst-<i>`, about
+/// group `sg` of moto's account.
+fn finding(i: usize, sg: &str) -> Value {
     let mut f = secauto_testkit::corpus_finding("asr-simtest-cis-41.json");
     f["Id"] = json!(format!("burst-{i:02}"));
+    f["AwsAccountId"] = json!("123456789012");
+    f["Resources"][0]["Id"] = json!(format!(
+        "arn:aws:ec2:us-east-1:123456789012:security-group/{sg}"
+    ));
+    f["Resources"][0]["Details"]["AwsEc2SecurityGroup"]["GroupId"] = json!(sg);
     f
+}
+
+/// A group of moto's default VPC open to the world on port 22, as the finding says.
+async fn open_group(ec2: &aws_sdk_ec2::Client, i: usize) -> String {
+    let sg = ec2
+        .create_security_group()
+        .group_name(format!("burst-{i:02}"))
+        .description("burst")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&sg)
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    sg
 }
 
 /// BatchImportFindings straight to moto (a finding provider's call, not the handlers').
@@ -116,9 +170,14 @@ async fn import(url: &str, findings: &[Value]) {
     assert_eq!(out["FailedCount"], 0, "{out}");
 }
 
-/// What one finding's invocations do with Security Hub: triage's event (mark NOTIFIED), then
-/// remediation's re-read and its record of the outcome.
-async fn invocations(clients: Clients, env: Arc<Env>, f: Value) -> Result<(), String> {
+/// One finding's invocations: triage on the finding's event, then remediation on the response
+/// event triage sent.
+async fn invocations(
+    clients: Clients,
+    env: Arc<Env>,
+    f: Value,
+    seen: Arc<BatchUpdate>,
+) -> Result<(), String> {
     let id = f["Id"].as_str().unwrap_or_default().to_string();
     let event = json!({
         "version": "0", "id": id, "detail-type": "Security Hub Findings - Imported",
@@ -133,25 +192,14 @@ async fn invocations(clients: Clients, env: Arc<Env>, f: Value) -> Result<(), St
     if out["marked"] != 1 || out["events"] != 1 {
         return Err(format!("{id}: triage did not act on it: {out}"));
     }
-    let parsed: Finding = serde_json::from_value(f).map_err(|e| e.to_string())?;
-    let decision = Decision::new(Action::FixSecurityGroup, None);
-    let response = ResponseEvent::new("sec", &parsed, &decision, false, false);
-    match vouch(&clients, &response).await {
-        Ok(Vouched::Act) => {}
-        other => return Err(format!("{id}: remediation's re-read: {other:?}")),
-    }
-    let target = Target {
-        id: id.clone(),
-        product_arn: parsed.product_arn.clone(),
-    };
-    let update = Update {
-        workflow: "RESOLVED",
-        note: "secauto remediation: burst test".into(),
-        user_defined_fields: BTreeMap::new(),
-    };
-    findings::update(&clients.securityhub, vec![(target, update)])
+    let response = seen.events.lock().unwrap().get(&id).cloned();
+    let response = response.ok_or_else(|| format!("{id}: no response event on the bus"))?;
+    let done = remediation::handle(&clients, &env, &response, None)
         .await
-        .map_err(|e| format!("{id}: remediation's record: {e:#}"))?;
+        .map_err(|e| format!("{id}: remediation: {e:#}"))?;
+    if done["workflow"] != "RESOLVED" {
+        return Err(format!("{id}: remediation did not resolve it: {done}"));
+    }
     Ok(())
 }
 
@@ -170,7 +218,11 @@ fn a_burst_of_50_findings_is_fully_processed_under_security_hubs_rate_limits() {
 
 async fn burst() {
     let moto = secauto_testkit::moto();
-    let all: Vec<Value> = (0..FINDINGS).map(finding).collect();
+    let direct = Clients::new(&sdk_at(&moto.url));
+    let mut all = Vec::new();
+    for i in 0..FINDINGS {
+        all.push(finding(i, &open_group(&direct.ec2, i).await));
+    }
     import(&moto.url, &all).await;
     let updates = Arc::new(BatchUpdate::default());
     let proxy = Proxy::start_opts(
@@ -185,17 +237,28 @@ async fn burst() {
         },
     );
     let env = Arc::new(env());
-    // Triage's response events go to the stack's bus (moto's EventBridge, not metered here).
-    Clients::new(&sdk_at(&moto.url))
+    // Triage's response events go to the stack's bus, remediation's message to the topic (moto's,
+    // not metered here).
+    direct
         .events
         .create_event_bus()
         .name(&env.event_bus)
         .send()
         .await
         .unwrap();
+    direct
+        .sns
+        .create_topic()
+        .name("sec-notifications")
+        .send()
+        .await
+        .unwrap();
 
     let results: Vec<Result<(), String>> = futures::stream::iter(all)
-        .map(|f| invocations(Clients::new(&sdk_at(&proxy.url)), env.clone(), f))
+        .map(|f| {
+            let clients = Clients::new(&sdk_at(&proxy.url));
+            invocations(clients, env.clone(), f, updates.clone())
+        })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -209,7 +272,7 @@ async fn burst() {
     );
     // The burst did exceed the limits: otherwise this test proves nothing.
     assert!(throttled > 0, "no request was throttled");
-    let updates = updates.0.lock().unwrap().clone();
+    let updates = updates.statuses.lock().unwrap().clone();
     assert_eq!(updates.len(), FINDINGS, "{updates:?}");
     for (id, statuses) in &updates {
         assert_eq!(statuses, &["NOTIFIED", "RESOLVED"], "{id}");

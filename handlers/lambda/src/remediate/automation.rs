@@ -151,7 +151,6 @@ impl Executor<'_> {
             Ended::Succeeded => {
                 out.steps
                     .push(format!("automation {id} succeeded (snapshots, tag, stop)"));
-                out.compliant = true;
             }
             Ended::Failed(why) => {
                 out.steps

@@ -300,6 +300,11 @@ impl Remediation for BucketEncryption<'_> {
         Ok(())
     }
 
+    /// Each change only closes the bucket further: a failure after the first leaves it safer than it was, nothing to repair.
+    async fn repair(&self, _: &Executor<'_>, _: &Bucket, _: &mut Outcome) -> Result<()> {
+        Ok(())
+    }
+
     /// Closed only when the bucket is really encrypted and blocked.
     async fn verify(
         &self,

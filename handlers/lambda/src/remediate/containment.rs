@@ -335,7 +335,8 @@ impl Executor<'_> {
         }
     }
 
-    async fn set_groups_retrying(&self, eni_id: &str, groups: &[String]) -> Result<()> {
+    /// Move the interface to `groups`, [`ATTEMPTS`] times at most on the quick client.
+    pub(super) async fn set_groups_retrying(&self, eni_id: &str, groups: &[String]) -> Result<()> {
         let mut delay = Duration::from_millis(250);
         let mut last = None;
         for attempt in 1..=ATTEMPTS {

@@ -9,13 +9,18 @@
 //! 3. **record** — [`Remediation::record`]: what undo needs, written before the first change and
 //!    never overwritten by a retry;
 //! 4. **steps, containment first** — [`Remediation::apply`]: each step reported as it happens
-//!    ("would …" in a dry run); a step that fails repairs what it leaves, so no state worse than
-//!    the start remains;
+//!    ("would …" in a dry run); when it fails, [`Remediation::repair`] puts right what the failure
+//!    left, so no state worse than the start remains;
 //! 5. **verification** — [`Remediation::verify`]: a re-read; the finding is RESOLVED only when it
 //!    proves the resource compliant;
 //! 6. **declared calls** — `secauto_core::calls`: the AWS calls each action may make, from which the
 //!    remediation role's policy is generated (and a test checks, path by path, that an action makes
 //!    exactly those).
+//!
+//! The order is enforced where the calls are made, not only here: the action's clients refuse
+//! every call that changes something until [`Executor::contract`] opens their gate
+//! ([`super::declared::Gate`]), which it does only after the protection check found that the run
+//! may act, and shuts again when the action is done.
 
 use anyhow::Result;
 
@@ -58,6 +63,11 @@ pub(super) trait Remediation {
         protected: bool,
     ) -> Result<()>;
 
+    /// After `apply` failed, while the run may still act: leave nothing worse than the start (a
+    /// re-read, then what puts it right). Every remediation must say what its repair is — for a
+    /// single change that either happens or not, that there is nothing to repair.
+    async fn repair(&self, ex: &Executor<'_>, s: &Self::Subject, out: &mut Outcome) -> Result<()>;
+
     /// Whether the resource is compliant: after acting a re-read, otherwise the precondition's read.
     async fn verify(
         &self,
@@ -76,8 +86,10 @@ impl Executor<'_> {
         finish(out, res)
     }
 
-    /// The contract's steps, in order, into `out`.
+    /// The contract's steps, in order, into `out`; the gate is open only between the protection
+    /// check and the verification, and only when the run may act.
     pub(super) async fn contract<R: Remediation>(&self, r: &R, out: &mut Outcome) -> Result<()> {
+        self.gate.shut();
         let Some(subject) = r.read(self, out).await? else {
             return Ok(());
         };
@@ -86,10 +98,35 @@ impl Executor<'_> {
             let tags = t.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             protected |= self.guard(out, &t.id, tags);
         }
-        r.record(self, &subject, out, protected).await?;
-        r.apply(self, &subject, out, protected).await?;
         let acted = self.acting(protected);
+        if acted {
+            self.gate.open();
+        }
+        let changed = self.changes(r, &subject, out, protected).await;
+        self.gate.shut();
+        changed?;
         out.compliant = r.verify(self, &subject, out, acted).await?;
         Ok(())
+    }
+
+    /// Record, then apply; a failed apply repaired (the repair's own failure said, the apply's
+    /// error returned).
+    async fn changes<R: Remediation>(
+        &self,
+        r: &R,
+        subject: &R::Subject,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        r.record(self, subject, out, protected).await?;
+        let Err(e) = r.apply(self, subject, out, protected).await else {
+            return Ok(());
+        };
+        if self.acting(protected) {
+            if let Err(repair) = r.repair(self, subject, out).await {
+                out.steps.push(format!("the repair failed too: {repair:#}"));
+            }
+        }
+        Err(e)
     }
 }

@@ -3,8 +3,13 @@
 //! remediation role's policy is generated from the same declarations, so an undeclared call would
 //! fail on AWS anyway — here it fails the same way on every emulator and in every test, with the
 //! action and the operation named, instead of only where IAM is enforced.
+//!
+//! The same clients refuse every call that changes something while the run's [`Gate`] is shut:
+//! it opens only once the contract's protection check found the run may act, so a dry run, a
+//! protected resource and a precondition read cannot change anything, whatever path the code takes.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -22,18 +27,49 @@ pub fn operation(m: &Metadata) -> String {
     format!("{service}:{}", m.name())
 }
 
-/// Refuses every operation `action` does not declare.
+/// Whether a run may change anything: shut until the contract found it may act (not a dry run,
+/// nothing protected), shut again when the action is done. Clones share one state.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<AtomicBool>);
+
+impl Gate {
+    pub(crate) fn open(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn shut(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether calls that change something may be sent now.
+    pub fn is_open(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Whether `operation` (`service:Operation`) only reads: the SDK names every read Describe…,
+/// Get…, List… or Head… (for S3, EC2, Auto Scaling and Systems Manager alike).
+pub fn reads_only(operation: &str) -> bool {
+    let name = operation.split_once(':').map_or(operation, |(_, n)| n);
+    ["Describe", "Get", "List", "Head"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// Refuses every operation `action` does not declare, and every change while `gate` is shut.
 #[derive(Debug, Clone)]
 pub struct Declared {
     action: Action,
     allowed: Arc<BTreeSet<&'static str>>,
+    gate: Gate,
 }
 
 impl Declared {
-    pub fn new(action: Action) -> Declared {
+    pub fn new(action: Action, gate: Gate) -> Declared {
         Declared {
             action,
             allowed: Arc::new(action.calls().iter().map(|c| c.operation).collect()),
+            gate,
         }
     }
 }
@@ -54,7 +90,14 @@ impl Intercept for Declared {
         };
         let op = operation(m);
         if self.allowed.contains(op.as_str()) {
-            return Ok(());
+            if reads_only(&op) || self.gate.is_open() {
+                return Ok(());
+            }
+            return Err(format!(
+                "{op} would change something, and this {} run may not (a dry run, a protected resource, or a read before the protection check): refused before it was sent",
+                self.action.as_str()
+            )
+            .into());
         }
         Err(format!(
             "{op} is not among the calls {} declares (secauto_core::calls): refused before it was sent",
@@ -64,18 +107,22 @@ impl Intercept for Declared {
     }
 }
 
-/// The clients one action runs with: the place's, each refusing what the action did not declare.
+/// The clients one action runs with: the place's, each refusing what the action did not declare
+/// and, while `gate` is shut, every change.
 pub struct Scoped {
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub gate: Gate,
 }
 
 impl Scoped {
     pub fn new(c: &crate::Clients, action: Action) -> Scoped {
-        let d = Declared::new(action);
+        let gate = Gate::default();
+        let d = Declared::new(action, gate.clone());
         Scoped {
+            gate,
             ec2: aws_sdk_ec2::Client::from_conf(
                 c.ec2.config().to_builder().interceptor(d.clone()).build(),
             ),

@@ -30,7 +30,7 @@ use aws_sdk_ec2::types::{Instance, InstanceStateName, NetworkInterface};
 
 use super::contract::{Remediation, Touched};
 use super::groups::{read_group, Rules, QUARANTINE_GROUP};
-use super::{finish, tag, Executor, Failed, Outcome, ISOLATED_TAG};
+use super::{tag, Executor, Failed, Outcome, ISOLATED_TAG};
 use crate::sdk_err;
 
 /// What isolation cannot cut, said in the finding's note and the SNS message.
@@ -118,41 +118,11 @@ impl Executor<'_> {
 
     /// Isolate, then run the isolation automation (snapshots, tag, stop) as its own role.
     pub async fn quarantine_instance(&self, id: &str) -> Result<Outcome, Failed> {
-        let mut out = Outcome::default();
-        let isolation = Isolation {
+        self.carry_out(&Quarantine(Isolation {
             id,
             snapshots: false,
-        };
-        let mut res = self.contract(&isolation, &mut out).await;
-        if res.is_ok() && out.refused.is_none() {
-            let protected = out.protected;
-            let no_stop = match self.why_not_stop(id).await {
-                Ok(why) => why,
-                Err(e) => Some(format!("could not read {id} before stopping it: {e:#}")),
-            };
-            if let Some(why) = no_stop {
-                out.compliant = false;
-                out.refused = Some(why);
-            } else if self.acting(protected) {
-                let isolated = std::mem::take(&mut out.compliant);
-                res = self.run_automation(id, &mut out).await;
-                if res.is_ok() && out.compliant {
-                    // Verification: the automation's word is not enough; a re-read must show the
-                    // instance stopped (or stopping) and still isolated.
-                    out.compliant = isolated && self.stopped(id, &mut out).await.unwrap_or(false);
-                }
-            } else {
-                self.step(
-                    &mut out,
-                    protected,
-                    format!(
-                        "start automation {} (snapshots, tag, stop) for {id}",
-                        self.isolate_document
-                    ),
-                );
-            }
-        }
-        finish(out, res)
+        }))
+        .await
     }
 
     /// Whether a re-read shows the instance stopped or stopping (said in `out` when not).
@@ -214,7 +184,7 @@ impl Executor<'_> {
 
 impl Subject<'_> {
     /// Every VPC the instance's interfaces are in, each once.
-    fn vpc_of_all(&self) -> Vec<String> {
+    pub(super) fn vpc_of_all(&self) -> Vec<String> {
         let mut vpcs: Vec<String> = self
             .enis
             .iter()
@@ -353,6 +323,12 @@ impl<'i> Remediation for Isolation<'i> {
         contained
     }
 
+    /// Containment repairs each move where it fails; this re-read makes sure no interface of the
+    /// instance was left in an all-traffic group, whatever path failed.
+    async fn repair(&self, ex: &Executor<'_>, s: &Subject<'i>, out: &mut Outcome) -> Result<()> {
+        ex.sweep(s, out).await
+    }
+
     /// Every interface in its VPC's quarantine group alone, and each such group without a rule,
     /// by a re-read after acting.
     async fn verify(
@@ -383,5 +359,84 @@ impl<'i> Remediation for Isolation<'i> {
             }
         }
         Ok(again.isolated())
+    }
+}
+
+/// Quarantine of one instance, on the contract: isolation, then the isolation automation
+/// (snapshots, tag, stop) as its own role, unless stopping would lose the instance or its evidence.
+struct Quarantine<'i>(Isolation<'i>);
+
+impl<'i> Remediation for Quarantine<'i> {
+    type Subject = Subject<'i>;
+
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Subject<'i>>> {
+        self.0.read(ex, out).await
+    }
+
+    fn touches(&self, s: &Subject<'i>) -> Vec<Touched> {
+        self.0.touches(s)
+    }
+
+    async fn record(
+        &self,
+        ex: &Executor<'_>,
+        s: &Subject<'i>,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        self.0.record(ex, s, out, protected).await
+    }
+
+    /// Isolation first; the stop only once the network is contained.
+    async fn apply(
+        &self,
+        ex: &Executor<'_>,
+        s: &Subject<'i>,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        self.0.apply(ex, s, out, protected).await?;
+        let id = self.0.id;
+        let no_stop = match ex.why_not_stop(id).await {
+            Ok(why) => why,
+            Err(e) => Some(format!("could not read {id} before stopping it: {e:#}")),
+        };
+        if let Some(why) = no_stop {
+            out.refused = Some(why);
+            return Ok(());
+        }
+        if !ex.acting(protected) {
+            let what = format!(
+                "start automation {} (snapshots, tag, stop) for {id}",
+                ex.isolate_document
+            );
+            ex.step(out, protected, what);
+            return Ok(());
+        }
+        ex.run_automation(id, out).await
+    }
+
+    /// The automation changes nothing a failure leaves open; the isolation's repair is the one.
+    async fn repair(&self, ex: &Executor<'_>, s: &Subject<'i>, out: &mut Outcome) -> Result<()> {
+        self.0.repair(ex, s, out).await
+    }
+
+    /// Isolated (the isolation's re-read) and, after acting, stopped or stopping by a re-read:
+    /// the automation's word is not enough.
+    async fn verify(
+        &self,
+        ex: &Executor<'_>,
+        s: &Subject<'i>,
+        out: &mut Outcome,
+        acted: bool,
+    ) -> Result<bool> {
+        if out.refused.is_some() {
+            return Ok(false);
+        }
+        let isolated = self.0.verify(ex, s, out, acted).await?;
+        if !acted {
+            return Ok(isolated);
+        }
+        Ok(isolated && ex.stopped(self.0.id, out).await.unwrap_or(false))
     }
 }

@@ -161,6 +161,9 @@ pub struct Executor<'a> {
     /// When the invocation ends (Lambda's deadline); `None` for no limit. Isolation passes an
     /// interface through the all-traffic group only with time left to repair a failed move.
     pub deadline: Option<std::time::Instant>,
+    /// The gate of the clients above ([`declared::Scoped`]): the contract opens it only when the
+    /// run may act, so no change can be sent before or without that decision.
+    pub gate: &'a declared::Gate,
 }
 
 /// The idempotency key of the work done for `fact` (a fact key, or a finding id): a UUIDv5, short

@@ -360,6 +360,11 @@ impl Remediation for WorldIngress<'_> {
         Ok(())
     }
 
+    /// Revokes only take rules away: a failure part-way leaves the group less open than it was, nothing to repair.
+    async fn repair(&self, _: &Executor<'_>, _: &Group, _: &mut Outcome) -> Result<()> {
+        Ok(())
+    }
+
     /// Compliant when nothing this action answers for is open to the world; what else is open is
     /// said, and decides only when nothing was in scope.
     async fn verify(

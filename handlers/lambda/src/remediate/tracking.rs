@@ -24,22 +24,25 @@ pub(super) fn tag_value<'e>(eni: &'e NetworkInterface, key: &str) -> Option<&'e 
         .and_then(|t| t.value())
 }
 
-/// The record of the interface's timeouts: an earlier run's (the original: that run lowered them,
-/// and a repair may have left them lowered) or else the present ones.
+/// The record of the interface's timeouts: an earlier run's when the present ones are the minimums
+/// isolation sets (that run lowered them, and a repair may have left them lowered), otherwise the
+/// present ones — after an undo, or anyone's change since, an old record would put back stale values.
 pub(super) fn tracking_record(eni: &NetworkInterface) -> String {
+    let present = eni.connection_tracking_configuration().map(|c| {
+        (
+            c.tcp_established_timeout().unwrap_or_default(),
+            c.udp_stream_timeout().unwrap_or_default(),
+            c.udp_timeout().unwrap_or_default(),
+        )
+    });
     if let Some(earlier) = tag_value(eni, PREVIOUS_TRACKING_TAG) {
-        return earlier.to_string();
+        if present == Some(MIN_TIMEOUTS) {
+            return earlier.to_string();
+        }
     }
-    eni.connection_tracking_configuration().map_or_else(
+    present.map_or_else(
         || "default".to_string(),
-        |c| {
-            format!(
-                "tcp={} udp-stream={} udp={}",
-                c.tcp_established_timeout().unwrap_or_default(),
-                c.udp_stream_timeout().unwrap_or_default(),
-                c.udp_timeout().unwrap_or_default()
-            )
-        },
+        |(tcp, udp_stream, udp)| format!("tcp={tcp} udp-stream={udp_stream} udp={udp}"),
     )
 }
 
@@ -148,5 +151,44 @@ mod tests {
         // An interface with only some configured: the others are EC2's defaults.
         assert_eq!(timeouts_of("tcp=0 udp-stream=0 udp=45"), (432_000, 180, 45));
         assert_eq!(timeouts_of("garbage"), DEFAULT_TIMEOUTS);
+    }
+
+    fn eni(timeouts: Option<(i32, i32, i32)>, earlier: Option<&str>) -> NetworkInterface {
+        let mut b = NetworkInterface::builder();
+        if let Some((tcp, udp_stream, udp)) = timeouts {
+            b = b.connection_tracking_configuration(
+                aws_sdk_ec2::types::ConnectionTrackingConfiguration::builder()
+                    .tcp_established_timeout(tcp)
+                    .udp_stream_timeout(udp_stream)
+                    .udp_timeout(udp)
+                    .build(),
+            );
+        }
+        if let Some(v) = earlier {
+            b = b.tag_set(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key(PREVIOUS_TRACKING_TAG)
+                    .value(v)
+                    .build(),
+            );
+        }
+        b.build()
+    }
+
+    #[test]
+    fn an_earlier_record_is_kept_only_while_the_timeouts_are_isolations() {
+        let earlier = "tcp=3600 udp-stream=120 udp=60";
+        // Lowered by an earlier run (a repair left them so): its record is the original.
+        assert_eq!(
+            tracking_record(&eni(Some(MIN_TIMEOUTS), Some(earlier))),
+            earlier
+        );
+        // Undone since (or changed by anyone): the present values, not the stale record.
+        assert_eq!(
+            tracking_record(&eni(Some((7200, 180, 30)), Some(earlier))),
+            "tcp=7200 udp-stream=180 udp=30"
+        );
+        assert_eq!(tracking_record(&eni(None, Some(earlier))), "default");
+        assert_eq!(tracking_record(&eni(None, None)), "default");
     }
 }

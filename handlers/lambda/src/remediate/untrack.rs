@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use aws_sdk_ec2::types::Filter;
 
-use super::groups::{allows_all, close_all_traffic, read_group, Rules, UNTRACK_GROUP};
+use super::groups::{
+    allows_all, close_all_traffic, read_group, Rules, QUARANTINE_GROUP, UNTRACK_GROUP,
+};
+use super::isolation::{groups_of, Subject};
 use super::{Executor, Outcome};
 use crate::sdk_err;
 
@@ -22,6 +25,53 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 pub(super) const CLOSE_RESERVE: Duration = Duration::from_secs(25);
 
 impl Executor<'_> {
+    /// Isolation's repair after a failure: a fresh read of the instance's interfaces; any still in
+    /// its VPC's all-traffic group is moved on to quarantine and that group closed. Containment
+    /// repairs each move where it fails; this makes sure, whatever path failed, that none is left
+    /// in a group that allows everything.
+    pub(super) async fn sweep(&self, s: &Subject<'_>, out: &mut Outcome) -> Result<()> {
+        let inst = self.instance(s.id).await?;
+        let enis = self.interfaces(&inst).await?;
+        let mut failed = Vec::new();
+        for vpc in s.vpc_of_all() {
+            let Some(untrack) = self.find_group(&vpc, UNTRACK_GROUP).await? else {
+                continue;
+            };
+            let left: Vec<&str> = enis
+                .iter()
+                .filter(|e| groups_of(e).contains(&untrack))
+                .filter_map(|e| e.network_interface_id())
+                .collect();
+            if left.is_empty() {
+                continue;
+            }
+            let qsg = match self.find_group(&vpc, QUARANTINE_GROUP).await? {
+                Some(q) => vec![q],
+                None => vec![],
+            };
+            for eni_id in left {
+                match self.set_groups_retrying(eni_id, &qsg).await {
+                    Ok(()) => out.steps.push(format!(
+                        "repair: {eni_id} was still in the all-traffic group {untrack}: moved to {}",
+                        qsg.first().map_or("quarantine", String::as_str)
+                    )),
+                    Err(e) => failed.push(format!(
+                        "{eni_id} is still in the all-traffic group {untrack}: move it out by hand at once ({e:#})"
+                    )),
+                }
+            }
+            if let Err(e) = self.close_untrack(&vpc, &untrack, out).await {
+                failed.push(format!(
+                    "could not close the all-traffic group {untrack} of {vpc}: remove its rules by hand ({e:#})"
+                ));
+            }
+        }
+        match failed.is_empty() {
+            true => Ok(()),
+            false => anyhow::bail!("{}", failed.join("; ")),
+        }
+    }
+
     /// The all-traffic group of `vpc`, opened; recorded in `opened` before its rules are opened,
     /// so a failure half-way still gets it closed.
     pub(super) async fn find_or_make_untrack(

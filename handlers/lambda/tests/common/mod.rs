@@ -210,8 +210,15 @@ pub fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
         isolate_routing: false,
         protection: &NO_PROTECTION,
         deadline: None,
+        gate: &NO_GATE,
     }
 }
+
+/// The gate of executors whose clients have none (raw clients, no [`Declared`] interceptor).
+///
+/// [`Declared`]: secauto_handlers::remediate::declared::Declared
+pub static NO_GATE: std::sync::LazyLock<secauto_handlers::remediate::declared::Gate> =
+    std::sync::LazyLock::new(Default::default);
 
 pub async fn ingress(a: &Aws, sg: &str) -> Vec<String> {
     let g = a
@@ -400,12 +407,60 @@ pub fn list(v: &serde_json::Value) -> Vec<String> {
     }
 }
 
-/// Does the policy allow `action` on `resource`?
+/// Does the policy allow `action` on `resource`, no request context given (a statement with a
+/// condition then does not apply)?
 pub fn allows(policy: &serde_json::Value, action: &str, resource: &str) -> bool {
-    policy["Statement"].as_array().unwrap().iter().any(|st| {
-        st["Effect"] == "Allow"
-            && list(&st["Action"]).iter().any(|a| glob(a, action))
+    allows_in(policy, action, resource, &[])
+}
+
+/// Does the policy allow `action` on `resource` in a request whose context keys are `context`? As
+/// IAM decides within one policy: an applicable Deny wins; otherwise an applicable Allow allows. A
+/// statement applies when its action, resource and every condition match (`StringEquals`,
+/// `StringLike`, `StringNotEquals`, `ForAnyValue:StringEquals`; a key missing from the context
+/// fails each but `StringNotEquals`; an operator this evaluator does not know fails the test).
+pub fn allows_in(
+    policy: &serde_json::Value,
+    action: &str,
+    resource: &str,
+    context: &[(&str, &str)],
+) -> bool {
+    let applies = |st: &serde_json::Value| {
+        list(&st["Action"]).iter().any(|a| glob(a, action))
             && list(&st["Resource"]).iter().any(|r| glob(r, resource))
+            && conditions_hold(&st["Condition"], context)
+    };
+    let statements = policy["Statement"].as_array().unwrap();
+    !statements
+        .iter()
+        .any(|st| st["Effect"] == "Deny" && applies(st))
+        && statements
+            .iter()
+            .any(|st| st["Effect"] == "Allow" && applies(st))
+}
+
+fn conditions_hold(condition: &serde_json::Value, context: &[(&str, &str)]) -> bool {
+    let Some(ops) = condition.as_object() else {
+        return true;
+    };
+    ops.iter().all(|(op, keys)| {
+        keys.as_object().unwrap().iter().all(|(key, wanted)| {
+            let values: Vec<&str> = context
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| *v)
+                .collect();
+            let wanted = list(wanted);
+            let eq = |v: &&str| wanted.iter().any(|w| w == v);
+            let like = |v: &&str| wanted.iter().any(|w| glob(w, v));
+            match op.as_str() {
+                "StringEquals" => !values.is_empty() && values.iter().all(eq),
+                "StringLike" => !values.is_empty() && values.iter().all(like),
+                // IAM: a key missing from the request makes StringNotEquals true.
+                "StringNotEquals" => values.iter().all(|v| !eq(v)),
+                "ForAnyValue:StringEquals" => values.iter().any(eq),
+                other => panic!("a condition operator this test cannot evaluate: {other}"),
+            }
+        })
     })
 }
 

@@ -88,6 +88,11 @@ impl Remediation for BucketBlock<'_> {
         Ok(())
     }
 
+    /// One call that either blocks public access or not: nothing to repair.
+    async fn repair(&self, _: &Executor<'_>, _: &Bucket, _: &mut Outcome) -> Result<()> {
+        Ok(())
+    }
+
     async fn verify(
         &self,
         ex: &Executor<'_>,

@@ -225,6 +225,11 @@ impl Remediation for BucketTls<'_> {
         Ok(())
     }
 
+    /// One PutBucketPolicy that either takes the whole new policy or not: nothing to repair.
+    async fn repair(&self, _: &Executor<'_>, _: &Bucket, _: &mut Outcome) -> Result<()> {
+        Ok(())
+    }
+
     async fn verify(
         &self,
         ex: &Executor<'_>,

@@ -196,6 +196,11 @@ impl Remediation for DefaultGroup<'_> {
         Ok(())
     }
 
+    /// Revokes only take rules away: a failure part-way leaves the group less open than it was, nothing to repair.
+    async fn repair(&self, _: &Executor<'_>, _: &SecurityGroup, _: &mut Outcome) -> Result<()> {
+        Ok(())
+    }
+
     async fn verify(
         &self,
         ex: &Executor<'_>,

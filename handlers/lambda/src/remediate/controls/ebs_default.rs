@@ -107,6 +107,11 @@ impl Remediation for EbsDefault<'_> {
         Ok(())
     }
 
+    /// One call that either turns the setting on or not: nothing to repair.
+    async fn repair(&self, _: &Executor<'_>, _: &bool, _: &mut Outcome) -> Result<()> {
+        Ok(())
+    }
+
     async fn verify(
         &self,
         ex: &Executor<'_>,

@@ -124,6 +124,11 @@ impl Remediation for Imdsv2<'_> {
         Ok(())
     }
 
+    /// One call that either requires IMDSv2 or not: nothing to repair.
+    async fn repair(&self, _: &Executor<'_>, _: &Instance, _: &mut Outcome) -> Result<()> {
+        Ok(())
+    }
+
     async fn verify(
         &self,
         ex: &Executor<'_>,

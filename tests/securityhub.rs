@@ -308,9 +308,73 @@ fn v2_automation_rules_lifecycle_on_the_emulator() {
     );
     assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
     assert_eq!(p.run(&["plan"]).code, 0);
+    // A string filter added by hand narrows the rule: drift, put right by deploy.
+    rt().block_on(
+        c.securityhub
+            .update_automation_rule_v2()
+            .identifier(&high)
+            .criteria(narrowed_criteria())
+            .send(),
+    )
+    .unwrap();
+    let narrowed = p.run(&["plan"]);
+    assert_eq!(narrowed.code, 2, "{narrowed:?}");
+    assert!(
+        narrowed
+            .stdout
+            .contains("~ securityhub_automation_rule_v2.high")
+            && narrowed.stdout.contains("finding_info.title"),
+        "{}",
+        narrowed.stdout
+    );
+    assert_eq!(p.run(&["deploy", "--no-progress"]).code, 0);
+    assert_eq!(p.run(&["plan"]).code, 0);
     let x = p.run(&["destroy", "--yes", "--no-progress"]);
     assert_eq!(x.code, 0, "{x:?}");
     assert!(v2_rules(&emu).is_empty(), "{:?}", v2_rules(&emu));
+}
+
+/// New High findings whose title is "benign": secauto's criteria with one string filter more.
+fn narrowed_criteria() -> aws_sdk_securityhub::types::Criteria {
+    use aws_sdk_securityhub::types::{
+        AllowedOperators, CompositeFilter, Criteria, NumberFilter, OcsfFindingFilters,
+        OcsfNumberField, OcsfNumberFilter, OcsfStringField, OcsfStringFilter, StringFilter,
+        StringFilterComparison,
+    };
+    let number = |field, v: f64| {
+        OcsfNumberFilter::builder()
+            .field_name(field)
+            .filter(NumberFilter::builder().eq(v).build())
+            .build()
+    };
+    Criteria::OcsfFindingCriteria(
+        OcsfFindingFilters::builder()
+            .composite_filters(
+                CompositeFilter::builder()
+                    .operator(AllowedOperators::Or)
+                    .number_filters(number(OcsfNumberField::SeverityId, 4.0))
+                    .build(),
+            )
+            .composite_filters(
+                CompositeFilter::builder()
+                    .operator(AllowedOperators::And)
+                    .number_filters(number(OcsfNumberField::StatusId, 1.0))
+                    .string_filters(
+                        OcsfStringFilter::builder()
+                            .field_name(OcsfStringField::FindingInfoTitle)
+                            .filter(
+                                StringFilter::builder()
+                                    .comparison(StringFilterComparison::Equals)
+                                    .value("benign")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .composite_operator(AllowedOperators::And)
+            .build(),
+    )
 }
 
 /// A V2 rule with the stack's name but another stack's tag is a conflict, never touched.

@@ -41,10 +41,14 @@ impl RemediationConfig {
     /// Problems of `[remediation]`; the automation's wait must fit in the functions' timeout `l`.
     pub(super) fn check(&self, l: &super::LambdaConfig, p: &mut Vec<String>) {
         let r = self;
-        if r.automation_wait_seconds + 10 > l.timeout_seconds.max(0) as u64 {
+        // The remediation function's timeout is at least REMEDIATION_MIN_TIMEOUT_SECONDS.
+        let timeout = l
+            .timeout_seconds
+            .max(secauto_core::REMEDIATION_MIN_TIMEOUT_SECONDS);
+        if r.automation_wait_seconds + 10 > timeout.max(0) as u64 {
             p.push(format!(
-                "[remediation] automation_wait_seconds = {} must leave 10 seconds of [lambda] timeout_seconds = {}: lower it or raise the timeout",
-                r.automation_wait_seconds, l.timeout_seconds
+                "[remediation] automation_wait_seconds = {} must leave 10 seconds of the remediation function's timeout ({timeout} s: [lambda] timeout_seconds = {}, at least {}): lower it or raise the timeout",
+                r.automation_wait_seconds, l.timeout_seconds, secauto_core::REMEDIATION_MIN_TIMEOUT_SECONDS
             ));
         }
         for id in &r.protected {

@@ -140,30 +140,75 @@ impl Spec {
     }
 }
 
-/// The criteria secauto sets, as comparable JSON: per composite filter, its operator and its
-/// number filters (field = value).
+/// The criteria as comparable JSON: per composite filter (in a stable order), its operator, its
+/// number filters (field and every bound), its string filters (field comparison "value") and any other filter (date,
+/// boolean, map, IP, nested), so that a filter added behind secauto's back shows as drift.
 fn criteria_json(c: Option<&Criteria>) -> Value {
     let Some(Criteria::OcsfFindingCriteria(f)) = c else {
         return Value::Null;
     };
-    let comps: Vec<Value> = f
-        .composite_filters()
+    // In a stable order: AWS may return the composite filters in another.
+    let mut comps: Vec<Value> = f.composite_filters().iter().map(composite_json).collect();
+    comps.sort_by_key(|c| c.to_string());
+    json!({"operator": f.composite_operator().map(|o| o.as_str()), "filters": comps})
+}
+
+fn composite_json(c: &CompositeFilter) -> Value {
+    let mut numbers: Vec<String> = c
+        .number_filters()
         .iter()
-        .map(|c| {
-            let mut numbers: Vec<String> = c
-                .number_filters()
+        .map(|n| {
+            let field = n.field_name().map(|f| f.as_str()).unwrap_or_default();
+            let f = n.filter();
+            let bounds = [
+                ("=", f.and_then(|f| f.eq())),
+                (">=", f.and_then(|f| f.gte())),
+                ("<=", f.and_then(|f| f.lte())),
+                (">", f.and_then(|f| f.gt())),
+                ("<", f.and_then(|f| f.lt())),
+            ];
+            let said: Vec<String> = bounds
                 .iter()
-                .map(|n| {
-                    let field = n.field_name().map(|f| f.as_str()).unwrap_or_default();
-                    let eq = n.filter().and_then(|f| f.eq()).unwrap_or_default();
-                    format!("{field} = {eq}")
-                })
+                .filter_map(|(op, v)| v.map(|v| format!("{op} {v}")))
                 .collect();
-            numbers.sort();
-            json!({"operator": c.operator().map(|o| o.as_str()), "numbers": numbers})
+            format!("{field} {}", said.join(" "))
         })
         .collect();
-    json!({"operator": f.composite_operator().map(|o| o.as_str()), "filters": comps})
+    numbers.sort();
+    let mut strings: Vec<String> = c
+        .string_filters()
+        .iter()
+        .map(|s| {
+            let field = s.field_name().map(|f| f.as_str()).unwrap_or_default();
+            let f = s.filter();
+            let how = f.and_then(|f| f.comparison()).map(|c| c.as_str());
+            let value = f.and_then(|f| f.value()).unwrap_or_default();
+            format!("{field} {} {value:?}", how.unwrap_or("?"))
+        })
+        .collect();
+    strings.sort();
+    let mut others: Vec<String> = c
+        .date_filters()
+        .iter()
+        .map(|d| format!("{d:?}"))
+        .chain(c.boolean_filters().iter().map(|b| format!("{b:?}")))
+        .chain(c.map_filters().iter().map(|m| format!("{m:?}")))
+        .chain(c.ip_filters().iter().map(|i| format!("{i:?}")))
+        .chain(
+            c.nested_composite_filters()
+                .iter()
+                .map(|n| composite_json(n).to_string()),
+        )
+        .collect();
+    others.sort();
+    let mut v = json!({"operator": c.operator().map(|o| o.as_str()), "numbers": numbers});
+    if !strings.is_empty() {
+        v["strings"] = json!(strings);
+    }
+    if !others.is_empty() {
+        v["others"] = json!(others);
+    }
+    v
 }
 
 fn actions_json(actions: &[AutomationRulesActionV2]) -> Value {

@@ -53,7 +53,7 @@ fn add_function(b: &mut Builder, s: &Shared, key: &str, suffix: &str) -> Result<
             description: format!("secauto stack {}: {suffix} handler", n.stack),
             role_arn: n.role_arn(suffix),
             memory_mb: config.lambda.memory_mb,
-            timeout_seconds: config.lambda.timeout_seconds,
+            timeout_seconds: timeout_of(config, key),
             architecture: config.lambda.architecture.clone(),
             environment,
             zip_path,
@@ -65,6 +65,19 @@ fn add_function(b: &mut Builder, s: &Shared, key: &str, suffix: &str) -> Result<
         &deps,
     );
     Ok(())
+}
+
+/// The timeout of function `key`: `[lambda] timeout_seconds`, and for remediation at least
+/// [`secauto_core::REMEDIATION_MIN_TIMEOUT_SECONDS`] (the time isolation keeps to repair a failed
+/// move and close the all-traffic group).
+pub(super) fn timeout_of(config: &crate::config::Config, key: &str) -> i32 {
+    match key {
+        "remediation" => config
+            .lambda
+            .timeout_seconds
+            .max(secauto_core::REMEDIATION_MIN_TIMEOUT_SECONDS),
+        _ => config.lambda.timeout_seconds,
+    }
 }
 
 /// The environment deploy gives function `key`: what its handler reads (handlers/lambda/src/env.rs).

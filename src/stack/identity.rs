@@ -287,7 +287,8 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
         json!({"Sid": "TagIsolationGroupsOnlyAtCreation", "Effect": "Deny",
         "Action": "ec2:CreateTags", "Resource": "*",
         "Condition": {
-            "ForAnyValue:StringEquals": {"aws:TagKeys": ["secauto:quarantine"]},
+            // IAM matches the Allow's aws:ResourceTag/<key> whatever the key's case: so must this.
+            "ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": ["secauto:quarantine"]},
             "StringNotEquals": {"ec2:CreateAction": "CreateSecurityGroup"}
         }}),
     );

@@ -324,7 +324,7 @@ fn remediation_may_open_only_the_groups_isolation_made() {
         .expect("a deny on tagging");
     assert_eq!(deny["Action"], json!("ec2:CreateTags"));
     assert_eq!(
-        deny["Condition"]["ForAnyValue:StringEquals"]["aws:TagKeys"],
+        deny["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]["aws:TagKeys"],
         json!(["secauto:quarantine"])
     );
     assert_eq!(
@@ -438,4 +438,24 @@ fn names_come_from_the_core_crate() {
         n.role("member"),
         secauto_core::fleet::member_role_name("sec", "eu-isoe-west-1")
     );
+}
+
+/// Remediation gets at least 120 s whatever `[lambda] timeout_seconds` says (isolation keeps 65 s
+/// to repair a failed move and close the all-traffic group); the others get the setting.
+#[test]
+fn remediation_has_time_to_repair_a_failed_isolation() {
+    let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let timeout = |key: &str| match &s.get(&format!("lambda_function.{key}")).unwrap().spec {
+        Spec::LambdaFunction(f) => f.timeout_seconds,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(timeout("remediation"), 120);
+    assert_eq!(timeout("triage"), 60);
+    let mut c = config();
+    c.lambda.timeout_seconds = 300;
+    let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let Spec::LambdaFunction(f) = &s.get("lambda_function.remediation").unwrap().spec else {
+        panic!()
+    };
+    assert_eq!(f.timeout_seconds, 300);
 }

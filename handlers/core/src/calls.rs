@@ -108,9 +108,10 @@ const AUTOMATION: [Call; 4] = [
 ];
 
 /// World-open ingress: the group and what uses it read (protection covers the instances behind
-/// it), its record tagged, the rules revoked.
-const GROUP: [Call; 5] = [
+/// it), its record tagged, the rules revoked by rule id.
+const GROUP: [Call; 6] = [
     call("ec2:DescribeSecurityGroups", Scope::Any),
+    call("ec2:DescribeSecurityGroupRules", Scope::Any),
     call("ec2:DescribeNetworkInterfaces", Scope::Any),
     call("ec2:DescribeInstances", Scope::Any),
     call("ec2:CreateTags", Scope::Ec2),
@@ -171,9 +172,13 @@ const BUCKET_TLS: [Call; 5] = [
     call("s3:PutBucketPolicy", Scope::Bucket),
 ];
 
-/// A VPC's default group: read, each rule recorded in a tag, every rule revoked.
-const DEFAULT_GROUP: [Call; 4] = [
+/// A VPC's default group: read with what uses it (protection covers the instances behind it), each
+/// rule recorded in a tag, every rule revoked by rule id.
+const DEFAULT_GROUP: [Call; 7] = [
     call("ec2:DescribeSecurityGroups", Scope::Any),
+    call("ec2:DescribeSecurityGroupRules", Scope::Any),
+    call("ec2:DescribeNetworkInterfaces", Scope::Any),
+    call("ec2:DescribeInstances", Scope::Any),
     call("ec2:CreateTags", Scope::Ec2),
     call("ec2:RevokeSecurityGroupIngress", Scope::Ec2),
     call("ec2:RevokeSecurityGroupEgress", Scope::Ec2),
@@ -198,7 +203,9 @@ impl Action {
     pub fn calls(self) -> Vec<Call> {
         let parts: &[&[Call]] = match self {
             Action::IsolateInstance => &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &SNAPSHOTS],
-            Action::QuarantineInstance => &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &AUTOMATION],
+            Action::QuarantineInstance => {
+                &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &SNAPSHOTS, &AUTOMATION]
+            }
             Action::BlockNetwork | Action::FixSecurityGroup => &[&GROUP],
             Action::EnableBucketEncryption => &[&BUCKET],
             Action::BlockBucketPublicAccess => &[&BUCKET_BLOCK],

@@ -26,3 +26,8 @@ pub use response::ResponseEvent;
 /// How long remediation follows the isolation automation unless told otherwise: the default of
 /// `[remediation] automation_wait_seconds`, and the handler's when `AUTOMATION_WAIT_SECONDS` is unset.
 pub const DEFAULT_AUTOMATION_WAIT_SECONDS: u64 = 45;
+
+/// The least timeout deploy gives the remediation function, whatever `[lambda] timeout_seconds`
+/// says: isolation passes an interface through the all-traffic group only with 65 s left to
+/// repair a failed move and close the group, retrying through EC2's throttling.
+pub const REMEDIATION_MIN_TIMEOUT_SECONDS: i32 = 120;

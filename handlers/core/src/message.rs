@@ -45,11 +45,20 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// A Security Hub console link that opens this finding.
+/// A Security Hub CSPM console link that opens this (ASFF) finding.
 pub fn console_link(region: &str, finding_id: &str) -> String {
     format!(
         "https://{region}.console.aws.amazon.com/securityhub/home?region={region}#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A{}",
         enc(&enc(finding_id))
+    )
+}
+
+/// Where an OCSF finding is seen: the current Security Hub's console (AWS documents no link to one
+/// finding there, so the line says what to search for; CSPM's console knows no OCSF finding).
+fn ocsf_console_line(region: &str, o: &crate::finding::OcsfIdentity, id: &str) -> String {
+    format!(
+        "https://console.aws.amazon.com/securityhub/v2/home?region={region} (Findings: search metadata.uid {})",
+        o.metadata_uid.as_deref().unwrap_or(id)
     )
 }
 
@@ -136,7 +145,11 @@ pub fn notification(e: &ResponseEvent, mode: &str) -> Message {
         body.push_str(&format!("\n{}\n", f.description));
     }
     body.push_str(&format!("\nFinding:   {}\n", f.id));
-    body.push_str(&format!("Console:   {}\n", console_link(&region, &f.id)));
+    let console = match &f.ocsf {
+        Some(o) => ocsf_console_line(&region, o, &f.id),
+        None => console_link(&region, &f.id),
+    };
+    body.push_str(&format!("Console:   {console}\n"));
     Message {
         subject: subject(&format!("{prefix}[{}] {}", f.severity, f.title)),
         body,
@@ -307,6 +320,17 @@ mod tests {
         assert_eq!(a["format"], "ocsf");
         assert!(m.body.contains("Control:   S3.8"), "{}", m.body);
         assert!(m.body.contains("Account:   111122223333"), "{}", m.body);
+        // The current Security Hub's console, with the uid to search: CSPM's console (its
+        // `Id` search) knows no OCSF finding.
+        let uid = f.ocsf.as_ref().unwrap().metadata_uid.as_deref().unwrap();
+        assert!(
+            m.body.contains(&format!(
+                "Console:   https://console.aws.amazon.com/securityhub/v2/home?region={} (Findings: search metadata.uid {uid})",
+                f.region.as_deref().unwrap()
+            )),
+            "{}",
+            m.body
+        );
         assert!(
             m.subject.starts_with(&format!("[{}]", a["severity"])),
             "{}",

@@ -154,7 +154,7 @@ where
     let mut done = 0;
     for attempt in 0..2 {
         let failed = send(pending.clone()).await?;
-        done += pending.len() - failed.len();
+        done += pending.len().saturating_sub(failed.len());
         if failed.is_empty() || attempt == 1 {
             return Ok((done, failed));
         }

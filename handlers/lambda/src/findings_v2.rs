@@ -232,27 +232,31 @@ async fn send(
         .send()
         .await
         .map_err(|e| sdk_err("securityhub:BatchUpdateFindingsV2", e))?;
-    Ok(out
-        .unprocessed_findings()
-        .iter()
-        .map(|f| {
-            let target = match (f.metadata_uid(), f.finding_identifier()) {
-                (Some(uid), _) => OcsfTarget::MetadataUid(uid.to_string()),
-                (None, Some(i)) => OcsfTarget::Identifier(
-                    i.cloud_account_uid().unwrap_or_default().to_string(),
-                    i.finding_info_uid().unwrap_or_default().to_string(),
-                    i.metadata_product_uid().unwrap_or_default().to_string(),
-                ),
-                (None, None) => OcsfTarget::MetadataUid(String::new()),
-            };
-            let why = format!(
-                "{} {}",
-                f.error_code().map(|c| c.as_str()).unwrap_or("?"),
-                f.error_message().unwrap_or_default()
-            );
-            (target, why)
-        })
-        .collect())
+    let mut failed = Vec::new();
+    for f in out.unprocessed_findings() {
+        let why = format!(
+            "{} {}",
+            f.error_code().map(|c| c.as_str()).unwrap_or("?"),
+            f.error_message().unwrap_or_default()
+        );
+        let target = match (f.metadata_uid(), f.finding_identifier()) {
+            (Some(uid), _) => OcsfTarget::MetadataUid(uid.to_string()),
+            (None, Some(i)) => OcsfTarget::Identifier(
+                i.cloud_account_uid().unwrap_or_default().to_string(),
+                i.finding_info_uid().unwrap_or_default().to_string(),
+                i.metadata_product_uid().unwrap_or_default().to_string(),
+            ),
+            // Unnamed: it can only be the one finding sent; among several, none can be retried
+            // (an empty uid would name nothing), so the whole update fails, saying so.
+            (None, None) if targets.len() == 1 => targets[0].clone(),
+            (None, None) => anyhow::bail!(
+                "securityhub:BatchUpdateFindingsV2 left a finding unprocessed without naming it ({why}), among {} sent: their statuses are unknown",
+                targets.len()
+            ),
+        };
+        failed.push((target, why));
+    }
+    Ok(failed)
 }
 
 #[cfg(test)]

@@ -29,6 +29,29 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 /// No retry waits longer than this.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Run `op` until it succeeds, tried again after 250 ms, then twice as long each time (at most
+/// 2 s), while the next try would start before `until`: for what must happen whatever EC2's
+/// throttling, shared with the account's other workloads (the moves out of the all-traffic group,
+/// its close), beyond one call's own attempts. The last error when time is up.
+pub async fn until_done<T, F, Fut>(until: std::time::Instant, mut op: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let err = match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        if std::time::Instant::now() + delay >= until {
+            return Err(err);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
 /// The retry settings of every handler client.
 pub fn config() -> RetryConfig {
     RetryConfig::standard()

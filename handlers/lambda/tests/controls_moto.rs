@@ -664,10 +664,7 @@ fn ec2_2_the_default_group_stays_open_until_a_rule_turns_the_control_on() {
             (Some("NOTIFIED"), Some(true)),
             "{out}"
         );
-        assert!(
-            steps(&out).contains("would revoke every inbound rule"),
-            "{out}"
-        );
+        assert!(steps(&out).contains("would revoke every rule"), "{out}");
         assert_eq!(rule_count(&w.aws, &sg).await, rules);
         // A rule turns EC2.2 on: every rule revoked, each recorded first.
         let on = env("notify-only", Some(&enforcing(&["EC2.2"])), "");
@@ -727,6 +724,44 @@ fn ec2_2_the_default_group_stays_open_until_a_rule_turns_the_control_on() {
             "{out}"
         );
         assert!(rule_count(&w.aws, &other).await > 0);
+        // A default group a protected instance uses keeps its rules: closing it would cut that
+        // instance off.
+        let (vpc, subnet) = vpc_with_subnet(&w.aws, "10.4").await;
+        let used = default_group(&w.aws, &vpc).await;
+        let image = image(&w.aws).await;
+        let instance = w
+            .aws
+            .ec2
+            .run_instances()
+            .image_id(&image)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(&subnet)
+            .security_group_ids(&used)
+            .send()
+            .await
+            .unwrap()
+            .instances()[0]
+            .instance_id()
+            .unwrap()
+            .to_string();
+        let guarded = env("notify-only", Some(&enforcing(&["EC2.2"])), &instance);
+        let before = rule_count(&w.aws, &used).await;
+        assert!(before > 0);
+        let (_, out) = remediate(
+            &w,
+            &guarded,
+            &finding(
+                "ec2-2-used",
+                "AwsEc2SecurityGroup",
+                &arn_of_group(&used),
+                ec2_2(),
+            ),
+        )
+        .await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(steps(&out).contains(&instance), "{out}");
+        assert_eq!(rule_count(&w.aws, &used).await, before, "untouched");
     });
 }
 

@@ -232,6 +232,12 @@ async fn instance_paths(action: Action) -> BTreeSet<String> {
         out.steps.iter().any(|s| s.contains("straight to")),
         "{out:?}"
     );
+    if action == Action::QuarantineInstance {
+        // A Spot instance is not stopped: its volumes are snapshotted instead.
+        let spot = spot_instance(&a, &f.subnet).await;
+        let out = e.quarantine_instance(&spot).await.unwrap();
+        assert!(out.refused.is_some(), "{out:?}");
+    }
     rec.take()
 }
 
@@ -268,24 +274,21 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
     let r = recording(&a, &rec, action);
     let e = executor(&a, &r);
     a.s3.create_bucket().bucket("open").send().await.unwrap();
-    let (vpc, _) = vpc_with_subnet(&a, "10.9").await;
+    let (vpc, subnet) = vpc_with_subnet(&a, "10.9").await;
     let f = fixture(&a, false).await;
-    let default_group = a
-        .ec2
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .values(&vpc)
-                .build(),
-        )
+    let default_group = default_group_of(&a, &vpc).await;
+    // An instance using the default group: protection reads it.
+    let image = image(&a).await;
+    a.ec2
+        .run_instances()
+        .image_id(&image)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&subnet)
+        .security_group_ids(&default_group)
         .send()
         .await
-        .unwrap()
-        .security_groups()[0]
-        .group_id()
-        .unwrap()
-        .to_string();
+        .unwrap();
     // All traffic in from its own members, as AWS makes a default group (moto adds egress only).
     a.ec2
         .authorize_security_group_ingress()
@@ -442,6 +445,9 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
     ));
     let marking = [("aws:TagKeys", "secauto:quarantine")];
     assert!(!allows_in(&document, "ec2:CreateTags", group, &marking));
+    // IAM matches the Allow's aws:ResourceTag/secauto:quarantine whatever the key's case.
+    let other_case = [("aws:TagKeys", "Secauto:Quarantine")];
+    assert!(!allows_in(&document, "ec2:CreateTags", group, &other_case));
     let at_create = [
         ("aws:TagKeys", "secauto:quarantine"),
         ("ec2:CreateAction", "CreateSecurityGroup"),
@@ -493,9 +499,12 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
             let a = aws();
             let rec = Recorder::default();
             let r = recording(&a, &rec, action);
-            // Protected: the instance and the group by tag, the bucket and the account by config.
+            let f = fixture(&a, protect).await;
+            let default_group = default_group_of(&a, &f.vpc).await;
+            // Protected: the instance and the group by tag; the bucket, the account and the
+            // default group by config.
             let listed = secauto_handlers::remediate::Protection {
-                resources: vec!["open".into(), "123456789012".into()],
+                resources: vec!["open".into(), "123456789012".into(), default_group.clone()],
                 tags: vec![],
             };
             let e = Executor {
@@ -503,7 +512,6 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
                 protection: if protect { &listed } else { &NO_PROTECTION },
                 ..executor(&a, &r)
             };
-            let f = fixture(&a, protect).await;
             a.s3.create_bucket().bucket("open").send().await.unwrap();
             let done = match action {
                 Action::IsolateInstance => e.isolate_instance(&f.instance, true).await,
@@ -513,7 +521,9 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
                 Action::EnableBucketEncryption => e.enable_bucket_encryption("open").await,
                 Action::BlockBucketPublicAccess => e.block_bucket_public_access("open").await,
                 Action::RequireBucketTls => e.require_bucket_tls("open").await,
-                Action::CloseDefaultSecurityGroup => e.close_default_security_group(&f.sg).await,
+                Action::CloseDefaultSecurityGroup => {
+                    e.close_default_security_group(&default_group).await
+                }
                 Action::EnableEbsDefaultEncryption => {
                     e.enable_ebs_default_encryption("123456789012").await
                 }
@@ -523,6 +533,9 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
             let writes: Vec<String> = rec.take().into_iter().filter(|o| !reads_only(o)).collect();
             if let Err(f) = &done {
                 problems.push(format!("{action:?} (protected: {protect}): {:#}", f.error));
+            } else if let Some(why) = done.as_ref().ok().and_then(|o| o.refused.as_ref()) {
+                // A refusal would stop the path before the writes this test is about.
+                problems.push(format!("{action:?} (protected: {protect}) refused: {why}"));
             } else if !writes.is_empty() {
                 problems.push(format!("{action:?} (protected: {protect}) sent {writes:?}"));
             }

@@ -236,6 +236,102 @@ async fn when_the_all_traffic_group_cannot_be_opened_the_interface_goes_straight
     assert!(out.compliant, "{out:?}");
 }
 
+/// Refuses AuthorizeSecurityGroupEgress only: the all-traffic group's opening fails half-way, its
+/// inbound rule already added.
+struct RefuseAuthorizeEgress;
+
+impl Shim for RefuseAuthorizeEgress {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        body(request)
+            .contains("Action=AuthorizeSecurityGroupEgress")
+            .then(unauthorized)
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// A new all-traffic group whose opening fails half-way (inbound allowed, outbound refused) is
+/// closed all the same: it was recorded as opened before its first rule.
+#[tokio::test]
+async fn a_half_opened_all_traffic_group_is_closed() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (_proxy, ec2) = through(&a, Arc::new(RefuseAuthorizeEgress));
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect("contained all the same");
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0), "{out:?}");
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
+}
+
+/// Answers group moves after the first (into the all-traffic group) with EC2's throttling error,
+/// `throttles` times: the account's other workloads share EC2's request limits.
+struct ThrottleMoves {
+    throttles: usize,
+    moves: AtomicUsize,
+    throttled: AtomicUsize,
+}
+
+impl Shim for ThrottleMoves {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        let b = body(request);
+        if !b.contains("Action=ModifyNetworkInterfaceAttribute")
+            || !b.contains("SecurityGroupId.1=")
+        {
+            return None;
+        }
+        if self.moves.fetch_add(1, Ordering::SeqCst) == 0
+            || self.throttled.load(Ordering::SeqCst) >= self.throttles
+        {
+            return None;
+        }
+        self.throttled.fetch_add(1, Ordering::SeqCst);
+        Some(Message {
+            start: "HTTP/1.1 503 Service Unavailable".into(),
+            headers: vec![("Content-Type".into(), "text/xml;charset=UTF-8".into())],
+            body: br#"<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>5e6f</RequestID></Response>"#
+                .to_vec(),
+        })
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// Under EC2's throttling (RequestLimitExceeded, 8 answers in a row — more than a fixed few
+/// quick attempts survive), the move out of the all-traffic group is tried for its whole budget:
+/// the interface ends in quarantine, the all-traffic group closed.
+#[tokio::test]
+async fn mocked_a_throttled_move_out_of_the_all_traffic_group_is_retried_until_it_lands() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let shim = Arc::new(ThrottleMoves {
+        throttles: 8,
+        moves: AtomicUsize::new(0),
+        throttled: AtomicUsize::new(0),
+    });
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .unwrap_or_else(|e| panic!("{:#}: {:?}", e.error, e.outcome));
+    assert_eq!(shim.throttled.load(Ordering::SeqCst), 8);
+    let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0));
+    assert!(out.compliant, "{out:?}");
+}
+
 /// Inbound rules of a group, and its outbound rules to IPv4 ranges. (moto 5.2.5 cannot revoke
 /// an IPv6 egress rule: it keeps `-1 ::/0` whatever is sent, so that one is not counted.)
 async fn rules_of(a: &Aws, id: &str) -> (usize, usize) {
@@ -274,14 +370,56 @@ async fn when_even_the_move_back_is_refused_the_all_traffic_group_is_closed() {
     assert!(text.contains("by hand"), "{text}");
 }
 
-/// The contract's repair: when the move to quarantine and the move back were both refused (3 times
-/// each), the run's repair reads the instance again and moves the interface still in the all-traffic
-/// group on to quarantine once EC2 takes it — the run still fails, and says what the repair did.
+/// Refuses every move of an interface after the first (into the all-traffic group) until the run
+/// closes that group (its first RevokeSecurityGroupIngress after a move): the move to quarantine
+/// and the move back both fail for their whole budgets.
+#[derive(Default)]
+struct RefuseMovesUntilClosed {
+    moves: AtomicUsize,
+    refused: AtomicUsize,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Shim for RefuseMovesUntilClosed {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        let b = body(request);
+        if b.contains("Action=RevokeSecurityGroupIngress") && self.moves.load(Ordering::SeqCst) > 0
+        {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        if !b.contains("Action=ModifyNetworkInterfaceAttribute")
+            || !b.contains("SecurityGroupId.1=")
+        {
+            return None;
+        }
+        if self.moves.fetch_add(1, Ordering::SeqCst) == 0 || self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.refused.fetch_add(1, Ordering::SeqCst);
+        Some(unauthorized())
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// The contract's repair: when the move to quarantine and the move back were both refused for
+/// their whole budgets, the all-traffic group is closed, and the run's repair reads the instance
+/// again and moves the interface still in that group on to quarantine once EC2 takes it — the run
+/// still fails, and says what the repair did.
 #[tokio::test]
 async fn the_repair_moves_an_interface_left_in_the_all_traffic_group_on_to_quarantine() {
-    let (a, f, shim, res) = isolate_refusing_all_but(6, Some("sg-none")).await;
-    let failed = res.expect_err("the moves were refused");
-    assert_eq!(shim.refused.load(Ordering::SeqCst), 6);
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let shim = Arc::new(RefuseMovesUntilClosed::default());
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let failed = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect_err("the moves were refused");
+    assert!(shim.refused.load(Ordering::SeqCst) >= 4, "both tried again");
     let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
     assert_eq!(groups(&a, &f.instance).await, vec![vec![q]], "swept");
     let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();

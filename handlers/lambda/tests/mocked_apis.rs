@@ -299,3 +299,69 @@ async fn mocked_put_events_retries_failed_entries_only() {
     );
     assert_eq!(events::put(&eb, &evs).await.unwrap(), 12);
 }
+
+/// BatchUpdateFindingsV2's answer for a finding it could not update, naming neither its
+/// `metadata.uid` nor its identifier (both are optional in AWS's API reference).
+fn unnamed_unprocessed(
+) -> aws_sdk_securityhub::operation::batch_update_findings_v2::BatchUpdateFindingsV2Output {
+    use aws_sdk_securityhub::types::{
+        BatchUpdateFindingsV2UnprocessedFinding as Unprocessed,
+        BatchUpdateFindingsV2UnprocessedFindingErrorCode as Code,
+    };
+    aws_sdk_securityhub::operation::batch_update_findings_v2::BatchUpdateFindingsV2Output::builder()
+        .unprocessed_findings(
+            Unprocessed::builder()
+                .error_code(Code::from("InternalServerException"))
+                .error_message("try again")
+                .build(),
+        )
+        .build()
+}
+
+/// An unnamed unprocessed finding is the one sent when only one was: retried with it, then an
+/// error naming it; among several it cannot be told apart, so the update fails at once, saying so
+/// — never a retry of an empty uid.
+#[tokio::test]
+async fn mocked_an_unnamed_unprocessed_v2_finding_is_never_retried_as_an_empty_uid() {
+    use secauto_handlers::findings_v2::{self, OcsfTarget, OcsfUpdate};
+    let update = OcsfUpdate {
+        status_id: Some(findings_v2::IN_PROGRESS),
+        comment: "secauto test".into(),
+    };
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let seen = sent.clone();
+    let always = mock!(aws_sdk_securityhub::Client::batch_update_findings_v2)
+        .match_requests(move |r| {
+            seen.lock().unwrap().push(r.metadata_uids().to_vec());
+            true
+        })
+        .then_output(unnamed_unprocessed);
+    let sh = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&always]);
+    let one = vec![(OcsfTarget::MetadataUid("m-1".into()), update.clone())];
+    let err = findings_v2::update(&sh, one).await.unwrap_err().to_string();
+    assert!(
+        err.contains("metadata.uid m-1: InternalServerException"),
+        "{err}"
+    );
+    assert_eq!(
+        *sent.lock().unwrap(),
+        vec![vec!["m-1".to_string()], vec!["m-1".to_string()]],
+        "retried once, with the finding sent"
+    );
+    sent.lock().unwrap().clear();
+    let two = vec![
+        (OcsfTarget::MetadataUid("m-1".into()), update.clone()),
+        (OcsfTarget::MetadataUid("m-2".into()), update),
+    ];
+    let err = format!("{:#}", findings_v2::update(&sh, two).await.unwrap_err());
+    assert!(
+        err.contains("left a finding unprocessed without naming it")
+            && err.contains("among 2 sent"),
+        "{err}"
+    );
+    assert_eq!(
+        sent.lock().unwrap().len(),
+        1,
+        "no retry of an unnamed finding"
+    );
+}

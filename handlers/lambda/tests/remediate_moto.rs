@@ -418,12 +418,90 @@ async fn quarantine_never_stops_an_instance_with_instance_store_or_a_spot_instan
             out.refused.as_deref().is_some_and(|r| r.contains(why)),
             "{why}: {out:?}"
         );
+        // Not stopped, so the automation's snapshots are not taken: remediation takes them.
+        assert!(forensic_snapshots(&a, &id).await > 0, "{id}: {out:?}");
         assert!(quarantine_group(&a).await.is_some_and(|q| !q.is_empty()));
         assert_eq!(
             verdict("quarantine-instance", Mode::Enforce, &Ok(out)).0,
             "NOTIFIED"
         );
     }
+}
+
+/// Answers DescribeAutoScalingInstances as Auto Scaling does right after DetachInstances while
+/// the instance drains from its load balancers: still listed, `Detaching`.
+struct Detaching(String);
+
+impl secauto_testkit::proxy::Shim for Detaching {
+    fn answer_instead(
+        &self,
+        request: &secauto_testkit::proxy::Message,
+    ) -> Option<secauto_testkit::proxy::Message> {
+        let body = String::from_utf8_lossy(&request.body);
+        if !body.contains("Action=DescribeAutoScalingInstances") {
+            return None;
+        }
+        let mut m = secauto_testkit::proxy::Message {
+            start: "HTTP/1.1 200 OK".into(),
+            ..Default::default()
+        };
+        m.set_header("Content-Type", "text/xml");
+        m.body = format!(
+            r#"<DescribeAutoScalingInstancesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><DescribeAutoScalingInstancesResult><AutoScalingInstances><member><InstanceId>{}</InstanceId><AutoScalingGroupName>web</AutoScalingGroupName><AvailabilityZone>us-east-1a</AvailabilityZone><LifecycleState>Detaching</LifecycleState><HealthStatus>HEALTHY</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member></AutoScalingInstances></DescribeAutoScalingInstancesResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeAutoScalingInstancesResponse>"#,
+            self.0
+        )
+        .into_bytes();
+        Some(m)
+    }
+
+    fn respond(
+        &self,
+        _: &secauto_testkit::proxy::Message,
+        _: &mut secauto_testkit::proxy::Message,
+    ) {
+    }
+}
+
+/// An instance leaving its Auto Scaling group (Detaching: it drains from the load balancers first)
+/// is no longer the group's to replace: quarantine stops it.
+#[tokio::test]
+async fn mocked_an_instance_detaching_from_its_auto_scaling_group_is_stopped() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let proxy = secauto_testkit::proxy::Proxy::start(
+        &a.url,
+        Some(std::sync::Arc::new(Detaching(f.instance.clone()))),
+    );
+    let autoscaling = aws_sdk_autoscaling::Client::from_conf(
+        a.autoscaling
+            .config()
+            .to_builder()
+            .endpoint_url(&proxy.url)
+            .build(),
+    );
+    let start = mock!(aws_sdk_ssm::Client::start_automation_execution).then_output(|| {
+        StartAutomationExecutionOutput::builder()
+            .automation_execution_id("exec-1")
+            .build()
+    });
+    let get = mock!(aws_sdk_ssm::Client::get_automation_execution)
+        .then_output(|| automation(AutomationExecutionStatus::Success, None));
+    let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &get]);
+    let out = Executor {
+        ssm: &ssm,
+        autoscaling: &autoscaling,
+        ..exec(&a, false)
+    }
+    .quarantine_instance(&f.instance)
+    .await
+    .unwrap();
+    assert_eq!(start.num_calls(), 1, "{out:?}");
+    assert!(
+        out.refused
+            .as_deref()
+            .is_none_or(|r| !r.contains("Auto Scaling")),
+        "{out:?}"
+    );
 }
 
 /// The automation's word is not enough: a re-read must show the instance stopped.

@@ -65,7 +65,12 @@ impl Executor<'_> {
             .send()
             .await
             .map_err(|e| sdk_err("autoscaling:DescribeAutoScalingInstances", e))?;
-        if let Some(m) = member.auto_scaling_instances().first() {
+        // Detaching (draining from its load balancers) or Detached: no longer the group's to replace.
+        let held = member
+            .auto_scaling_instances()
+            .first()
+            .filter(|m| !matches!(m.lifecycle_state(), Some("Detaching" | "Detached")));
+        if let Some(m) = held {
             return Ok(Some(format!(
                 "{instance} is still in Auto Scaling group {} (it could not be detached): stopped, it would fail its health check and the group would terminate it with its evidence, so it is isolated but not stopped; suspend the group's ReplaceUnhealthy process, then stop it by hand",
                 m.auto_scaling_group_name().unwrap_or("?")

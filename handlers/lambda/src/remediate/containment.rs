@@ -24,19 +24,22 @@ use super::tracking::{tag_value, tracking_record, PREVIOUS_TRACKING_TAG};
 use super::{tag, Executor, Outcome, PREVIOUS_GROUPS_TAG};
 use crate::sdk_err;
 
-/// How often a move that must happen (to quarantine, or back) is tried.
-const ATTEMPTS: u32 = 3;
+/// How long a move that must happen (to quarantine, or back) is tried, with growing waits: EC2
+/// throttles per account and region, shared with every other workload there
+/// (`RequestLimitExceeded`), so a fixed number of quick attempts can all be refused.
+const MUST_MOVE: Duration = Duration::from_secs(8);
 
 /// One call's SDK budget on the quick client: EC2 answers in well under a second; a stuck call must
 /// not eat the time the repair needs.
 const MOVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The time a pass through the all-traffic group needs in the worst case, every call on the quick
-/// client taking its whole [`MOVE_TIMEOUT`]: the move in (3 s) and the check that the group is
-/// still open (3 s), the move to quarantine and, failing that, the move back, each [`ATTEMPTS`]
-/// times plus waits (2 × 9.75 s), the timeouts put back (3 s), then the close
-/// ([`super::untrack::CLOSE_RESERVE`], its wait for other runs cut to what is left): 54 s.
-const REPAIR_BUDGET: Duration = Duration::from_secs(55);
+/// client taking its whole [`MOVE_TIMEOUT`]: the move in (3 s), the check that the group is still
+/// open and its re-opening (9 s), the move to quarantine and, failing that, the move back, each
+/// tried for [`MUST_MOVE`] plus a last call (2 × 11 s), the timeouts put back (3 s), then the close
+/// ([`super::untrack::CLOSE_RESERVE`], its wait for other runs cut to what is left): 62 s. Deploy
+/// gives the remediation function at least `secauto_core::REMEDIATION_MIN_TIMEOUT_SECONDS`.
+const REPAIR_BUDGET: Duration = Duration::from_secs(65);
 
 /// The tag holding the groups past the first [`GROUPS_PER_TAG`] (a tag value holds 256 characters;
 /// an interface may have 16 groups).
@@ -158,17 +161,18 @@ impl Executor<'_> {
             lowered &= self.lower_timeouts(eni_id, out, s.protected).await;
             if let Err(e) = self.move_one(s, eni, vpc, qsg, out, &mut opened).await {
                 failed.push(format!("{e:#}"));
+                // The interface may still be in the all-traffic group: it is closed now, before
+                // the next interface's calls, and opened again if one passes through it.
+                self.close_opened_in(vpc, &mut opened, out, &mut failed)
+                    .await;
             }
         }
         // Every all-traffic group this run opened is closed, whatever failed: an interface a
         // failed repair left in one is contained by its closing.
-        for (vpc, untrack) in opened {
-            if let Err(e) = self.close_untrack(&vpc, &untrack, out).await {
-                // A world-open group left behind is a failure of the run, not a note.
-                failed.push(format!(
-                    "could not close the all-traffic group {untrack} of {vpc}: remove its rules by hand ({e:#})"
-                ));
-            }
+        let vpcs: BTreeSet<String> = opened.iter().map(|(vpc, _)| vpc.clone()).collect();
+        for vpc in vpcs {
+            self.close_opened_in(&vpc, &mut opened, out, &mut failed)
+                .await;
         }
         out.caveats.push(if lowered {
             NOT_CUT.to_string()
@@ -178,6 +182,27 @@ impl Executor<'_> {
         match failed.is_empty() {
             true => Ok(()),
             false => anyhow::bail!("{}", failed.join("; ")),
+        }
+    }
+
+    /// Close the all-traffic group this run opened in `vpc`, if any, and forget it: a world-open
+    /// group left behind is a failure of the run, not a note.
+    async fn close_opened_in(
+        &self,
+        vpc: &str,
+        opened: &mut BTreeSet<(String, String)>,
+        out: &mut Outcome,
+        failed: &mut Vec<String>,
+    ) {
+        let mine: Vec<(String, String)> =
+            opened.iter().filter(|(v, _)| v == vpc).cloned().collect();
+        for (vpc, untrack) in mine {
+            opened.remove(&(vpc.clone(), untrack.clone()));
+            if let Err(e) = self.close_untrack(&vpc, &untrack, out).await {
+                failed.push(format!(
+                    "could not close the all-traffic group {untrack} of {vpc}: remove its rules by hand ({e:#})"
+                ));
+            }
         }
     }
 
@@ -335,21 +360,11 @@ impl Executor<'_> {
         }
     }
 
-    /// Move the interface to `groups`, [`ATTEMPTS`] times at most on the quick client.
+    /// Move the interface to `groups` on the quick client, tried again with growing waits until
+    /// [`MUST_MOVE`] has passed.
     pub(super) async fn set_groups_retrying(&self, eni_id: &str, groups: &[String]) -> Result<()> {
-        let mut delay = Duration::from_millis(250);
-        let mut last = None;
-        for attempt in 1..=ATTEMPTS {
-            match self.set_groups(eni_id, groups).await {
-                Ok(()) => return Ok(()),
-                Err(e) => last = Some(e),
-            }
-            if attempt < ATTEMPTS {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-        }
-        Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
+        let until = Instant::now() + MUST_MOVE;
+        crate::retry::until_done(until, || self.set_groups(eni_id, groups)).await
     }
 
     /// This executor with the quick client: what must happen in bounded time.

@@ -43,29 +43,55 @@ impl Executor<'_> {
         out: &mut Outcome,
         protected: bool,
     ) -> Result<String> {
-        let id = match self.find_group(vpc, name).await? {
-            Some(id) => id,
-            None => {
-                let what = match rules {
-                    Rules::None => "no rules",
-                    Rules::AllOpen => "all traffic, so connections become untracked",
-                };
-                let what = format!("create security group {name} ({what}) in {vpc}");
-                let made = self.create_group(vpc, name, rules);
-                match self.act(out, protected, what, made).await? {
-                    None => return Ok(format!("{name} (to be made)")),
-                    Some(Some(id)) => id,
-                    // Another isolation in this VPC made it first: use theirs.
-                    Some(None) => self.find_made(vpc, name).await?,
-                }
-            }
-        };
-        let g = read_group(self.ec2, &id).await?;
-        match rules {
-            Rules::None => self.remove_rules(&g, &id, name, out, protected).await?,
-            Rules::AllOpen => self.open_rules(&g, &id, name, out, protected).await?,
-        }
+        let id = self.made_group(vpc, name, rules, out, protected).await?;
+        self.set_rules(&id, name, rules, out, protected).await?;
         Ok(id)
+    }
+
+    /// The group `name` of `vpc` isolation made, found or made now (its rules as they are).
+    pub(super) async fn made_group(
+        &self,
+        vpc: &str,
+        name: &str,
+        rules: Rules,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<String> {
+        if let Some(id) = self.find_group(vpc, name).await? {
+            return Ok(id);
+        }
+        let what = match rules {
+            Rules::None => "no rules",
+            Rules::AllOpen => "all traffic, so connections become untracked",
+        };
+        let what = format!("create security group {name} ({what}) in {vpc}");
+        let made = self.create_group(vpc, name, rules);
+        match self.act(out, protected, what, made).await? {
+            None => Ok(format!("{name} (to be made)")),
+            Some(Some(id)) => Ok(id),
+            // Another isolation in this VPC made it first: use theirs.
+            Some(None) => self.find_made(vpc, name).await,
+        }
+    }
+
+    /// Make the rules of group `id` exactly what `rules` says (nothing to do for a group a dry
+    /// run would make).
+    pub(super) async fn set_rules(
+        &self,
+        id: &str,
+        name: &str,
+        rules: Rules,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        if id.ends_with("(to be made)") {
+            return Ok(());
+        }
+        let g = read_group(self.ec2, id).await?;
+        match rules {
+            Rules::None => self.remove_rules(&g, id, name, out, protected).await,
+            Rules::AllOpen => self.open_rules(&g, id, name, out, protected).await,
+        }
     }
 
     /// The new group's id; `None` when another run made the group first (`InvalidGroup.Duplicate`).
@@ -309,7 +335,10 @@ async fn verify_empty(ec2: &aws_sdk_ec2::Client, id: &str, errors: &[String]) ->
 }
 
 /// Every rule of the group, by its id.
-async fn rules_of(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<Vec<SecurityGroupRule>> {
+pub(super) async fn rules_of(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+) -> Result<Vec<SecurityGroupRule>> {
     let mut pages = ec2
         .describe_security_group_rules()
         .filters(Filter::builder().name("group-id").values(id).build())
@@ -324,7 +353,11 @@ async fn rules_of(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<Vec<SecurityGro
 }
 
 /// Revoke one rule by its id; one another run revoked first is done.
-async fn revoke_rule(ec2: &aws_sdk_ec2::Client, id: &str, rule: &SecurityGroupRule) -> Result<()> {
+pub(super) async fn revoke_rule(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    rule: &SecurityGroupRule,
+) -> Result<()> {
     let Some(rule_id) = rule.security_group_rule_id() else {
         return Ok(());
     };

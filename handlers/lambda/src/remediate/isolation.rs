@@ -402,6 +402,12 @@ impl<'i> Remediation for Quarantine<'i> {
             Err(e) => Some(format!("could not read {id} before stopping it: {e:#}")),
         };
         if let Some(why) = no_stop {
+            // Not stopped, so the automation (which keeps the snapshots) does not run: the volumes
+            // are kept here, since a Spot instance may be reclaimed and instance store is lost.
+            if let Err(e) = ex.snapshot_volumes(&s.inst, out, protected).await {
+                out.steps
+                    .push(format!("evidence step failed (snapshots): {e:#}"));
+            }
             out.refused = Some(why);
             return Ok(());
         }

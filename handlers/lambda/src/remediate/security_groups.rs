@@ -10,9 +10,12 @@
 //! open) is named in the note, and when nothing was in scope at all the finding stays NOTIFIED.
 
 use anyhow::{Context, Result};
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, SecurityGroup};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, SecurityGroup, SecurityGroupRule,
+};
 
 use super::contract::{Remediation, Touched};
+use super::groups::{revoke_rule, rules_of};
 use super::{Executor, Failed, Outcome};
 use crate::sdk_err;
 
@@ -104,6 +107,41 @@ impl Executor<'_> {
     }
 }
 
+/// Whether `rule` is the inbound rule of permission `p` from `cidr` (EC2 lists an all-protocol
+/// rule's ports as -1 where a permission has none).
+fn is_rule_of(rule: &SecurityGroupRule, p: &IpPermission, cidr: &str) -> bool {
+    rule.is_egress() != Some(true)
+        && rule.ip_protocol() == p.ip_protocol()
+        && rule.from_port().unwrap_or(-1) == p.from_port().unwrap_or(-1)
+        && rule.to_port().unwrap_or(-1) == p.to_port().unwrap_or(-1)
+        && (rule.cidr_ipv4() == Some(cidr) || rule.cidr_ipv6() == Some(cidr))
+}
+
+/// Revoke the inbound rule of `p` from `cidr` alone, by its content; one already gone is done.
+async fn revoke_content(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    p: &IpPermission,
+    cidr: &str,
+) -> Result<()> {
+    let mut perm = IpPermission::builder()
+        .set_ip_protocol(p.ip_protocol().map(str::to_string))
+        .set_from_port(p.from_port())
+        .set_to_port(p.to_port());
+    perm = match cidr.contains(':') {
+        true => perm.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build()),
+        false => perm.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
+    };
+    ec2.revoke_security_group_ingress()
+        .group_id(id)
+        .ip_permissions(perm.build())
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(super::groups::already("InvalidPermission.NotFound"))
+        .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))
+}
+
 /// The prefix of the tags recording revoked ingress rules: one tag per rule, its key
 /// `secauto:revoked:protocol:from-to=cidr` (`-1:all=…` for every protocol), its value the finding.
 /// One key per rule, so CreateTags merges what concurrent runs record instead of overwriting it.
@@ -138,9 +176,9 @@ fn recorded_rules(g: &SecurityGroup) -> Vec<String> {
 
 /// A group as read, with what uses it: revoking its rules changes what reaches each of them, so
 /// each is checked against protection too.
-struct Group {
-    g: SecurityGroup,
-    users: Vec<Touched>,
+pub(super) struct Group {
+    pub g: SecurityGroup,
+    pub users: Vec<Touched>,
 }
 
 impl std::ops::Deref for Group {
@@ -160,7 +198,7 @@ impl Executor<'_> {
     /// The interfaces in group `id` and the instances they are attached to, with their tags; and
     /// the interfaces another service manages (a load balancer's, a database's, an endpoint's),
     /// described: no tag on them can say "protected".
-    async fn users_of(&self, id: &str) -> Result<(Vec<Touched>, Vec<String>)> {
+    pub(super) async fn users_of(&self, id: &str) -> Result<(Vec<Touched>, Vec<String>)> {
         let mut pages = self
             .ec2
             .describe_network_interfaces()
@@ -318,40 +356,35 @@ impl Remediation for WorldIngress<'_> {
     ) -> Result<()> {
         let id = self.id;
         let mut matched = false;
+        // Each world-open rule revoked by its rule id, one per call: a revoke naming several, one
+        // of them gone (another arrival, another control's finding), revokes none of them.
+        let rules = rules_of(ex.ec2, id).await?;
         for p in g.ip_permissions() {
             let (v4, v6) = world_ranges(p);
             if (v4.is_empty() && v6.is_empty()) || !(self.select)(p) {
                 continue;
             }
             matched = true;
-            let cidrs: Vec<&str> = v4
+            let cidrs = v4
                 .iter()
                 .filter_map(|r| r.cidr_ip())
-                .chain(v6.iter().filter_map(|r| r.cidr_ipv6()))
-                .collect();
-            let what = format!("revoke {} from {} on {id}", describe(p), cidrs.join(", "));
-            let perm = IpPermission::builder()
-                .set_ip_protocol(p.ip_protocol().map(str::to_string))
-                .set_from_port(p.from_port())
-                .set_to_port(p.to_port())
-                .set_ip_ranges(if v4.is_empty() { None } else { Some(v4) })
-                .set_ipv6_ranges(if v6.is_empty() { None } else { Some(v6) })
-                .build();
-            // Idempotent: a rule already gone (another arrival of the same fact, or another
-            // control's finding on this group, revoked it between this one's read and its revoke)
-            // is the state wanted, not a failure; the verdict is the re-read's either way.
-            let call = async {
-                ex.ec2
-                    .revoke_security_group_ingress()
-                    .group_id(id)
-                    .ip_permissions(perm)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .or_else(super::groups::already("InvalidPermission.NotFound"))
-                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))
-            };
-            ex.act(out, protected, what, call).await?;
+                .chain(v6.iter().filter_map(|r| r.cidr_ipv6()));
+            for cidr in cidrs {
+                let Some(rule) = rules.iter().find(|r| is_rule_of(r, p, cidr)) else {
+                    // Not listed (yet: reads are eventually consistent): revoked by its content.
+                    let what = format!("revoke {} from {cidr} on {id}", describe(p));
+                    let call = revoke_content(ex.ec2, id, p, cidr);
+                    ex.act(out, protected, what, call).await?;
+                    continue;
+                };
+                let what = format!(
+                    "revoke {} from {cidr} on {id} (rule {})",
+                    describe(p),
+                    rule.security_group_rule_id().unwrap_or("?")
+                );
+                ex.act(out, protected, what, revoke_rule(ex.ec2, id, rule))
+                    .await?;
+            }
         }
         if !matched {
             out.steps

@@ -21,8 +21,12 @@ use crate::sdk_err;
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// The time the close keeps for itself, whatever the wait: a read, the four all-traffic rules
-/// revoked one by one, a listing and the verifying reads, with the quick client.
+/// revoked one by one, a listing and the verifying reads, with the quick client, tried again for
+/// [`CLOSE_TRIES_FOR`].
 pub(super) const CLOSE_RESERVE: Duration = Duration::from_secs(25);
+
+/// How long a close that fails is tried again.
+const CLOSE_TRIES_FOR: Duration = Duration::from_secs(20);
 
 impl Executor<'_> {
     /// Isolation's repair after a failure: a fresh read of the instance's interfaces; any still in
@@ -86,13 +90,14 @@ impl Executor<'_> {
                 .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
                 .await;
         }
-        if let Some(id) = self.find_group(vpc, UNTRACK_GROUP).await? {
-            opened.insert((vpc.to_string(), id));
-        }
+        // Recorded before any rule is added: a failure half-way through the opening (one direction
+        // authorized, the other refused) still gets the group closed.
         let id = self
-            .ensure_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
+            .made_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
             .await?;
         opened.insert((vpc.to_string(), id.clone()));
+        self.set_rules(&id, UNTRACK_GROUP, Rules::AllOpen, out, protected)
+            .await?;
         Ok(id)
     }
 
@@ -140,9 +145,24 @@ impl Executor<'_> {
         let what = format!(
             "close {UNTRACK_GROUP} {id} of {vpc}: its rules removed, it allows nothing between isolations"
         );
-        self.act(out, false, what, close_all_traffic(&quick, id))
+        self.act(out, false, what, self.close_retrying(&quick, id))
             .await?;
         Ok(())
+    }
+
+    /// The close, tried again with growing waits (throttling is shared with the account's other
+    /// workloads) until [`CLOSE_TRIES_FOR`] has passed or only a few seconds of the invocation are
+    /// left.
+    async fn close_retrying(&self, quick: &aws_sdk_ec2::Client, id: &str) -> Result<()> {
+        let mut until = Instant::now() + CLOSE_TRIES_FOR;
+        if let Some(deadline) = self.deadline {
+            until = until.min(
+                deadline
+                    .checked_sub(Duration::from_secs(3))
+                    .unwrap_or(deadline),
+            );
+        }
+        crate::retry::until_done(until, || close_all_traffic(quick, id)).await
     }
 }
 

@@ -194,6 +194,73 @@ pub async fn fixture(a: &Aws, protect: bool) -> Fixture {
     }
 }
 
+/// The `default` security group of `vpc`.
+pub async fn default_group_of(a: &Aws, vpc: &str) -> String {
+    a.ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_string()
+}
+
+/// A Spot instance (t3.micro, one-time) in `subnet`.
+pub async fn spot_instance(a: &Aws, subnet: &str) -> String {
+    let image = image(a).await;
+    a.ec2
+        .run_instances()
+        .image_id(&image)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(subnet)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .instance_market_options(
+            aws_sdk_ec2::types::InstanceMarketOptionsRequest::builder()
+                .market_type(aws_sdk_ec2::types::MarketType::Spot)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string()
+}
+
+/// The forensic snapshots secauto took of `instance`'s volumes (tag `secauto:instance`).
+pub async fn forensic_snapshots(a: &Aws, instance: &str) -> usize {
+    a.ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:secauto:instance")
+                .values(instance)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .snapshots()
+        .len()
+}
+
 pub fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
     Executor {
         ec2: &a.ec2,
@@ -416,7 +483,7 @@ pub fn allows(policy: &serde_json::Value, action: &str, resource: &str) -> bool 
 /// Does the policy allow `action` on `resource` in a request whose context keys are `context`? As
 /// IAM decides within one policy: an applicable Deny wins; otherwise an applicable Allow allows. A
 /// statement applies when its action, resource and every condition match (`StringEquals`,
-/// `StringLike`, `StringNotEquals`, `ForAnyValue:StringEquals`; a key missing from the context
+/// `StringLike`, `StringNotEquals`, `ForAnyValue:StringEquals[IgnoreCase]`; a key missing from the context
 /// fails each but `StringNotEquals`; an operator this evaluator does not know fails the test).
 pub fn allows_in(
     policy: &serde_json::Value,
@@ -451,6 +518,7 @@ fn conditions_hold(condition: &serde_json::Value, context: &[(&str, &str)]) -> b
                 .collect();
             let wanted = list(wanted);
             let eq = |v: &&str| wanted.iter().any(|w| w == v);
+            let eq_ignoring_case = |v: &&str| wanted.iter().any(|w| w.eq_ignore_ascii_case(v));
             let like = |v: &&str| wanted.iter().any(|w| glob(w, v));
             match op.as_str() {
                 "StringEquals" => !values.is_empty() && values.iter().all(eq),
@@ -458,6 +526,7 @@ fn conditions_hold(condition: &serde_json::Value, context: &[(&str, &str)]) -> b
                 // IAM: a key missing from the request makes StringNotEquals true.
                 "StringNotEquals" => values.iter().all(|v| !eq(v)),
                 "ForAnyValue:StringEquals" => values.iter().any(eq),
+                "ForAnyValue:StringEqualsIgnoreCase" => values.iter().any(eq_ignoring_case),
                 other => panic!("a condition operator this test cannot evaluate: {other}"),
             }
         })

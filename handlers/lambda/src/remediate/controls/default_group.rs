@@ -3,15 +3,19 @@
 //! the group before any goes — `secauto:revoked:<protocol>:<ports>=<source>` for inbound rules (the
 //! form block-network writes), `secauto:revoked:egress:<protocol>:<ports>=<destination>` for
 //! outbound ones, the source a CIDR, a group or a prefix list; an earlier run's tags stay; what
-//! does not fit (40 tags) is the note. Change: every inbound, then every outbound rule revoked
-//! (a rule another run revoked first is done). Verification: a re-read shows no rule left.
+//! does not fit (40 tags) is the note. Change: every rule revoked
+//! by its rule id, one per call (a rule another run revoked first is done), then the group read
+//! until empty. Protection covers the group and every interface and instance using it; a group
+//! another service's interfaces use (a load balancer's, a database's, an endpoint's) is left
+//! alone. Verification: a re-read shows no rule left.
 //! Undo: authorize again each rule the tags name, then delete the tags.
 
 use anyhow::Result;
 use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
 
 use super::super::contract::{Remediation, Touched};
-use super::super::security_groups::{describe, REVOKED_PREFIX};
+use super::super::groups::revoke_all;
+use super::super::security_groups::{describe, Group, REVOKED_PREFIX};
 use super::super::{Executor, Failed, Outcome};
 use crate::sdk_err;
 
@@ -67,9 +71,9 @@ struct DefaultGroup<'a> {
 }
 
 impl Remediation for DefaultGroup<'_> {
-    type Subject = SecurityGroup;
+    type Subject = Group;
 
-    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<SecurityGroup>> {
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Group>> {
         let g = ex.group(self.id).await?;
         if g.group_name() != Some("default") {
             let why = format!(
@@ -81,24 +85,41 @@ impl Remediation for DefaultGroup<'_> {
             out.refused = Some(why);
             return Ok(None);
         }
-        Ok(Some(g))
+        let (users, managed) = ex.users_of(self.id).await?;
+        if !managed.is_empty() {
+            let why = format!(
+                "{} is used by interfaces another service manages ({}): closing it would cut that service off; move them to a group of their own first",
+                self.id,
+                managed.join(", ")
+            );
+            out.steps.push(why.clone());
+            out.refused = Some(why);
+            return Ok(None);
+        }
+        Ok(Some(Group { g, users }))
     }
 
-    fn touches(&self, g: &SecurityGroup) -> Vec<Touched> {
-        vec![Touched {
+    /// The group, and every interface and instance using it: closing it cuts them all.
+    fn touches(&self, g: &Group) -> Vec<Touched> {
+        let mut touched = vec![Touched {
             id: self.id.to_string(),
             tags: g
                 .tags()
                 .iter()
                 .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
                 .collect(),
-        }]
+        }];
+        touched.extend(g.users.iter().map(|u| Touched {
+            id: u.id.clone(),
+            tags: u.tags.clone(),
+        }));
+        touched
     }
 
     async fn record(
         &self,
         ex: &Executor<'_>,
-        g: &SecurityGroup,
+        g: &Group,
         out: &mut Outcome,
         protected: bool,
     ) -> Result<()> {
@@ -150,7 +171,7 @@ impl Remediation for DefaultGroup<'_> {
     async fn apply(
         &self,
         ex: &Executor<'_>,
-        g: &SecurityGroup,
+        g: &Group,
         out: &mut Outcome,
         protected: bool,
     ) -> Result<()> {
@@ -159,59 +180,41 @@ impl Remediation for DefaultGroup<'_> {
             out.steps.push(format!("{id} already allows no traffic"));
             return Ok(());
         }
-        let inbound = g.ip_permissions().to_vec();
-        if !inbound.is_empty() {
-            let said: Vec<String> = inbound.iter().map(describe).collect();
-            let what = format!("revoke every inbound rule of {id} ({})", said.join(", "));
-            let call = async {
-                ex.ec2
-                    .revoke_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(inbound))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .or_else(super::super::groups::already("InvalidPermission.NotFound"))
-                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupIngress", e))
-            };
-            ex.act(out, protected, what, call).await?;
-        }
-        let outbound = g.ip_permissions_egress().to_vec();
-        if !outbound.is_empty() {
-            let said: Vec<String> = outbound.iter().map(describe).collect();
-            let what = format!("revoke every outbound rule of {id} ({})", said.join(", "));
-            let call = async {
-                ex.ec2
-                    .revoke_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(Some(outbound))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .or_else(super::super::groups::already("InvalidPermission.NotFound"))
-                    .map_err(|e| sdk_err("ec2:RevokeSecurityGroupEgress", e))
-            };
-            ex.act(out, protected, what, call).await?;
-        }
+        let said = |perms: &[IpPermission]| -> String {
+            let all: Vec<String> = perms.iter().map(describe).collect();
+            if all.is_empty() {
+                "none".into()
+            } else {
+                all.join(", ")
+            }
+        };
+        // By rule id, one per call: a revoke naming several rules, one of them gone, revokes none
+        // (InvalidPermission.NotFound); then the group is read until it shows none.
+        let what = format!(
+            "revoke every rule of {id}, one by one: inbound {}; outbound {}",
+            said(g.ip_permissions()),
+            said(g.ip_permissions_egress())
+        );
+        ex.act(out, protected, what, revoke_all(ex.ec2, id)).await?;
         Ok(())
     }
 
     /// Revokes only take rules away: a failure part-way leaves the group less open than it was, nothing to repair.
-    async fn repair(&self, _: &Executor<'_>, _: &SecurityGroup, _: &mut Outcome) -> Result<()> {
+    async fn repair(&self, _: &Executor<'_>, _: &Group, _: &mut Outcome) -> Result<()> {
         Ok(())
     }
 
     async fn verify(
         &self,
         ex: &Executor<'_>,
-        g: &SecurityGroup,
+        g: &Group,
         out: &mut Outcome,
         acted: bool,
     ) -> Result<bool> {
         let after = if acted && out.changed {
             ex.group(self.id).await?
         } else {
-            g.clone()
+            g.g.clone()
         };
         if acted && has_rules(&after) {
             out.steps.push(format!(

@@ -30,10 +30,15 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Run `op` until it succeeds, tried again after 250 ms, then twice as long each time (at most
-/// 2 s), while the next try would start before `until`: for what must happen whatever EC2's
-/// throttling, shared with the account's other workloads (the moves out of the all-traffic group,
-/// its close), beyond one call's own attempts. The last error when time is up.
-pub async fn until_done<T, F, Fut>(until: std::time::Instant, mut op: F) -> anyhow::Result<T>
+/// 2 s), while another try taking its worst case `attempt` would still end before `until`: for
+/// what must happen whatever EC2's throttling, shared with the account's other workloads (the
+/// moves out of the all-traffic group, its close), beyond one call's own attempts. The first try
+/// always runs; the last error when time is up.
+pub async fn until_done<T, F, Fut>(
+    until: std::time::Instant,
+    attempt: Duration,
+    mut op: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
@@ -44,7 +49,7 @@ where
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        if std::time::Instant::now() + delay >= until {
+        if std::time::Instant::now() + delay + attempt > until {
             return Err(err);
         }
         tokio::time::sleep(delay).await;

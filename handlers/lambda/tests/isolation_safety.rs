@@ -435,6 +435,155 @@ async fn the_repair_moves_an_interface_left_in_the_all_traffic_group_on_to_quara
     );
 }
 
+/// Refuses every move of the first interface that enters the all-traffic group, after that entry;
+/// counts the all-traffic group's openings after its first close.
+#[derive(Default)]
+struct StrandFirst {
+    first: Mutex<Option<String>>,
+    closed: std::sync::atomic::AtomicBool,
+    reopened: AtomicUsize,
+}
+
+impl Shim for StrandFirst {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        let b = body(request);
+        let mut first = self.first.lock().unwrap();
+        if b.contains("Action=RevokeSecurityGroupIngress") && first.is_some() {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        if b.contains("Action=AuthorizeSecurityGroup") && self.closed.load(Ordering::SeqCst) {
+            self.reopened.fetch_add(1, Ordering::SeqCst);
+        }
+        if !b.contains("Action=ModifyNetworkInterfaceAttribute")
+            || !b.contains("SecurityGroupId.1=")
+        {
+            return None;
+        }
+        let eni = b
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("NetworkInterfaceId="))
+            .unwrap_or_default()
+            .to_string();
+        match first.as_deref() {
+            None => {
+                *first = Some(eni);
+                None
+            }
+            Some(f) if f == eni => Some(unauthorized()),
+            Some(_) => None,
+        }
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// Once a move failed in a VPC, the VPC's later interfaces go straight to quarantine: the
+/// all-traffic group, closed over the interface that could not leave it, is never opened again.
+#[tokio::test]
+async fn after_a_failed_move_the_vpcs_other_interfaces_go_straight_to_quarantine() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let eni2 = a
+        .ec2
+        .create_network_interface()
+        .subnet_id(&f.subnet)
+        .groups(&f.sg)
+        .send()
+        .await
+        .unwrap()
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+    a.ec2
+        .attach_network_interface()
+        .network_interface_id(&eni2)
+        .instance_id(&f.instance)
+        .device_index(1)
+        .send()
+        .await
+        .unwrap();
+    let shim = Arc::new(StrandFirst::default());
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let failed = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect_err("one interface could not be moved");
+    let stranded = shim.first.lock().unwrap().clone().unwrap();
+    assert!(
+        failed
+            .outcome
+            .steps
+            .iter()
+            .any(|s| s.contains("straight to") && !s.contains(&stranded)),
+        "{:?}",
+        failed.outcome.steps
+    );
+    assert_eq!(
+        shim.reopened.load(Ordering::SeqCst),
+        0,
+        "never opened again"
+    );
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0), "closed");
+}
+
+/// Slows every EC2 write to 2.5 s (under the quick client's 3 s budget) and refuses every move of
+/// an interface after the first: the whole repair path, each call near its worst case.
+#[derive(Default)]
+struct SlowAndRefusing {
+    moves: AtomicUsize,
+}
+
+impl Shim for SlowAndRefusing {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        let b = body(request);
+        let writes = [
+            "Action=Modify",
+            "Action=Revoke",
+            "Action=Authorize",
+            "Action=CreateTags",
+            "Action=CreateSecurityGroup",
+        ];
+        if writes.iter().any(|w| b.contains(w)) {
+            std::thread::sleep(std::time::Duration::from_millis(2500));
+        }
+        let moves_group = b.contains("Action=ModifyNetworkInterfaceAttribute")
+            && b.contains("SecurityGroupId.1=");
+        (moves_group && self.moves.fetch_add(1, Ordering::SeqCst) > 0).then(unauthorized)
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// The time budget holds: with 80 s left (just over the 65 s a pass needs once the groups are made
+/// and recorded at 2.5 s a write), every write slow and every move out of the all-traffic group
+/// refused, the run ends before Lambda's deadline, and the group is closed.
+#[tokio::test]
+async fn mocked_a_failed_pass_under_slow_ec2_ends_before_the_deadline_with_the_group_closed() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let (_proxy, ec2) = through(&a, Arc::new(SlowAndRefusing::default()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(80);
+    let res = Executor {
+        ec2: &ec2,
+        deadline: Some(deadline),
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await;
+    let late = std::time::Instant::now().saturating_duration_since(deadline);
+    assert!(late.is_zero(), "{late:?} past the deadline: {res:?}");
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP)
+        .await
+        .unwrap_or_else(|| panic!("the pass never started: {res:?}"));
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0), "closed: {res:?}");
+}
+
 /// Forwards every request; answers a revoke of the quarantine group's rules with EC2's
 /// InvalidPermission.NotFound, as when another isolation in the VPC revoked them a moment before.
 struct RevokedFirst;

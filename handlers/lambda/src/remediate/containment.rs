@@ -5,9 +5,11 @@
 //!
 //! The all-traffic group allows everything: an interface must never be left in it. The moves use
 //! a client with a short operation timeout and few attempts, each interface's move to quarantine is
-//! retried a bounded number of times and then the interface is moved back to its recorded groups,
-//! and the pass through the all-traffic group is skipped when the invocation has too little time
-//! left for that repair. The group's rules are opened just before use and closed after, so it allows
+//! tried again for a bounded time (EC2 throttles per account and region) and then the interface is
+//! moved back to its recorded groups; after a failed move the VPC's all-traffic group is closed at
+//! once and the VPC's later interfaces go straight to quarantine (never through a group that may
+//! hold a stranded interface); and the pass through the all-traffic group is skipped when the
+//! invocation has too little time left for that repair. The group's rules are opened just before use and closed after, so it allows
 //! nothing between isolations (scanners flag a world-open group even unattached).
 
 use std::collections::BTreeSet;
@@ -24,10 +26,14 @@ use super::tracking::{tag_value, tracking_record, PREVIOUS_TRACKING_TAG};
 use super::{tag, Executor, Outcome, PREVIOUS_GROUPS_TAG};
 use crate::sdk_err;
 
+/// Why an interface goes straight to quarantine when time is short.
+const TOO_LATE: &str =
+    "too little time left to pass through the all-traffic group and repair a failure";
+
 /// How long a move that must happen (to quarantine, or back) is tried, with growing waits: EC2
 /// throttles per account and region, shared with every other workload there
 /// (`RequestLimitExceeded`), so a fixed number of quick attempts can all be refused.
-const MUST_MOVE: Duration = Duration::from_secs(8);
+pub(super) const MUST_MOVE: Duration = Duration::from_secs(8);
 
 /// One call's SDK budget on the quick client: EC2 answers in well under a second; a stuck call must
 /// not eat the time the repair needs.
@@ -36,9 +42,12 @@ const MOVE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The time a pass through the all-traffic group needs in the worst case, every call on the quick
 /// client taking its whole [`MOVE_TIMEOUT`]: the move in (3 s), the check that the group is still
 /// open and its re-opening (9 s), the move to quarantine and, failing that, the move back, each
-/// tried for [`MUST_MOVE`] plus a last call (2 × 11 s), the timeouts put back (3 s), then the close
-/// ([`super::untrack::CLOSE_RESERVE`], its wait for other runs cut to what is left): 62 s. Deploy
-/// gives the remediation function at least `secauto_core::REMEDIATION_MIN_TIMEOUT_SECONDS`.
+/// tried for [`MUST_MOVE`] plus a last call (2 × 11 s), the timeouts put back (3 s): 37 s; then the
+/// close, whose first step — the four all-traffic rules revoked, which contains whatever is in the
+/// group — takes 12 s at worst; the rest of the close (its listing and verifying reads) is cut at
+/// [`super::untrack::RECORD_RESERVE`] before the deadline, which is kept for recording the outcome:
+/// 37 + 12 + 10 = 59 s. Deploy gives the remediation function at least
+/// `secauto_core::REMEDIATION_MIN_TIMEOUT_SECONDS`.
 const REPAIR_BUDGET: Duration = Duration::from_secs(65);
 
 /// The tag holding the groups past the first [`GROUPS_PER_TAG`] (a tag value holds 256 characters;
@@ -143,6 +152,9 @@ impl Executor<'_> {
         let mut failed = Vec::new();
         let mut opened = BTreeSet::new();
         let mut lowered = true;
+        // VPCs where a move failed: their later interfaces go straight to quarantine, never through
+        // the all-traffic group again (re-opening it would open it to an interface left in it).
+        let mut broken: BTreeSet<String> = BTreeSet::new();
         for eni in s.enis.iter().filter(|e| !s.in_quarantine(e)) {
             let (Some(eni_id), Some(vpc)) = (eni.network_interface_id(), s.vpc_of(eni)) else {
                 continue;
@@ -159,8 +171,15 @@ impl Executor<'_> {
                 .get(vpc)
                 .with_context(|| format!("no quarantine group for {vpc}"))?;
             lowered &= self.lower_timeouts(eni_id, out, s.protected).await;
-            if let Err(e) = self.move_one(s, eni, vpc, qsg, out, &mut opened).await {
+            let moved = if broken.contains(vpc) {
+                let why = "a move failed in its VPC: the all-traffic group is not opened again";
+                self.move_straight(s, eni, qsg, out, why).await
+            } else {
+                self.move_one(s, eni, vpc, qsg, out, &mut opened).await
+            };
+            if let Err(e) = moved {
                 failed.push(format!("{e:#}"));
+                broken.insert(vpc.to_string());
                 // The interface may still be in the all-traffic group: it is closed now, before
                 // the next interface's calls, and opened again if one passes through it.
                 self.close_opened_in(vpc, &mut opened, out, &mut failed)
@@ -220,7 +239,7 @@ impl Executor<'_> {
     ) -> Result<()> {
         let eni_id = eni.network_interface_id().unwrap_or_default();
         if !self.time_to_cut() {
-            return self.move_straight(s, eni, qsg, out).await;
+            return self.move_straight(s, eni, qsg, out, TOO_LATE).await;
         }
         if self.acting(s.protected) {
             match self.quarantined_now(eni_id, qsg).await {
@@ -236,7 +255,9 @@ impl Executor<'_> {
                     out.steps.push(format!(
                         "could not read {eni_id} again ({e:#}): it goes straight to quarantine"
                     ));
-                    return self.move_straight(s, eni, qsg, out).await;
+                    return self
+                        .move_straight(s, eni, qsg, out, "it could not be read again")
+                        .await;
                 }
             }
         }
@@ -251,13 +272,14 @@ impl Executor<'_> {
                 out.steps.push(format!(
                     "could not ready {UNTRACK_GROUP} in {vpc} ({e:#}): {eni_id} goes straight to quarantine"
                 ));
-                return self.move_straight(s, eni, qsg, out).await;
+                let why = "the all-traffic group could not be made ready";
+                return self.move_straight(s, eni, qsg, out, why).await;
             }
         };
         // Making the group ready may have taken long (throttling): the time is checked again
         // just before the interface enters it.
         if !self.time_to_cut() {
-            return self.move_straight(s, eni, qsg, out).await;
+            return self.move_straight(s, eni, qsg, out, TOO_LATE).await;
         }
         let what = format!(
             "move {eni_id} to {untrack} (its TCP and UDP connections become untracked), then to {qsg}: those connections are cut"
@@ -304,10 +326,11 @@ impl Executor<'_> {
         eni: &NetworkInterface,
         qsg: &str,
         out: &mut Outcome,
+        why: &str,
     ) -> Result<()> {
         let eni_id = eni.network_interface_id().unwrap_or_default();
         let what = format!(
-            "move {eni_id} straight to {qsg} (too little time left to pass through {UNTRACK_GROUP} and repair a failure): it is contained, but its tracked connections are not cut"
+            "move {eni_id} straight to {qsg} ({why}): it is contained, but its tracked connections are not cut"
         );
         let target = [qsg.to_string()];
         let call = self.set_groups_retrying(eni_id, &target);
@@ -364,7 +387,8 @@ impl Executor<'_> {
     /// [`MUST_MOVE`] has passed.
     pub(super) async fn set_groups_retrying(&self, eni_id: &str, groups: &[String]) -> Result<()> {
         let until = Instant::now() + MUST_MOVE;
-        crate::retry::until_done(until, || self.set_groups(eni_id, groups)).await
+        // A try may start until MUST_MOVE has passed: the last one may take its whole budget.
+        crate::retry::until_done(until, Duration::ZERO, || self.set_groups(eni_id, groups)).await
     }
 
     /// This executor with the quick client: what must happen in bounded time.

@@ -313,6 +313,13 @@ impl<'i> Remediation for Isolation<'i> {
             // others are, and a health check failing now must not let the instance's group
             // terminate it.
             let c = ex.contain(&s, out).await;
+            if c.is_err() {
+                // Before the evidence steps (which may take long): nothing may stay in a group
+                // that allows everything.
+                if let Err(e) = ex.sweep(&s, out).await {
+                    out.steps.push(format!("the repair failed too: {e:#}"));
+                }
+            }
             ex.tag_isolated(&s, out).await?;
             c
         };
@@ -395,8 +402,15 @@ impl<'i> Remediation for Quarantine<'i> {
         out: &mut Outcome,
         protected: bool,
     ) -> Result<()> {
-        self.0.apply(ex, s, out, protected).await?;
         let id = self.0.id;
+        if let Err(e) = self.0.apply(ex, s, out, protected).await {
+            // Not contained, so not stopped: the snapshots the automation would keep are kept here.
+            if let Err(snap) = ex.snapshot_volumes(&s.inst, out, protected).await {
+                out.steps
+                    .push(format!("evidence step failed (snapshots): {snap:#}"));
+            }
+            return Err(e);
+        }
         let no_stop = match ex.why_not_stop(id).await {
             Ok(why) => why,
             Err(e) => Some(format!("could not read {id} before stopping it: {e:#}")),

@@ -209,7 +209,12 @@ impl Executor<'_> {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_err("ec2:DescribeNetworkInterfaces", e))?;
             for eni in page.network_interfaces() {
-                if eni.requester_managed() == Some(true) {
+                // Another service's: requester-managed, or of a type other than a plain
+                // interface (load balancers, NAT gateways, endpoints, Lambda, EFA/trunk/branch).
+                let other_type = eni
+                    .interface_type()
+                    .is_some_and(|t| t.as_str() != "interface");
+                if eni.requester_managed() == Some(true) || other_type {
                     managed.push(format!(
                         "{} ({})",
                         eni.network_interface_id().unwrap_or("?"),

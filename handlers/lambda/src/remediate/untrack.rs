@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use aws_sdk_ec2::types::Filter;
 
+use super::containment::MUST_MOVE;
 use super::groups::{
     allows_all, close_all_traffic, read_group, Rules, QUARANTINE_GROUP, UNTRACK_GROUP,
 };
@@ -28,12 +29,28 @@ pub(super) const CLOSE_RESERVE: Duration = Duration::from_secs(25);
 /// How long a close that fails is tried again.
 const CLOSE_TRIES_FOR: Duration = Duration::from_secs(20);
 
+/// The time kept at the end of the invocation for recording the outcome (the finding, SNS): the
+/// close is cut there.
+pub(super) const RECORD_RESERVE: Duration = Duration::from_secs(10);
+
+/// One close's worst case on the quick client: its four all-traffic revokes (3 s each).
+const CLOSE_ATTEMPT: Duration = Duration::from_secs(12);
+
+/// The last call of a move tried for [`MUST_MOVE`] (one quick call's budget).
+const MOVE_LAST: Duration = Duration::from_secs(3);
+
 impl Executor<'_> {
     /// Isolation's repair after a failure: a fresh read of the instance's interfaces; any still in
     /// its VPC's all-traffic group is moved on to quarantine and that group closed. Containment
     /// repairs each move where it fails; this makes sure, whatever path failed, that none is left
     /// in a group that allows everything.
     pub(super) async fn sweep(&self, s: &Subject<'_>, out: &mut Outcome) -> Result<()> {
+        let quick = self.quick();
+        let this = self.quick_executor(&quick);
+        this.sweep_with(s, out).await
+    }
+
+    async fn sweep_with(&self, s: &Subject<'_>, out: &mut Outcome) -> Result<()> {
         let inst = self.instance(s.id).await?;
         let enis = self.interfaces(&inst).await?;
         let mut failed = Vec::new();
@@ -41,7 +58,7 @@ impl Executor<'_> {
             let Some(untrack) = self.find_group(&vpc, UNTRACK_GROUP).await? else {
                 continue;
             };
-            let left: Vec<&str> = enis
+            let mut left: Vec<&str> = enis
                 .iter()
                 .filter(|e| groups_of(e).contains(&untrack))
                 .filter_map(|e| e.network_interface_id())
@@ -53,6 +70,18 @@ impl Executor<'_> {
                 Some(q) => vec![q],
                 None => vec![],
             };
+            // The moves only with time for them, the close and the record: the close contains.
+            let needs = MUST_MOVE + MOVE_LAST + CLOSE_ATTEMPT + RECORD_RESERVE;
+            if self
+                .deadline
+                .is_some_and(|d| d.saturating_duration_since(Instant::now()) < needs)
+            {
+                failed.push(format!(
+                    "{} left in the all-traffic group {untrack} with no time to move them: the close contains them; move them to quarantine by hand",
+                    left.join(", ")
+                ));
+                left.clear();
+            }
             for eni_id in left {
                 match self.set_groups_retrying(eni_id, &qsg).await {
                     Ok(()) => out.steps.push(format!(
@@ -151,18 +180,21 @@ impl Executor<'_> {
     }
 
     /// The close, tried again with growing waits (throttling is shared with the account's other
-    /// workloads) until [`CLOSE_TRIES_FOR`] has passed or only a few seconds of the invocation are
-    /// left.
+    /// workloads) for [`CLOSE_TRIES_FOR`], and cut [`RECORD_RESERVE`] before the invocation's end:
+    /// its first step, the four all-traffic revokes, is what contains.
     async fn close_retrying(&self, quick: &aws_sdk_ec2::Client, id: &str) -> Result<()> {
         let mut until = Instant::now() + CLOSE_TRIES_FOR;
         if let Some(deadline) = self.deadline {
-            until = until.min(
-                deadline
-                    .checked_sub(Duration::from_secs(3))
-                    .unwrap_or(deadline),
-            );
+            until = until.min(deadline.checked_sub(RECORD_RESERVE).unwrap_or(deadline));
         }
-        crate::retry::until_done(until, || close_all_traffic(quick, id)).await
+        let tries = crate::retry::until_done(until, CLOSE_ATTEMPT, || close_all_traffic(quick, id));
+        let left = until.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left.max(CLOSE_ATTEMPT), tries).await {
+            Ok(closed) => closed,
+            Err(_) => anyhow::bail!(
+                "the close of {id} was cut short to leave time for recording the outcome: check that it allows nothing"
+            ),
+        }
     }
 }
 

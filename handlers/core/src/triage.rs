@@ -121,6 +121,14 @@ fn skip_reason(f: &Finding) -> Option<String> {
     None
 }
 
+/// The policy's decision, or verify's for its test finding (never remediated, whatever the policy).
+fn decide(policy: &Policy, f: &Finding) -> Decision {
+    if crate::verify::is_test(f) {
+        return crate::verify::decision();
+    }
+    policy.decide(f)
+}
+
 /// Decide every finding of `input`. Returns the decisions and the findings that could not be read.
 pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
     match input {
@@ -128,7 +136,7 @@ pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
             found
                 .ok
                 .iter()
-                .map(|f| make(f, policy.decide(f), false, false, skip_reason(f)))
+                .map(|f| make(f, decide(policy, f), false, false, skip_reason(f)))
                 .collect(),
             found.rejected.clone(),
         ),
@@ -136,7 +144,7 @@ pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
             found
                 .ok
                 .iter()
-                .map(|f| make(f, policy.decide(f), false, false, skip_reason(f)))
+                .map(|f| make(f, decide(policy, f), false, false, skip_reason(f)))
                 .collect(),
             found.rejected.clone(),
         ),

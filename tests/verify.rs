@@ -46,10 +46,15 @@ fn bootstrap() -> PathBuf {
 impl World {
     /// The stack deployed with every feature on: enforce mode, both feeds, the V2 automation rules.
     fn new() -> World {
+        World::with("")
+    }
+
+    /// The same, with `feeds` added to its `[securityhub]` section.
+    fn with(feeds: &str) -> World {
         let emu = Pipeline::start();
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
-            "[stack]\nname = \"{STACK}\"\n\n[lambda]\nrole_propagation_timeout_seconds = 0\n\n[remediation]\nmode = \"enforce\"\n\n[securityhub]\nautomation_rules = true\n"
+            "[stack]\nname = \"{STACK}\"\n\n[lambda]\nrole_propagation_timeout_seconds = 0\n\n[remediation]\nmode = \"enforce\"\n\n[securityhub]\nautomation_rules = true\n{feeds}"
         );
         std::fs::write(dir.path().join("secauto.toml"), config).expect("config");
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -448,4 +453,235 @@ fn an_interrupted_verify_leaves_nothing_behind() {
     );
     assert!(text.contains("Verify interrupted"), "{text}");
     assert_eq!(w.leftovers(), Vec::<String>::new());
+}
+
+/// Where the stack subscribes only to today's Security Hub (OCSF), which has no operation to import
+/// a finding (BatchImportFindings is Security Hub CSPM's): no test finding is made; the import hop
+/// says why, and each other hop's rule, function and permission are checked — a disabled OCSF
+/// findings rule fails the triage hop.
+#[test]
+fn where_only_todays_security_hub_feeds_triage_each_hop_is_checked_not_exercised() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::with("feeds = [\"ocsf\"]\n");
+    let (code, doc) = w.verify(&[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(
+        detail(&doc, "import").starts_with(
+            "not exercised: the stack subscribes only to today's Security Hub's OCSF feed"
+        ),
+        "{doc:#}"
+    );
+    for name in ["triage", "remediation", "notification"] {
+        assert_eq!(hop(&doc, name)["ok"], true, "{doc:#}");
+        assert!(
+            detail(&doc, name).starts_with("not exercised; configuration checked"),
+            "{doc:#}"
+        );
+    }
+    assert!(
+        doc["finding"].is_null() && doc["to_notification_ms"].is_null(),
+        "{doc:#}"
+    );
+    assert!(w.test_findings().is_empty());
+    let rule = format!("{STACK}-findings-ocsf");
+    w.disable(&rule, false);
+    let (code, doc) = w.verify(&[]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        detail(&doc, "triage").contains(&format!("rule {rule} is DISABLED")),
+        "{doc:#}"
+    );
+    assert_eq!(w.leftovers(), Vec::<String>::new());
+}
+
+/// The example workflows run verify after deploy, on main and nightly, into the job summary.
+#[test]
+fn the_example_workflows_verify_after_deploy() {
+    for file in ["github-actions.yml", "github-actions-fleet.yml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(file);
+        let text = std::fs::read_to_string(path).unwrap();
+        let deploy = text.find("secauto deploy plan.json").expect("deploy");
+        let verify = text
+            .find("run: secauto verify")
+            .unwrap_or_else(|| panic!("{file}: no verify"));
+        assert!(deploy < verify, "{file}: verify comes after deploy");
+        let step = &text[text[..verify].rfind("- name:").unwrap()..verify];
+        assert!(
+            step.contains("github.event_name != 'pull_request'"),
+            "{file}: {step}"
+        );
+        assert!(step.contains("!cancelled()"), "{file}: {step}");
+        let line = text[verify..].lines().next().unwrap();
+        assert!(
+            line.contains("--output markdown >> \"$GITHUB_STEP_SUMMARY\""),
+            "{line}"
+        );
+    }
+}
+
+fn percentile(xs: &[u64], p: f64) -> u64 {
+    let mut xs = xs.to_vec();
+    xs.sort_unstable();
+    xs[((xs.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Time to respond on the emulators: 20 verify runs (every feature on, Security Hub read every
+/// 50 ms), from BatchImportFindings to the notification on the topic, median and p95, and each
+/// hop's median and share of the median total. Prints figures; asserts only that every run works.
+#[test]
+#[ignore = "a benchmark: bash scripts/bench.sh"]
+fn verify_benchmark() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new();
+    let runs: usize = std::env::var("VERIFY_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let (mut total, mut hops) = (
+        Vec::new(),
+        std::collections::BTreeMap::<String, Vec<u64>>::new(),
+    );
+    for _ in 0..runs {
+        let out = w
+            .command(&["verify", "--output", "json", "--no-progress"])
+            .env("SECAUTO_VERIFY_POLL_MS", "50")
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{doc:#}");
+        total.push(doc["to_notification_ms"].as_u64().unwrap());
+        for h in doc["hops"].as_array().unwrap() {
+            hops.entry(h["name"].as_str().unwrap().to_string())
+                .or_default()
+                .push(h["ms"].as_u64().unwrap());
+        }
+    }
+    let median = percentile(&total, 0.5);
+    eprintln!(
+        "import → notification over {runs} runs: median {median} ms, p95 {} ms, min {} ms, max {} ms",
+        percentile(&total, 0.95),
+        total.iter().min().unwrap(),
+        total.iter().max().unwrap()
+    );
+    for name in [
+        "import",
+        "triage",
+        "remediation",
+        "notification",
+        "clean-up",
+    ] {
+        let m = percentile(&hops[name], 0.5);
+        eprintln!(
+            "  {name:<13} median {m:>5} ms  p95 {:>5} ms  share of the median {:>3.0}%",
+            percentile(&hops[name], 0.95),
+            100.0 * m as f64 / median.max(1) as f64
+        );
+    }
+    assert_eq!(w.leftovers(), Vec::<String>::new());
+}
+
+/// A response event that claims to be verify's (`"verify": true`) about a real finding — put on
+/// the stack's bus by anyone who may — is refused by remediation after it reads the finding again:
+/// the finding is not marked, and the topic says why.
+#[test]
+fn a_forged_verify_event_about_a_real_finding_is_refused() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new();
+    let product = format!("arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default");
+    // LOW: below the findings rule's severities, so only the forged event reaches a function.
+    let real = json!({"SchemaVersion": "2018-10-08", "Id": "real-finding-1", "ProductArn": product,
+        "GeneratorId": "g", "AwsAccountId": ACCOUNT, "Types": ["Software and Configuration Checks"],
+        "CreatedAt": "2026-12-02T00:00:00Z", "UpdatedAt": "2026-12-02T00:00:00Z",
+        "Severity": {"Label": "LOW"}, "Title": "a real finding", "Description": "d",
+        "Resources": [{"Type": "AwsEc2SecurityGroup", "Id": "sg-0123456789abcdef0"}]});
+    let out = w.securityhub("POST", "/findings/import", &json!({"Findings": [real]}));
+    assert_eq!(out["FailedCount"], 0, "{out}");
+    let inbox = w.rt.block_on(subscribe(&w.clients));
+    let detail = json!({"stack": STACK, "action": "notify-only", "rule": "secauto-verify",
+        "mode": "notify-only", "verify": true, "finding": {"id": "real-finding-1",
+        "product_arn": product, "product": "Default", "title": "a real finding", "description": "d",
+        "severity": "LOW", "account": ACCOUNT, "region": REGION, "types": [], "updated_at": null,
+        "resources": [{"Type": "AwsEc2SecurityGroup", "Id": "sg-0123456789abcdef0"}]}});
+    w.rt.block_on(async {
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .event_bus_name(format!("{STACK}-events"))
+            .source(format!("secauto.{STACK}"))
+            .detail_type("Security Response Required")
+            .detail(detail.to_string())
+            .build();
+        let out = w
+            .clients
+            .events
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.failed_entry_count(), 0, "{out:?}");
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut kinds = Vec::new();
+    while !kinds.contains(&"refused".to_string()) && Instant::now() < deadline {
+        kinds.extend(w.rt.block_on(receive(&w.clients, &inbox)));
+    }
+    assert!(
+        kinds.contains(&"refused".to_string()),
+        "{kinds:?}\n{}",
+        w.emu.logs()
+    );
+    let filters = json!({"Filters": {"Id": [{"Value": "real-finding-1", "Comparison": "EQUALS"}]}});
+    let f = &w.securityhub("POST", "/findings", &filters)["Findings"][0];
+    assert_eq!(f["Workflow"]["Status"], "NEW", "{f}");
+    assert!(
+        f["UserDefinedFields"]["secauto:remediation"].is_null(),
+        "{f}"
+    );
+}
+
+/// A queue subscribed to the stack's topic; its URL.
+async fn subscribe(c: &Clients) -> String {
+    let url = c
+        .sqs
+        .create_queue()
+        .queue_name("team-inbox")
+        .send()
+        .await
+        .unwrap();
+    let url = url.queue_url().unwrap().to_string();
+    let arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:team-inbox");
+    let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-notifications");
+    c.sns
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+/// The `message_type` of each message on `queue` (waiting a second).
+async fn receive(c: &Clients, queue: &str) -> Vec<String> {
+    let out = c
+        .sqs
+        .receive_message()
+        .queue_url(queue)
+        .wait_time_seconds(1)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    out.messages()
+        .iter()
+        .map(|m| {
+            let v: Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
+            v["MessageAttributes"]["message_type"]["Value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
 }

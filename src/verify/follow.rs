@@ -14,6 +14,14 @@ use crate::stack::Names;
 /// How often Security Hub is read (GetFindings: 3 requests a second, burst 6).
 const POLL: Duration = Duration::from_millis(250);
 
+/// [`POLL`], or `SECAUTO_VERIFY_POLL_MS` (the benchmark reads the emulator more often).
+fn poll() -> Duration {
+    std::env::var("SECAUTO_VERIFY_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(POLL, Duration::from_millis)
+}
+
 /// When each hop was seen.
 #[derive(Debug, Default, Clone, Copy)]
 struct Times {
@@ -122,7 +130,7 @@ async fn watch(c: &Clients, f: &TestFinding, inbox: &Inbox, deadline: Instant) -
                     break;
                 }
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(poll()).await;
         }
         finding_done.store(true, Ordering::SeqCst);
         t

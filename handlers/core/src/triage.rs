@@ -218,6 +218,28 @@ mod tests {
         );
     }
 
+    /// verify's test finding is sent on as notify-only, in notify-only mode, even by a policy that
+    /// would ignore it or remediate it.
+    #[test]
+    fn the_verify_test_finding_is_notify_only_whatever_the_policy() {
+        let p = Policy {
+            rules: vec![crate::policy::Rule::new("drop-all", Action::Ignore)],
+        };
+        let f = json!({"Id": "secauto-verify-s-1", "ProductArn": "p", "UpdatedAt": "t1",
+            "Severity": {"Label": "LOW"}, "ProductFields": {"secauto:verify": "test"},
+            "Resources": [{"Type": "AwsEc2SecurityGroup", "Id": "sg-1"}]});
+        let t = &triage(&p, &imported(f)).0[0];
+        assert!(t.is_actionable());
+        assert_eq!(t.action, Action::NotifyOnly);
+        assert_eq!(t.mode, Some(Mode::NotifyOnly));
+        assert_eq!(t.rule.as_deref(), Some(crate::verify::RULE));
+        let event = crate::ResponseEvent::new("s", &t.finding, &t.decision(), false, false);
+        assert!(event.verify);
+        let plain =
+            json!({"Id": "a", "ProductArn": "p", "UpdatedAt": "t1", "Severity": {"Label": "LOW"}});
+        assert_eq!(triage(&p, &imported(plain)).0[0].action, Action::Ignore);
+    }
+
     #[test]
     fn not_available_findings_are_never_actionable() {
         let f: Finding = serde_json::from_value(serde_json::json!({

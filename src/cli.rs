@@ -110,8 +110,9 @@ pub enum Command {
     /// remediation (a dry run) and notification, each hop timed; then archived, and everything
     /// verify made removed. Exit 0 when every hop works, 1 otherwise
     Verify {
-        /// How long to wait for the whole path, in seconds
-        #[arg(long, value_name = "SECONDS", default_value_t = 60,
+        /// How long to wait for the whole path, in seconds (Security Hub may take minutes to show
+        /// an update, AWS says)
+        #[arg(long, value_name = "SECONDS", default_value_t = 180,
               value_parser = clap::value_parser!(u64).range(1..=900))]
         timeout: u64,
     },

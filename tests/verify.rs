@@ -492,6 +492,15 @@ fn where_only_todays_security_hub_feeds_triage_each_hop_is_checked_not_exercised
         "{doc:#}"
     );
     assert_eq!(w.leftovers(), Vec::<String>::new());
+    w.disable(&rule, true);
+    // Security Hub CSPM turned off: DescribeHub answers InvalidAccessException.
+    w.securityhub("DELETE", "/accounts", &json!({}));
+    let (code, doc) = w.verify(&[]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(
+        detail(&doc, "import").starts_with("not exercised: Security Hub CSPM is not enabled here"),
+        "{doc:#}"
+    );
 }
 
 /// The example workflows run verify after deploy, on main and nightly, into the job summary.
@@ -684,4 +693,61 @@ async fn receive(c: &Clients, queue: &str) -> Vec<String> {
                 .to_string()
         })
         .collect()
+}
+
+/// What the emulator does not do and AWS documents: GetFindings is limited to 3 requests a second
+/// (bursts of 6) and answers LimitExceededException (429) beyond, and a BatchUpdateFindings "can
+/// take several minutes" to show. Through the testkit proxy, with verify reading Security Hub every
+/// 50 ms and triage's own mark never shown: verify rides out the throttling, sees the path through
+/// remediation's mark, and says the triage mark was not seen — exit 0, nothing left behind.
+#[test]
+fn mocked_verify_rides_out_getfindings_throttling_and_a_late_triage_mark() {
+    use secauto_testkit::proxy::{Message, Options, Proxy, Rule, Shim};
+    struct LateMark;
+    impl Shim for LateMark {
+        fn respond(&self, request: &Message, response: &mut Message) {
+            let (method, path) = request.method_path();
+            if method != "POST" || path != "/findings" || response.status() != 200 {
+                return;
+            }
+            let Ok(mut page) = serde_json::from_slice::<Value>(&response.body) else {
+                return;
+            };
+            for f in page["Findings"].as_array_mut().into_iter().flatten() {
+                if let Some(u) = f["UserDefinedFields"].as_object_mut() {
+                    u.remove("secauto:triaged-at");
+                }
+            }
+            response.body = page.to_string().into_bytes();
+            response.set_header("Content-Length", &response.body.len().to_string());
+        }
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new();
+    let proxy = Proxy::start_opts(
+        &w.emu.securityhub,
+        Options {
+            shim: Some(std::sync::Arc::new(LateMark)),
+            rules: vec![Rule::rate_limit("POST", "/findings", 3.0, 6)],
+            ..Options::default()
+        },
+    );
+    let out = w
+        .command(&["verify", "--output", "json", "--no-progress"])
+        .env("AWS_ENDPOINT_URL_SECURITYHUB", &proxy.url)
+        .env("SECAUTO_VERIFY_POLL_MS", "50")
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    assert!(
+        proxy.injected().iter().any(|i| i.starts_with("Throttle")),
+        "{:?}",
+        proxy.injected()
+    );
+    assert!(
+        detail(&doc, "triage").contains("its own mark on the finding was not seen"),
+        "{doc:#}"
+    );
+    assert_eq!(w.leftovers(), Vec::<String>::new());
 }

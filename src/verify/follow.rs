@@ -10,6 +10,7 @@ use super::inbox::Inbox;
 use super::{update, Hop, Options, Shared, Verification};
 use crate::aws::Clients;
 use crate::stack::Names;
+use secauto_core::verify::ID_PREFIX;
 
 /// How often Security Hub is read (GetFindings: 3 requests a second, burst 6).
 const POLL: Duration = Duration::from_millis(250);
@@ -26,6 +27,8 @@ fn poll() -> Duration {
 #[derive(Debug, Default, Clone, Copy)]
 struct Times {
     triage: Option<Instant>,
+    /// Triage's own mark (`secauto:triaged-at`) was seen, not only what came after it.
+    triage_marked: bool,
     remediation: Option<Instant>,
     notification: Option<Instant>,
     remediation_message: Option<Instant>,
@@ -64,7 +67,12 @@ pub(super) async fn walk(c: &Clients, n: &Names, opts: &Options, made: &Shared) 
         &n.region,
         &opts.severity,
     );
-    let queue = format!("{}-verify-{}", n.stack, std::process::id());
+    // Unique to the run: SQS refuses a queue name deleted less than 60 seconds ago.
+    let queue = f.id.trim_start_matches(ID_PREFIX).replacen(
+        &format!("{}-", n.stack),
+        &format!("{}-verify-", n.stack),
+        1,
+    );
     let opened = Inbox::open(c, &queue, &n.topic_arn(), &f.id, &|i| {
         let i = i.clone();
         update(made, move |m| m.inbox = i)
@@ -123,6 +131,7 @@ async fn watch(c: &Clients, f: &TestFinding, inbox: &Inbox, deadline: Instant) -
                 let now = Instant::now();
                 if t.triage.is_none() && seen.fields.contains_key("secauto:triaged-at") {
                     t.triage = Some(now);
+                    t.triage_marked = true;
                 }
                 if seen.fields.get("secauto:remediation").map(String::as_str) == Some("dry-run") {
                     t.triage.get_or_insert(now);
@@ -193,7 +202,7 @@ async fn judge(c: &Clients, n: &Names, f: &TestFinding, t: Times, imported: Inst
     };
     let mut hops = Vec::new();
     hops.push(match t.triage {
-        Some(at) => hop(
+        Some(at) if t.triage_marked => hop(
             "triage",
             true,
             ms(imported, at),
@@ -202,6 +211,11 @@ async fn judge(c: &Clients, n: &Names, f: &TestFinding, t: Times, imported: Inst
                 n.rule("findings")
             ),
         ),
+        // Only triage puts response events on the stack's bus: remediation's mark proves it ran.
+        Some(at) => hop("triage", true, ms(imported, at), format!(
+            "rule {} fired and triage sent the response event; its own mark on the finding was not seen (Security Hub may show an update late, or triage's BatchUpdateFindings failed: see log group /aws/lambda/{})",
+            n.rule("findings"), n.function("triage")
+        )),
         None => hop(
             "triage",
             false,

@@ -53,6 +53,7 @@ async fn one(
                 .find(|s| config.findings.severities.iter().any(|c| c == *s))
                 .map_or_else(|| "HIGH".into(), |s| s.to_string()),
             cspm_feed: crate::engine::hub::feeds(stack).contains(&Feed::Cspm),
+            ocsf_feed: crate::engine::hub::feeds(stack).contains(&Feed::Ocsf),
         };
         verify::run(&s.ctx.clients, &n, &opts).await
     };

@@ -104,7 +104,7 @@ pub(super) async fn walk(c: &Clients, n: &Names, opts: &Options, made: &Shared) 
     let g = f.clone();
     update(made, move |m| m.finding = Some(g));
     let times = watch(c, &f, &inbox, deadline).await;
-    if times.remediation.is_some() {
+    if times.remediation.is_some() && opts.ocsf_feed {
         update(made, |m| m.twin_moving = true);
     }
     let mut hops = vec![hop(

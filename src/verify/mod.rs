@@ -57,6 +57,9 @@ pub struct Options {
     pub severity: String,
     /// The stack subscribes triage to Security Hub CSPM's feed (the one a test finding can enter).
     pub cspm_feed: bool,
+    /// The stack subscribes triage to today's Security Hub's feed too: the finding's OCSF twin,
+    /// where Security Hub makes one, travels the path as well.
+    pub ocsf_feed: bool,
 }
 
 /// What verify made so far: what its clean-up removes.

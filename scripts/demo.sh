@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole job against local AWS emulators: build, deploy, status, a finding from import to the team,
+# The whole job against local AWS emulators: build, deploy, status, verify, a finding from import to the team,
 # a drift and its repair, destroy.
 # scripts/emulators.sh starts them on free loopback ports: ministack (IAM, STS, KMS, SNS, SQS, Lambda —
 # which keeps DeadLetterConfig, as AWS does, and runs the functions — and CloudWatch), moto (EventBridge's
@@ -52,6 +52,10 @@ run build --profile dev
 run_rc plan
 run deploy
 run status
+echo; echo "== verify: a test finding (marked secauto:verify, about a resource that does not exist) followed through"
+echo "   every hop — findings rule → triage → response event → remediation's dry run → notification on the topic —"
+echo "   each hop timed; then archived, and verify's own queue and subscription removed"
+run verify
 echo; echo "== a finding imported into Security Hub reaches the team: findings rule → triage → the stack's bus →"
 echo "   remediation and notification → the topic → an SQS queue subscribed to it (in both formats: with both"
 echo "   Security Hubs on, the finding also arrives as its OCSF twin; remediation is notify-only here)"

@@ -106,6 +106,16 @@ pub enum Command {
     },
     /// Read every resource and report in sync, drifted, missing or unmanaged; exit 0 all in sync, 2 otherwise
     Status,
+    /// Prove the deployed path works: a test finding is imported and followed through triage,
+    /// remediation (a dry run) and notification, each hop timed; then archived, and everything
+    /// verify made removed. Exit 0 when every hop works, 1 otherwise
+    Verify {
+        /// How long to wait for the whole path, in seconds (Security Hub may take minutes to show
+        /// an update, AWS says)
+        #[arg(long, value_name = "SECONDS", default_value_t = 180,
+              value_parser = clap::value_parser!(u64).range(1..=900))]
+        timeout: u64,
+    },
     /// Delete every resource the stack owns, in reverse dependency order
     Destroy {
         /// Do not ask for confirmation (needed when stdin is not a terminal)

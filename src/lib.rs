@@ -24,5 +24,6 @@ mod saved_plan;
 mod session;
 pub mod stack;
 pub mod state;
+pub mod verify;
 
 pub use app::{main, run_args};

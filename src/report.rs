@@ -415,3 +415,70 @@ pub fn outcome_markdown(verb: &str, stack: &Stack, outcome: &Outcome, unchanged:
     }
     out
 }
+
+/// verify's result as JSON: `ok`, and each hop's name, outcome, milliseconds and detail.
+pub fn verify_json(stack: &Stack, v: &crate::verify::Verification) -> Value {
+    json!({
+        "format_version": FORMAT_VERSION,
+        "stack": stack.name,
+        "region": stack.region,
+        "account": stack.account,
+        "ok": v.ok(),
+        "interrupted": v.interrupted,
+        "finding": v.finding,
+        "to_notification_ms": v.to_notification_ms,
+        "hops": v.hops,
+    })
+}
+
+/// The last line of verify's text: the verdict.
+fn verify_summary(v: &crate::verify::Verification) -> String {
+    let failed: Vec<&str> = v.hops.iter().filter(|h| !h.ok).map(|h| h.name).collect();
+    match (v.interrupted, v.to_notification_ms) {
+        (true, _) => "Verify interrupted: the path was not proven.".into(),
+        (false, Some(ms)) if failed.is_empty() => {
+            format!("Verify: the path works; a finding reached the topic in {ms} ms.")
+        }
+        _ if failed.is_empty() => "Verify: every hop checked.".into(),
+        _ => format!("Verify FAILED: {}.", failed.join(", ")),
+    }
+}
+
+/// verify's result as text: one line per hop.
+pub fn verify_text(stack: &Stack, v: &crate::verify::Verification) -> String {
+    let mut out = format!(
+        "Stack {} in {} (account {}):\n",
+        stack.name, stack.region, stack.account
+    );
+    for h in &v.hops {
+        let mark = if h.ok { "ok    " } else { "FAILED" };
+        out.push_str(&format!(
+            "  {mark} {:<13} {:>6} ms  {}\n",
+            h.name, h.ms, h.detail
+        ));
+    }
+    out.push_str(&verify_summary(v));
+    out.push('\n');
+    out
+}
+
+/// verify's result as markdown.
+pub fn verify_markdown(stack: &Stack, v: &crate::verify::Verification) -> String {
+    let mut out = format!(
+        "### secauto verify: `{}` in {} (account {})\n\n**{}**\n\n| hop | | ms | detail |\n|---|---|---|---|\n",
+        stack.name,
+        stack.region,
+        stack.account,
+        verify_summary(v)
+    );
+    for h in &v.hops {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            h.name,
+            if h.ok { "ok" } else { "**failed**" },
+            h.ms,
+            md_cell(&h.detail)
+        ));
+    }
+    out
+}

@@ -138,6 +138,31 @@ fn a_fleet_of_eight_targets_deploys_reports_one_drift_repairs_it_and_destroys() 
     let s = p.run(&["status", "--output", "json"]);
     assert_eq!(s.code, 0, "{}", failed(&s.json()).join("\n"));
 
+    // verify on every target at once, one result: a member stack has no path of its own; the
+    // administrator's is followed (moto runs no function: its triage hop fails, named, and exits 1)
+    // and what verify made is removed (the sweep at the end finds nothing left).
+    let v = p.run(&["verify", "--timeout", "3", "--output", "json"]);
+    assert_eq!(v.code, 1, "{}{}", v.stdout, v.stderr);
+    let json = v.json();
+    assert_eq!(json["command"], "verify");
+    let targets = json["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 8, "{json:#}");
+    for t in targets {
+        let hops = t["result"]["hops"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{t}"));
+        if t["account"] == CALLER && t["region"] == "us-east-1" {
+            assert_eq!(t["exit_code"], 1, "{t}");
+            let triage = hops.iter().find(|h| h["name"] == "triage").unwrap();
+            assert_eq!(triage["ok"], false, "{t}");
+            assert_eq!(hops.last().unwrap()["name"], "clean-up", "{t}");
+            assert_eq!(hops.last().unwrap()["ok"], true, "{t}");
+        } else {
+            assert_eq!(t["exit_code"], 0, "{t}");
+            assert_eq!(hops[0]["name"], "member", "{t}");
+        }
+    }
+
     // Drift in one member: its isolation document is deleted out of band.
     rt().block_on(async {
         emu.clients_in(Some("222222222222"), "us-west-2")

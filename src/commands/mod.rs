@@ -12,13 +12,14 @@ mod status;
 mod targets;
 mod unlock;
 mod validate;
+mod verify;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::interrupt::or_exit;
 
-/// Run one command. deploy and destroy handle a signal themselves (what is in flight finishes
+/// Run one command. deploy, destroy and verify handle a signal themselves (what is in flight finishes
 /// and is recorded); every other command stops at the first one, with exit code 130.
 pub async fn run(cli: Cli) -> Result<u8> {
     let g = cli.global;
@@ -30,6 +31,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Destroy { yes } => stopped_is_130(Box::pin(destroy::run(&g, yes)).await),
         Command::Plan { out } => or_exit(Box::pin(plan::run(&g, out.as_deref()))).await,
         Command::Status => or_exit(Box::pin(status::run(&g))).await,
+        // verify cleans up after a signal itself (what it made is removed), then exits 130.
+        Command::Verify { timeout } => stopped_is_130(Box::pin(verify::run(&g, timeout)).await),
         Command::Unlock { id } => or_exit(Box::pin(unlock::run(&g, &id))).await,
         Command::Targets => or_exit(Box::pin(targets::run(&g))).await,
         Command::Build { bootstrap, profile } => or_exit(build::run(&g, bootstrap, &profile)).await,

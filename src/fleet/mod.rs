@@ -26,6 +26,7 @@ pub enum Job {
     Status,
     Deploy,
     Destroy,
+    Verify,
 }
 
 impl Job {
@@ -36,6 +37,7 @@ impl Job {
             Job::Status => "status",
             Job::Deploy => "deploy",
             Job::Destroy => "destroy",
+            Job::Verify => "verify",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod response;
 #[cfg(feature = "sdk")]
 pub mod retry;
 pub mod triage;
+pub mod verify;
 
 pub use envelope::{parse_input, Input, InputError};
 pub use finding::{Finding, OcsfIdentity, Severity};

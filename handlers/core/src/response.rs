@@ -55,6 +55,9 @@ pub struct ResponseEvent {
     /// The mode the rule chose (`None`: the stack's `[remediation] mode`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+    /// The finding is `secauto verify`'s test ([`crate::verify`]): remediation only records a dry run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify: bool,
     pub finding: FindingSummary,
 }
 
@@ -107,6 +110,7 @@ impl ResponseEvent {
             escalate,
             forced,
             mode: d.mode,
+            verify: crate::verify::is_test(f),
             finding: FindingSummary::of(f),
         }
     }

@@ -121,6 +121,14 @@ fn skip_reason(f: &Finding) -> Option<String> {
     None
 }
 
+/// The policy's decision, or verify's for its test finding (never remediated, whatever the policy).
+fn decide(policy: &Policy, f: &Finding) -> Decision {
+    if crate::verify::is_test(f) {
+        return crate::verify::decision();
+    }
+    policy.decide(f)
+}
+
 /// Decide every finding of `input`. Returns the decisions and the findings that could not be read.
 pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
     match input {
@@ -128,7 +136,7 @@ pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
             found
                 .ok
                 .iter()
-                .map(|f| make(f, policy.decide(f), false, false, skip_reason(f)))
+                .map(|f| make(f, decide(policy, f), false, false, skip_reason(f)))
                 .collect(),
             found.rejected.clone(),
         ),
@@ -136,7 +144,7 @@ pub fn triage(policy: &Policy, input: &Input) -> (Vec<Triaged>, Vec<Rejected>) {
             found
                 .ok
                 .iter()
-                .map(|f| make(f, policy.decide(f), false, false, skip_reason(f)))
+                .map(|f| make(f, decide(policy, f), false, false, skip_reason(f)))
                 .collect(),
             found.rejected.clone(),
         ),
@@ -208,6 +216,28 @@ mod tests {
             triage(&p, &imported(done)).0[0].is_actionable(),
             "a newer version is triaged again"
         );
+    }
+
+    /// verify's test finding is sent on as notify-only, in notify-only mode, even by a policy that
+    /// would ignore it or remediate it.
+    #[test]
+    fn the_verify_test_finding_is_notify_only_whatever_the_policy() {
+        let p = Policy {
+            rules: vec![crate::policy::Rule::new("drop-all", Action::Ignore)],
+        };
+        let f = json!({"Id": "secauto-verify-s-1", "ProductArn": "p", "UpdatedAt": "t1",
+            "Severity": {"Label": "LOW"}, "ProductFields": {"secauto:verify": "test"},
+            "Resources": [{"Type": "AwsEc2SecurityGroup", "Id": "sg-1"}]});
+        let t = &triage(&p, &imported(f)).0[0];
+        assert!(t.is_actionable());
+        assert_eq!(t.action, Action::NotifyOnly);
+        assert_eq!(t.mode, Some(Mode::NotifyOnly));
+        assert_eq!(t.rule.as_deref(), Some(crate::verify::RULE));
+        let event = crate::ResponseEvent::new("s", &t.finding, &t.decision(), false, false);
+        assert!(event.verify);
+        let plain =
+            json!({"Id": "a", "ProductArn": "p", "UpdatedAt": "t1", "Severity": {"Label": "LOW"}});
+        assert_eq!(triage(&p, &imported(plain)).0[0].action, Action::Ignore);
     }
 
     #[test]

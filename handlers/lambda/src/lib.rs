@@ -19,6 +19,7 @@ pub mod remediate;
 pub mod remediation;
 pub mod retry;
 pub mod triage;
+pub mod verify;
 
 use secauto_core::retry::TooManyRequests;
 

@@ -373,6 +373,9 @@ pub async fn handle(
         mode: event.mode.unwrap_or(env.mode),
         ..env.clone()
     };
+    if event.verify {
+        return crate::verify::dry_run(clients, env, &event).await;
+    }
     let mut live = None;
     if event.action.resource_type().is_some() {
         let (vouched, found) = vouch_live(clients, &event).await?;

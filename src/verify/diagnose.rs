@@ -1,0 +1,166 @@
+//! Why a hop did not happen: each check reads one resource the hop goes through and names it —
+//! the rule (missing, disabled, without the function as target), the function (missing, not
+//! Active), its resource policy (the rule may not invoke it), a message about the test finding in
+//! the stack's dead-letter queue, an alarm of the stack in ALARM.
+
+use aws_sdk_eventbridge::types::RuleState;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+
+use crate::aws::Clients;
+use crate::stack::Names;
+
+/// The path a hop takes: a rule (on the stack's bus or the default one) invoking a function.
+pub struct Path<'a> {
+    /// The rule's config key (`findings`, `remediation`).
+    pub rule: &'a str,
+    /// The function's name suffix (`triage`, `remediation`, `notification`).
+    pub function: &'a str,
+}
+
+/// Every problem found on `path`, the first one most telling; empty when none is seen.
+pub async fn problems(c: &Clients, n: &Names, path: &Path<'_>, finding: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    found.extend(rule(c, n, path).await);
+    found.extend(function(c, n, path).await);
+    found.extend(dead_letters(c, n, finding).await);
+    found.extend(alarms(c, n).await);
+    found
+}
+
+async fn rule(c: &Clients, n: &Names, path: &Path<'_>) -> Option<String> {
+    let name = n.rule(path.rule);
+    let bus = n.rule_bus(path.rule);
+    let out = c
+        .events
+        .describe_rule()
+        .name(&name)
+        .set_event_bus_name(bus.clone())
+        .send()
+        .await;
+    match out {
+        Err(e) if crate::error::is_not_found(&e) => {
+            return Some(format!("rule {name} is missing: run `secauto deploy`"))
+        }
+        Err(e) => return Some(format!("{:#}", crate::error::aws("events:DescribeRule", e))),
+        Ok(r) if r.state() == Some(&RuleState::Disabled) => {
+            return Some(format!(
+                "rule {name} is DISABLED: it never fires (`secauto deploy` enables it again)"
+            ))
+        }
+        Ok(_) => {}
+    }
+    let function = n.function_arn(path.function);
+    let targets = c
+        .events
+        .list_targets_by_rule()
+        .rule(&name)
+        .set_event_bus_name(bus)
+        .send()
+        .await;
+    match targets {
+        Ok(t) if !t.targets().iter().any(|t| t.arn() == function) => Some(format!(
+            "rule {name} has no target {function}: run `secauto deploy`"
+        )),
+        _ => None,
+    }
+}
+
+async fn function(c: &Clients, n: &Names, path: &Path<'_>) -> Option<String> {
+    let name = n.function(path.function);
+    match c.lambda.get_function().function_name(&name).send().await {
+        Err(e) if crate::error::is_not_found(&e) => {
+            return Some(format!("function {name} is missing: run `secauto deploy`"))
+        }
+        Err(e) => return Some(format!("{:#}", crate::error::aws("lambda:GetFunction", e))),
+        Ok(f) => {
+            let state = f.configuration().and_then(|c| c.state());
+            if let Some(s) = state.filter(|s| s.as_str() != "Active") {
+                return Some(format!("function {name} is {}, not Active", s.as_str()));
+            }
+        }
+    }
+    let rule = n.rule_arn(path.rule);
+    let policy = c.lambda.get_policy().function_name(&name).send().await;
+    let allows = match &policy {
+        Ok(p) => p.policy().is_some_and(|p| p.contains(&rule)),
+        Err(_) => false,
+    };
+    (!allows).then(|| {
+        format!("function {name}'s resource policy does not let rule {rule} invoke it (lambda:InvokeFunction for events.amazonaws.com): run `secauto deploy`")
+    })
+}
+
+/// The stack's dead-letter queue's messages about `finding`, read without taking them (visibility
+/// timeout 0): EventBridge's attributes say which rule and target failed, and why.
+async fn dead_letters(c: &Clients, n: &Names, finding: &str) -> Vec<String> {
+    let name = n.name("dlq");
+    let Ok(url) = c.sqs.get_queue_url().queue_name(&name).send().await else {
+        return vec![];
+    };
+    let url = url.queue_url().unwrap_or_default();
+    let mut found = Vec::new();
+    for _ in 0..3 {
+        let Ok(out) = c
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .visibility_timeout(0)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+        else {
+            break;
+        };
+        for m in out.messages() {
+            if !m.body().unwrap_or_default().contains(finding) {
+                continue;
+            }
+            let attr = |k: &str| {
+                m.message_attributes()
+                    .and_then(|a| a.get(k))
+                    .and_then(|v| v.string_value())
+                    .unwrap_or("?")
+                    .to_string()
+            };
+            let line = format!(
+                "dead-letter queue {name} holds the event: rule {} could not deliver it to {}: {} {}",
+                attr("RULE_ARN"),
+                attr("TARGET_ARN"),
+                attr("ERROR_CODE"),
+                attr("ERROR_MESSAGE")
+            );
+            if !found.contains(&line) {
+                found.push(line);
+            }
+        }
+        if !found.is_empty() {
+            break;
+        }
+    }
+    found
+}
+
+async fn alarms(c: &Clients, n: &Names) -> Vec<String> {
+    let Ok(out) = c
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("{}-", n.stack))
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .send()
+        .await
+    else {
+        return vec![];
+    };
+    out.metric_alarms()
+        .iter()
+        .map(|a| {
+            format!(
+                "alarm {} is in ALARM: {}",
+                a.alarm_name().unwrap_or_default(),
+                a.state_reason().unwrap_or_default()
+            )
+        })
+        .collect()
+}

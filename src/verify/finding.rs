@@ -1,0 +1,254 @@
+//! verify's test finding: made, imported (BatchImportFindings with the account's default product
+//! ARN), read back, and closed again — RESOLVED by BatchUpdateFindings, then ARCHIVED by the provider's
+//! own BatchImportFindings (only the provider may set `RecordState`), and its OCSF twin in today's
+//! Security Hub, when there is one, Resolved by BatchUpdateFindingsV2.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use aws_sdk_securityhub::types::{
+    AllowedOperators, AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier,
+    CompositeFilter, NoteUpdate, OcsfFindingFilters, OcsfStringField, OcsfStringFilter, Resource,
+    Severity, StringFilter, StringFilterComparison, WorkflowUpdate,
+};
+use secauto_core::verify::{FIELD, ID_PREFIX};
+
+use crate::aws::Clients;
+
+/// The test finding of one run.
+#[derive(Debug, Clone)]
+pub struct TestFinding {
+    pub id: String,
+    pub product_arn: String,
+    pub account: String,
+    pub region: String,
+    /// A severity the findings rule matches (the first of `[findings] severities`).
+    pub severity: String,
+    pub created_at: String,
+}
+
+/// What Security Hub holds of the test finding now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    pub workflow: String,
+    pub record_state: String,
+    pub note: String,
+    pub fields: HashMap<String, String>,
+}
+
+impl TestFinding {
+    /// A new test finding of the stack's account and region; its id is unique to this run.
+    pub fn new(stack: &str, partition: &str, account: &str, region: &str, severity: &str) -> Self {
+        let now = chrono::Utc::now();
+        let id = format!(
+            "{ID_PREFIX}{stack}-{}-{}",
+            now.timestamp_millis(),
+            std::process::id()
+        );
+        TestFinding {
+            product_arn: format!(
+                "arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
+            ),
+            id,
+            account: account.into(),
+            region: region.into(),
+            severity: severity.into(),
+            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+
+    /// The finding as ASFF. Its one resource is of type `Other` with an id that names nothing, and
+    /// triage sends a test finding on as notify-only whatever the policy: no remediation can act.
+    fn asff(&self, record_state: &str) -> AwsSecurityFinding {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let said = "secauto verify test finding: safe to ignore; verify archives it when done";
+        AwsSecurityFinding::builder()
+            .schema_version("2018-10-08")
+            .id(&self.id)
+            .product_arn(&self.product_arn)
+            .generator_id("secauto-verify")
+            .aws_account_id(&self.account)
+            .region(&self.region)
+            .types("Software and Configuration Checks/secauto/Verify")
+            .created_at(&self.created_at)
+            .updated_at(now)
+            .severity(
+                Severity::builder()
+                    .label(self.severity.as_str().into())
+                    .build(),
+            )
+            .title("[secauto verify] test finding: not a real issue")
+            .description(said)
+            .product_fields(FIELD, said)
+            .user_defined_fields(FIELD, "test")
+            .resources(
+                Resource::builder()
+                    .r#type("Other")
+                    .id(format!("secauto-verify-nonexistent-{}", self.id.len()))
+                    .region(&self.region)
+                    .build(),
+            )
+            .record_state(record_state.into())
+            .build()
+    }
+
+    /// BatchImportFindings of the finding (`ACTIVE`, or `ARCHIVED` to close it).
+    pub async fn import(&self, c: &Clients, record_state: &str) -> Result<()> {
+        let out = c
+            .securityhub
+            .batch_import_findings()
+            .findings(self.asff(record_state))
+            .send()
+            .await
+            .map_err(|e| crate::error::aws("securityhub:BatchImportFindings", e))?;
+        if let Some(f) = out.failed_findings().first() {
+            anyhow::bail!(
+                "securityhub:BatchImportFindings refused the test finding: {}: {}",
+                f.error_code().unwrap_or_default(),
+                f.error_message().unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
+
+    /// The finding as Security Hub CSPM holds it (GetFindings by Id and ProductArn).
+    pub async fn read(&self, c: &Clients) -> Result<Option<Seen>> {
+        let exact = |v: &str| {
+            StringFilter::builder()
+                .value(v)
+                .comparison(StringFilterComparison::Equals)
+                .build()
+        };
+        let filters = AwsSecurityFindingFilters::builder()
+            .id(exact(&self.id))
+            .product_arn(exact(&self.product_arn))
+            .build();
+        let out = Box::pin(c.securityhub.get_findings().filters(filters).send())
+            .await
+            .map_err(|e| crate::error::aws("securityhub:GetFindings", e))?;
+        Ok(out
+            .findings()
+            .iter()
+            .find(|f| f.id() == Some(self.id.as_str()))
+            .map(|f| Seen {
+                workflow: f
+                    .workflow()
+                    .and_then(|w| w.status())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                record_state: f
+                    .record_state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                note: f
+                    .note()
+                    .and_then(|n| n.text())
+                    .unwrap_or_default()
+                    .to_string(),
+                fields: f.user_defined_fields().cloned().unwrap_or_default(),
+            }))
+    }
+
+    /// Close the finding: RESOLVED with a note, then ARCHIVED by its provider.
+    pub async fn archive(&self, c: &Clients) -> Result<()> {
+        let ident = AwsSecurityFindingIdentifier::builder()
+            .id(&self.id)
+            .product_arn(&self.product_arn)
+            .build();
+        let out = c
+            .securityhub
+            .batch_update_findings()
+            .finding_identifiers(ident)
+            .workflow(WorkflowUpdate::builder().status("RESOLVED".into()).build())
+            .note(
+                NoteUpdate::builder()
+                    .text("secauto verify: test finding, resolved and archived")
+                    .updated_by("secauto verify")
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| crate::error::aws("securityhub:BatchUpdateFindings", e))?;
+        if let Some(f) = out.unprocessed_findings().first() {
+            anyhow::bail!(
+                "securityhub:BatchUpdateFindings left the test finding unprocessed: {}",
+                f.error_message().unwrap_or_default()
+            );
+        }
+        self.import(c, "ARCHIVED").await
+    }
+
+    /// The `metadata.uid` and `status_id` of the finding's OCSF twins in today's Security Hub
+    /// (GetFindingsV2 by `finding_info.uid`); none where it is off.
+    pub async fn twins(&self, c: &Clients) -> Vec<(String, i64, String)> {
+        let filter = OcsfStringFilter::builder()
+            .field_name(OcsfStringField::FindingInfoUid)
+            .filter(
+                StringFilter::builder()
+                    .value(&self.id)
+                    .comparison(StringFilterComparison::Equals)
+                    .build(),
+            )
+            .build();
+        let filters = OcsfFindingFilters::builder()
+            .composite_filters(
+                CompositeFilter::builder()
+                    .operator(AllowedOperators::And)
+                    .string_filters(filter)
+                    .build(),
+            )
+            .build();
+        let Ok(out) = c
+            .securityhub
+            .get_findings_v2()
+            .filters(filters)
+            .send()
+            .await
+        else {
+            return vec![];
+        };
+        out.findings()
+            .iter()
+            .map(crate::verify::document_json)
+            .filter(|f| f["finding_info"]["uid"] == self.id.as_str())
+            .filter_map(|f| {
+                let uid = f["metadata"]["uid"].as_str()?.to_string();
+                let comment = f["comment"].as_str().unwrap_or_default().to_string();
+                Some((uid, f["status_id"].as_i64().unwrap_or(0), comment))
+            })
+            .collect()
+    }
+
+    /// Resolve the OCSF twins (status_id 4) with a comment.
+    pub async fn resolve_twins(&self, c: &Clients, uids: Vec<String>) -> Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let out = c
+            .securityhub
+            .batch_update_findings_v2()
+            .set_metadata_uids(Some(uids))
+            .status_id(4)
+            .comment("secauto verify: test finding, resolved")
+            .send()
+            .await
+            .map_err(|e| crate::error::aws("securityhub:BatchUpdateFindingsV2", e))?;
+        if let Some(f) = out.unprocessed_findings().first() {
+            anyhow::bail!(
+                "securityhub:BatchUpdateFindingsV2 left the test finding's twin unprocessed: {}",
+                f.error_message().unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Security Hub CSPM is on (DescribeHub): `Ok(false)` where it answers InvalidAccessException.
+pub async fn cspm_enabled(c: &Clients) -> Result<bool> {
+    match c.securityhub.describe_hub().send().await {
+        Ok(_) => Ok(true),
+        Err(e) if crate::error::code(&e) == Some("InvalidAccessException") => Ok(false),
+        Err(e) => Err(crate::error::aws("securityhub:DescribeHub", e))
+            .context("cannot tell whether Security Hub CSPM is enabled"),
+    }
+}

@@ -1,0 +1,309 @@
+//! The walk itself: import the test finding, then watch Security Hub and the inbox at once until
+//! every hop is seen or the time is up; a hop not seen is explained by [`super::diagnose`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::diagnose::{self, Path};
+use super::finding::{cspm_enabled, TestFinding};
+use super::inbox::Inbox;
+use super::{update, Hop, Options, Shared, Verification};
+use crate::aws::Clients;
+use crate::stack::Names;
+use secauto_core::verify::ID_PREFIX;
+
+/// How often Security Hub is read (GetFindings: 3 requests a second, burst 6).
+const POLL: Duration = Duration::from_millis(250);
+
+/// [`POLL`], or `SECAUTO_VERIFY_POLL_MS` (the benchmark reads the emulator more often).
+fn poll() -> Duration {
+    std::env::var("SECAUTO_VERIFY_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(POLL, Duration::from_millis)
+}
+
+/// When each hop was seen.
+#[derive(Debug, Default, Clone, Copy)]
+struct Times {
+    triage: Option<Instant>,
+    /// Triage's own mark (`secauto:triaged-at`) was seen, not only what came after it.
+    triage_marked: bool,
+    remediation: Option<Instant>,
+    notification: Option<Instant>,
+    remediation_message: Option<Instant>,
+}
+
+fn ms(from: Instant, to: Instant) -> u64 {
+    to.saturating_duration_since(from).as_millis() as u64
+}
+
+fn hop(name: &'static str, ok: bool, ms: u64, detail: impl Into<String>) -> Hop {
+    Hop {
+        name,
+        ok,
+        ms,
+        detail: detail.into(),
+    }
+}
+
+/// Walk the path; every failure is a hop, never an error.
+pub(super) async fn walk(c: &Clients, n: &Names, opts: &Options, made: &Shared) -> Verification {
+    let deadline = Instant::now() + opts.timeout;
+    match cspm_enabled(c).await {
+        Ok(true) if opts.cspm_feed => {}
+        Ok(on) => return not_exercised(c, n, on).await,
+        Err(e) => {
+            return Verification {
+                hops: vec![hop("import", false, 0, format!("{e:#}"))],
+                ..Verification::default()
+            }
+        }
+    }
+    let f = TestFinding::new(
+        &n.stack,
+        &n.partition,
+        &n.account,
+        &n.region,
+        &opts.severity,
+    );
+    // Unique to the run: SQS refuses a queue name deleted less than 60 seconds ago.
+    let queue = f.id.trim_start_matches(ID_PREFIX).replacen(
+        &format!("{}-", n.stack),
+        &format!("{}-verify-", n.stack),
+        1,
+    );
+    let opened = Inbox::open(c, &queue, &n.topic_arn(), &f.id, &|i| {
+        let i = i.clone();
+        update(made, move |m| m.inbox = i)
+    })
+    .await;
+    let inbox = match opened {
+        Ok(i) => i,
+        Err(e) => {
+            let detail = format!("cannot subscribe to topic {}: {e:#}", n.topic_arn());
+            return Verification {
+                hops: vec![hop("notification", false, 0, detail)],
+                ..Verification::default()
+            };
+        }
+    };
+    let started = Instant::now();
+    if let Err(e) = f.import(c, "ACTIVE").await {
+        return Verification {
+            hops: vec![hop(
+                "import",
+                false,
+                ms(started, Instant::now()),
+                format!("{e:#}"),
+            )],
+            ..Verification::default()
+        };
+    }
+    let imported = Instant::now();
+    let g = f.clone();
+    update(made, move |m| m.finding = Some(g));
+    let times = watch(c, &f, &inbox, deadline).await;
+    if times.remediation.is_some() && opts.ocsf_feed {
+        update(made, |m| m.twin_moving = true);
+    }
+    let mut hops = vec![hop(
+        "import",
+        true,
+        ms(started, imported),
+        format!("BatchImportFindings of test finding {}", f.id),
+    )];
+    hops.extend(judge(c, n, &f, times, imported).await);
+    Verification {
+        hops,
+        to_notification_ms: times.notification.map(|t| ms(started, t)),
+        ..Verification::default()
+    }
+}
+
+/// Watch the finding and the inbox at once until every hop is seen or `deadline`.
+async fn watch(c: &Clients, f: &TestFinding, inbox: &Inbox, deadline: Instant) -> Times {
+    let finding_done = AtomicBool::new(false);
+    let on_finding = async {
+        let mut t = Times::default();
+        while Instant::now() < deadline {
+            if let Ok(Some(seen)) = f.read(c).await {
+                let now = Instant::now();
+                if t.triage.is_none() && seen.fields.contains_key("secauto:triaged-at") {
+                    t.triage = Some(now);
+                    t.triage_marked = true;
+                }
+                if seen.fields.get("secauto:remediation").map(String::as_str) == Some("dry-run") {
+                    t.triage.get_or_insert(now);
+                    t.remediation = Some(now);
+                    break;
+                }
+            }
+            tokio::time::sleep(poll()).await;
+        }
+        finding_done.store(true, Ordering::SeqCst);
+        t
+    };
+    let on_inbox = async {
+        let mut t = Times::default();
+        let mut grace: Option<Instant> = None;
+        while Instant::now() < deadline {
+            if t.notification.is_some() && t.remediation_message.is_some() {
+                break;
+            }
+            if finding_done.load(Ordering::SeqCst) && t.notification.is_some() {
+                let until = *grace.get_or_insert(Instant::now() + Duration::from_secs(2));
+                if Instant::now() >= until {
+                    break;
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+            let notes = inbox.receive(c, &f.id, left.clamp(0, 1) as i32).await;
+            let now = Instant::now();
+            for note in notes.unwrap_or_default() {
+                match note.kind.as_str() {
+                    "finding" => t.notification = t.notification.or(Some(now)),
+                    "remediation" => t.remediation_message = t.remediation_message.or(Some(now)),
+                    _ => {}
+                }
+            }
+        }
+        t
+    };
+    let (a, b) = tokio::join!(on_finding, on_inbox);
+    Times {
+        notification: b.notification,
+        remediation_message: b.remediation_message,
+        ..a
+    }
+}
+
+/// The hops after the import, each explained when it was not seen.
+async fn judge(c: &Clients, n: &Names, f: &TestFinding, t: Times, imported: Instant) -> Vec<Hop> {
+    let triage = Path {
+        rule: "findings",
+        function: "triage",
+    };
+    let remediation = Path {
+        rule: "remediation",
+        function: "remediation",
+    };
+    let notification = Path {
+        rule: "remediation",
+        function: "notification",
+    };
+    let why = |path: Path<'static>, what: &'static str| async move {
+        let found = diagnose::problems(c, n, &path, &f.id).await;
+        let logs = format!("/aws/lambda/{}", n.function(path.function));
+        match found.is_empty() {
+            true => format!("{what} not seen in time; no cause found in its rule, function, permission, dead-letter queue or alarms: see log group {logs}"),
+            false => format!("{what} not seen in time: {}", found.join("; ")),
+        }
+    };
+    let mut hops = Vec::new();
+    hops.push(match t.triage {
+        Some(at) if t.triage_marked => hop(
+            "triage",
+            true,
+            ms(imported, at),
+            format!(
+                "rule {} fired; triage marked the finding NOTIFIED",
+                n.rule("findings")
+            ),
+        ),
+        // Only triage puts response events on the stack's bus: remediation's mark proves it ran.
+        Some(at) => hop("triage", true, ms(imported, at), format!(
+            "rule {} fired and triage sent the response event; its own mark on the finding was not seen (Security Hub may show an update late, or triage's BatchUpdateFindings failed: see log group /aws/lambda/{})",
+            n.rule("findings"), n.function("triage")
+        )),
+        None => hop(
+            "triage",
+            false,
+            0,
+            why(triage, "the finding marked by triage").await,
+        ),
+    });
+    let after = t.triage.unwrap_or(imported);
+    hops.push(match t.remediation {
+        Some(at) => hop(
+            "remediation",
+            true,
+            ms(after, at),
+            format!(
+                "the response event reached {}; its dry run is recorded on the finding{}",
+                n.function("remediation"),
+                if t.remediation_message.is_some() {
+                    " and announced on the topic"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        None if t.triage.is_none() => {
+            hop("remediation", false, 0, "not reached: triage did not run")
+        }
+        None => hop(
+            "remediation",
+            false,
+            0,
+            why(remediation, "remediation's dry run on the finding").await,
+        ),
+    });
+    hops.push(match t.notification {
+        Some(at) => hop(
+            "notification",
+            true,
+            ms(after, at),
+            format!(
+                "{} published the finding's message to {}",
+                n.function("notification"),
+                n.topic_arn()
+            ),
+        ),
+        None if t.triage.is_none() => {
+            hop("notification", false, 0, "not reached: triage did not run")
+        }
+        None => hop(
+            "notification",
+            false,
+            0,
+            why(notification, "the notification on the topic").await,
+        ),
+    });
+    hops
+}
+
+/// Where no test finding can enter (Security Hub CSPM off, or the stack subscribes only to
+/// today's Security Hub's OCSF feed, which has no operation to import a finding): each hop's
+/// rule, function and permission are checked, none is exercised.
+async fn not_exercised(c: &Clients, n: &Names, cspm_on: bool) -> Verification {
+    let why = if cspm_on {
+        "the stack subscribes only to today's Security Hub's OCSF feed, and Security Hub has no operation to import an OCSF finding"
+    } else {
+        "Security Hub CSPM is not enabled here: BatchImportFindings needs it, and today's Security Hub has no operation to import a finding"
+    };
+    let mut hops = vec![hop("import", true, 0, format!("not exercised: {why}"))];
+    let paths = [
+        ("triage", "findings_ocsf", "triage"),
+        ("remediation", "remediation", "remediation"),
+        ("notification", "remediation", "notification"),
+    ];
+    for (name, rule, function) in paths {
+        let path = Path { rule, function };
+        let started = Instant::now();
+        let found = diagnose::problems(c, n, &path, "\u{0}no finding").await;
+        hops.push(hop(
+            name,
+            found.is_empty(),
+            ms(started, Instant::now()),
+            match found.is_empty() {
+                true => format!("not exercised; configuration checked: rule {} enabled with {} as target, which is Active and may be invoked by it", n.rule(rule), n.function(function)),
+                false => found.join("; "),
+            },
+        ));
+    }
+    Verification {
+        hops,
+        ..Verification::default()
+    }
+}

@@ -192,6 +192,43 @@ const IMDS: [Call; 3] = [
     call("ec2:ModifyInstanceMetadataOptions", Scope::Ec2),
 ];
 
+/// EC2.1: the account's snapshots restorable by everyone read, each one's record tagged on it
+/// (a snapshot's ARN has no account), its `createVolumePermission` for `all` removed.
+const PUBLIC_SNAPSHOTS: [Call; 4] = [
+    call("ec2:DescribeSnapshots", Scope::Any),
+    call("ec2:DescribeSnapshotAttribute", Scope::Any),
+    call("ec2:CreateTags", Scope::Snapshot),
+    call("ec2:ModifySnapshotAttribute", Scope::Snapshot),
+];
+
+/// EC2.15: the subnet read, its setting recorded in a tag, the attribute changed.
+const SUBNET: [Call; 3] = [
+    call("ec2:DescribeSubnets", Scope::Any),
+    call("ec2:CreateTags", Scope::Ec2),
+    call("ec2:ModifySubnetAttribute", Scope::Ec2),
+];
+
+/// EC2.23: the transit gateway read, its setting recorded in a tag, its options changed.
+const TRANSIT_GATEWAY: [Call; 3] = [
+    call("ec2:DescribeTransitGateways", Scope::Any),
+    call("ec2:CreateTags", Scope::Ec2),
+    call("ec2:ModifyTransitGateway", Scope::Ec2),
+];
+
+/// S3.13: the bucket's tags (protection, record), its lifecycle configuration read and put.
+const BUCKET_LIFECYCLE: [Call; 4] = [
+    call("s3:GetBucketTagging", Scope::Bucket),
+    call("s3:PutBucketTagging", Scope::Bucket),
+    s3(
+        "s3:GetBucketLifecycleConfiguration",
+        "s3:GetLifecycleConfiguration",
+    ),
+    s3(
+        "s3:PutBucketLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+    ),
+];
+
 impl Action {
     /// Every call this action may make on the resources it remediates (reading and recording the
     /// finding and publishing the outcome are the function's own, common to all).
@@ -199,13 +236,20 @@ impl Action {
         let parts: &[&[Call]] = match self {
             Action::IsolateInstance => &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &SNAPSHOTS],
             Action::QuarantineInstance => &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &AUTOMATION],
-            Action::BlockNetwork | Action::FixSecurityGroup => &[&GROUP],
+            Action::BlockNetwork
+            | Action::FixSecurityGroup
+            | Action::RestrictUnauthorizedPorts
+            | Action::CloseHighRiskPorts => &[&GROUP],
             Action::EnableBucketEncryption => &[&BUCKET],
             Action::BlockBucketPublicAccess => &[&BUCKET_BLOCK],
             Action::RequireBucketTls => &[&BUCKET_TLS],
             Action::CloseDefaultSecurityGroup => &[&DEFAULT_GROUP],
             Action::EnableEbsDefaultEncryption => &[&EBS_DEFAULT],
             Action::RequireImdsv2 => &[&IMDS],
+            Action::MakeSnapshotsPrivate => &[&PUBLIC_SNAPSHOTS],
+            Action::DisableSubnetPublicIp => &[&SUBNET],
+            Action::DisableTgwAutoAccept => &[&TRANSIT_GATEWAY],
+            Action::SetBucketLifecycle => &[&BUCKET_LIFECYCLE],
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => &[],
         };
         let mut calls: Vec<Call> = Vec::new();

@@ -93,6 +93,12 @@ pub async fn execute(
         Action::CloseDefaultSecurityGroup => exec.close_default_security_group(id).await,
         Action::EnableEbsDefaultEncryption => exec.enable_ebs_default_encryption(id).await,
         Action::RequireImdsv2 => exec.require_imdsv2(id).await,
+        Action::MakeSnapshotsPrivate => exec.make_snapshots_private(id).await,
+        Action::DisableSubnetPublicIp => exec.disable_subnet_public_ip(id).await,
+        Action::RestrictUnauthorizedPorts => exec.restrict_unauthorized_ports(id).await,
+        Action::CloseHighRiskPorts => exec.close_high_risk_ports(id).await,
+        Action::DisableTgwAutoAccept => exec.disable_tgw_auto_accept(id).await,
+        Action::SetBucketLifecycle => exec.set_bucket_lifecycle(id).await,
         Action::RemediateControl | Action::NotifyOnly | Action::Ignore => return Ok(None),
     };
     let mut outcome = done.map_err(|mut f| {

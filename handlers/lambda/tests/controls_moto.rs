@@ -400,6 +400,84 @@ fn ec2_8() -> Value {
 
 const ACCOUNT_RESOURCE: &str = "AWS::::Account:123456789012";
 
+fn ec2_1() -> Value {
+    json!({"GeneratorId": "pci-dss/v/3.2.1/PCI.EC2.1", "ProductFields": {"ControlId": "PCI.EC2.1"}})
+}
+
+fn ec2_15() -> Value {
+    json!({"GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/EC2.15",
+           "ProductFields": {"StandardsArn": "arn:aws:securityhub:::standards/aws-foundational-security-best-practices/v/1.0.0", "ControlId": "EC2.15"}})
+}
+
+fn ec2_18() -> Value {
+    json!({"GeneratorId": "nist-800-53/v/5.0.0/EC2.18"})
+}
+
+fn ec2_19() -> Value {
+    json!({"GeneratorId": "security-control/EC2.19", "Compliance": {"SecurityControlId": "EC2.19"}})
+}
+
+fn ec2_23() -> Value {
+    json!({"GeneratorId": "security-control/EC2.23", "Compliance": {"SecurityControlId": "EC2.23"}})
+}
+
+fn s3_13() -> Value {
+    json!({"GeneratorId": "nist-800-53/v/5.0.0/S3.13"})
+}
+
+fn arn_of(kind: &str, id: &str) -> String {
+    format!("arn:aws:ec2:us-east-1:{ACCOUNT}:{kind}/{id}")
+}
+
+/// Whether any snapshot the account owns is still restorable by everyone.
+async fn any_public_snapshot(a: &Aws) -> bool {
+    let out = a
+        .ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap();
+    for s in out.snapshots() {
+        if snapshot_public(a, s.snapshot_id().unwrap()).await {
+            return true;
+        }
+    }
+    false
+}
+
+/// A control off by default: enforce mode with the default policy only says what it would do;
+/// a rule turning it on makes it RESOLVED by a re-read; a second finding changes nothing. Returns
+/// the enforced run's summary.
+async fn off_then_on(w: &World, control: &str, kind: &str, arn: &str, shape: Value) -> Value {
+    let n = control.to_ascii_lowercase().replace('.', "-");
+    let (event, out) = remediate(
+        w,
+        &env("enforce", None, ""),
+        &finding(&n, kind, arn, shape.clone()),
+    )
+    .await;
+    assert_eq!(event["detail"]["finding"]["control_id"], control);
+    assert_eq!(
+        event["detail"]["mode"], "notify-only",
+        "{control} is off by default"
+    );
+    assert_eq!(out["dry_run"], true, "{control}: {out}");
+    assert!(steps(&out).contains("would "), "{control}: {out}");
+    let on = env("enforce", Some(&enforcing(&[control])), "");
+    let (_, done) = remediate(
+        w,
+        &on,
+        &finding(&format!("{n}-on"), kind, arn, shape.clone()),
+    )
+    .await;
+    assert_eq!(done["workflow"], "RESOLVED", "{control}: {done}");
+    let (_, again) = remediate(w, &on, &finding(&format!("{n}-again"), kind, arn, shape)).await;
+    assert_eq!(again["already_remediated"], true, "{control}: {again}");
+    assert_eq!(again["workflow"], "RESOLVED", "{control}: {again}");
+    done
+}
+
 #[test]
 fn s3_8_a_public_bucket_is_blocked_once_and_resolved() {
     run(async {
@@ -815,6 +893,208 @@ fn ec2_13_and_ec2_14_cis_rule_id_findings_close_world_open_ssh_and_rdp() {
     });
 }
 
+#[test]
+fn ec2_1_public_snapshots_stay_shared_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let snap = public_snapshot(&w.aws, false).await;
+        let (event, _) = remediate(
+            &w,
+            &env("notify-only", None, ""),
+            &finding("ec2-1-dry", "AwsAccount", ACCOUNT_RESOURCE, ec2_1()),
+        )
+        .await;
+        assert_eq!(event["detail"]["action"], "make-snapshots-private");
+        assert!(snapshot_public(&w.aws, &snap).await);
+        let out = off_then_on(&w, "EC2.1", "AwsAccount", ACCOUNT_RESOURCE, ec2_1()).await;
+        assert!(
+            steps(&out).contains(&format!("stop sharing {snap} with everyone")),
+            "{out}"
+        );
+        assert!(!snapshot_public(&w.aws, &snap).await);
+        let tags = w
+            .aws
+            .ec2
+            .describe_snapshots()
+            .snapshot_ids(&snap)
+            .send()
+            .await
+            .unwrap();
+        assert!(tags.snapshots()[0].tags().iter().any(|t| t.key()
+            == Some(secauto_handlers::remediate::PREVIOUS_SNAPSHOT_PERMISSION_TAG)
+            && t.value() == Some("all")));
+    });
+}
+
+#[test]
+fn ec2_15_a_subnet_keeps_public_ips_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let subnet = public_ip_subnet(&w.aws, "10.21", false).await;
+        let arn = arn_of("subnet", &subnet);
+        let out = off_then_on(&w, "EC2.15", "AwsEc2Subnet", &arn, ec2_15()).await;
+        assert!(
+            steps(&out).contains("turn off MapPublicIpOnLaunch"),
+            "{out}"
+        );
+        assert!(!maps_public_ip(&w.aws, &subnet).await);
+        let tags = w
+            .aws
+            .ec2
+            .describe_subnets()
+            .subnet_ids(&subnet)
+            .send()
+            .await
+            .unwrap();
+        assert!(tags.subnets()[0]
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some(secauto_handlers::remediate::PREVIOUS_MAP_PUBLIC_IP_TAG)));
+    });
+}
+
+#[test]
+fn ec2_18_and_ec2_19_revoke_world_open_ports_by_their_own_lists() {
+    run(async {
+        let w = world().await;
+        // EC2.19: 22 and 3389 are high-risk; 443 and 2222 (::/0) are not.
+        let f = fixture(&w.aws, false).await;
+        let out = off_then_on(
+            &w,
+            "EC2.19",
+            "AwsEc2SecurityGroup",
+            &arn_of_group(&f.sg),
+            ec2_19(),
+        )
+        .await;
+        assert!(steps(&out).contains("revoke tcp 22"), "{out}");
+        let left = ingress(&w.aws, &f.sg).await;
+        assert!(!left.contains(&"22:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(!left.contains(&"3389:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(left.contains(&"443:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(left.contains(&"2222:::/0".to_string()), "{left:?}");
+        // EC2.18: everything world-open but 80 and 443 goes, 2222 on ::/0 with it.
+        let g = fixture(&w.aws, false).await;
+        let out = off_then_on(
+            &w,
+            "EC2.18",
+            "AwsEc2SecurityGroup",
+            &arn_of_group(&g.sg),
+            ec2_18(),
+        )
+        .await;
+        assert!(steps(&out).contains("revoke tcp 2222 from ::/0"), "{out}");
+        let left = ingress(&w.aws, &g.sg).await;
+        let world: Vec<&String> = left
+            .iter()
+            .filter(|r| r.ends_with("0.0.0.0/0") || r.ends_with("::/0"))
+            .collect();
+        assert_eq!(world, vec!["443:0.0.0.0/0"], "{left:?}");
+        assert!(
+            left.contains(&"8080:10.0.0.0/8".to_string()),
+            "narrower ranges stay: {left:?}"
+        );
+    });
+}
+
+#[test]
+fn ec2_23_a_transit_gateway_keeps_auto_accept_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let tgw = auto_accepting_tgw(&w.aws, false).await;
+        let arn = arn_of("transit-gateway", &tgw);
+        let out = off_then_on(&w, "EC2.23", "AwsEc2TransitGateway", &arn, ec2_23()).await;
+        assert!(
+            steps(&out).contains("turn off AutoAcceptSharedAttachments"),
+            "{out}"
+        );
+        assert!(!tgw_auto_accepts(&w.aws, &tgw).await);
+    });
+}
+
+#[test]
+fn s3_13_a_bucket_without_lifecycle_gets_one_rule_and_one_with_rules_is_kept() {
+    run(async {
+        let w = world().await;
+        let arn = bucket(&w.aws, "logs").await;
+        let out = off_then_on(&w, "S3.13", "AwsS3Bucket", &arn, s3_13()).await;
+        assert!(
+            steps(&out).contains("put a lifecycle rule on logs"),
+            "{out}"
+        );
+        assert!(has_lifecycle(&w.aws, "logs").await);
+        let record = bucket_tag(
+            &w.aws,
+            "logs",
+            secauto_handlers::remediate::PREVIOUS_LIFECYCLE_TAG,
+        )
+        .await;
+        assert_eq!(record.as_deref(), Some("none"));
+        let rules = w
+            .aws
+            .s3
+            .get_bucket_lifecycle_configuration()
+            .bucket("logs")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rules.rules().len(), 1);
+        assert_eq!(
+            rules.rules()[0].id(),
+            Some(secauto_handlers::remediate::LIFECYCLE_RULE_ID)
+        );
+        assert!(rules.rules()[0].expiration().is_none(), "nothing expires");
+        // A configuration someone wrote, its only rule disabled: never replaced.
+        let kept = bucket(&w.aws, "kept-rules").await;
+        let disabled = aws_sdk_s3::types::LifecycleRule::builder()
+            .id("theirs")
+            .filter(
+                aws_sdk_s3::types::LifecycleRuleFilter::builder()
+                    .prefix("tmp/")
+                    .build(),
+            )
+            .status(aws_sdk_s3::types::ExpirationStatus::Disabled)
+            .expiration(
+                aws_sdk_s3::types::LifecycleExpiration::builder()
+                    .days(7)
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        w.aws
+            .s3
+            .put_bucket_lifecycle_configuration()
+            .bucket("kept-rules")
+            .lifecycle_configuration(
+                aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+                    .rules(disabled)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let on = env("enforce", Some(&enforcing(&["S3.13"])), "");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("s3-13-kept", "AwsS3Bucket", &kept, s3_13()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(steps(&out).contains("never replaced"), "{out}");
+        let theirs = w
+            .aws
+            .s3
+            .get_bucket_lifecycle_configuration()
+            .bucket("kept-rules")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(theirs.rules()[0].id(), Some("theirs"));
+    });
+}
+
 /// Every catalogued control's non-compliant resource, and its finding.
 async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
     let bucket8 = bucket(a, &format!("{n}-public")).await;
@@ -822,7 +1102,45 @@ async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
     let (vpc, _) = vpc_with_subnet(a, "10.5").await;
     let sg = default_group(a, &vpc).await;
     let i = instance(a).await;
-    vec![
+    public_snapshot(a, false).await;
+    let subnet = public_ip_subnet(a, "10.31", false).await;
+    let tgw = auto_accepting_tgw(a, false).await;
+    let ports = fixture(a, false).await;
+    let high = fixture(a, false).await;
+    let bucket13 = bucket(a, &format!("{n}-lifeless")).await;
+    let more = [
+        ("EC2.1", "AwsAccount", ACCOUNT_RESOURCE.to_string(), ec2_1()),
+        (
+            "EC2.15",
+            "AwsEc2Subnet",
+            arn_of("subnet", &subnet),
+            ec2_15(),
+        ),
+        (
+            "EC2.18",
+            "AwsEc2SecurityGroup",
+            arn_of_group(&ports.sg),
+            ec2_18(),
+        ),
+        (
+            "EC2.19",
+            "AwsEc2SecurityGroup",
+            arn_of_group(&high.sg),
+            ec2_19(),
+        ),
+        (
+            "EC2.23",
+            "AwsEc2TransitGateway",
+            arn_of("transit-gateway", &tgw),
+            ec2_23(),
+        ),
+        ("S3.13", "AwsS3Bucket", bucket13, s3_13()),
+    ];
+    let more = more.into_iter().map(|(c, kind, arn, shape)| {
+        let name = format!("{n}-{}", c.to_ascii_lowercase().replace('.', "-"));
+        (c, finding(&name, kind, &arn, shape))
+    });
+    let mut all = vec![
         (
             "S3.8",
             finding(&format!("{n}-s3-8"), "AwsS3Bucket", &bucket8, s3_8()),
@@ -858,7 +1176,9 @@ async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
                 ec2_8(),
             ),
         ),
-    ]
+    ];
+    all.extend(more);
+    all
 }
 
 /// Nothing of any control's resource changed.
@@ -872,6 +1192,17 @@ async fn unchanged(a: &Aws, controls: &[(&str, Value)]) {
             "EC2.7" => assert!(!ebs_default(a).await, "{control}"),
             "EC2.2" => assert!(rule_count(a, short).await > 0, "{control}"),
             "EC2.8" => assert_eq!(http_tokens(a, short).await, "optional", "{control}"),
+            "EC2.1" => assert!(any_public_snapshot(a).await, "{control}"),
+            "EC2.15" => assert!(maps_public_ip(a, short).await, "{control}"),
+            "EC2.18" | "EC2.19" => {
+                let left = ingress(a, short).await;
+                assert!(
+                    left.contains(&"22:0.0.0.0/0".to_string()),
+                    "{control}: {left:?}"
+                );
+            }
+            "EC2.23" => assert!(tgw_auto_accepts(a, short).await, "{control}"),
+            "S3.13" => assert!(!has_lifecycle(a, short).await, "{control}"),
             _ => unreachable!(),
         }
     }
@@ -905,8 +1236,10 @@ fn protected_resources_are_untouched_even_with_every_control_enforced() {
             let id = f["Resources"][0]["Id"].as_str().unwrap();
             let short = id.rsplit(['/', ':']).next().unwrap();
             match *control {
-                "S3.8" | "S3.5" => protect_bucket(&w.aws, short).await,
-                "EC2.2" | "EC2.8" => protect_ec2(&w.aws, short).await,
+                "S3.8" | "S3.5" | "S3.13" => protect_bucket(&w.aws, short).await,
+                "EC2.2" | "EC2.8" | "EC2.15" | "EC2.18" | "EC2.19" | "EC2.23" => {
+                    protect_ec2(&w.aws, short).await
+                }
                 _ => {}
             }
         }

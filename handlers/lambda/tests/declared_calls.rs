@@ -303,8 +303,20 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
         .send()
         .await
         .unwrap();
+    let target = match action {
+        Action::MakeSnapshotsPrivate => public_snapshot(&a, false).await,
+        Action::DisableSubnetPublicIp => public_ip_subnet(&a, "10.11", false).await,
+        Action::DisableTgwAutoAccept => auto_accepting_tgw(&a, false).await,
+        _ => String::new(),
+    };
     for _ in 0..2 {
         let out = match action {
+            Action::MakeSnapshotsPrivate => e.make_snapshots_private("123456789012").await,
+            Action::DisableSubnetPublicIp => e.disable_subnet_public_ip(&target).await,
+            Action::DisableTgwAutoAccept => e.disable_tgw_auto_accept(&target).await,
+            Action::SetBucketLifecycle => e.set_bucket_lifecycle("open").await,
+            Action::RestrictUnauthorizedPorts => e.restrict_unauthorized_ports(&f.sg).await,
+            Action::CloseHighRiskPorts => e.close_high_risk_ports(&f.sg).await,
             Action::BlockBucketPublicAccess => e.block_bucket_public_access("open").await,
             Action::RequireBucketTls => e.require_bucket_tls("open").await,
             Action::CloseDefaultSecurityGroup => {
@@ -336,7 +348,13 @@ async fn every_action_calls_exactly_what_it_declares() {
             | Action::RequireBucketTls
             | Action::CloseDefaultSecurityGroup
             | Action::EnableEbsDefaultEncryption
-            | Action::RequireImdsv2 => control_paths(action).await,
+            | Action::RequireImdsv2
+            | Action::MakeSnapshotsPrivate
+            | Action::DisableSubnetPublicIp
+            | Action::RestrictUnauthorizedPorts
+            | Action::CloseHighRiskPorts
+            | Action::DisableTgwAutoAccept
+            | Action::SetBucketLifecycle => control_paths(action).await,
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => BTreeSet::new(),
         };
         let declared = declared(action);
@@ -518,6 +536,21 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
                     e.enable_ebs_default_encryption("123456789012").await
                 }
                 Action::RequireImdsv2 => e.require_imdsv2(&f.instance).await,
+                Action::MakeSnapshotsPrivate => {
+                    public_snapshot(&a, protect).await;
+                    e.make_snapshots_private("123456789012").await
+                }
+                Action::DisableSubnetPublicIp => {
+                    let subnet = public_ip_subnet(&a, "10.12", protect).await;
+                    e.disable_subnet_public_ip(&subnet).await
+                }
+                Action::RestrictUnauthorizedPorts => e.restrict_unauthorized_ports(&f.sg).await,
+                Action::CloseHighRiskPorts => e.close_high_risk_ports(&f.sg).await,
+                Action::DisableTgwAutoAccept => {
+                    let tgw = auto_accepting_tgw(&a, protect).await;
+                    e.disable_tgw_auto_accept(&tgw).await
+                }
+                Action::SetBucketLifecycle => e.set_bucket_lifecycle("open").await,
                 Action::RemediateControl | Action::NotifyOnly | Action::Ignore => continue,
             };
             let writes: Vec<String> = rec.take().into_iter().filter(|o| !reads_only(o)).collect();

@@ -31,7 +31,11 @@ mod tracking;
 mod untrack;
 
 pub use automation::automation_token;
-pub use controls::{PREVIOUS_HTTP_TOKENS_TAG, TLS_STATEMENT_SID};
+pub use controls::{
+    is_unauthorized, reaches_high_risk_port, AUTHORIZED_TCP_PORTS, HIGH_RISK_PORTS,
+    LIFECYCLE_RULE_ID, PREVIOUS_AUTO_ACCEPT_TAG, PREVIOUS_HTTP_TOKENS_TAG, PREVIOUS_LIFECYCLE_TAG,
+    PREVIOUS_MAP_PUBLIC_IP_TAG, PREVIOUS_SNAPSHOT_PERMISSION_TAG, TLS_STATEMENT_SID,
+};
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;
 pub use tracking::PREVIOUS_TRACKING_TAG;

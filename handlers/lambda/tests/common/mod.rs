@@ -528,3 +528,158 @@ pub fn run<F: std::future::Future<Output = ()> + Send + 'static>(scenario: F) {
         .join()
         .unwrap();
 }
+
+/// A snapshot of a new volume, restorable by everyone (EC2.1), tagged protected if asked.
+pub async fn public_snapshot(a: &Aws, protect: bool) -> String {
+    let vol = a
+        .ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(1)
+        .send()
+        .await
+        .unwrap();
+    let snap = a
+        .ec2
+        .create_snapshot()
+        .volume_id(vol.volume_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let id = snap.snapshot_id().unwrap().to_string();
+    a.ec2
+        .modify_snapshot_attribute()
+        .snapshot_id(&id)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(aws_sdk_ec2::types::OperationType::Add)
+        .group_names("all")
+        .send()
+        .await
+        .unwrap();
+    if protect {
+        protect_tag(a, &id).await;
+    }
+    id
+}
+
+/// Whether anyone may restore the snapshot.
+pub async fn snapshot_public(a: &Aws, id: &str) -> bool {
+    let out = a
+        .ec2
+        .describe_snapshot_attribute()
+        .snapshot_id(id)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .unwrap();
+    out.create_volume_permissions()
+        .iter()
+        .any(|p| p.group() == Some(&aws_sdk_ec2::types::PermissionGroup::All))
+}
+
+/// A subnet that assigns public IPv4 addresses at launch (EC2.15).
+pub async fn public_ip_subnet(a: &Aws, prefix: &str, protect: bool) -> String {
+    let (_, subnet) = vpc_with_subnet(a, prefix).await;
+    a.ec2
+        .modify_subnet_attribute()
+        .subnet_id(&subnet)
+        .map_public_ip_on_launch(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if protect {
+        protect_tag(a, &subnet).await;
+    }
+    subnet
+}
+
+/// Whether the subnet assigns public IPv4 addresses at launch.
+pub async fn maps_public_ip(a: &Aws, subnet: &str) -> bool {
+    let out = a
+        .ec2
+        .describe_subnets()
+        .subnet_ids(subnet)
+        .send()
+        .await
+        .unwrap();
+    out.subnets()[0].map_public_ip_on_launch() == Some(true)
+}
+
+/// A transit gateway that accepts shared attachments by itself (EC2.23).
+pub async fn auto_accepting_tgw(a: &Aws, protect: bool) -> String {
+    let out = a
+        .ec2
+        .create_transit_gateway()
+        .options(
+            aws_sdk_ec2::types::TransitGatewayRequestOptions::builder()
+                .auto_accept_shared_attachments(
+                    aws_sdk_ec2::types::AutoAcceptSharedAttachmentsValue::Enable,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = out
+        .transit_gateway()
+        .unwrap()
+        .transit_gateway_id()
+        .unwrap()
+        .to_string();
+    if protect {
+        protect_tag(a, &id).await;
+    }
+    id
+}
+
+/// Whether the transit gateway accepts shared attachments by itself.
+pub async fn tgw_auto_accepts(a: &Aws, id: &str) -> bool {
+    let out = a
+        .ec2
+        .describe_transit_gateways()
+        .transit_gateway_ids(id)
+        .send()
+        .await
+        .unwrap();
+    out.transit_gateways()[0]
+        .options()
+        .and_then(|o| o.auto_accept_shared_attachments())
+        == Some(&aws_sdk_ec2::types::AutoAcceptSharedAttachmentsValue::Enable)
+}
+
+/// Whether the bucket has an enabled lifecycle rule.
+pub async fn has_lifecycle(a: &Aws, bucket: &str) -> bool {
+    match a
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(o) => o
+            .rules()
+            .iter()
+            .any(|r| r.status() == &aws_sdk_s3::types::ExpirationStatus::Enabled),
+        Err(_) => false,
+    }
+}
+
+/// Tag an EC2 resource `secauto:protect=true`.
+pub async fn protect_tag(a: &Aws, id: &str) {
+    a.ec2
+        .create_tags()
+        .resources(id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("secauto:protect")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

@@ -38,6 +38,20 @@ pub enum Action {
     DisableTgwAutoAccept,
     /// Give a bucket without one a lifecycle configuration (S3.13).
     SetBucketLifecycle,
+    /// Encrypt an SNS topic with SNS's AWS managed key (SNS.1).
+    EncryptTopic,
+    /// Stop sharing a Systems Manager document with everyone (SSM.4).
+    MakeDocumentPrivate,
+    /// Turn on automatic rotation of a customer managed KMS key (KMS.4).
+    EnableKeyRotation,
+    /// Turn on SSE-SQS for a queue (SQS.1).
+    EncryptQueue,
+    /// Remove the statements of a function's policy that let anyone invoke it (Lambda.1).
+    RemovePublicFunctionAccess,
+    /// Raise the account's IAM password policy to the CIS benchmark (IAM.7, IAM.11–17).
+    StrengthenPasswordPolicy,
+    /// Block public sharing of Systems Manager documents in the account's region (SSM.7).
+    BlockPublicDocumentSharing,
     /// In a rule only: the catalogue's remediation of the finding's control
     /// ([`crate::controls::CATALOGUE`]); triage decides the concrete action.
     RemediateControl,
@@ -49,7 +63,7 @@ pub enum Action {
 
 impl Action {
     /// Every action a decision can carry (`remediate-control` is resolved before).
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 25] = [
         Action::IsolateInstance,
         Action::QuarantineInstance,
         Action::BlockNetwork,
@@ -66,6 +80,13 @@ impl Action {
         Action::CloseHighRiskPorts,
         Action::DisableTgwAutoAccept,
         Action::SetBucketLifecycle,
+        Action::EncryptTopic,
+        Action::MakeDocumentPrivate,
+        Action::EnableKeyRotation,
+        Action::EncryptQueue,
+        Action::RemovePublicFunctionAccess,
+        Action::StrengthenPasswordPolicy,
+        Action::BlockPublicDocumentSharing,
         Action::NotifyOnly,
         Action::Ignore,
     ];
@@ -89,6 +110,13 @@ impl Action {
             Action::CloseHighRiskPorts => "close-high-risk-ports",
             Action::DisableTgwAutoAccept => "disable-tgw-auto-accept",
             Action::SetBucketLifecycle => "set-bucket-lifecycle",
+            Action::EncryptTopic => "encrypt-topic",
+            Action::MakeDocumentPrivate => "make-document-private",
+            Action::EnableKeyRotation => "enable-key-rotation",
+            Action::EncryptQueue => "encrypt-queue",
+            Action::RemovePublicFunctionAccess => "remove-public-function-access",
+            Action::StrengthenPasswordPolicy => "strengthen-password-policy",
+            Action::BlockPublicDocumentSharing => "block-public-document-sharing",
             Action::RemediateControl => "remediate-control",
             Action::NotifyOnly => "notify-only",
             Action::Ignore => "ignore",
@@ -110,7 +138,15 @@ impl Action {
             | Action::BlockBucketPublicAccess
             | Action::RequireBucketTls
             | Action::SetBucketLifecycle => Some("AwsS3Bucket"),
-            Action::EnableEbsDefaultEncryption | Action::MakeSnapshotsPrivate => Some("AwsAccount"),
+            Action::EnableEbsDefaultEncryption
+            | Action::MakeSnapshotsPrivate
+            | Action::StrengthenPasswordPolicy
+            | Action::BlockPublicDocumentSharing => Some("AwsAccount"),
+            Action::EncryptTopic => Some("AwsSnsTopic"),
+            Action::MakeDocumentPrivate => Some("AwsSsmDocument"),
+            Action::EnableKeyRotation => Some("AwsKmsKey"),
+            Action::EncryptQueue => Some("AwsSqsQueue"),
+            Action::RemovePublicFunctionAccess => Some("AwsLambdaFunction"),
             Action::DisableSubnetPublicIp => Some("AwsEc2Subnet"),
             Action::DisableTgwAutoAccept => Some("AwsEc2TransitGateway"),
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => None,

@@ -35,6 +35,11 @@ const BLOCK_DOES: &str = "records the bucket's public access block in its tag `s
 const BLOCK_NEVER: &str = "touches a bucket that serves a static website (its finding says so), objects, ACLs or the bucket policy";
 const BLOCK_UNDO: &str = "put back the four flags the tag records (`aws s3api put-public-access-block`), or delete the block if it records `none`";
 
+const PASSWORD_DOES: &str = "records the account password policy in the finding's note, then raises it where weaker to the CIS benchmark: 14 characters, an uppercase letter, a lowercase letter, a symbol and a number required, 24 passwords remembered, expiry within 90 days";
+const PASSWORD_NEVER: &str = "loosens a stricter setting, changes whether users may change their own passwords or whether an expired password needs an administrator, or touches a user";
+const PASSWORD_RISK: &str = "users whose passwords are older than 90 days must change them at their next sign-in (hard expiry stays as it was), and new passwords must meet the policy";
+const PASSWORD_UNDO: &str = "`aws iam update-account-password-policy` with the values the note records (`aws iam delete-account-password-policy` if it records `none`)";
+
 /// Every catalogued control, by control id.
 pub const CATALOGUE: &[Entry] = &[
     Entry {
@@ -102,9 +107,9 @@ pub const CATALOGUE: &[Entry] = &[
         title: "Security groups should not allow unrestricted access to ports with high risk",
         action: Action::CloseHighRiskPorts,
         does: "records each rule in a tag of its own, then revokes ingress open to 0.0.0.0/0 or ::/0 that reaches a high-risk port (20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500, 5601, 8080, 8088, 8888, 9200, 9300) or every protocol",
-        never: "revokes rules open to narrower ranges or to other groups, rules reaching no high-risk port, or egress",
-        on: false,
-        risk: "a service meant to be public on one of those ports (a web app on 8080, 3000 or 5000, mail on 25) goes offline",
+        never: "revokes rules open to narrower ranges or to other groups, rules reaching no high-risk port, or egress (on by default as EC2.13 and EC2.14: the default policy already answered EC2.19 with fix-security-group in enforce mode)",
+        on: true,
+        risk: "",
         undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
     },
     Entry {
@@ -136,6 +141,146 @@ pub const CATALOGUE: &[Entry] = &[
         on: true,
         risk: "",
         undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
+    },
+    Entry {
+        control: "IAM.7",
+        title: "Password policies for IAM users should have strong configurations",
+        action: Action::StrengthenPasswordPolicy,
+        does: PASSWORD_DOES,
+        never: PASSWORD_NEVER,
+        on: false,
+        risk: PASSWORD_RISK,
+        undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "IAM.11",
+        title: "Ensure IAM password policy requires at least one uppercase letter",
+        action: Action::StrengthenPasswordPolicy,
+        does: PASSWORD_DOES,
+        never: PASSWORD_NEVER,
+        on: false,
+        risk: PASSWORD_RISK,
+        undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "IAM.12",
+        title: "Ensure IAM password policy requires at least one lowercase letter",
+        action: Action::StrengthenPasswordPolicy,
+        does: PASSWORD_DOES,
+        never: PASSWORD_NEVER,
+        on: false,
+        risk: PASSWORD_RISK,
+        undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "IAM.13",
+        title: "Ensure IAM password policy requires at least one symbol",
+        action: Action::StrengthenPasswordPolicy,
+        does: PASSWORD_DOES,
+        never: PASSWORD_NEVER,
+        on: false,
+        risk: PASSWORD_RISK,
+        undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "IAM.14",
+        title: "Ensure IAM password policy requires at least one number",
+        action: Action::StrengthenPasswordPolicy,
+        does: PASSWORD_DOES,
+        never: PASSWORD_NEVER,
+        on: false,
+        risk: PASSWORD_RISK,
+        undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "IAM.15",
+        title: "Ensure IAM password policy requires minimum password length of 14 or greater",
+        action: Action::StrengthenPasswordPolicy,
+        does: PASSWORD_DOES,
+        never: PASSWORD_NEVER,
+        on: false,
+        risk: PASSWORD_RISK,
+        undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "IAM.16",
+        title: "Ensure IAM password policy prevents password reuse",
+        action: Action::StrengthenPasswordPolicy,
+        does: PASSWORD_DOES,
+        never: PASSWORD_NEVER,
+        on: false,
+        risk: PASSWORD_RISK,
+        undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "IAM.17",
+        title: "Ensure IAM password policy expires passwords within 90 days or less",
+        action: Action::StrengthenPasswordPolicy,
+        does: PASSWORD_DOES,
+        never: PASSWORD_NEVER,
+        on: false,
+        risk: PASSWORD_RISK,
+        undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "KMS.4",
+        title: "AWS KMS key rotation should be enabled",
+        action: Action::EnableKeyRotation,
+        does: "turns on automatic rotation of a customer managed symmetric encryption key (KMS's yearly default); the record (it was off) is the finding's note",
+        never: "touches an AWS managed, asymmetric, HMAC, imported or custom key store key, or a key not enabled (the finding says why), or its policy or material",
+        on: true,
+        risk: "",
+        undo: "`aws kms disable-key-rotation --key-id …`",
+    },
+    Entry {
+        control: "Lambda.1",
+        title: "Lambda function policies should prohibit public access",
+        action: Action::RemovePublicFunctionAccess,
+        does: "records the function policy's statements that let anyone (`*`) invoke it with no source or principal condition in the finding's note, then removes each (RemovePermission by statement id)",
+        never: "removes a statement narrowed by a source account, source ARN or organisation, or changes the function's code or configuration",
+        on: false,
+        risk: "callers relying on the open statement (a public function URL, a service invoking without a source condition) are refused",
+        undo: "`aws lambda add-permission` with each statement the note records",
+    },
+    Entry {
+        control: "SNS.1",
+        title: "SNS topics should be encrypted at-rest using AWS KMS",
+        action: Action::EncryptTopic,
+        does: "records `secauto:previous-kms-key=none` in the topic's tags, then sets its `KmsMasterKeyId` to SNS's AWS managed key `alias/aws/sns`",
+        never: "changes the topic's policy, subscriptions or delivery settings, or a key it already has",
+        on: false,
+        risk: "AWS services that publish to the topic (CloudWatch alarms, EventBridge, S3 events) cannot use the AWS managed key, and their messages are refused: give those topics a customer managed key instead",
+        undo: "`aws sns set-topic-attributes --topic-arn … --attribute-name KmsMasterKeyId --attribute-value \"\"`, then delete the tag",
+    },
+    Entry {
+        control: "SQS.1",
+        title: "Amazon SQS queues should be encrypted at rest",
+        action: Action::EncryptQueue,
+        does: "records `secauto:previous-encryption=none` in the queue's tags, then turns on SSE-SQS (`SqsManagedSseEnabled`: keys SQS owns, no new permission for producers or consumers)",
+        never: "replaces a KMS key the queue has, or changes its policy or other attributes",
+        on: true,
+        risk: "",
+        undo: "`aws sqs set-queue-attributes --queue-url … --attributes SqsManagedSseEnabled=false`, then delete the tag",
+    },
+    Entry {
+        control: "SSM.4",
+        title: "SSM documents should not be public",
+        action: Action::MakeDocumentPrivate,
+        does: "records `secauto:previous-sharing=all` in the document's tags, then removes `All` from its share permission",
+        never: "removes accounts it is shared with by id, or changes or deletes the document",
+        on: false,
+        risk: "accounts that run the document through its public share lose it",
+        undo: "`aws ssm modify-document-permission --name … --permission-type Share --account-ids-to-add All`, then delete the tag",
+    },
+    Entry {
+        control: "SSM.7",
+        title: "SSM documents should have the block public sharing setting enabled",
+        action: Action::BlockPublicDocumentSharing,
+        does: "turns on Systems Manager's block public sharing setting for documents in the finding's account and region (`/ssm/documents/console/public-sharing-permission` to `Disable`); the record (it was `Enable`) is the finding's note",
+        never: "unshares a document shared already (SSM.4 does), or changes a document",
+        on: true,
+        risk: "",
+        undo: "`aws ssm update-service-setting --setting-id /ssm/documents/console/public-sharing-permission --setting-value Enable`",
     },
     Entry {
         control: "S3.2",
@@ -231,6 +376,6 @@ mod tests {
             Some(Action::BlockBucketPublicAccess)
         );
         assert_eq!(entry("PCI.S3.1").map(|e| e.control), Some("S3.3"));
-        assert!(entry("KMS.4").is_none());
+        assert!(entry("KMS.3").is_none());
     }
 }

@@ -3,28 +3,45 @@
 //! policy that denies requests without TLS (S3.5), a VPC's default group closed (EC2.2), EBS
 //! encryption by default (EC2.7), IMDSv2 required (EC2.8), public snapshots made private (EC2.1),
 //! a subnet's public addresses at launch (EC2.15), world-open ports (EC2.18, EC2.19), a transit
-//! gateway's auto-accept (EC2.23), a bucket's lifecycle (S3.13). Their calls are declared in
+//! gateway's auto-accept (EC2.23), a bucket's lifecycle (S3.13), a topic's encryption (SNS.1), a
+//! document's public sharing (SSM.4), a key's rotation (KMS.4), a queue's encryption (SQS.1), a
+//! function's public policy (Lambda.1), the account's password policy (IAM.7, IAM.11–17), the
+//! block public sharing setting for documents (SSM.7). Their
+//! calls are declared in
 //! `secauto_core::calls`.
 
 mod bucket_block;
 mod bucket_lifecycle;
 mod bucket_tls;
 mod default_group;
+mod document_sharing;
 mod ebs_default;
+mod function_policy;
 mod high_risk_ports;
 mod imdsv2;
+mod key_rotation;
+mod password_policy;
+mod public_sharing_block;
 mod public_snapshots;
+mod queue_encryption;
 mod subnet_public_ip;
 mod tgw_auto_accept;
+mod topic_encryption;
 mod unauthorized_ports;
 
 pub use bucket_lifecycle::{LIFECYCLE_RULE_ID, PREVIOUS_LIFECYCLE_TAG};
 pub use bucket_tls::TLS_STATEMENT_SID;
+pub use document_sharing::PREVIOUS_SHARING_TAG;
+pub use function_policy::public_statements;
 pub use high_risk_ports::{reaches_high_risk_port, HIGH_RISK_PORTS};
 pub use imdsv2::PREVIOUS_HTTP_TOKENS_TAG;
+pub use password_policy::weaker as weaker_password_policy;
+pub use public_sharing_block::PUBLIC_SHARING_SETTING;
 pub use public_snapshots::PREVIOUS_SNAPSHOT_PERMISSION_TAG;
+pub use queue_encryption::PREVIOUS_QUEUE_ENCRYPTION_TAG;
 pub use subnet_public_ip::PREVIOUS_MAP_PUBLIC_IP_TAG;
 pub use tgw_auto_accept::PREVIOUS_AUTO_ACCEPT_TAG;
+pub use topic_encryption::{PREVIOUS_TOPIC_KEY_TAG, TOPIC_KEY};
 pub use unauthorized_ports::{is_unauthorized, AUTHORIZED_TCP_PORTS};
 
 use anyhow::Result;

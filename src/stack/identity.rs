@@ -266,6 +266,18 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
                 Scope::AutomationRole => ("PassIsolationRole", json!(n.role_arn("automation"))),
                 // EBS encryption by default has no resource-level permission.
                 Scope::AccountSettings => ("AccountSettings", json!("*")),
+                Scope::Topic => ("RemediateTopics", json!(n.arn("sns", "*"))),
+                Scope::Document => ("RemediateDocuments", json!(n.arn("ssm", "document/*"))),
+                Scope::Key => ("RemediateKeys", json!(n.arn("kms", "key/*"))),
+                Scope::Queue => ("RemediateQueues", json!(n.arn("sqs", "*"))),
+                Scope::Function => ("RemediateFunctions", json!(n.arn("lambda", "function:*"))),
+                Scope::PublicSharingSetting => (
+                    "DocumentSharingSetting",
+                    json!(n.arn(
+                        "ssm",
+                        "servicesetting/ssm/documents/console/public-sharing-permission"
+                    )),
+                ),
             };
             let mut statement =
                 json!({"Sid": sid, "Effect": "Allow", "Action": granted, "Resource": resource});

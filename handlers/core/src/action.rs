@@ -26,6 +26,32 @@ pub enum Action {
     EnableEbsDefaultEncryption,
     /// Require IMDSv2 (session tokens) on the instance (EC2.8).
     RequireImdsv2,
+    /// Stop sharing the account's EBS snapshots with everyone (EC2.1).
+    MakeSnapshotsPrivate,
+    /// Stop a subnet assigning public IPv4 addresses at launch (EC2.15).
+    DisableSubnetPublicIp,
+    /// Revoke world-open ingress to any port but 80 and 443 (EC2.18).
+    RestrictUnauthorizedPorts,
+    /// Revoke world-open ingress to the ports EC2.19 calls high-risk.
+    CloseHighRiskPorts,
+    /// Stop a transit gateway accepting shared attachments by itself (EC2.23).
+    DisableTgwAutoAccept,
+    /// Give a bucket without one a lifecycle configuration (S3.13).
+    SetBucketLifecycle,
+    /// Encrypt an SNS topic with SNS's AWS managed key (SNS.1).
+    EncryptTopic,
+    /// Stop sharing a Systems Manager document with everyone (SSM.4).
+    MakeDocumentPrivate,
+    /// Turn on automatic rotation of a customer managed KMS key (KMS.4).
+    EnableKeyRotation,
+    /// Turn on SSE-SQS for a queue (SQS.1).
+    EncryptQueue,
+    /// Remove the statements of a function's policy that let anyone invoke it (Lambda.1).
+    RemovePublicFunctionAccess,
+    /// Raise the account's IAM password policy to the CIS benchmark (IAM.7, IAM.11–17).
+    StrengthenPasswordPolicy,
+    /// Block public sharing of Systems Manager documents in the account's region (SSM.7).
+    BlockPublicDocumentSharing,
     /// In a rule only: the catalogue's remediation of the finding's control
     /// ([`crate::controls::CATALOGUE`]); triage decides the concrete action.
     RemediateControl,
@@ -37,7 +63,7 @@ pub enum Action {
 
 impl Action {
     /// Every action a decision can carry (`remediate-control` is resolved before).
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 25] = [
         Action::IsolateInstance,
         Action::QuarantineInstance,
         Action::BlockNetwork,
@@ -48,6 +74,19 @@ impl Action {
         Action::CloseDefaultSecurityGroup,
         Action::EnableEbsDefaultEncryption,
         Action::RequireImdsv2,
+        Action::MakeSnapshotsPrivate,
+        Action::DisableSubnetPublicIp,
+        Action::RestrictUnauthorizedPorts,
+        Action::CloseHighRiskPorts,
+        Action::DisableTgwAutoAccept,
+        Action::SetBucketLifecycle,
+        Action::EncryptTopic,
+        Action::MakeDocumentPrivate,
+        Action::EnableKeyRotation,
+        Action::EncryptQueue,
+        Action::RemovePublicFunctionAccess,
+        Action::StrengthenPasswordPolicy,
+        Action::BlockPublicDocumentSharing,
         Action::NotifyOnly,
         Action::Ignore,
     ];
@@ -65,6 +104,19 @@ impl Action {
             Action::CloseDefaultSecurityGroup => "close-default-security-group",
             Action::EnableEbsDefaultEncryption => "enable-ebs-default-encryption",
             Action::RequireImdsv2 => "require-imdsv2",
+            Action::MakeSnapshotsPrivate => "make-snapshots-private",
+            Action::DisableSubnetPublicIp => "disable-subnet-public-ip",
+            Action::RestrictUnauthorizedPorts => "restrict-unauthorized-ports",
+            Action::CloseHighRiskPorts => "close-high-risk-ports",
+            Action::DisableTgwAutoAccept => "disable-tgw-auto-accept",
+            Action::SetBucketLifecycle => "set-bucket-lifecycle",
+            Action::EncryptTopic => "encrypt-topic",
+            Action::MakeDocumentPrivate => "make-document-private",
+            Action::EnableKeyRotation => "enable-key-rotation",
+            Action::EncryptQueue => "encrypt-queue",
+            Action::RemovePublicFunctionAccess => "remove-public-function-access",
+            Action::StrengthenPasswordPolicy => "strengthen-password-policy",
+            Action::BlockPublicDocumentSharing => "block-public-document-sharing",
             Action::RemediateControl => "remediate-control",
             Action::NotifyOnly => "notify-only",
             Action::Ignore => "ignore",
@@ -77,13 +129,26 @@ impl Action {
             Action::IsolateInstance | Action::QuarantineInstance | Action::RequireImdsv2 => {
                 Some("AwsEc2Instance")
             }
-            Action::BlockNetwork | Action::FixSecurityGroup | Action::CloseDefaultSecurityGroup => {
-                Some("AwsEc2SecurityGroup")
-            }
+            Action::BlockNetwork
+            | Action::FixSecurityGroup
+            | Action::CloseDefaultSecurityGroup
+            | Action::RestrictUnauthorizedPorts
+            | Action::CloseHighRiskPorts => Some("AwsEc2SecurityGroup"),
             Action::EnableBucketEncryption
             | Action::BlockBucketPublicAccess
-            | Action::RequireBucketTls => Some("AwsS3Bucket"),
-            Action::EnableEbsDefaultEncryption => Some("AwsAccount"),
+            | Action::RequireBucketTls
+            | Action::SetBucketLifecycle => Some("AwsS3Bucket"),
+            Action::EnableEbsDefaultEncryption
+            | Action::MakeSnapshotsPrivate
+            | Action::StrengthenPasswordPolicy
+            | Action::BlockPublicDocumentSharing => Some("AwsAccount"),
+            Action::EncryptTopic => Some("AwsSnsTopic"),
+            Action::MakeDocumentPrivate => Some("AwsSsmDocument"),
+            Action::EnableKeyRotation => Some("AwsKmsKey"),
+            Action::EncryptQueue => Some("AwsSqsQueue"),
+            Action::RemovePublicFunctionAccess => Some("AwsLambdaFunction"),
+            Action::DisableSubnetPublicIp => Some("AwsEc2Subnet"),
+            Action::DisableTgwAutoAccept => Some("AwsEc2TransitGateway"),
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => None,
         }
     }

@@ -28,8 +28,21 @@ pub enum Scope {
     /// The role the isolation automation runs as, passed to Systems Manager only.
     AutomationRole,
     /// Settings of the account in a region that have no resource-level permission (EBS
-    /// encryption by default).
+    /// encryption by default, the IAM password policy).
     AccountSettings,
+    /// SNS topics of the stack's account and region.
+    Topic,
+    /// Systems Manager documents of the stack's account and region.
+    Document,
+    /// KMS keys of the stack's account and region.
+    Key,
+    /// SQS queues of the stack's account and region.
+    Queue,
+    /// Lambda functions of the stack's account and region.
+    Function,
+    /// Systems Manager's block public sharing setting for documents, in the stack's account and
+    /// region.
+    PublicSharingSetting,
 }
 
 /// One call a remediation may make.
@@ -197,6 +210,95 @@ const IMDS: [Call; 3] = [
     call("ec2:ModifyInstanceMetadataOptions", Scope::Ec2),
 ];
 
+/// EC2.1: the account's snapshots restorable by everyone read, each one's record tagged on it
+/// (a snapshot's ARN has no account), its `createVolumePermission` for `all` removed.
+const PUBLIC_SNAPSHOTS: [Call; 4] = [
+    call("ec2:DescribeSnapshots", Scope::Any),
+    call("ec2:DescribeSnapshotAttribute", Scope::Any),
+    call("ec2:CreateTags", Scope::Snapshot),
+    call("ec2:ModifySnapshotAttribute", Scope::Snapshot),
+];
+
+/// EC2.15: the subnet read, its setting recorded in a tag, the attribute changed.
+const SUBNET: [Call; 3] = [
+    call("ec2:DescribeSubnets", Scope::Any),
+    call("ec2:CreateTags", Scope::Ec2),
+    call("ec2:ModifySubnetAttribute", Scope::Ec2),
+];
+
+/// EC2.23: the transit gateway read, its setting recorded in a tag, its options changed.
+const TRANSIT_GATEWAY: [Call; 3] = [
+    call("ec2:DescribeTransitGateways", Scope::Any),
+    call("ec2:CreateTags", Scope::Ec2),
+    call("ec2:ModifyTransitGateway", Scope::Ec2),
+];
+
+/// S3.13: the bucket's tags (protection, record), its lifecycle configuration read and put.
+const BUCKET_LIFECYCLE: [Call; 4] = [
+    call("s3:GetBucketTagging", Scope::Bucket),
+    call("s3:PutBucketTagging", Scope::Bucket),
+    s3(
+        "s3:GetBucketLifecycleConfiguration",
+        "s3:GetLifecycleConfiguration",
+    ),
+    s3(
+        "s3:PutBucketLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+    ),
+];
+
+/// SNS.1: the topic's attributes and tags read, the record tagged, the key set.
+const TOPIC: [Call; 4] = [
+    call("sns:GetTopicAttributes", Scope::Topic),
+    call("sns:ListTagsForResource", Scope::Topic),
+    call("sns:TagResource", Scope::Topic),
+    call("sns:SetTopicAttributes", Scope::Topic),
+];
+
+/// SSM.4: the document's sharing and tags read, the record tagged, `All` removed.
+const DOCUMENT: [Call; 4] = [
+    call("ssm:DescribeDocumentPermission", Scope::Document),
+    call("ssm:ListTagsForResource", Scope::Document),
+    call("ssm:AddTagsToResource", Scope::Document),
+    call("ssm:ModifyDocumentPermission", Scope::Document),
+];
+
+/// KMS.4: the key and its rotation read, its tags (protection), rotation turned on.
+const KEY: [Call; 4] = [
+    call("kms:DescribeKey", Scope::Key),
+    call("kms:ListResourceTags", Scope::Key),
+    call("kms:GetKeyRotationStatus", Scope::Key),
+    call("kms:EnableKeyRotation", Scope::Key),
+];
+
+/// SQS.1: the queue found by name, its attributes and tags read, the record tagged, SSE-SQS on.
+const QUEUE: [Call; 5] = [
+    call("sqs:GetQueueUrl", Scope::Queue),
+    call("sqs:GetQueueAttributes", Scope::Queue),
+    call("sqs:ListQueueTags", Scope::Queue),
+    call("sqs:TagQueue", Scope::Queue),
+    call("sqs:SetQueueAttributes", Scope::Queue),
+];
+
+/// Lambda.1: the function's policy and tags read, public statements removed.
+const FUNCTION: [Call; 3] = [
+    call("lambda:GetPolicy", Scope::Function),
+    call("lambda:ListTags", Scope::Function),
+    call("lambda:RemovePermission", Scope::Function),
+];
+
+/// IAM.7, IAM.11–17: the account's password policy, read and put (no resource-level permission).
+const PASSWORD_POLICY: [Call; 2] = [
+    call("iam:GetAccountPasswordPolicy", Scope::AccountSettings),
+    call("iam:UpdateAccountPasswordPolicy", Scope::AccountSettings),
+];
+
+/// SSM.7: the account's block public sharing setting for documents, read and updated.
+const PUBLIC_SHARING: [Call; 2] = [
+    call("ssm:GetServiceSetting", Scope::PublicSharingSetting),
+    call("ssm:UpdateServiceSetting", Scope::PublicSharingSetting),
+];
+
 impl Action {
     /// Every call this action may make on the resources it remediates (reading and recording the
     /// finding and publishing the outcome are the function's own, common to all).
@@ -206,13 +308,27 @@ impl Action {
             Action::QuarantineInstance => {
                 &[&READ_INSTANCE, &CONTAIN, &EVIDENCE, &SNAPSHOTS, &AUTOMATION]
             }
-            Action::BlockNetwork | Action::FixSecurityGroup => &[&GROUP],
+            Action::BlockNetwork
+            | Action::FixSecurityGroup
+            | Action::RestrictUnauthorizedPorts
+            | Action::CloseHighRiskPorts => &[&GROUP],
             Action::EnableBucketEncryption => &[&BUCKET],
             Action::BlockBucketPublicAccess => &[&BUCKET_BLOCK],
             Action::RequireBucketTls => &[&BUCKET_TLS],
             Action::CloseDefaultSecurityGroup => &[&DEFAULT_GROUP],
             Action::EnableEbsDefaultEncryption => &[&EBS_DEFAULT],
             Action::RequireImdsv2 => &[&IMDS],
+            Action::MakeSnapshotsPrivate => &[&PUBLIC_SNAPSHOTS],
+            Action::DisableSubnetPublicIp => &[&SUBNET],
+            Action::DisableTgwAutoAccept => &[&TRANSIT_GATEWAY],
+            Action::SetBucketLifecycle => &[&BUCKET_LIFECYCLE],
+            Action::EncryptTopic => &[&TOPIC],
+            Action::MakeDocumentPrivate => &[&DOCUMENT],
+            Action::EnableKeyRotation => &[&KEY],
+            Action::EncryptQueue => &[&QUEUE],
+            Action::RemovePublicFunctionAccess => &[&FUNCTION],
+            Action::StrengthenPasswordPolicy => &[&PASSWORD_POLICY],
+            Action::BlockPublicDocumentSharing => &[&PUBLIC_SHARING],
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => &[],
         };
         let mut calls: Vec<Call> = Vec::new();

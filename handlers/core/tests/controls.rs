@@ -98,6 +98,42 @@ const CASES: &[Case] = &[
         resource: "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0123456789abcdef0",
     },
     Case {
+        control: "KMS.4",
+        pci: Some("PCI.KMS.1"),
+        cis12: Some("2.8"),
+        cis14: Some("3.8"),
+        cis3: None,
+        kind: "AwsKmsKey",
+        resource: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    },
+    Case {
+        control: "IAM.16",
+        pci: None,
+        cis12: Some("1.10"),
+        cis14: Some("1.9"),
+        cis3: None,
+        kind: "AwsAccount",
+        resource: "AWS::::Account:111122223333",
+    },
+    Case {
+        control: "EC2.1",
+        pci: Some("PCI.EC2.1"),
+        cis12: None,
+        cis14: None,
+        cis3: None,
+        kind: "AwsAccount",
+        resource: "AWS::::Account:111122223333",
+    },
+    Case {
+        control: "Lambda.1",
+        pci: Some("PCI.Lambda.1"),
+        cis12: None,
+        cis14: None,
+        cis3: None,
+        kind: "AwsLambdaFunction",
+        resource: "arn:aws:lambda:us-east-1:111122223333:function:hook",
+    },
+    Case {
         control: "CloudTrail.2",
         pci: Some("PCI.CloudTrail.1"),
         cis12: Some("2.7"),
@@ -800,9 +836,9 @@ fn an_unknown_looking_control_id_is_refused_with_the_fix() {
     for ok in ["S3.8", " s3.8 ", "cloudtrail.2", "Autoscaling.5", "EC2.2"] {
         assert_eq!(problems(rule(&[ok], Action::NotifyOnly)), "", "{ok:?}");
     }
-    let text = problems(rule(&["KMS.4"], Action::RemediateControl));
+    let text = problems(rule(&["CloudTrail.2"], Action::RemediateControl));
     assert!(
-        text.contains("KMS.4 has no remediation in the catalogue"),
+        text.contains("CloudTrail.2 has no remediation in the catalogue"),
         "{text}"
     );
     let text = problems(rule(&["S3.8"], Action::CloseDefaultSecurityGroup));

@@ -113,15 +113,15 @@ fn rows() -> Vec<Row> {
     use Action::*;
     let fail = Some("FAILED");
     vec![
-        ("cspm-ec2.19-fail-new.event.json", "CRITICAL", "NEW", "ACTIVE", fail, Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0a1b2c3d4e5f60718", FixSecurityGroup, true),
+        ("cspm-ec2.19-fail-new.event.json", "CRITICAL", "NEW", "ACTIVE", fail, Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0a1b2c3d4e5f60718", CloseHighRiskPorts, true),
         ("cspm-ec2.19-pass-resolved.event.json", "INFORMATIONAL", "RESOLVED", "ACTIVE", Some("PASSED"), Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0a1b2c3d4e5f60719", Ignore, false),
-        ("cspm-ec2.19-unknown-fields.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0c0ffee0c0ffee003", FixSecurityGroup, true),
-        ("cspm-ec2.19-warning-new.event.json", "CRITICAL", "NEW", "ACTIVE", Some("WARNING"), Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0badc0ffee0000001", FixSecurityGroup, true),
+        ("cspm-ec2.19-unknown-fields.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0c0ffee0c0ffee003", CloseHighRiskPorts, true),
+        ("cspm-ec2.19-warning-new.event.json", "CRITICAL", "NEW", "ACTIVE", Some("WARNING"), Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0badc0ffee0000001", CloseHighRiskPorts, true),
         ("cspm-ec2.2-fail-new.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.2"), "AwsEc2SecurityGroup", "sg-0feedfacecafe0002", CloseDefaultSecurityGroup, true),
         ("cspm-iam.3-fail-new.event.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/deploy-bot", NotifyOnly, true),
         ("cspm-iam.3-other-status.finding.json", "INFORMATIONAL", "RESOLVED", "ACTIVE", Some("NOT_AVAILABLE"), Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/legacy-admin", Ignore, false),
-        ("cspm-kms.4-fail-new.finding.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", NotifyOnly, true),
-        ("cspm-kms.4-pass-closed.event.json", "MEDIUM", "NEW", "ARCHIVED", Some("PASSED"), Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ac", NotifyOnly, false),
+        ("cspm-kms.4-fail-new.finding.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", EnableKeyRotation, true),
+        ("cspm-kms.4-pass-closed.event.json", "MEDIUM", "NEW", "ARCHIVED", Some("PASSED"), Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ac", EnableKeyRotation, false),
         ("cspm-s3.4-fail-fatal.event.json", "CRITICAL", "NEW", "ACTIVE", fail, Some("S3.4"), "AwsS3Bucket", "arn:aws:s3:::payroll-111122223333", EnableBucketEncryption, true),
         ("cspm-s3.8-fail-archived.event.json", "MEDIUM", "RESOLVED", "ARCHIVED", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::gone-111122223333", BlockBucketPublicAccess, false),
         ("cspm-s3.8-fail-in-progress.event.json", "MEDIUM", "NOTIFIED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::logs-111122223333", BlockBucketPublicAccess, false),

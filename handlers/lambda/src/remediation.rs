@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use secauto_core::envelope::{parse_input, Input};
 use secauto_core::message;
 use secauto_core::response::FindingSummary;
-use secauto_core::{Action, Finding, ResponseEvent};
+use secauto_core::{Finding, ResponseEvent};
 use serde_json::{json, Value};
 
 use crate::env::{Env, Mode};
@@ -69,6 +69,11 @@ pub async fn execute(
         s3: &scoped.s3,
         ssm: &scoped.ssm,
         autoscaling: &scoped.autoscaling,
+        sns: &scoped.sns,
+        kms: &scoped.kms,
+        sqs: &scoped.sqs,
+        lambda: &scoped.lambda,
+        iam: &scoped.iam,
         dry_run: env.mode == Mode::NotifyOnly,
         finding_id: &event.finding.id,
         fact: &event.finding.fact,
@@ -81,19 +86,8 @@ pub async fn execute(
         deadline,
         gate: &scoped.gate,
     };
-    let id = resource.short_id();
-    let done = match event.action {
-        Action::IsolateInstance => exec.isolate_instance(id, true).await,
-        Action::QuarantineInstance => exec.quarantine_instance(id).await,
-        Action::BlockNetwork => exec.block_network(id).await,
-        Action::FixSecurityGroup => exec.fix_security_group(id).await,
-        Action::EnableBucketEncryption => exec.enable_bucket_encryption(id).await,
-        Action::BlockBucketPublicAccess => exec.block_bucket_public_access(id).await,
-        Action::RequireBucketTls => exec.require_bucket_tls(id).await,
-        Action::CloseDefaultSecurityGroup => exec.close_default_security_group(id).await,
-        Action::EnableEbsDefaultEncryption => exec.enable_ebs_default_encryption(id).await,
-        Action::RequireImdsv2 => exec.require_imdsv2(id).await,
-        Action::RemediateControl | Action::NotifyOnly | Action::Ignore => return Ok(None),
+    let Some(done) = exec.remediate(event.action, &resource.id).await else {
+        return Ok(None);
     };
     let mut outcome = done.map_err(|mut f| {
         if let Some(whose) = place.describe() {
@@ -498,6 +492,7 @@ async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secauto_core::Action;
 
     #[test]
     fn a_partial_failure_says_what_was_already_changed() {

@@ -400,6 +400,120 @@ fn ec2_8() -> Value {
 
 const ACCOUNT_RESOURCE: &str = "AWS::::Account:123456789012";
 
+fn ec2_1() -> Value {
+    json!({"GeneratorId": "pci-dss/v/3.2.1/PCI.EC2.1", "ProductFields": {"ControlId": "PCI.EC2.1"}})
+}
+
+fn ec2_15() -> Value {
+    json!({"GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/EC2.15",
+           "ProductFields": {"StandardsArn": "arn:aws:securityhub:::standards/aws-foundational-security-best-practices/v/1.0.0", "ControlId": "EC2.15"}})
+}
+
+fn ec2_18() -> Value {
+    json!({"GeneratorId": "nist-800-53/v/5.0.0/EC2.18"})
+}
+
+fn ec2_19() -> Value {
+    json!({"GeneratorId": "security-control/EC2.19", "Compliance": {"SecurityControlId": "EC2.19"}})
+}
+
+fn ec2_23() -> Value {
+    json!({"GeneratorId": "security-control/EC2.23", "Compliance": {"SecurityControlId": "EC2.23"}})
+}
+
+fn s3_13() -> Value {
+    json!({"GeneratorId": "nist-800-53/v/5.0.0/S3.13"})
+}
+
+fn sns_1() -> Value {
+    json!({"GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/SNS.1",
+           "ProductFields": {"StandardsArn": "arn:aws:securityhub:::standards/aws-foundational-security-best-practices/v/1.0.0", "ControlId": "SNS.1"}})
+}
+
+fn ssm_4() -> Value {
+    json!({"GeneratorId": "security-control/SSM.4", "Compliance": {"SecurityControlId": "SSM.4"}})
+}
+
+fn kms_4() -> Value {
+    json!({"GeneratorId": "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0/rule/2.8",
+           "ProductFields": {"RuleId": "2.8"}})
+}
+
+fn sqs_1() -> Value {
+    json!({"GeneratorId": "nist-800-53/v/5.0.0/SQS.1"})
+}
+
+fn lambda_1() -> Value {
+    json!({"GeneratorId": "pci-dss/v/3.2.1/PCI.Lambda.1", "ProductFields": {"ControlId": "PCI.Lambda.1"}})
+}
+
+fn iam_15() -> Value {
+    json!({"GeneratorId": "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0/rule/1.9",
+           "ProductFields": {"RuleId": "1.9"}})
+}
+
+fn iam_7() -> Value {
+    json!({"GeneratorId": "security-control/IAM.7", "Compliance": {"SecurityControlId": "IAM.7"}})
+}
+
+fn ssm_7() -> Value {
+    json!({"GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/SSM.7",
+           "ProductFields": {"StandardsArn": "arn:aws:securityhub:::standards/aws-foundational-security-best-practices/v/1.0.0", "ControlId": "SSM.7"}})
+}
+
+fn arn_of(kind: &str, id: &str) -> String {
+    format!("arn:aws:ec2:us-east-1:{ACCOUNT}:{kind}/{id}")
+}
+
+/// Whether any snapshot the account owns is still restorable by everyone.
+async fn any_public_snapshot(a: &Aws) -> bool {
+    let out = a
+        .ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap();
+    for s in out.snapshots() {
+        if snapshot_public(a, s.snapshot_id().unwrap()).await {
+            return true;
+        }
+    }
+    false
+}
+
+/// A control off by default: enforce mode with the default policy only says what it would do;
+/// a rule turning it on makes it RESOLVED by a re-read; a second finding changes nothing. Returns
+/// the enforced run's summary.
+async fn off_then_on(w: &World, control: &str, kind: &str, arn: &str, shape: Value) -> Value {
+    let n = control.to_ascii_lowercase().replace('.', "-");
+    let (event, out) = remediate(
+        w,
+        &env("enforce", None, ""),
+        &finding(&n, kind, arn, shape.clone()),
+    )
+    .await;
+    assert_eq!(event["detail"]["finding"]["control_id"], control);
+    assert_eq!(
+        event["detail"]["mode"], "notify-only",
+        "{control} is off by default"
+    );
+    assert_eq!(out["dry_run"], true, "{control}: {out}");
+    assert!(steps(&out).contains("would "), "{control}: {out}");
+    let on = env("enforce", Some(&enforcing(&[control])), "");
+    let (_, done) = remediate(
+        w,
+        &on,
+        &finding(&format!("{n}-on"), kind, arn, shape.clone()),
+    )
+    .await;
+    assert_eq!(done["workflow"], "RESOLVED", "{control}: {done}");
+    let (_, again) = remediate(w, &on, &finding(&format!("{n}-again"), kind, arn, shape)).await;
+    assert_eq!(again["already_remediated"], true, "{control}: {again}");
+    assert_eq!(again["workflow"], "RESOLVED", "{control}: {again}");
+    done
+}
+
 #[test]
 fn s3_8_a_public_bucket_is_blocked_once_and_resolved() {
     run(async {
@@ -850,6 +964,400 @@ fn ec2_13_and_ec2_14_cis_rule_id_findings_close_world_open_ssh_and_rdp() {
     });
 }
 
+#[test]
+fn ec2_1_public_snapshots_stay_shared_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let snap = public_snapshot(&w.aws, false).await;
+        let (event, _) = remediate(
+            &w,
+            &env("notify-only", None, ""),
+            &finding("ec2-1-dry", "AwsAccount", ACCOUNT_RESOURCE, ec2_1()),
+        )
+        .await;
+        assert_eq!(event["detail"]["action"], "make-snapshots-private");
+        assert!(snapshot_public(&w.aws, &snap).await);
+        let out = off_then_on(&w, "EC2.1", "AwsAccount", ACCOUNT_RESOURCE, ec2_1()).await;
+        assert!(
+            steps(&out).contains(&format!("stop sharing {snap} with everyone")),
+            "{out}"
+        );
+        assert!(!snapshot_public(&w.aws, &snap).await);
+        let tags = w
+            .aws
+            .ec2
+            .describe_snapshots()
+            .snapshot_ids(&snap)
+            .send()
+            .await
+            .unwrap();
+        assert!(tags.snapshots()[0].tags().iter().any(|t| t.key()
+            == Some(secauto_handlers::remediate::PREVIOUS_SNAPSHOT_PERMISSION_TAG)
+            && t.value() == Some("all")));
+    });
+}
+
+#[test]
+fn ec2_15_a_subnet_keeps_public_ips_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let subnet = public_ip_subnet(&w.aws, "10.21", false).await;
+        let arn = arn_of("subnet", &subnet);
+        let out = off_then_on(&w, "EC2.15", "AwsEc2Subnet", &arn, ec2_15()).await;
+        assert!(
+            steps(&out).contains("turn off MapPublicIpOnLaunch"),
+            "{out}"
+        );
+        assert!(!maps_public_ip(&w.aws, &subnet).await);
+        let tags = w
+            .aws
+            .ec2
+            .describe_subnets()
+            .subnet_ids(&subnet)
+            .send()
+            .await
+            .unwrap();
+        assert!(tags.subnets()[0]
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some(secauto_handlers::remediate::PREVIOUS_MAP_PUBLIC_IP_TAG)));
+    });
+}
+
+#[test]
+fn ec2_18_and_ec2_19_revoke_world_open_ports_by_their_own_lists() {
+    run(async {
+        let w = world().await;
+        // EC2.19, on by default: 22 and 3389 are high-risk; 443 and 2222 (::/0) are not.
+        let f = fixture(&w.aws, false).await;
+        let enforce = env("enforce", None, "");
+        let arn = arn_of_group(&f.sg);
+        let (event, out) = remediate(
+            &w,
+            &enforce,
+            &finding("ec2-19", "AwsEc2SecurityGroup", &arn, ec2_19()),
+        )
+        .await;
+        assert_eq!(event["detail"]["action"], "close-high-risk-ports");
+        assert_eq!(event["detail"]["rule"], "remediate-catalogued-controls");
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(steps(&out).contains("revoke tcp 22"), "{out}");
+        let again = finding("ec2-19-again", "AwsEc2SecurityGroup", &arn, ec2_19());
+        let (_, again) = remediate(&w, &enforce, &again).await;
+        assert_eq!(again["already_remediated"], true, "{again}");
+        assert_eq!(again["workflow"], "RESOLVED", "{again}");
+        let left = ingress(&w.aws, &f.sg).await;
+        assert!(!left.contains(&"22:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(!left.contains(&"3389:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(left.contains(&"443:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(left.contains(&"2222:::/0".to_string()), "{left:?}");
+        // EC2.18: everything world-open but 80 and 443 goes, 2222 on ::/0 with it.
+        let g = fixture(&w.aws, false).await;
+        let out = off_then_on(
+            &w,
+            "EC2.18",
+            "AwsEc2SecurityGroup",
+            &arn_of_group(&g.sg),
+            ec2_18(),
+        )
+        .await;
+        assert!(steps(&out).contains("revoke tcp 2222 from ::/0"), "{out}");
+        let left = ingress(&w.aws, &g.sg).await;
+        let world: Vec<&String> = left
+            .iter()
+            .filter(|r| r.ends_with("0.0.0.0/0") || r.ends_with("::/0"))
+            .collect();
+        assert_eq!(world, vec!["443:0.0.0.0/0"], "{left:?}");
+        assert!(
+            left.contains(&"8080:10.0.0.0/8".to_string()),
+            "narrower ranges stay: {left:?}"
+        );
+    });
+}
+
+#[test]
+fn ec2_23_a_transit_gateway_keeps_auto_accept_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let tgw = auto_accepting_tgw(&w.aws, false).await;
+        let arn = arn_of("transit-gateway", &tgw);
+        let out = off_then_on(&w, "EC2.23", "AwsEc2TransitGateway", &arn, ec2_23()).await;
+        assert!(
+            steps(&out).contains("turn off AutoAcceptSharedAttachments"),
+            "{out}"
+        );
+        assert!(!tgw_auto_accepts(&w.aws, &tgw).await);
+    });
+}
+
+#[test]
+fn s3_13_a_bucket_without_lifecycle_gets_one_rule_and_one_with_rules_is_kept() {
+    run(async {
+        let w = world().await;
+        let arn = bucket(&w.aws, "logs").await;
+        let out = off_then_on(&w, "S3.13", "AwsS3Bucket", &arn, s3_13()).await;
+        assert!(
+            steps(&out).contains("put a lifecycle rule on logs"),
+            "{out}"
+        );
+        assert!(has_lifecycle(&w.aws, "logs").await);
+        let record = bucket_tag(
+            &w.aws,
+            "logs",
+            secauto_handlers::remediate::PREVIOUS_LIFECYCLE_TAG,
+        )
+        .await;
+        assert_eq!(record.as_deref(), Some("none"));
+        let rules = w
+            .aws
+            .s3
+            .get_bucket_lifecycle_configuration()
+            .bucket("logs")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rules.rules().len(), 1);
+        assert_eq!(
+            rules.rules()[0].id(),
+            Some(secauto_handlers::remediate::LIFECYCLE_RULE_ID)
+        );
+        assert!(rules.rules()[0].expiration().is_none(), "nothing expires");
+        // A configuration someone wrote, its only rule disabled: never replaced.
+        let kept = bucket(&w.aws, "kept-rules").await;
+        let disabled = aws_sdk_s3::types::LifecycleRule::builder()
+            .id("theirs")
+            .filter(
+                aws_sdk_s3::types::LifecycleRuleFilter::builder()
+                    .prefix("tmp/")
+                    .build(),
+            )
+            .status(aws_sdk_s3::types::ExpirationStatus::Disabled)
+            .expiration(
+                aws_sdk_s3::types::LifecycleExpiration::builder()
+                    .days(7)
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        w.aws
+            .s3
+            .put_bucket_lifecycle_configuration()
+            .bucket("kept-rules")
+            .lifecycle_configuration(
+                aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+                    .rules(disabled)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let on = env("enforce", Some(&enforcing(&["S3.13"])), "");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("s3-13-kept", "AwsS3Bucket", &kept, s3_13()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(steps(&out).contains("never replaced"), "{out}");
+        let theirs = w
+            .aws
+            .s3
+            .get_bucket_lifecycle_configuration()
+            .bucket("kept-rules")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(theirs.rules()[0].id(), Some("theirs"));
+    });
+}
+
+#[test]
+fn kms_4_and_sqs_1_are_on_by_default_and_rotate_the_key_and_encrypt_the_queue() {
+    run(async {
+        let w = world().await;
+        let key = unrotated_key(&w.aws, false).await;
+        let queue = plain_queue(&w.aws, "jobs", false).await;
+        let enforce = env("enforce", None, "");
+        for (control, kind, arn, shape, action) in [
+            ("KMS.4", "AwsKmsKey", &key, kms_4(), "enable-key-rotation"),
+            ("SQS.1", "AwsSqsQueue", &queue, sqs_1(), "encrypt-queue"),
+        ] {
+            let n = control.to_ascii_lowercase().replace('.', "-");
+            let (event, out) =
+                remediate(&w, &enforce, &finding(&n, kind, arn, shape.clone())).await;
+            assert_eq!(event["detail"]["finding"]["control_id"], control);
+            assert_eq!(event["detail"]["action"], action);
+            assert_eq!(event["detail"]["rule"], "remediate-catalogued-controls");
+            assert_eq!(out["workflow"], "RESOLVED", "{control}: {out}");
+            let again = finding(&format!("{n}-again"), kind, arn, shape);
+            let (_, out) = remediate(&w, &enforce, &again).await;
+            assert_eq!(out["already_remediated"], true, "{control}: {out}");
+        }
+        assert!(key_rotates(&w.aws, &key).await);
+        assert!(queue_encrypted(&w.aws, &queue).await);
+        // KMS rotates symmetric encryption keys only (EnableKeyRotation answers others with
+        // UnsupportedOperationException): an asymmetric key is left, the finding says why.
+        let signing = w
+            .aws
+            .kms
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+            .send()
+            .await
+            .unwrap();
+        let signing = signing.key_metadata().unwrap().arn().unwrap().to_string();
+        let (_, out) = remediate(
+            &w,
+            &enforce,
+            &finding("kms-4-rsa", "AwsKmsKey", &signing, kms_4()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(
+            steps(&out).contains("KMS rotates symmetric encryption keys only"),
+            "{out}"
+        );
+    });
+}
+
+#[test]
+fn sns_1_a_topic_stays_plain_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let topic = plain_topic(&w.aws, "alerts", false).await;
+        let out = off_then_on(&w, "SNS.1", "AwsSnsTopic", &topic, sns_1()).await;
+        assert!(steps(&out).contains("alias/aws/sns"), "{out}");
+        assert_eq!(
+            topic_key(&w.aws, &topic).await,
+            secauto_handlers::remediate::TOPIC_KEY
+        );
+        let tags = w
+            .aws
+            .sns
+            .list_tags_for_resource()
+            .resource_arn(&topic)
+            .send()
+            .await
+            .unwrap();
+        assert!(tags.tags().iter().any(|t| t.key()
+            == secauto_handlers::remediate::PREVIOUS_TOPIC_KEY_TAG
+            && t.value() == "none"));
+    });
+}
+
+#[test]
+fn ssm_4_a_public_document_stays_shared_until_a_rule_turns_the_control_on() {
+    run(async {
+        let w = world().await;
+        let doc = public_document(&w.aws, "runbook", false).await;
+        let arn = format!("arn:aws:ssm:us-east-1:{ACCOUNT}:document/{doc}");
+        let out = off_then_on(&w, "SSM.4", "AwsSsmDocument", &arn, ssm_4()).await;
+        assert!(
+            steps(&out).contains("stop sharing document runbook with everyone"),
+            "{out}"
+        );
+        assert!(!document_public(&w.aws, &doc).await);
+    });
+}
+
+#[test]
+fn lambda_1_only_the_statement_letting_anyone_in_is_removed_once_a_rule_turns_it_on() {
+    run(async {
+        let w = world().await;
+        let function = public_function(&w.aws, "hook", false).await;
+        let out = off_then_on(&w, "Lambda.1", "AwsLambdaFunction", &function, lambda_1()).await;
+        assert!(
+            steps(&out).contains("the undo record is this note"),
+            "{out}"
+        );
+        assert!(steps(&out).contains("remove statement anyone"), "{out}");
+        assert_eq!(
+            function_statements(&w.aws, &function).await,
+            vec!["bucket-events"],
+            "the statement narrowed to an account stays"
+        );
+    });
+}
+
+#[test]
+fn iam_password_policy_controls_raise_a_weak_policy_and_keep_what_is_stricter() {
+    run(async {
+        let w = world().await;
+        weak_password_policy(&w.aws).await;
+        let out = off_then_on(&w, "IAM.15", "AwsAccount", ACCOUNT_RESOURCE, iam_15()).await;
+        assert!(
+            steps(&out).contains(
+                "the password policy of account 123456789012 was MinimumPasswordLength=8"
+            ),
+            "{out}"
+        );
+        assert!(password_policy_strong(&w.aws).await);
+        // Stricter than the benchmark on one setting: kept.
+        w.aws
+            .iam
+            .update_account_password_policy()
+            .minimum_password_length(20)
+            .max_password_age(30)
+            .send()
+            .await
+            .unwrap();
+        let on = env("enforce", Some(&enforcing(&["IAM.7"])), "");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("iam-7", "AwsAccount", ACCOUNT_RESOURCE, iam_7()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        let p = w
+            .aws
+            .iam
+            .get_account_password_policy()
+            .send()
+            .await
+            .unwrap();
+        let p = p.password_policy().unwrap();
+        assert_eq!(p.minimum_password_length(), Some(20));
+        assert_eq!(p.max_password_age(), Some(30));
+        assert!(p.require_symbols() && p.require_numbers());
+        assert_eq!(p.password_reuse_prevention(), Some(24));
+    });
+}
+
+/// SSM.7's setting is one moto does not serve: the proxy answers GetServiceSetting and
+/// UpdateServiceSetting as the SSM API reference documents them. Notify-only and a protected
+/// account change nothing; on by default, enforce blocks public sharing, once.
+#[test]
+fn mocked_ssm_7_public_document_sharing_is_blocked_on_by_default() {
+    run(async {
+        let mut w = world().await;
+        let settings = Arc::new(ServiceSettings::default());
+        let proxy = Proxy::start(&w.aws.url, Some(settings.clone()));
+        w.clients.ssm = Clients::new(&sdk_at(&proxy.url, "testing", "testing")).ssm;
+        let f = |n: &str| finding(n, "AwsAccount", ACCOUNT_RESOURCE, ssm_7());
+        let (event, out) = remediate(&w, &env("notify-only", None, ""), &f("ssm-7-dry")).await;
+        assert_eq!(event["detail"]["action"], "block-public-document-sharing");
+        assert_eq!(event["detail"]["finding"]["control_id"], "SSM.7");
+        assert_eq!(out["dry_run"], true, "{out}");
+        assert!(steps(&out).contains("would block public sharing"), "{out}");
+        let (_, out) = remediate(&w, &env("enforce", None, ACCOUNT), &f("ssm-7-kept")).await;
+        assert!(steps(&out).contains("nothing is changed"), "{out}");
+        assert_eq!(settings.value(), "Enable");
+        let (_, out) = remediate(&w, &env("enforce", None, ""), &f("ssm-7")).await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(
+            steps(&out).contains("the undo record is this note"),
+            "{out}"
+        );
+        assert_eq!(settings.value(), "Disable");
+        let (_, out) = remediate(&w, &env("enforce", None, ""), &f("ssm-7-again")).await;
+        assert_eq!(out["already_remediated"], true, "{out}");
+    });
+}
+
 /// Every catalogued control's non-compliant resource, and its finding.
 async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
     let bucket8 = bucket(a, &format!("{n}-public")).await;
@@ -857,7 +1365,62 @@ async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
     let (vpc, _) = vpc_with_subnet(a, "10.5").await;
     let sg = default_group(a, &vpc).await;
     let i = instance(a).await;
-    vec![
+    public_snapshot(a, false).await;
+    let subnet = public_ip_subnet(a, "10.31", false).await;
+    let tgw = auto_accepting_tgw(a, false).await;
+    let ports = fixture(a, false).await;
+    let high = fixture(a, false).await;
+    let bucket13 = bucket(a, &format!("{n}-lifeless")).await;
+    let topic = plain_topic(a, &format!("{n}-topic"), false).await;
+    let doc = public_document(a, &format!("{n}-doc"), false).await;
+    let key = unrotated_key(a, false).await;
+    let queue = plain_queue(a, &format!("{n}-queue"), false).await;
+    let function = public_function(a, &format!("{n}-fn"), false).await;
+    weak_password_policy(a).await;
+    let more = [
+        ("EC2.1", "AwsAccount", ACCOUNT_RESOURCE.to_string(), ec2_1()),
+        (
+            "EC2.15",
+            "AwsEc2Subnet",
+            arn_of("subnet", &subnet),
+            ec2_15(),
+        ),
+        (
+            "EC2.18",
+            "AwsEc2SecurityGroup",
+            arn_of_group(&ports.sg),
+            ec2_18(),
+        ),
+        (
+            "EC2.19",
+            "AwsEc2SecurityGroup",
+            arn_of_group(&high.sg),
+            ec2_19(),
+        ),
+        (
+            "EC2.23",
+            "AwsEc2TransitGateway",
+            arn_of("transit-gateway", &tgw),
+            ec2_23(),
+        ),
+        ("S3.13", "AwsS3Bucket", bucket13, s3_13()),
+        ("SNS.1", "AwsSnsTopic", topic, sns_1()),
+        (
+            "SSM.4",
+            "AwsSsmDocument",
+            format!("arn:aws:ssm:us-east-1:{ACCOUNT}:document/{doc}"),
+            ssm_4(),
+        ),
+        ("KMS.4", "AwsKmsKey", key, kms_4()),
+        ("SQS.1", "AwsSqsQueue", queue, sqs_1()),
+        ("Lambda.1", "AwsLambdaFunction", function, lambda_1()),
+        ("IAM.7", "AwsAccount", ACCOUNT_RESOURCE.to_string(), iam_7()),
+    ];
+    let more = more.into_iter().map(|(c, kind, arn, shape)| {
+        let name = format!("{n}-{}", c.to_ascii_lowercase().replace('.', "-"));
+        (c, finding(&name, kind, &arn, shape))
+    });
+    let mut all = vec![
         (
             "S3.8",
             finding(&format!("{n}-s3-8"), "AwsS3Bucket", &bucket8, s3_8()),
@@ -893,7 +1456,9 @@ async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
                 ec2_8(),
             ),
         ),
-    ]
+    ];
+    all.extend(more);
+    all
 }
 
 /// Nothing of any control's resource changed.
@@ -907,6 +1472,28 @@ async fn unchanged(a: &Aws, controls: &[(&str, Value)]) {
             "EC2.7" => assert!(!ebs_default(a).await, "{control}"),
             "EC2.2" => assert!(rule_count(a, short).await > 0, "{control}"),
             "EC2.8" => assert_eq!(http_tokens(a, short).await, "optional", "{control}"),
+            "EC2.1" => assert!(any_public_snapshot(a).await, "{control}"),
+            "EC2.15" => assert!(maps_public_ip(a, short).await, "{control}"),
+            "EC2.18" | "EC2.19" => {
+                let left = ingress(a, short).await;
+                assert!(
+                    left.contains(&"22:0.0.0.0/0".to_string()),
+                    "{control}: {left:?}"
+                );
+            }
+            "EC2.23" => assert!(tgw_auto_accepts(a, short).await, "{control}"),
+            "S3.13" => assert!(!has_lifecycle(a, short).await, "{control}"),
+            "SNS.1" => assert!(topic_key(a, id).await.is_empty(), "{control}"),
+            "SSM.4" => assert!(document_public(a, short).await, "{control}"),
+            "KMS.4" => assert!(!key_rotates(a, id).await, "{control}"),
+            "SQS.1" => assert!(!queue_encrypted(a, id).await, "{control}"),
+            "Lambda.1" => assert!(
+                function_statements(a, id)
+                    .await
+                    .contains(&"anyone".to_string()),
+                "{control}"
+            ),
+            "IAM.7" => assert!(!password_policy_strong(a).await, "{control}"),
             _ => unreachable!(),
         }
     }
@@ -940,8 +1527,14 @@ fn protected_resources_are_untouched_even_with_every_control_enforced() {
             let id = f["Resources"][0]["Id"].as_str().unwrap();
             let short = id.rsplit(['/', ':']).next().unwrap();
             match *control {
-                "S3.8" | "S3.5" => protect_bucket(&w.aws, short).await,
-                "EC2.2" | "EC2.8" => protect_ec2(&w.aws, short).await,
+                "S3.8" | "S3.5" | "S3.13" => protect_bucket(&w.aws, short).await,
+                "EC2.2" | "EC2.8" | "EC2.15" | "EC2.18" | "EC2.19" | "EC2.23" => {
+                    protect_ec2(&w.aws, short).await
+                }
+                "SNS.1" | "KMS.4" | "SQS.1" | "Lambda.1" => {
+                    protect_resource(&w.aws, control, id).await
+                }
+                "SSM.4" => protect_resource(&w.aws, control, short).await,
                 _ => {}
             }
         }

@@ -60,7 +60,14 @@ struct Recording {
     s3: aws_sdk_s3::Client,
     autoscaling: aws_sdk_autoscaling::Client,
     ssm: aws_sdk_ssm::Client,
+    sns: aws_sdk_sns::Client,
+    kms: aws_sdk_kms::Client,
+    sqs: aws_sdk_sqs::Client,
+    lambda: aws_sdk_lambda::Client,
+    iam: aws_sdk_iam::Client,
     gate: Gate,
+    /// SSM.7's service setting, answered in moto's place (moto does not serve it).
+    _settings: Option<secauto_testkit::proxy::Proxy>,
 }
 
 fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
@@ -81,7 +88,28 @@ fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
             )
             .build()
     });
-    let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &get]);
+    // The automation exists in no emulator; a document's sharing is moto's.
+    let settings = (action == Action::BlockPublicDocumentSharing).then(|| {
+        let shim = std::sync::Arc::new(ServiceSettings::default());
+        secauto_testkit::proxy::Proxy::start(&a.url, Some(shim))
+    });
+    let ssm = match (action, &settings) {
+        (_, Some(p)) => aws_sdk_ssm::Client::new(&sdk_at(&p.url, "testing", "testing")),
+        (Action::MakeDocumentPrivate, _) => a.ssm.clone(),
+        _ => mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &get]),
+    };
+    macro_rules! recorded {
+        ($krate:ident, $client:expr) => {
+            $krate::Client::from_conf(
+                $client
+                    .config()
+                    .to_builder()
+                    .interceptor(rec.clone())
+                    .interceptor(d.clone())
+                    .build(),
+            )
+        };
+    }
     Recording {
         gate,
         ec2: aws_sdk_ec2::Client::from_conf(
@@ -114,6 +142,12 @@ fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
                 .interceptor(d.clone())
                 .build(),
         ),
+        sns: recorded!(aws_sdk_sns, a.sns),
+        kms: recorded!(aws_sdk_kms, a.kms),
+        sqs: recorded!(aws_sdk_sqs, a.sqs),
+        lambda: recorded!(aws_sdk_lambda, a.lambda),
+        iam: recorded!(aws_sdk_iam, a.iam),
+        _settings: settings,
     }
 }
 
@@ -123,6 +157,11 @@ fn executor<'a>(a: &'a Aws, r: &'a Recording) -> Executor<'a> {
         s3: &r.s3,
         autoscaling: &r.autoscaling,
         ssm: &r.ssm,
+        sns: &r.sns,
+        kms: &r.kms,
+        sqs: &r.sqs,
+        lambda: &r.lambda,
+        iam: &r.iam,
         gate: &r.gate,
         ..exec(a, false)
     }
@@ -306,8 +345,38 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
         .send()
         .await
         .unwrap();
+    let target = match action {
+        Action::MakeSnapshotsPrivate => public_snapshot(&a, false).await,
+        Action::DisableSubnetPublicIp => public_ip_subnet(&a, "10.11", false).await,
+        Action::DisableTgwAutoAccept => auto_accepting_tgw(&a, false).await,
+        Action::EncryptTopic => plain_topic(&a, "alerts", false).await,
+        Action::MakeDocumentPrivate => public_document(&a, "runbook", false).await,
+        Action::EnableKeyRotation => unrotated_key(&a, false).await,
+        Action::EncryptQueue => plain_queue(&a, "jobs", false).await,
+        Action::RemovePublicFunctionAccess => public_function(&a, "hook", false).await,
+        Action::StrengthenPasswordPolicy => {
+            weak_password_policy(&a).await;
+            String::new()
+        }
+        _ => String::new(),
+    };
     for _ in 0..2 {
         let out = match action {
+            Action::MakeSnapshotsPrivate => e.make_snapshots_private("123456789012").await,
+            Action::DisableSubnetPublicIp => e.disable_subnet_public_ip(&target).await,
+            Action::DisableTgwAutoAccept => e.disable_tgw_auto_accept(&target).await,
+            Action::SetBucketLifecycle => e.set_bucket_lifecycle("open").await,
+            Action::EncryptTopic => e.encrypt_topic(&target).await,
+            Action::MakeDocumentPrivate => e.make_document_private(&target).await,
+            Action::EnableKeyRotation => e.enable_key_rotation(&target).await,
+            Action::EncryptQueue => e.encrypt_queue(&target).await,
+            Action::RemovePublicFunctionAccess => e.remove_public_function_access(&target).await,
+            Action::StrengthenPasswordPolicy => e.strengthen_password_policy("123456789012").await,
+            Action::BlockPublicDocumentSharing => {
+                e.block_public_document_sharing("123456789012").await
+            }
+            Action::RestrictUnauthorizedPorts => e.restrict_unauthorized_ports(&f.sg).await,
+            Action::CloseHighRiskPorts => e.close_high_risk_ports(&f.sg).await,
             Action::BlockBucketPublicAccess => e.block_bucket_public_access("open").await,
             Action::RequireBucketTls => e.require_bucket_tls("open").await,
             Action::CloseDefaultSecurityGroup => {
@@ -339,7 +408,20 @@ async fn every_action_calls_exactly_what_it_declares() {
             | Action::RequireBucketTls
             | Action::CloseDefaultSecurityGroup
             | Action::EnableEbsDefaultEncryption
-            | Action::RequireImdsv2 => control_paths(action).await,
+            | Action::RequireImdsv2
+            | Action::MakeSnapshotsPrivate
+            | Action::DisableSubnetPublicIp
+            | Action::RestrictUnauthorizedPorts
+            | Action::CloseHighRiskPorts
+            | Action::DisableTgwAutoAccept
+            | Action::SetBucketLifecycle
+            | Action::EncryptTopic
+            | Action::MakeDocumentPrivate
+            | Action::EnableKeyRotation
+            | Action::EncryptQueue
+            | Action::RemovePublicFunctionAccess
+            | Action::StrengthenPasswordPolicy
+            | Action::BlockPublicDocumentSharing => control_paths(action).await,
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => BTreeSet::new(),
         };
         let declared = declared(action);
@@ -414,6 +496,12 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
                 Scope::AutomationExecution => "arn:aws:ssm:us-east-1:123456789012:automation-execution/exec-1",
                 Scope::AutomationRole => "arn:aws:iam::123456789012:role/sec-us-east-1-automation",
                 Scope::AccountSettings => "*",
+                Scope::Topic => "arn:aws:sns:us-east-1:123456789012:alerts",
+                Scope::Document => "arn:aws:ssm:us-east-1:123456789012:document/runbook",
+                Scope::Key => "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                Scope::Queue => "arn:aws:sqs:us-east-1:123456789012:jobs",
+                Scope::Function => "arn:aws:lambda:us-east-1:123456789012:function:hook",
+                Scope::PublicSharingSetting => "arn:aws:ssm:us-east-1:123456789012:servicesetting/ssm/documents/console/public-sharing-permission",
             };
             // The request context AWS gives each call secauto makes: isolation's groups carry
             // their tag, the automation role is passed to Systems Manager.
@@ -528,6 +616,48 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
                     e.enable_ebs_default_encryption("123456789012").await
                 }
                 Action::RequireImdsv2 => e.require_imdsv2(&f.instance).await,
+                Action::MakeSnapshotsPrivate => {
+                    public_snapshot(&a, protect).await;
+                    e.make_snapshots_private("123456789012").await
+                }
+                Action::DisableSubnetPublicIp => {
+                    let subnet = public_ip_subnet(&a, "10.12", protect).await;
+                    e.disable_subnet_public_ip(&subnet).await
+                }
+                Action::RestrictUnauthorizedPorts => e.restrict_unauthorized_ports(&f.sg).await,
+                Action::CloseHighRiskPorts => e.close_high_risk_ports(&f.sg).await,
+                Action::DisableTgwAutoAccept => {
+                    let tgw = auto_accepting_tgw(&a, protect).await;
+                    e.disable_tgw_auto_accept(&tgw).await
+                }
+                Action::SetBucketLifecycle => e.set_bucket_lifecycle("open").await,
+                Action::EncryptTopic => {
+                    let topic = plain_topic(&a, "alerts", protect).await;
+                    e.encrypt_topic(&topic).await
+                }
+                Action::MakeDocumentPrivate => {
+                    let doc = public_document(&a, "runbook", protect).await;
+                    e.make_document_private(&doc).await
+                }
+                Action::EnableKeyRotation => {
+                    let key = unrotated_key(&a, protect).await;
+                    e.enable_key_rotation(&key).await
+                }
+                Action::EncryptQueue => {
+                    let queue = plain_queue(&a, "jobs", protect).await;
+                    e.encrypt_queue(&queue).await
+                }
+                Action::RemovePublicFunctionAccess => {
+                    let function = public_function(&a, "hook", protect).await;
+                    e.remove_public_function_access(&function).await
+                }
+                Action::StrengthenPasswordPolicy => {
+                    weak_password_policy(&a).await;
+                    e.strengthen_password_policy("123456789012").await
+                }
+                Action::BlockPublicDocumentSharing => {
+                    e.block_public_document_sharing("123456789012").await
+                }
                 Action::RemediateControl | Action::NotifyOnly | Action::Ignore => continue,
             };
             let writes: Vec<String> = rec.take().into_iter().filter(|o| !reads_only(o)).collect();

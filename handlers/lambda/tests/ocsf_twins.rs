@@ -300,7 +300,7 @@ async fn remediated_once() {
     assert!(events[0]["detail"]["finding"]["ocsf"].is_null());
     assert!(events[1]["detail"]["finding"]["ocsf"]["MetadataUid"].is_string());
     for e in &events {
-        assert_eq!(e["detail"]["action"], "fix-security-group", "{e}");
+        assert_eq!(e["detail"]["action"], "close-high-risk-ports", "{e}");
         assert_eq!(e["detail"]["finding"]["fact"], fact.as_str(), "{e}");
     }
     // Triage marked each in its own format: NOTIFIED (ASFF), In Progress with a comment (OCSF).
@@ -310,7 +310,7 @@ async fn remediated_once() {
     assert!(ocsf["comment"]
         .as_str()
         .unwrap()
-        .starts_with("secauto triage: fix-security-group"));
+        .starts_with("secauto triage: close-high-risk-ports"));
 
     moto_post(&w.aws.url, "/moto-api/recorder/reset-recording");
     moto_post(&w.aws.url, "/moto-api/recorder/start-recording");

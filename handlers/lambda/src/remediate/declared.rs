@@ -18,10 +18,11 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use secauto_core::retry::TooManyRequests;
 use secauto_core::Action;
 
 /// `service:Operation` of an SDK call, the service as the declarations name it (`ec2`, `s3`,
-/// `autoscaling`, `ssm`).
+/// `autoscaling`, `ssm`, `sns`, `kms`, `sqs`, `lambda`, `iam`).
 pub fn operation(m: &Metadata) -> String {
     let service = m.service().to_ascii_lowercase().replace(' ', "");
     format!("{service}:{}", m.name())
@@ -114,6 +115,11 @@ pub struct Scoped {
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub iam: aws_sdk_iam::Client,
     pub gate: Gate,
 }
 
@@ -133,7 +139,40 @@ impl Scoped {
                 c.ssm.config().to_builder().interceptor(d.clone()).build(),
             ),
             autoscaling: aws_sdk_autoscaling::Client::from_conf(
-                c.autoscaling.config().to_builder().interceptor(d).build(),
+                c.autoscaling
+                    .config()
+                    .to_builder()
+                    .interceptor(d.clone())
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                c.sns.config().to_builder().interceptor(d.clone()).build(),
+            ),
+            // Made here, not with the function's clients: only a remediation run needs them, so
+            // triage's and notification's start-up stay as they were.
+            kms: aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(&c.sdk)
+                    .retry_classifier(TooManyRequests)
+                    .interceptor(d.clone())
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(&c.sdk)
+                    .retry_classifier(TooManyRequests)
+                    .interceptor(d.clone())
+                    .build(),
+            ),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&c.sdk)
+                    .retry_classifier(TooManyRequests)
+                    .interceptor(d.clone())
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&c.sdk)
+                    .retry_classifier(TooManyRequests)
+                    .interceptor(d)
+                    .build(),
             ),
         }
     }

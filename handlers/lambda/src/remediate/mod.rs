@@ -23,6 +23,7 @@ mod containment;
 mod contract;
 mod controls;
 pub mod declared;
+mod dispatch;
 mod evidence;
 mod groups;
 mod isolation;
@@ -31,7 +32,15 @@ mod tracking;
 mod untrack;
 
 pub use automation::automation_token;
-pub use controls::{PREVIOUS_HTTP_TOKENS_TAG, TLS_STATEMENT_SID};
+pub use controls::{
+    is_unauthorized, reaches_high_risk_port, AUTHORIZED_TCP_PORTS, HIGH_RISK_PORTS,
+    LIFECYCLE_RULE_ID, PREVIOUS_AUTO_ACCEPT_TAG, PREVIOUS_HTTP_TOKENS_TAG, PREVIOUS_LIFECYCLE_TAG,
+    PREVIOUS_MAP_PUBLIC_IP_TAG, PREVIOUS_SNAPSHOT_PERMISSION_TAG, TLS_STATEMENT_SID,
+};
+pub use controls::{
+    public_statements, weaker_password_policy, PREVIOUS_QUEUE_ENCRYPTION_TAG, PREVIOUS_SHARING_TAG,
+    PREVIOUS_TOPIC_KEY_TAG, PUBLIC_SHARING_SETTING, TOPIC_KEY,
+};
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;
 pub use tracking::PREVIOUS_TRACKING_TAG;
@@ -141,6 +150,11 @@ pub struct Executor<'a> {
     pub s3: &'a aws_sdk_s3::Client,
     pub ssm: &'a aws_sdk_ssm::Client,
     pub autoscaling: &'a aws_sdk_autoscaling::Client,
+    pub sns: &'a aws_sdk_sns::Client,
+    pub kms: &'a aws_sdk_kms::Client,
+    pub sqs: &'a aws_sdk_sqs::Client,
+    pub lambda: &'a aws_sdk_lambda::Client,
+    pub iam: &'a aws_sdk_iam::Client,
     pub dry_run: bool,
     pub finding_id: &'a str,
     /// The fact the finding states (`Finding::fact_key`; empty: the finding id stands for it).

@@ -91,6 +91,7 @@ impl Executor<'_> {
             scope: "(any port)",
             select: |_| true,
             spares_services: true,
+            scope_only: false,
         })
         .await
     }
@@ -102,6 +103,7 @@ impl Executor<'_> {
             scope: "to SSH, RDP, every port or every protocol",
             select: is_admin_or_any_port,
             spares_services: false,
+            scope_only: false,
         })
         .await
     }
@@ -250,13 +252,17 @@ impl Executor<'_> {
     }
 }
 
-/// World-open ingress of one group, the rules `select` picks.
-struct WorldIngress<'a> {
-    id: &'a str,
-    scope: &'static str,
-    select: fn(&IpPermission) -> bool,
+/// World-open ingress of one group, the rules `select` picks (the catalogue's port controls,
+/// EC2.18 and EC2.19, pick their own).
+pub(super) struct WorldIngress<'a> {
+    pub id: &'a str,
+    pub scope: &'static str,
+    pub select: fn(&IpPermission) -> bool,
     /// Leave a group another service's interfaces use (block-network: any port).
-    spares_services: bool,
+    pub spares_services: bool,
+    /// Compliant when nothing in scope is open, whatever else is (a control's own list of
+    /// ports); otherwise a group with nothing in scope but open elsewhere stays NOTIFIED.
+    pub scope_only: bool,
 }
 
 impl Remediation for WorldIngress<'_> {
@@ -267,7 +273,7 @@ impl Remediation for WorldIngress<'_> {
         let (users, managed) = ex.users_of(self.id).await?;
         if self.spares_services && !managed.is_empty() && !world_open(&g, self.select).is_empty() {
             let why = format!(
-                "{} is used by interfaces another service manages ({}): a load balancer or a service endpoint may be meant to be open to the world, and revoking it would take it off the network; review it by hand (fix-security-group revokes only SSH, RDP and every-port rules)",
+                "{} is used by interfaces another service manages ({}): a load balancer or a service endpoint may be meant to be open to the world, and revoking it would take it off the network; review it by hand (fix-security-group revokes only SSH, RDP and every-port rules, close-high-risk-ports only high-risk ports)",
                 self.id,
                 managed.join(", ")
             );
@@ -432,13 +438,13 @@ impl Remediation for WorldIngress<'_> {
                 other.join(", ")
             ));
         }
-        if !matched && !other.is_empty() && !out.protected && !ex.dry_run {
+        if !self.scope_only && !matched && !other.is_empty() && !out.protected && !ex.dry_run {
             out.refused = Some(format!(
                 "nothing to revoke {scope}, and {id} is still open to the world on {}: review it by hand",
                 other.join(", ")
             ));
         }
-        Ok(left.is_empty() && (matched || other.is_empty()))
+        Ok(left.is_empty() && (matched || other.is_empty() || self.scope_only))
     }
 }
 

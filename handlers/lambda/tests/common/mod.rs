@@ -15,6 +15,11 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub iam: aws_sdk_iam::Client,
 }
 
 pub static NO_PROTECTION: Protection = Protection {
@@ -59,6 +64,11 @@ pub fn aws_from(sdk: &aws_config::SdkConfig, url: &str) -> Aws {
         ),
         ssm: aws_sdk_ssm::Client::new(&sdk),
         autoscaling: aws_sdk_autoscaling::Client::new(&sdk),
+        sns: aws_sdk_sns::Client::new(&sdk),
+        kms: aws_sdk_kms::Client::new(&sdk),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        lambda: aws_sdk_lambda::Client::new(&sdk),
+        iam: aws_sdk_iam::Client::new(&sdk),
         url: url.to_string(),
         _moto: None,
     }
@@ -267,6 +277,11 @@ pub fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
         s3: &a.s3,
         ssm: &a.ssm,
         autoscaling: &a.autoscaling,
+        sns: &a.sns,
+        kms: &a.kms,
+        sqs: &a.sqs,
+        lambda: &a.lambda,
+        iam: &a.iam,
         dry_run,
         finding_id: "arn:aws:securityhub:us-east-1:123456789012:finding/test",
         fact: "",
@@ -596,4 +611,536 @@ pub fn run<F: std::future::Future<Output = ()> + Send + 'static>(scenario: F) {
         .unwrap()
         .join()
         .unwrap();
+}
+
+/// A snapshot of a new volume, restorable by everyone (EC2.1), tagged protected if asked.
+pub async fn public_snapshot(a: &Aws, protect: bool) -> String {
+    let vol = a
+        .ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(1)
+        .send()
+        .await
+        .unwrap();
+    let snap = a
+        .ec2
+        .create_snapshot()
+        .volume_id(vol.volume_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let id = snap.snapshot_id().unwrap().to_string();
+    a.ec2
+        .modify_snapshot_attribute()
+        .snapshot_id(&id)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(aws_sdk_ec2::types::OperationType::Add)
+        .group_names("all")
+        .send()
+        .await
+        .unwrap();
+    if protect {
+        protect_tag(a, &id).await;
+    }
+    id
+}
+
+/// Whether anyone may restore the snapshot.
+pub async fn snapshot_public(a: &Aws, id: &str) -> bool {
+    let out = a
+        .ec2
+        .describe_snapshot_attribute()
+        .snapshot_id(id)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .unwrap();
+    out.create_volume_permissions()
+        .iter()
+        .any(|p| p.group() == Some(&aws_sdk_ec2::types::PermissionGroup::All))
+}
+
+/// A subnet that assigns public IPv4 addresses at launch (EC2.15).
+pub async fn public_ip_subnet(a: &Aws, prefix: &str, protect: bool) -> String {
+    let (_, subnet) = vpc_with_subnet(a, prefix).await;
+    a.ec2
+        .modify_subnet_attribute()
+        .subnet_id(&subnet)
+        .map_public_ip_on_launch(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if protect {
+        protect_tag(a, &subnet).await;
+    }
+    subnet
+}
+
+/// Whether the subnet assigns public IPv4 addresses at launch.
+pub async fn maps_public_ip(a: &Aws, subnet: &str) -> bool {
+    let out = a
+        .ec2
+        .describe_subnets()
+        .subnet_ids(subnet)
+        .send()
+        .await
+        .unwrap();
+    out.subnets()[0].map_public_ip_on_launch() == Some(true)
+}
+
+/// A transit gateway that accepts shared attachments by itself (EC2.23).
+pub async fn auto_accepting_tgw(a: &Aws, protect: bool) -> String {
+    let out = a
+        .ec2
+        .create_transit_gateway()
+        .options(
+            aws_sdk_ec2::types::TransitGatewayRequestOptions::builder()
+                .auto_accept_shared_attachments(
+                    aws_sdk_ec2::types::AutoAcceptSharedAttachmentsValue::Enable,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = out
+        .transit_gateway()
+        .unwrap()
+        .transit_gateway_id()
+        .unwrap()
+        .to_string();
+    if protect {
+        protect_tag(a, &id).await;
+    }
+    id
+}
+
+/// Whether the transit gateway accepts shared attachments by itself.
+pub async fn tgw_auto_accepts(a: &Aws, id: &str) -> bool {
+    let out = a
+        .ec2
+        .describe_transit_gateways()
+        .transit_gateway_ids(id)
+        .send()
+        .await
+        .unwrap();
+    out.transit_gateways()[0]
+        .options()
+        .and_then(|o| o.auto_accept_shared_attachments())
+        == Some(&aws_sdk_ec2::types::AutoAcceptSharedAttachmentsValue::Enable)
+}
+
+/// Whether the bucket has an enabled lifecycle rule.
+pub async fn has_lifecycle(a: &Aws, bucket: &str) -> bool {
+    match a
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(o) => o
+            .rules()
+            .iter()
+            .any(|r| r.status() == &aws_sdk_s3::types::ExpirationStatus::Enabled),
+        Err(_) => false,
+    }
+}
+
+/// Tag an EC2 resource `secauto:protect=true`.
+pub async fn protect_tag(a: &Aws, id: &str) {
+    a.ec2
+        .create_tags()
+        .resources(id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("secauto:protect")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A topic without encryption (SNS.1).
+pub async fn plain_topic(a: &Aws, name: &str, protect: bool) -> String {
+    let arn = a
+        .sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    if protect {
+        protect_resource(a, "SNS.1", &arn).await;
+    }
+    arn
+}
+
+/// The topic's `KmsMasterKeyId` (empty: none).
+pub async fn topic_key(a: &Aws, arn: &str) -> String {
+    let out = a
+        .sns
+        .get_topic_attributes()
+        .topic_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    out.attributes()
+        .and_then(|m| m.get("KmsMasterKeyId"))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A Command document shared with everyone (SSM.4).
+pub async fn public_document(a: &Aws, name: &str, protect: bool) -> String {
+    let content = serde_json::json!({"schemaVersion": "2.2", "description": "d",
+        "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}]});
+    a.ssm
+        .create_document()
+        .name(name)
+        .content(content.to_string())
+        .document_type(aws_sdk_ssm::types::DocumentType::Command)
+        .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+        .send()
+        .await
+        .unwrap();
+    a.ssm
+        .modify_document_permission()
+        .name(name)
+        .permission_type(aws_sdk_ssm::types::DocumentPermissionType::Share)
+        .account_ids_to_add("All")
+        .send()
+        .await
+        .unwrap();
+    if protect {
+        protect_resource(a, "SSM.4", name).await;
+    }
+    name.to_string()
+}
+
+/// Whether the document is shared with everyone.
+pub async fn document_public(a: &Aws, name: &str) -> bool {
+    let out = a
+        .ssm
+        .describe_document_permission()
+        .name(name)
+        .permission_type(aws_sdk_ssm::types::DocumentPermissionType::Share)
+        .send()
+        .await
+        .unwrap();
+    out.account_ids()
+        .iter()
+        .any(|x| x.eq_ignore_ascii_case("all"))
+}
+
+/// A customer managed key without rotation (KMS.4); its ARN.
+pub async fn unrotated_key(a: &Aws, protect: bool) -> String {
+    let arn = a
+        .kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    if protect {
+        protect_resource(a, "KMS.4", &arn).await;
+    }
+    arn
+}
+
+/// Whether the key rotates automatically.
+pub async fn key_rotates(a: &Aws, key: &str) -> bool {
+    a.kms
+        .get_key_rotation_status()
+        .key_id(key)
+        .send()
+        .await
+        .unwrap()
+        .key_rotation_enabled()
+}
+
+/// A queue without server-side encryption (SQS.1); its ARN.
+pub async fn plain_queue(a: &Aws, name: &str, protect: bool) -> String {
+    let url = a
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::SqsManagedSseEnabled,
+            "false",
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+    if protect {
+        protect_resource(a, "SQS.1", &url).await;
+    }
+    assert!(!queue_encrypted(a, &arn).await);
+    arn
+}
+
+/// Whether the queue (by ARN) is encrypted, either way.
+pub async fn queue_encrypted(a: &Aws, arn: &str) -> bool {
+    let name = arn.rsplit(':').next().unwrap();
+    let url = a.sqs.get_queue_url().queue_name(name).send().await.unwrap();
+    let out = a
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url.queue_url().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = out.attributes().cloned().unwrap_or_default();
+    attrs
+        .get(&aws_sdk_sqs::types::QueueAttributeName::SqsManagedSseEnabled)
+        .map(String::as_str)
+        == Some("true")
+        || attrs
+            .get(&aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId)
+            .is_some_and(|k| !k.is_empty())
+}
+
+/// A function anyone may invoke (Lambda.1), beside a statement narrowed to one account; its ARN.
+pub async fn public_function(a: &Aws, name: &str, protect: bool) -> String {
+    let role = a
+        .iam
+        .create_role()
+        .role_name(format!("{name}-role"))
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    // An empty zip (its end-of-central-directory record alone).
+    let mut zip = b"PK\x05\x06".to_vec();
+    zip.extend([0u8; 18]);
+    let f = a
+        .lambda
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .handler("index.handler")
+        .role(role.role().unwrap().arn())
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_smithy_types::Blob::new(zip))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = f.function_arn().unwrap().to_string();
+    a.lambda
+        .add_permission()
+        .function_name(name)
+        .statement_id("anyone")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .send()
+        .await
+        .unwrap();
+    a.lambda
+        .add_permission()
+        .function_name(name)
+        .statement_id("bucket-events")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .source_account("123456789012")
+        .send()
+        .await
+        .unwrap();
+    if protect {
+        protect_resource(a, "Lambda.1", &arn).await;
+    }
+    arn
+}
+
+/// The statement ids of the function's policy.
+pub async fn function_statements(a: &Aws, arn: &str) -> Vec<String> {
+    let Ok(p) = a.lambda.get_policy().function_name(arn).send().await else {
+        return vec![];
+    };
+    let p: serde_json::Value = serde_json::from_str(p.policy().unwrap()).unwrap();
+    p["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["Sid"].as_str().map(String::from))
+        .collect()
+}
+
+/// A weak account password policy (8 characters, nothing required).
+pub async fn weak_password_policy(a: &Aws) {
+    a.iam
+        .update_account_password_policy()
+        .minimum_password_length(8)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Whether the account's password policy meets the benchmark.
+pub async fn password_policy_strong(a: &Aws) -> bool {
+    let p = a.iam.get_account_password_policy().send().await.ok();
+    secauto_handlers::remediate::weaker_password_policy(
+        p.as_ref().and_then(|p| p.password_policy()),
+    )
+    .is_empty()
+}
+
+/// Tag the resource of `control` (`id` as its API names it) `secauto:protect=true`.
+pub async fn protect_resource(a: &Aws, control: &str, id: &str) {
+    let (k, v) = ("secauto:protect", "true");
+    match control {
+        "SNS.1" => {
+            let tag = aws_sdk_sns::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap();
+            a.sns
+                .tag_resource()
+                .resource_arn(id)
+                .tags(tag)
+                .send()
+                .await
+                .unwrap();
+        }
+        "SSM.4" => {
+            let tag = aws_sdk_ssm::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap();
+            a.ssm
+                .add_tags_to_resource()
+                .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Document)
+                .resource_id(id)
+                .tags(tag)
+                .send()
+                .await
+                .unwrap();
+        }
+        "KMS.4" => {
+            let tag = aws_sdk_kms::types::Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .unwrap();
+            a.kms
+                .tag_resource()
+                .key_id(id)
+                .tags(tag)
+                .send()
+                .await
+                .unwrap();
+        }
+        "SQS.1" => {
+            let url = if id.starts_with("arn:") {
+                let name = id.rsplit(':').next().unwrap();
+                let u = a.sqs.get_queue_url().queue_name(name).send().await.unwrap();
+                u.queue_url().unwrap().to_string()
+            } else {
+                id.to_string()
+            };
+            a.sqs
+                .tag_queue()
+                .queue_url(url)
+                .tags(k, v)
+                .send()
+                .await
+                .unwrap();
+        }
+        "Lambda.1" => {
+            a.lambda
+                .tag_resource()
+                .resource(id)
+                .tags(k, v)
+                .send()
+                .await
+                .unwrap();
+        }
+        _ => protect_tag(a, id).await,
+    }
+}
+
+/// Systems Manager's service settings, which moto does not serve, answered in its place (JSON 1.1,
+/// as the SSM API reference documents GetServiceSetting and UpdateServiceSetting); every other SSM
+/// call goes on to moto. Knows the one setting SSM.7 reads, `Enable` until updated; any other id
+/// is answered `ServiceSettingNotFound`, as SSM answers an unknown setting.
+pub struct ServiceSettings(std::sync::Mutex<String>);
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings(std::sync::Mutex::new("Enable".into()))
+    }
+}
+
+impl ServiceSettings {
+    pub fn value(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl secauto_testkit::proxy::Shim for ServiceSettings {
+    fn answer_instead(
+        &self,
+        request: &secauto_testkit::proxy::Message,
+    ) -> Option<secauto_testkit::proxy::Message> {
+        let target = request.header("x-amz-target")?;
+        let op = target.strip_prefix("AmazonSSM.")?;
+        if op != "GetServiceSetting" && op != "UpdateServiceSetting" {
+            return None;
+        }
+        let body: serde_json::Value = serde_json::from_slice(&request.body).ok()?;
+        let id = body["SettingId"].as_str().unwrap_or_default();
+        let answer = |status: &str, body: serde_json::Value| secauto_testkit::proxy::Message {
+            start: format!("HTTP/1.1 {status}"),
+            headers: vec![("Content-Type".into(), "application/x-amz-json-1.1".into())],
+            body: body.to_string().into_bytes(),
+        };
+        if id != secauto_handlers::remediate::PUBLIC_SHARING_SETTING {
+            return Some(answer(
+                "400 Bad Request",
+                serde_json::json!({"__type": "ServiceSettingNotFound", "message": format!("no setting {id}")}),
+            ));
+        }
+        if op == "UpdateServiceSetting" {
+            *self.0.lock().unwrap() = body["SettingValue"].as_str().unwrap_or_default().into();
+            return Some(answer("200 OK", serde_json::json!({})));
+        }
+        Some(answer(
+            "200 OK",
+            serde_json::json!({"ServiceSetting": {"SettingId": id, "SettingValue": self.value(),
+                "Status": "Default",
+                "ARN": format!("arn:aws:ssm:us-east-1:123456789012:servicesetting{id}")}}),
+        ))
+    }
+
+    fn respond(
+        &self,
+        _: &secauto_testkit::proxy::Message,
+        _: &mut secauto_testkit::proxy::Message,
+    ) {
+    }
 }

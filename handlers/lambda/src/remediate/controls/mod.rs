@@ -1,17 +1,48 @@
 //! The catalogue's remediations (`secauto_core::controls::CATALOGUE`), one file each, every one on
 //! the contract of `super::contract`: a bucket's public access block (S3.2, S3.3, S3.8), a bucket
 //! policy that denies requests without TLS (S3.5), a VPC's default group closed (EC2.2), EBS
-//! encryption by default (EC2.7), IMDSv2 required (EC2.8). Their calls are declared in
+//! encryption by default (EC2.7), IMDSv2 required (EC2.8), public snapshots made private (EC2.1),
+//! a subnet's public addresses at launch (EC2.15), world-open ports (EC2.18, EC2.19), a transit
+//! gateway's auto-accept (EC2.23), a bucket's lifecycle (S3.13), a topic's encryption (SNS.1), a
+//! document's public sharing (SSM.4), a key's rotation (KMS.4), a queue's encryption (SQS.1), a
+//! function's public policy (Lambda.1), the account's password policy (IAM.7, IAM.11–17), the
+//! block public sharing setting for documents (SSM.7). Their
+//! calls are declared in
 //! `secauto_core::calls`.
 
 mod bucket_block;
+mod bucket_lifecycle;
 mod bucket_tls;
 mod default_group;
+mod document_sharing;
 mod ebs_default;
+mod function_policy;
+mod high_risk_ports;
 mod imdsv2;
+mod key_rotation;
+mod password_policy;
+mod public_sharing_block;
+mod public_snapshots;
+mod queue_encryption;
+mod subnet_public_ip;
+mod tgw_auto_accept;
+mod topic_encryption;
+mod unauthorized_ports;
 
+pub use bucket_lifecycle::{LIFECYCLE_RULE_ID, PREVIOUS_LIFECYCLE_TAG};
 pub use bucket_tls::TLS_STATEMENT_SID;
+pub use document_sharing::PREVIOUS_SHARING_TAG;
+pub use function_policy::public_statements;
+pub use high_risk_ports::{reaches_high_risk_port, HIGH_RISK_PORTS};
 pub use imdsv2::PREVIOUS_HTTP_TOKENS_TAG;
+pub use password_policy::weaker as weaker_password_policy;
+pub use public_sharing_block::PUBLIC_SHARING_SETTING;
+pub use public_snapshots::PREVIOUS_SNAPSHOT_PERMISSION_TAG;
+pub use queue_encryption::PREVIOUS_QUEUE_ENCRYPTION_TAG;
+pub use subnet_public_ip::PREVIOUS_MAP_PUBLIC_IP_TAG;
+pub use tgw_auto_accept::PREVIOUS_AUTO_ACCEPT_TAG;
+pub use topic_encryption::{PREVIOUS_TOPIC_KEY_TAG, TOPIC_KEY};
+pub use unauthorized_ports::{is_unauthorized, AUTHORIZED_TCP_PORTS};
 
 use anyhow::Result;
 
@@ -36,6 +67,63 @@ impl Executor<'_> {
             Err(e) => Err(sdk_err("s3:GetBucketWebsite", e)),
         }
     }
+}
+
+impl Executor<'_> {
+    /// Record `key=value` in the tags of an EC2 resource (`tags`: its tags as read) before the
+    /// first change, unless an earlier run's record is there (kept, never overwritten).
+    pub(super) async fn record_in_ec2_tags(
+        &self,
+        id: &str,
+        tags: &[(String, String)],
+        (key, value): (&str, &str),
+        out: &mut super::Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        if tags.iter().any(|(k, _)| k == key) {
+            return Ok(());
+        }
+        let call = async {
+            self.ec2
+                .create_tags()
+                .resources(id)
+                .tags(super::tag(key, value))
+                .send()
+                .await
+                .map_err(|e| sdk_err("ec2:CreateTags", e))
+        };
+        let what = format!("record {key}={value} in {id}'s tags");
+        self.act(out, protected, what, call).await?;
+        Ok(())
+    }
+
+    /// The finding's account is not the one the clients act in: refused (said in `out`).
+    pub(super) fn other_account(&self, account: &str, out: &mut super::Outcome) -> bool {
+        if self.account.is_empty() || account == self.account {
+            return false;
+        }
+        refuse(
+            out,
+            format!(
+                "the finding is about account {account}, not {} where remediation acts: nothing is changed",
+                self.account
+            ),
+        );
+        true
+    }
+}
+
+/// Nothing is done, and why (the finding stays NOTIFIED with it).
+pub(super) fn refuse(out: &mut super::Outcome, why: String) {
+    out.steps.push(why.clone());
+    out.refused = Some(why);
+}
+
+/// An EC2 resource's tags as `(key, value)` pairs.
+pub(super) fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect()
 }
 
 /// Why a bucket that serves a website is left as it is.

@@ -1,0 +1,170 @@
+//! KMS.4: a customer managed key without automatic rotation. Precondition: DescribeKey shows a
+//! key KMS can rotate — customer managed, symmetric encryption (`SYMMETRIC_DEFAULT`), key
+//! material from KMS (`AWS_KMS`), `Enabled`; EnableKeyRotation refuses the others
+//! (`UnsupportedOperationException`: asymmetric, HMAC, imported or custom key store keys;
+//! `KMSInvalidStateException`/`DisabledException`: a key not enabled), and AWS managed keys
+//! rotate by themselves — each is left as it is and the finding says why. Protection: the key's
+//! tags. Record: rotation was off — the finding's note, said first (a tag on a key can change
+//! who may use it, where policies condition on tags). Change: EnableKeyRotation (KMS's default
+//! period, 365 days; earlier key material stays, so everything encrypted stays readable).
+//! Verification: GetKeyRotationStatus re-read. Undo: `aws kms disable-key-rotation --key-id …`.
+
+use anyhow::Result;
+use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeySpec, KeyState, OriginType};
+
+use super::super::contract::{Remediation, Touched};
+use super::super::{Executor, Failed, Outcome};
+use super::refuse;
+use crate::sdk_err;
+
+impl Executor<'_> {
+    /// Turn on automatic rotation of a customer managed key (KMS.4); `key` is its ARN or id.
+    pub async fn enable_key_rotation(&self, key: &str) -> Result<Outcome, Failed> {
+        self.carry_out(&KeyRotation { key }).await
+    }
+
+    async fn rotates(&self, key: &str) -> Result<bool> {
+        let out = self
+            .kms
+            .get_key_rotation_status()
+            .key_id(key)
+            .send()
+            .await
+            .map_err(|e| sdk_err("kms:GetKeyRotationStatus", e))?;
+        Ok(out.key_rotation_enabled())
+    }
+}
+
+/// Why KMS cannot rotate this key automatically, if it cannot.
+fn not_rotatable(m: &KeyMetadata) -> Option<String> {
+    if m.key_manager() == Some(&KeyManagerType::Aws) {
+        return Some("an AWS managed key, which AWS rotates every year by itself".into());
+    }
+    if m.key_spec() != Some(&KeySpec::SymmetricDefault) {
+        let spec = m.key_spec().map(|s| s.as_str()).unwrap_or("unknown");
+        return Some(format!(
+            "a {spec} key: KMS rotates symmetric encryption keys only"
+        ));
+    }
+    if m.origin() != Some(&OriginType::AwsKms) {
+        let origin = m.origin().map(|o| o.as_str()).unwrap_or("unknown");
+        return Some(format!(
+            "key material from {origin}: KMS rotates only key material it made (rotate imported or custom key store keys by hand)"
+        ));
+    }
+    if m.key_state() != Some(&KeyState::Enabled) {
+        let state = m.key_state().map(|s| s.as_str()).unwrap_or("unknown");
+        return Some(format!(
+            "{state}: KMS turns rotation on only for an enabled key"
+        ));
+    }
+    None
+}
+
+struct KeyRotation<'a> {
+    key: &'a str,
+}
+
+/// The key as read before any change.
+struct Key {
+    rotates: bool,
+    tags: Vec<(String, String)>,
+}
+
+impl Remediation for KeyRotation<'_> {
+    type Subject = Key;
+
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Key>> {
+        let key = self.key;
+        let described = ex
+            .kms
+            .describe_key()
+            .key_id(key)
+            .send()
+            .await
+            .map_err(|e| sdk_err("kms:DescribeKey", e))?;
+        if let Some(why) = described.key_metadata().and_then(not_rotatable) {
+            refuse(out, format!("{key} is {why}: nothing is changed"));
+            return Ok(None);
+        }
+        let tags = ex
+            .kms
+            .list_resource_tags()
+            .key_id(key)
+            .send()
+            .await
+            .map_err(|e| sdk_err("kms:ListResourceTags", e))?;
+        let tags = tags
+            .tags()
+            .iter()
+            .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
+            .collect();
+        Ok(Some(Key {
+            rotates: ex.rotates(key).await?,
+            tags,
+        }))
+    }
+
+    fn touches(&self, k: &Key) -> Vec<Touched> {
+        vec![Touched {
+            id: self.key.to_string(),
+            tags: k.tags.clone(),
+        }]
+    }
+
+    async fn record(&self, _: &Executor<'_>, k: &Key, out: &mut Outcome, _: bool) -> Result<()> {
+        if !k.rotates {
+            out.caveats.push(format!(
+                "the undo record is this note: automatic rotation of {} was off (undo: aws kms disable-key-rotation --key-id {0})",
+                self.key
+            ));
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        ex: &Executor<'_>,
+        k: &Key,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let key = self.key;
+        if k.rotates {
+            out.steps
+                .push(format!("{key} already rotates automatically"));
+            return Ok(());
+        }
+        let what = format!("turn on automatic rotation of {key} (earlier key material is kept)");
+        let call = async {
+            ex.kms
+                .enable_key_rotation()
+                .key_id(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| sdk_err("kms:EnableKeyRotation", e))
+        };
+        ex.act(out, protected, what, call).await?;
+        Ok(())
+    }
+
+    /// One call that either turns rotation on or not: nothing to repair.
+    async fn repair(&self, _: &Executor<'_>, _: &Key, _: &mut Outcome) -> Result<()> {
+        Ok(())
+    }
+
+    async fn verify(
+        &self,
+        ex: &Executor<'_>,
+        k: &Key,
+        out: &mut Outcome,
+        acted: bool,
+    ) -> Result<bool> {
+        Ok(if acted && out.changed {
+            ex.rotates(self.key).await?
+        } else {
+            k.rotates
+        })
+    }
+}

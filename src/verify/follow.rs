@@ -13,7 +13,7 @@ use crate::stack::Names;
 use secauto_core::verify::ID_PREFIX;
 
 /// How often Security Hub is read (GetFindings: 3 requests a second, burst 6).
-const POLL: Duration = Duration::from_millis(250);
+const POLL: Duration = Duration::from_millis(1000);
 
 /// [`POLL`], or `SECAUTO_VERIFY_POLL_MS` (the benchmark reads the emulator more often).
 fn poll() -> Duration {

@@ -225,7 +225,9 @@ mod tests {
         let p = Policy {
             rules: vec![crate::policy::Rule::new("drop-all", Action::Ignore)],
         };
-        let f = json!({"Id": "secauto-verify-s-1", "ProductArn": "p", "UpdatedAt": "t1",
+        let f = json!({"Id": "secauto-verify-s-1", "AwsAccountId": "123456789012",
+            "ProductArn": "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default",
+            "UpdatedAt": "t1",
             "Severity": {"Label": "LOW"}, "ProductFields": {"secauto:verify": "test"},
             "Resources": [{"Type": "AwsEc2SecurityGroup", "Id": "sg-1"}]});
         let t = &triage(&p, &imported(f)).0[0];

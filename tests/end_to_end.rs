@@ -13,7 +13,6 @@
 //! with `cargo build --workspace --all-targets`, as `cargo test --workspace --all-targets` does.
 //! The time from import to notification is printed (`E2E_RUNS` imports, 3 by default).
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,22 +33,6 @@ struct World {
     clients: Clients,
     inbox: String,
     rt: tokio::runtime::Runtime,
-}
-
-/// The handlers' bootstrap built beside this test (target/debug/bootstrap).
-fn bootstrap() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("bootstrap"))
-        .expect("target directory");
-    assert!(
-        path.exists(),
-        "{} is missing: build the handlers with `cargo build --workspace --all-targets`",
-        path.display()
-    );
-    path
 }
 
 impl World {
@@ -77,7 +60,7 @@ impl World {
         for hub in ["/accounts", "/hubv2"] {
             w.securityhub("POST", hub, &json!({}));
         }
-        let bootstrap = bootstrap();
+        let bootstrap = secauto_testkit::bootstrap();
         w.secauto_ok(&["build", "--bootstrap", bootstrap.to_str().unwrap()]);
         w.secauto_ok(&["deploy", "--no-progress"]);
         // The stack is in sync through the EventBridge emulator: the bus policy reads back as given.

@@ -8,7 +8,6 @@
 //! The functions are this workspace's debug `bootstrap`: build it first with
 //! `cargo build --workspace --all-targets`.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -26,21 +25,6 @@ struct World {
     dir: tempfile::TempDir,
     clients: Clients,
     rt: tokio::runtime::Runtime,
-}
-
-fn bootstrap() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("bootstrap"))
-        .expect("target directory");
-    assert!(
-        path.exists(),
-        "{} is missing: cargo build --workspace --all-targets",
-        path.display()
-    );
-    path
 }
 
 impl World {
@@ -71,7 +55,7 @@ impl World {
         for hub in ["/accounts", "/hubv2"] {
             w.securityhub("POST", hub, &json!({}));
         }
-        let bootstrap = bootstrap();
+        let bootstrap = secauto_testkit::bootstrap();
         w.ok(&["build", "--bootstrap", bootstrap.to_str().unwrap()]);
         w.ok(&["deploy", "--no-progress"]);
         w

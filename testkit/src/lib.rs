@@ -33,6 +33,56 @@ pub fn corpus_finding(file: &str) -> serde_json::Value {
     file["Findings"][0].clone()
 }
 
+/// The workspace's debug `bootstrap` (the handlers' binary) beside the running test executable,
+/// refused when missing or older than any handler source: a test run with a stale build proves
+/// the previous handlers, not these (`cargo test --test NAME` does not rebuild another package's
+/// binary).
+pub fn bootstrap() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("bootstrap"))
+        .expect("target directory");
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: build the handlers with `cargo build --workspace --all-targets`",
+                path.display()
+            )
+        });
+    let handlers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../handlers");
+    if let Some(newer) = newer_source(&handlers, built) {
+        panic!(
+            "{} is older than {}: rebuild the handlers with `cargo build --workspace --all-targets`",
+            path.display(),
+            newer.display()
+        );
+    }
+    path
+}
+
+/// A `.rs` or `Cargo.toml` file under `dir` modified after `than`.
+fn newer_source(dir: &Path, than: std::time::SystemTime) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(p) = newer_source(&path, than) {
+                return Some(p);
+            }
+            continue;
+        }
+        let source = path.extension().is_some_and(|e| e == "rs")
+            || path.file_name().is_some_and(|n| n == "Cargo.toml");
+        let modified = entry.metadata().and_then(|m| m.modified()).ok();
+        if source && modified.is_some_and(|m| m > than) {
+            return Some(path);
+        }
+    }
+    None
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

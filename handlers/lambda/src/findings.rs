@@ -101,6 +101,15 @@ fn from_sdk(f: &AwsSecurityFinding) -> Finding {
                 ..Resource::default()
             })
             .collect(),
+        // verify's test finding is known by its ProductFields mark (only its provider sets it).
+        product_fields: f
+            .product_fields()
+            .map(|p| {
+                p.iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         user_defined_fields: f
             .user_defined_fields()
             .map(|u| u.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -275,4 +284,23 @@ async fn send(
             ))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Remediation re-reads verify's test finding through GetFindings: the finding it reads back
+    /// must still carry every mark `is_test` asks for (the ProductFields key among them).
+    #[test]
+    fn a_test_finding_read_back_is_still_a_test() {
+        let product = "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default";
+        let f = AwsSecurityFinding::builder()
+            .id(format!("{}1", secauto_core::verify::ID_PREFIX))
+            .product_arn(product)
+            .aws_account_id("123456789012")
+            .product_fields(secauto_core::verify::FIELD, "a test")
+            .build();
+        assert!(secauto_core::verify::is_test(&from_sdk(&f)));
+    }
 }

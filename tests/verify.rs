@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use secauto::aws::{Clients, Connection};
+use secauto_testkit::proxy::{Message, Shim};
 use secauto_testkit::{Pipeline, PIPELINE_ACCOUNT as ACCOUNT};
 use serde_json::{json, Value};
 
@@ -88,6 +89,41 @@ impl World {
     fn ok(&self, args: &[&str]) {
         let (code, out, err) = self.secauto(args);
         assert_eq!(code, 0, "secauto {args:?}: {out}{err}");
+    }
+
+    /// `secauto verify --output json --timeout <timeout>` with `service`'s endpoint through a
+    /// testkit proxy to `upstream` that `shim` shapes: its exit code and document.
+    fn verify_through(
+        &self,
+        service: &str,
+        upstream: &str,
+        shim: impl secauto_testkit::proxy::Shim + 'static,
+        timeout: &str,
+    ) -> (Option<i32>, Value) {
+        use secauto_testkit::proxy::{Options, Proxy};
+        let proxy = Proxy::start_opts(
+            upstream,
+            Options {
+                shim: Some(std::sync::Arc::new(shim)),
+                ..Options::default()
+            },
+        );
+        let args = [
+            "verify",
+            "--output",
+            "json",
+            "--no-progress",
+            "--timeout",
+            timeout,
+        ];
+        let out = self
+            .command(&args)
+            .env(format!("AWS_ENDPOINT_URL_{service}"), &proxy.url)
+            .output()
+            .unwrap();
+        let doc = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), doc)
     }
 
     /// `secauto verify --output json` with `args`: its exit code and document.
@@ -205,6 +241,16 @@ fn clients(emu: &Pipeline) -> Clients {
         ..Connection::default()
     };
     Clients::new(&sdk, &conn)
+}
+
+/// SIGINT to a running verify, as Ctrl-C sends it; what it printed and its exit.
+fn interrupt(child: std::process::Child) -> std::process::Output {
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait_with_output().unwrap()
 }
 
 fn hop<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -417,12 +463,7 @@ fn an_interrupted_verify_leaves_nothing_behind() {
         "verify's queue and finding exist while it runs"
     );
     let started = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
+    let out = interrupt(child);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -439,10 +480,187 @@ fn an_interrupted_verify_leaves_nothing_behind() {
     assert_eq!(w.leftovers(), Vec::<String>::new());
 }
 
+/// Holds back the answer to the first call whose request body contains `marker` — the call took
+/// effect, its caller cannot know — for `hold`.
+struct HoldAnswer {
+    marker: &'static str,
+    hold: Duration,
+    held: std::sync::atomic::AtomicBool,
+}
+
+impl Shim for HoldAnswer {
+    fn respond(&self, request: &Message, _response: &mut Message) {
+        let body = String::from_utf8_lossy(&request.body);
+        if body.contains(self.marker) && !self.held.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            std::thread::sleep(self.hold);
+        }
+    }
+}
+
+/// SIGINT while a call that made something has not been answered (on AWS: a slow answer, a
+/// dropped connection): what the call made is found and removed all the same. Through the testkit
+/// proxy, once with Subscribe's answer held back (the subscription exists, its ARN unknown to
+/// verify: found on the topic by its endpoint) and once with BatchImportFindings' (the finding
+/// exists: archived and resolved).
+#[test]
+fn mocked_an_interrupt_while_a_call_is_unanswered_leaves_nothing_behind() {
+    use secauto_testkit::proxy::{Options, Proxy};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new();
+    let subscribed = |w: &World| w.leftovers().iter().any(|l| l.starts_with("arn:"));
+    let imported = |w: &World| !w.test_findings().is_empty();
+    type Ready<'a> = &'a dyn Fn(&World) -> bool;
+    let cases: [(&str, String, &'static str, Ready); 2] = [
+        (
+            "AWS_ENDPOINT_URL_SNS",
+            w.emu.ministack.clone(),
+            "Action=Subscribe",
+            &subscribed,
+        ),
+        (
+            "AWS_ENDPOINT_URL_SECURITYHUB",
+            w.emu.securityhub.clone(),
+            "\"ACTIVE\"",
+            &imported,
+        ),
+    ];
+    for (variable, upstream, marker, ready) in cases {
+        let shim = HoldAnswer {
+            marker,
+            hold: Duration::from_secs(8),
+            held: false.into(),
+        };
+        let proxy = Proxy::start_opts(
+            &upstream,
+            Options {
+                shim: Some(std::sync::Arc::new(shim)),
+                ..Options::default()
+            },
+        );
+        let child = w
+            .command(&["verify", "--timeout", "60", "--no-progress"])
+            .env(variable, &proxy.url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("verify");
+        // The call took effect; its answer is still held back.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready(&w) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(ready(&w), "{variable}: the held call took effect");
+        let made = w.leftovers();
+        let out = interrupt(child);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(130), "{variable}: {made:?} {text}");
+        assert_eq!(w.leftovers(), Vec::<String>::new(), "{variable}: {text}");
+        let requests = proxy.requests().len();
+        assert!(requests > 0, "{variable}: the proxy was used");
+    }
+}
+
+/// Answers every lambda:GetPolicy as AWS does a caller its policies do not allow.
+struct DenyGetPolicy;
+
+impl Shim for DenyGetPolicy {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        let (method, path) = request.method_path();
+        (method == "GET" && path.split('?').next().is_some_and(|p| p.ends_with("/policy"))).then(
+            || Message {
+                start: "HTTP/1.1 403 Forbidden".into(),
+                headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    ("x-amzn-errortype".into(), "AccessDeniedException".into()),
+                ],
+                body: br#"{"Message":"User: arn:aws:iam::000000000000:user/ci is not authorized to perform: lambda:GetPolicy"}"#.to_vec(),
+            },
+        )
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// A check verify itself may not make (its identity lacks lambda:GetPolicy, as AWS answers with
+/// AccessDeniedException) is said as verify's missing permission, never as the stack's fault: with
+/// the findings rule disabled, the triage hop names the rule and says it could not check the
+/// function's resource policy — not that the policy refuses the rule.
+#[test]
+fn mocked_a_check_verify_may_not_make_is_not_blamed_on_the_stack() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new();
+    let rule = format!("{STACK}-findings");
+    w.disable(&rule, false);
+    let started = Instant::now();
+    let (code, doc) = w.verify_through("LAMBDA", &w.emu.ministack, DenyGetPolicy, "15");
+    assert_eq!(code, Some(1), "{doc:#}");
+    // `--timeout` bounds the wait for a hop that never comes (the diagnosis and clean-up after).
+    assert!(
+        started.elapsed() < Duration::from_secs(15 + 30),
+        "{:?}",
+        started.elapsed()
+    );
+    let triage = detail(&doc, "triage");
+    assert!(
+        triage.contains(&format!("rule {rule} is DISABLED")),
+        "{doc:#}"
+    );
+    assert!(
+        triage.contains(&format!("cannot check function {STACK}-triage's resource policy: the identity running verify may not call lambda:GetPolicy")),
+        "{doc:#}"
+    );
+    assert!(!triage.contains("does not let rule"), "{doc:#}");
+    assert_eq!(w.leftovers(), Vec::<String>::new());
+}
+
+/// Answers Subscribe as if it took effect, without making the subscription: on AWS, a new
+/// subscription (and its filter policy) SNS does not deliver to yet.
+struct SubscriptionNotYetLive;
+
+impl Shim for SubscriptionNotYetLive {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        let body = String::from_utf8_lossy(&request.body);
+        body.contains("Action=Subscribe&").then(|| {
+            let arn = format!("arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-notifications:00000000-0000-0000-0000-000000000000");
+            Message {
+                start: "HTTP/1.1 200 OK".into(),
+                headers: vec![("Content-Type".into(), "text/xml".into())],
+                body: format!("<SubscribeResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><SubscribeResult><SubscriptionArn>{arn}</SubscriptionArn></SubscribeResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></SubscribeResponse>").into_bytes(),
+            }
+        })
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// SNS may not yet deliver to verify's new subscription (AWS documents up to 15 minutes for a
+/// filter policy to take full effect): remediation's mark is on the finding, but neither its
+/// message nor the notification reaches verify's queue — the notification hop fails and says
+/// to run verify again, every other hop ok, nothing left behind.
+#[test]
+fn mocked_a_subscription_sns_does_not_deliver_to_yet_is_named() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new();
+    let (code, doc) = w.verify_through("SNS", &w.emu.ministack, SubscriptionNotYetLive, "20");
+    assert_eq!(code, Some(1), "{doc:#}");
+    for name in ["import", "triage", "remediation"] {
+        assert_eq!(hop(&doc, name)["ok"], true, "{doc:#}");
+    }
+    let notification = detail(&doc, "notification");
+    assert!(
+        notification.contains("SNS may not yet deliver to verify's new subscription")
+            && notification.contains("run verify again"),
+        "{doc:#}"
+    );
+    assert_eq!(w.leftovers(), Vec::<String>::new());
+}
+
 /// Where the stack subscribes only to today's Security Hub (OCSF), which has no operation to import
 /// a finding (BatchImportFindings is Security Hub CSPM's): no test finding is made; the import hop
 /// says why, and each other hop's rule, function and permission are checked — a disabled OCSF
-/// findings rule fails the triage hop.
+/// findings rule fails the triage hop; with neither Security Hub on, nothing can reach triage and
+/// the import hop fails, naming the fix.
 #[test]
 fn where_only_todays_security_hub_feeds_triage_each_hop_is_checked_not_exercised() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -483,6 +701,17 @@ fn where_only_todays_security_hub_feeds_triage_each_hop_is_checked_not_exercised
     assert_eq!(code, 0, "{doc:#}");
     assert!(
         detail(&doc, "import").starts_with("not exercised: Security Hub CSPM is not enabled here"),
+        "{doc:#}"
+    );
+    // Today's Security Hub turned off too: the stack's one feed delivers nothing — a failure,
+    // named with its fix, never "ok".
+    w.securityhub("DELETE", "/hubv2", &json!({}));
+    let (code, doc) = w.verify(&[]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(hop(&doc, "import")["ok"], false, "{doc:#}");
+    assert!(
+        detail(&doc, "import").starts_with("no finding can reach triage: the \"ocsf\" feed is subscribed but Security Hub is not enabled")
+            && detail(&doc, "import").contains("enable-security-hub-v2"),
         "{doc:#}"
     );
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::Global;
-use crate::config::{Config, Feed};
+use crate::config::Config;
 use crate::exit::{Report, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use crate::fleet::{self, Job};
 use crate::report;
@@ -52,8 +52,7 @@ async fn one(
                 .iter()
                 .find(|s| config.findings.severities.iter().any(|c| c == *s))
                 .map_or_else(|| "HIGH".into(), |s| s.to_string()),
-            cspm_feed: crate::engine::hub::feeds(stack).contains(&Feed::Cspm),
-            ocsf_feed: crate::engine::hub::feeds(stack).contains(&Feed::Ocsf),
+            hubs: crate::engine::hub::hubs(&s.ctx, stack).await,
         };
         verify::run(&s.ctx.clients, &n, &opts).await
     };

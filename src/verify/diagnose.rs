@@ -41,7 +41,13 @@ async fn rule(c: &Clients, n: &Names, path: &Path<'_>) -> Option<String> {
         Err(e) if crate::error::is_not_found(&e) => {
             return Some(format!("rule {name} is missing: run `secauto deploy`"))
         }
-        Err(e) => return Some(format!("{:#}", crate::error::aws("events:DescribeRule", e))),
+        Err(e) => {
+            return Some(cannot_check(
+                &format!("rule {name}"),
+                "events:DescribeRule",
+                e,
+            ))
+        }
         Ok(r) if r.state() == Some(&RuleState::Disabled) => {
             return Some(format!(
                 "rule {name} is DISABLED: it never fires (`secauto deploy` enables it again)"
@@ -61,7 +67,12 @@ async fn rule(c: &Clients, n: &Names, path: &Path<'_>) -> Option<String> {
         Ok(t) if !t.targets().iter().any(|t| t.arn() == function) => Some(format!(
             "rule {name} has no target {function}: run `secauto deploy`"
         )),
-        _ => None,
+        Ok(_) => None,
+        Err(e) => Some(cannot_check(
+            &format!("rule {name}'s targets"),
+            "events:ListTargetsByRule",
+            e,
+        )),
     }
 }
 
@@ -71,7 +82,13 @@ async fn function(c: &Clients, n: &Names, path: &Path<'_>) -> Option<String> {
         Err(e) if crate::error::is_not_found(&e) => {
             return Some(format!("function {name} is missing: run `secauto deploy`"))
         }
-        Err(e) => return Some(format!("{:#}", crate::error::aws("lambda:GetFunction", e))),
+        Err(e) => {
+            return Some(cannot_check(
+                &format!("function {name}"),
+                "lambda:GetFunction",
+                e,
+            ))
+        }
         Ok(f) => {
             let state = f.configuration().and_then(|c| c.state());
             if let Some(s) = state.filter(|s| s.as_str() != "Active") {
@@ -80,15 +97,49 @@ async fn function(c: &Clients, n: &Names, path: &Path<'_>) -> Option<String> {
         }
     }
     let rule = n.rule_arn(path.rule);
-    let policy = c.lambda.get_policy().function_name(&name).send().await;
-    let allows = match &policy {
+    let allows = match c.lambda.get_policy().function_name(&name).send().await {
         Ok(p) => p.policy().is_some_and(|p| p.contains(&rule)),
-        Err(_) => false,
+        // No resource policy at all: nothing may invoke it.
+        Err(e) if crate::error::is_not_found(&e) => false,
+        Err(e) => {
+            let what = format!("function {name}'s resource policy");
+            return Some(cannot_check(&what, "lambda:GetPolicy", e));
+        }
     };
     (!allows).then(|| {
         format!("function {name}'s resource policy does not let rule {rule} invoke it (lambda:InvokeFunction for events.amazonaws.com): run `secauto deploy`")
     })
 }
+
+/// A check verify could not make: when the identity running verify was refused, that is said as
+/// verify's own missing permission, never as a fault of the stack.
+fn cannot_check<E, R>(
+    what: &str,
+    action: &str,
+    e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> String
+where
+    E: std::error::Error
+        + aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let denied = crate::error::code(&e).is_some_and(|c| DENIED.contains(&c));
+    let err = crate::error::aws(action, e);
+    match denied {
+        true => format!("cannot check {what}: the identity running verify may not call {action} (see the README's verify permissions): {err:#}"),
+        false => format!("cannot check {what}: {err:#}"),
+    }
+}
+
+/// The codes AWS answers a call the caller's policies do not allow with.
+const DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+];
 
 /// The stack's dead-letter queue's messages about `finding`, read without taking them (visibility
 /// timeout 0): EventBridge's attributes say which rule and target failed, and why.

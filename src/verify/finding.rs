@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_securityhub::types::{
     AllowedOperators, AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier,
     CompositeFilter, NoteUpdate, OcsfFindingFilters, OcsfStringField, OcsfStringFilter, Resource,
@@ -149,8 +149,12 @@ impl TestFinding {
             }))
     }
 
-    /// Close the finding: RESOLVED with a note, then ARCHIVED by its provider.
+    /// Close the finding: ARCHIVED by its provider, then RESOLVED with a note. Archived first, so
+    /// that a finding whose import a signal interrupted (it may or may not exist) is made, if it
+    /// must be, already archived — never left ACTIVE — and the findings rule (ACTIVE only) never
+    /// fires on the update.
     pub async fn archive(&self, c: &Clients) -> Result<()> {
+        self.import(c, "ARCHIVED").await?;
         let ident = AwsSecurityFindingIdentifier::builder()
             .id(&self.id)
             .product_arn(&self.product_arn)
@@ -175,7 +179,7 @@ impl TestFinding {
                 f.error_message().unwrap_or_default()
             );
         }
-        self.import(c, "ARCHIVED").await
+        Ok(())
     }
 
     /// The `metadata.uid` and `status_id` of the finding's OCSF twins in today's Security Hub
@@ -240,15 +244,5 @@ impl TestFinding {
             );
         }
         Ok(())
-    }
-}
-
-/// Security Hub CSPM is on (DescribeHub): `Ok(false)` where it answers InvalidAccessException.
-pub async fn cspm_enabled(c: &Clients) -> Result<bool> {
-    match c.securityhub.describe_hub().send().await {
-        Ok(_) => Ok(true),
-        Err(e) if crate::error::code(&e) == Some("InvalidAccessException") => Ok(false),
-        Err(e) => Err(crate::error::aws("securityhub:DescribeHub", e))
-            .context("cannot tell whether Security Hub CSPM is enabled"),
     }
 }

@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::diagnose::{self, Path};
-use super::finding::{cspm_enabled, TestFinding};
+use super::finding::TestFinding;
 use super::inbox::Inbox;
 use super::{update, Hop, Options, Shared, Verification};
 use crate::aws::Clients;
+use crate::config::Feed;
+use crate::engine::hub::HubState;
 use crate::stack::Names;
 use secauto_core::verify::ID_PREFIX;
 
@@ -34,11 +36,11 @@ struct Times {
     remediation_message: Option<Instant>,
 }
 
-fn ms(from: Instant, to: Instant) -> u64 {
+pub(super) fn ms(from: Instant, to: Instant) -> u64 {
     to.saturating_duration_since(from).as_millis() as u64
 }
 
-fn hop(name: &'static str, ok: bool, ms: u64, detail: impl Into<String>) -> Hop {
+pub(super) fn hop(name: &'static str, ok: bool, ms: u64, detail: impl Into<String>) -> Hop {
     Hop {
         name,
         ok,
@@ -50,15 +52,17 @@ fn hop(name: &'static str, ok: bool, ms: u64, detail: impl Into<String>) -> Hop 
 /// Walk the path; every failure is a hop, never an error.
 pub(super) async fn walk(c: &Clients, n: &Names, opts: &Options, made: &Shared) -> Verification {
     let deadline = Instant::now() + opts.timeout;
-    match cspm_enabled(c).await {
-        Ok(true) if opts.cspm_feed => {}
-        Ok(on) => return not_exercised(c, n, on).await,
-        Err(e) => {
+    let hubs = &opts.hubs;
+    match &hubs.cspm {
+        HubState::Enabled if hubs.feeds.contains(&Feed::Cspm) => {}
+        HubState::Unknown(why) => {
+            let detail = format!("cannot tell whether Security Hub CSPM is enabled: {why}");
             return Verification {
-                hops: vec![hop("import", false, 0, format!("{e:#}"))],
+                hops: vec![hop("import", false, 0, detail)],
                 ..Verification::default()
-            }
+            };
         }
+        _ => return super::configured::check(c, n, hubs).await,
     }
     let f = TestFinding::new(
         &n.stack,
@@ -89,7 +93,11 @@ pub(super) async fn walk(c: &Clients, n: &Names, opts: &Options, made: &Shared) 
         }
     };
     let started = Instant::now();
+    // Recorded before the call: a signal during it must still archive what may have landed.
+    let g = f.clone();
+    update(made, move |m| m.finding = Some(g));
     if let Err(e) = f.import(c, "ACTIVE").await {
+        update(made, |m| m.finding = None);
         return Verification {
             hops: vec![hop(
                 "import",
@@ -101,10 +109,8 @@ pub(super) async fn walk(c: &Clients, n: &Names, opts: &Options, made: &Shared) 
         };
     }
     let imported = Instant::now();
-    let g = f.clone();
-    update(made, move |m| m.finding = Some(g));
     let times = watch(c, &f, &inbox, deadline).await;
-    if times.remediation.is_some() && opts.ocsf_feed {
+    if times.remediation.is_some() && hubs.feeds.contains(&Feed::Ocsf) {
         update(made, |m| m.twin_moving = true);
     }
     let mut hops = vec![hop(
@@ -263,47 +269,15 @@ async fn judge(c: &Clients, n: &Names, f: &TestFinding, t: Times, imported: Inst
         None if t.triage.is_none() => {
             hop("notification", false, 0, "not reached: triage did not run")
         }
-        None => hop(
-            "notification",
-            false,
-            0,
-            why(notification, "the notification on the topic").await,
-        ),
+        None => {
+            let mut detail = why(notification, "the notification on the topic").await;
+            if t.remediation.is_some() && t.remediation_message.is_none() {
+                // Remediation publishes once it has marked the finding: neither of the two
+                // functions' messages reached verify's new subscription.
+                detail.push_str("; remediation's own message did not arrive either: SNS may not yet deliver to verify's new subscription (AWS documents up to 15 minutes for a filter policy to take full effect): run verify again");
+            }
+            hop("notification", false, 0, detail)
+        }
     });
     hops
-}
-
-/// Where no test finding can enter (Security Hub CSPM off, or the stack subscribes only to
-/// today's Security Hub's OCSF feed, which has no operation to import a finding): each hop's
-/// rule, function and permission are checked, none is exercised.
-async fn not_exercised(c: &Clients, n: &Names, cspm_on: bool) -> Verification {
-    let why = if cspm_on {
-        "the stack subscribes only to today's Security Hub's OCSF feed, and Security Hub has no operation to import an OCSF finding"
-    } else {
-        "Security Hub CSPM is not enabled here: BatchImportFindings needs it, and today's Security Hub has no operation to import a finding"
-    };
-    let mut hops = vec![hop("import", true, 0, format!("not exercised: {why}"))];
-    let paths = [
-        ("triage", "findings_ocsf", "triage"),
-        ("remediation", "remediation", "remediation"),
-        ("notification", "remediation", "notification"),
-    ];
-    for (name, rule, function) in paths {
-        let path = Path { rule, function };
-        let started = Instant::now();
-        let found = diagnose::problems(c, n, &path, "\u{0}no finding").await;
-        hops.push(hop(
-            name,
-            found.is_empty(),
-            ms(started, Instant::now()),
-            match found.is_empty() {
-                true => format!("not exercised; configuration checked: rule {} enabled with {} as target, which is Active and may be invoked by it", n.rule(rule), n.function(function)),
-                false => found.join("; "),
-            },
-        ));
-    }
-    Verification {
-        hops,
-        ..Verification::default()
-    }
 }

@@ -17,6 +17,12 @@ pub struct Note {
 /// The queue and its subscription.
 #[derive(Debug, Clone, Default)]
 pub struct Inbox {
+    /// The queue's name, known before it is made: a queue whose CreateQueue a signal interrupted
+    /// is found by it.
+    pub name: String,
+    /// The topic subscribed to: a subscription whose Subscribe a signal interrupted is found on it
+    /// by its endpoint, the queue.
+    pub topic: String,
     pub queue_url: Option<String>,
     pub queue_arn: String,
     pub subscription: Option<String>,
@@ -33,7 +39,12 @@ impl Inbox {
         finding: &str,
         made: &dyn Fn(&Inbox),
     ) -> Result<Inbox> {
-        let mut inbox = Inbox::default();
+        let mut inbox = Inbox {
+            name: name.into(),
+            topic: topic.into(),
+            ..Inbox::default()
+        };
+        made(&inbox);
         let url = c
             .sqs
             .create_queue()
@@ -58,6 +69,7 @@ impl Inbox {
             .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
             .unwrap_or_default();
         inbox.queue_arn = arn.clone();
+        made(&inbox);
         let policy = json!({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
             "Action": "sqs:SendMessage", "Resource": arn,
@@ -131,17 +143,33 @@ impl Inbox {
         Ok(notes)
     }
 
-    /// Unsubscribe and delete the queue; what could not be removed, named.
+    /// Unsubscribe and delete the queue; what could not be removed, named. What a signal left
+    /// unanswered is looked up first: the subscription by its endpoint, the queue by its name.
     pub async fn close(&self, c: &Clients) -> Vec<String> {
         let mut left = Vec::new();
-        if let Some(sub) = &self.subscription {
-            if let Err(e) = c.sns.unsubscribe().subscription_arn(sub).send().await {
-                if !crate::error::is_not_found(&e) {
-                    left.push(format!("{:#}", crate::error::aws("sns:Unsubscribe", e)));
+        let subscriptions = match (&self.subscription, self.queue_arn.is_empty()) {
+            (Some(sub), _) => Ok(vec![sub.clone()]),
+            (None, true) => Ok(vec![]),
+            (None, false) => self.subscriptions_of_queue(c).await,
+        };
+        match subscriptions {
+            Ok(subs) => {
+                for sub in subs {
+                    if let Err(e) = c.sns.unsubscribe().subscription_arn(&sub).send().await {
+                        if !crate::error::is_not_found(&e) {
+                            left.push(format!("{:#}", crate::error::aws("sns:Unsubscribe", e)));
+                        }
+                    }
                 }
             }
+            Err(e) => left.push(format!("verify's subscription to {} ({e:#})", self.topic)),
         }
-        if let Some(url) = &self.queue_url {
+        let url = match &self.queue_url {
+            Some(url) => Some(url.clone()),
+            None if self.name.is_empty() => None,
+            None => self.queue_by_name(c).await,
+        };
+        if let Some(url) = &url {
             if let Err(e) = c.sqs.delete_queue().queue_url(url).send().await {
                 if !crate::error::is_not_found(&e) {
                     left.push(format!("{:#}", crate::error::aws("sqs:DeleteQueue", e)));
@@ -149,5 +177,47 @@ impl Inbox {
             }
         }
         left
+    }
+
+    /// The topic's subscriptions whose endpoint is this queue (ListSubscriptionsByTopic, every
+    /// page): a subscription made by a Subscribe whose answer never came.
+    async fn subscriptions_of_queue(&self, c: &Clients) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = c
+                .sns
+                .list_subscriptions_by_topic()
+                .topic_arn(&self.topic)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| crate::error::aws("sns:ListSubscriptionsByTopic", e))?;
+            found.extend(
+                page.subscriptions()
+                    .iter()
+                    .filter(|s| s.endpoint() == Some(self.queue_arn.as_str()))
+                    .filter_map(|s| s.subscription_arn())
+                    // A subscription still pending confirmation has no ARN to unsubscribe by.
+                    .filter(|arn| arn.starts_with("arn:"))
+                    .map(str::to_string),
+            );
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_string()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// The queue's URL by its name, when it exists: a queue made by a CreateQueue whose answer
+    /// never came.
+    async fn queue_by_name(&self, c: &Clients) -> Option<String> {
+        c.sqs
+            .get_queue_url()
+            .queue_name(&self.name)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.queue_url)
     }
 }

@@ -4,6 +4,7 @@
 //! on the topic, seen through a temporary SQS subscription) — then closed, and everything verify
 //! made removed, also when a signal stops it.
 
+mod configured;
 mod diagnose;
 mod finding;
 mod follow;
@@ -16,6 +17,7 @@ use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
 use crate::aws::Clients;
+use crate::engine::hub::Hubs;
 use crate::stack::Names;
 
 pub use finding::TestFinding;
@@ -55,11 +57,10 @@ pub struct Options {
     pub timeout: Duration,
     /// A severity the findings rule takes.
     pub severity: String,
-    /// The stack subscribes triage to Security Hub CSPM's feed (the one a test finding can enter).
-    pub cspm_feed: bool,
-    /// The stack subscribes triage to today's Security Hub's feed too: the finding's OCSF twin,
-    /// where Security Hub makes one, travels the path as well.
-    pub ocsf_feed: bool,
+    /// Which Security Hub is on and which feeds the stack subscribes triage to: a test finding
+    /// can enter only through Security Hub CSPM's; with today's Security Hub's feed too, the
+    /// finding's OCSF twin travels the path as well.
+    pub hubs: Hubs,
 }
 
 /// What verify made so far: what its clean-up removes.
@@ -93,9 +94,9 @@ pub async fn run(c: &Clients, n: &Names, opts: &Options) -> Verification {
         _ = crate::interrupt::signalled() => Verification { interrupted: true, ..Verification::default() },
     };
     let started = Instant::now();
-    let left = tokio::select! {
-        left = clean_up(c, &made) => left,
-        _ = crate::interrupt::abandoned() => vec!["clean-up abandoned by a second signal".to_string()],
+    let (left, twins) = tokio::select! {
+        done = clean_up(c, &made) => done,
+        _ = crate::interrupt::abandoned() => (vec!["clean-up abandoned by a second signal".to_string()], 0),
     };
     let m = snapshot(&made);
     v.finding = m.finding.map(|f| f.id);
@@ -104,8 +105,14 @@ pub async fn run(c: &Clients, n: &Names, opts: &Options) -> Verification {
         ok: left.is_empty(),
         ms: started.elapsed().as_millis() as u64,
         detail: if left.is_empty() {
-            "test finding archived (and its OCSF twin resolved), subscription and queue removed"
-                .into()
+            format!(
+                "{}subscription and queue removed",
+                match (v.finding.is_some(), twins) {
+                    (false, _) => "",
+                    (true, 0) => "test finding archived, ",
+                    (true, _) => "test finding archived and its OCSF twin resolved, ",
+                }
+            )
         } else {
             format!("left behind: {}", left.join("; "))
         },
@@ -113,10 +120,11 @@ pub async fn run(c: &Clients, n: &Names, opts: &Options) -> Verification {
     v
 }
 
-/// Remove what verify made; what could not be, named.
-async fn clean_up(c: &Clients, made: &Shared) -> Vec<String> {
+/// Remove what verify made; what could not be, named, and how many OCSF twins were resolved.
+async fn clean_up(c: &Clients, made: &Shared) -> (Vec<String>, usize) {
     let m = snapshot(made);
     let mut left = Vec::new();
+    let mut resolved = 0;
     if let Some(f) = &m.finding {
         if m.twin_moving {
             // The twin's own triage and remediation would set it In Progress again after it is
@@ -138,15 +146,17 @@ async fn clean_up(c: &Clients, made: &Shared) -> Vec<String> {
             .filter(|t| t.1 != 4 && t.1 != 5)
             .map(|t| t.0)
             .collect();
-        if let Err(e) = f.resolve_twins(c, twins).await {
-            left.push(format!("the test finding's OCSF twin ({e:#})"));
+        let count = twins.len();
+        match f.resolve_twins(c, twins).await {
+            Ok(()) => resolved = count,
+            Err(e) => left.push(format!("the test finding's OCSF twin ({e:#})")),
         }
         if let Err(e) = f.archive(c).await {
             left.push(format!("test finding {} ({e:#})", f.id));
         }
     }
     left.extend(m.inbox.close(c).await);
-    left
+    (left, resolved)
 }
 
 /// A JSON value of a Security Hub document (an OCSF finding).

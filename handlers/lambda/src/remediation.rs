@@ -163,8 +163,11 @@ pub fn verdict(
             (
                 "NOTIFIED",
                 "failed",
+                // A record kept only in this note comes before the error, whose text may be
+                // long: a note cut to 512 characters must keep what undoes the change.
                 format!(
-                    "secauto remediation of {action} failed: {:#}{already}",
+                    "secauto remediation of {action} failed: {}{:#}{already}",
+                    note_only_records(&f.outcome.caveats),
                     f.error
                 ),
             )
@@ -489,6 +492,17 @@ async fn record(
     }))
 }
 
+
+/// The undo records kept only in the finding's note (their tags could not be written), each
+/// followed by "; ": said first in a failure's note.
+fn note_only_records(caveats: &[String]) -> String {
+    caveats
+        .iter()
+        .filter(|c| c.contains("undo record") && c.contains("is this note only"))
+        .map(|c| format!("{c}; "))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,6 +529,24 @@ mod tests {
             "{note}"
         );
         assert!(!note.contains("would snapshot"), "{note}");
+    }
+
+    /// An undo record kept only in the note comes before a failure's error, however long the
+    /// error: a note cut to Security Hub's 512 characters keeps it.
+    #[test]
+    fn a_note_only_undo_record_comes_before_the_error() {
+        let record = "the undo record of eni-1 is this note only (groups sg-a; timeouts default): tags full";
+        let failed = Failed {
+            outcome: Outcome {
+                caveats: vec!["isolation cuts TCP and UDP".into(), record.into()],
+                changed: true,
+                ..Outcome::default()
+            },
+            error: anyhow::anyhow!("ec2:ModifyNetworkInterfaceAttribute: {}", "x".repeat(600)),
+        };
+        let (_, _, note) = verdict("isolate-instance", Mode::Enforce, &Err(failed));
+        let at = note.find(record).expect("the record is in the note");
+        assert!(at + record.len() < 512, "{note}");
     }
 
     /// An OCSF finding (status_id 4) is already done when secauto resolved it (its comment); when

@@ -537,6 +537,7 @@ async fn after_a_failed_move_the_vpcs_other_interfaces_go_straight_to_quarantine
 #[derive(Default)]
 struct SlowAndRefusing {
     moves: AtomicUsize,
+    refused: AtomicUsize,
 }
 
 impl Shim for SlowAndRefusing {
@@ -554,21 +555,27 @@ impl Shim for SlowAndRefusing {
         }
         let moves_group = b.contains("Action=ModifyNetworkInterfaceAttribute")
             && b.contains("SecurityGroupId.1=");
-        (moves_group && self.moves.fetch_add(1, Ordering::SeqCst) > 0).then(unauthorized)
+        let refuse = moves_group && self.moves.fetch_add(1, Ordering::SeqCst) > 0;
+        if refuse {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+        }
+        refuse.then(unauthorized)
     }
 
     fn respond(&self, _: &Message, _: &mut Message) {}
 }
 
-/// The time budget holds: with 80 s left (just over the 65 s a pass needs once the groups are made
-/// and recorded at 2.5 s a write), every write slow and every move out of the all-traffic group
-/// refused, the run ends before Lambda's deadline, and the group is closed.
+/// The time budget holds: with 85 s left (just over the 65 s a pass needs once the groups are made
+/// and recorded — seven writes at 2.5 s each), every write slow and every move out of the
+/// all-traffic group refused, the pass is taken and fails (the moves out refused), and the run —
+/// its repair, its close, its evidence steps — ends before Lambda's deadline with the group closed.
 #[tokio::test]
 async fn mocked_a_failed_pass_under_slow_ec2_ends_before_the_deadline_with_the_group_closed() {
     let a = aws();
     let f = fixture(&a, false).await;
-    let (_proxy, ec2) = through(&a, Arc::new(SlowAndRefusing::default()));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(80);
+    let shim = Arc::new(SlowAndRefusing::default());
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(85);
     let res = Executor {
         ec2: &ec2,
         deadline: Some(deadline),
@@ -582,6 +589,85 @@ async fn mocked_a_failed_pass_under_slow_ec2_ends_before_the_deadline_with_the_g
         .await
         .unwrap_or_else(|| panic!("the pass never started: {res:?}"));
     assert_eq!(rules_of(&a, &untrack).await, (0, 0), "closed: {res:?}");
+    assert!(
+        shim.refused.load(Ordering::SeqCst) >= 2,
+        "the pass was taken and its moves out refused: {res:?}"
+    );
+}
+
+/// When the move into the all-traffic group is refused (a group just made and not yet visible to
+/// EC2, throttling), the interface never entered it: it goes straight to quarantine — contained,
+/// not moved back to its groups uncontained.
+#[tokio::test]
+async fn a_refused_move_into_the_all_traffic_group_goes_straight_to_quarantine() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let shim = Arc::new(RefuseMoves {
+        keep: "sg-none".into(),
+        pass: 0,
+        fail: 1,
+        moves: AtomicUsize::new(0),
+        refused: AtomicUsize::new(0),
+        seen: Seen::default(),
+    });
+    let (_proxy, ec2) = through(&a, shim.clone());
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect("contained");
+    assert_eq!(shim.refused.load(Ordering::SeqCst), 1);
+    let quarantine = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![quarantine]]);
+    assert!(
+        out.steps.iter().any(|s| s.starts_with("could not move")
+            && s.contains("it goes straight to quarantine")),
+        "{:?}",
+        out.steps
+    );
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0), "closed");
+}
+
+/// Counts AuthorizeSecurityGroupIngress/Egress calls.
+#[derive(Default)]
+struct CountAuthorize(AtomicUsize);
+
+impl Shim for CountAuthorize {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        if body(request).contains("Action=AuthorizeSecurityGroup") {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        None
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// A failed run left the interface in the (closed) all-traffic group — the move out and the move
+/// back both refused — and fails; Lambda runs the event again. The retry never opens the group
+/// over the stranded interface (no Authorize at all): the interface goes straight to quarantine.
+#[tokio::test]
+async fn a_retry_after_a_stranded_interface_never_opens_the_group_over_it() {
+    let (a, f, _shim, res) = isolate_refusing_all_but(usize::MAX, Some("sg-none")).await;
+    res.expect_err("every move after the first was refused");
+    let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![untrack.clone()]]);
+    let count = Arc::new(CountAuthorize::default());
+    let (_proxy, ec2) = through(&a, count.clone());
+    let out = Executor {
+        ec2: &ec2,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&f.instance, false)
+    .await
+    .expect("the retry contains it");
+    assert_eq!(count.0.load(Ordering::SeqCst), 0, "{:?}", out.steps);
+    let quarantine = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
+    assert_eq!(groups(&a, &f.instance).await, vec![vec![quarantine]]);
+    assert_eq!(rules_of(&a, &untrack).await, (0, 0));
 }
 
 /// Forwards every request; answers a revoke of the quarantine group's rules with EC2's

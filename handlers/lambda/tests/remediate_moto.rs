@@ -764,6 +764,19 @@ async fn auto_scaling_instances_are_detached_before_isolation() {
             .any(|s| s.contains("detach") && s.contains("web")),
         "{out:?}"
     );
+    // The undo record, written before the detach: the group to attach it back to.
+    let tags = a
+        .ec2
+        .describe_tags()
+        .filters(Filter::builder().name("resource-id").values(&id).build())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags().iter().any(|t| t.key() == Some("secauto:previous-auto-scaling-group")
+            && t.value() == Some("web")),
+        "{tags:?}"
+    );
     let after = a
         .autoscaling
         .describe_auto_scaling_instances()

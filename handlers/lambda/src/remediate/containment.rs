@@ -155,6 +155,11 @@ impl Executor<'_> {
         // VPCs where a move failed: their later interfaces go straight to quarantine, never through
         // the all-traffic group again (re-opening it would open it to an interface left in it).
         let mut broken: BTreeSet<String> = BTreeSet::new();
+        let ours: BTreeSet<String> = s
+            .enis
+            .iter()
+            .filter_map(|e| e.network_interface_id().map(String::from))
+            .collect();
         for eni in s.enis.iter().filter(|e| !s.in_quarantine(e)) {
             let (Some(eni_id), Some(vpc)) = (eni.network_interface_id(), s.vpc_of(eni)) else {
                 continue;
@@ -182,7 +187,7 @@ impl Executor<'_> {
                 broken.insert(vpc.to_string());
                 // The interface may still be in the all-traffic group: it is closed now, before
                 // the next interface's calls, and opened again if one passes through it.
-                self.close_opened_in(vpc, &mut opened, out, &mut failed)
+                self.close_opened_in(vpc, &ours, &mut opened, out, &mut failed)
                     .await;
             }
         }
@@ -190,7 +195,7 @@ impl Executor<'_> {
         // failed repair left in one is contained by its closing.
         let vpcs: BTreeSet<String> = opened.iter().map(|(vpc, _)| vpc.clone()).collect();
         for vpc in vpcs {
-            self.close_opened_in(&vpc, &mut opened, out, &mut failed)
+            self.close_opened_in(&vpc, &ours, &mut opened, out, &mut failed)
                 .await;
         }
         out.caveats.push(if lowered {
@@ -209,6 +214,7 @@ impl Executor<'_> {
     async fn close_opened_in(
         &self,
         vpc: &str,
+        ours: &BTreeSet<String>,
         opened: &mut BTreeSet<(String, String)>,
         out: &mut Outcome,
         failed: &mut Vec<String>,
@@ -217,7 +223,7 @@ impl Executor<'_> {
             opened.iter().filter(|(v, _)| v == vpc).cloned().collect();
         for (vpc, untrack) in mine {
             opened.remove(&(vpc.clone(), untrack.clone()));
-            if let Err(e) = self.close_untrack(&vpc, &untrack, out).await {
+            if let Err(e) = self.close_untrack(&vpc, &untrack, ours, out).await {
                 failed.push(format!(
                     "could not close the all-traffic group {untrack} of {vpc}: remove its rules by hand ({e:#})"
                 ));
@@ -242,14 +248,20 @@ impl Executor<'_> {
             return self.move_straight(s, eni, qsg, out, TOO_LATE).await;
         }
         if self.acting(s.protected) {
-            match self.quarantined_now(eni_id, qsg).await {
-                Ok(true) => {
+            match self.groups_now(eni_id).await {
+                Ok(now) if now.len() == 1 && now[0].0 == qsg => {
                     out.steps.push(format!(
                         "{eni_id} is in {qsg} already (another run isolated it meanwhile): not moved"
                     ));
                     return Ok(());
                 }
-                Ok(false) => {}
+                // Left there by an earlier run's failed move (the Lambda retry of a failed run
+                // comes here): opening the group again would open it to the interface.
+                Ok(now) if now.iter().any(|(_, name)| name == UNTRACK_GROUP) => {
+                    let why = "it is still in the all-traffic group, left there by an earlier run: the group is not opened again over it";
+                    return self.move_straight(s, eni, qsg, out, why).await;
+                }
+                Ok(_) => {}
                 // Its timeouts are lowered already: contain it (a failed move puts them back).
                 Err(e) => {
                     out.steps.push(format!(
@@ -289,18 +301,22 @@ impl Executor<'_> {
             return Ok(());
         }
         let original = repair_target(eni, &untrack, qsg);
-        let moved = match self
+        // A refused move in (a group just made and not yet visible to EC2, throttling) leaves the
+        // interface where it was, uncontained: it goes straight to quarantine, which is retried.
+        if let Err(e) = self
             .set_groups(eni_id, std::slice::from_ref(&untrack))
             .await
         {
-            Ok(()) => {
-                if !self.still_open(&untrack, out).await {
-                    out.caveats.push(not_cut(eni_id));
-                }
-                self.set_groups_retrying(eni_id, &[qsg.to_string()]).await
-            }
-            Err(e) => Err(e),
-        };
+            out.steps.push(format!(
+                "could not move {eni_id} into {untrack} ({e:#}): it goes straight to quarantine"
+            ));
+            let why = "its move into the all-traffic group was refused";
+            return self.move_straight(s, eni, qsg, out, why).await;
+        }
+        if !self.still_open(&untrack, out).await {
+            out.caveats.push(not_cut(eni_id));
+        }
+        let moved = self.set_groups_retrying(eni_id, &[qsg.to_string()]).await;
         if let Err(e) = moved {
             out.steps.push(format!("failed to {what}"));
             let repair = self.repair(eni, &original, qsg).await;
@@ -343,10 +359,11 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Whether a fresh read shows the interface in the quarantine group alone: two runs on one
-    /// instance (a duplicate delivery, several findings of it) must not move an interface the
-    /// other has just quarantined back through the all-traffic group.
-    async fn quarantined_now(&self, eni_id: &str, qsg: &str) -> Result<bool> {
+    /// The interface's groups (id, name) by a fresh read: two runs on one instance (a duplicate
+    /// delivery, several findings of it, Lambda's retry of a failed run) must not move an
+    /// interface the other has just quarantined back through the all-traffic group, nor open
+    /// that group again over an interface a failed run left in it.
+    async fn groups_now(&self, eni_id: &str) -> Result<Vec<(String, String)>> {
         let found = self
             .ec2
             .describe_network_interfaces()
@@ -357,7 +374,16 @@ impl Executor<'_> {
         Ok(found
             .network_interfaces()
             .first()
-            .is_some_and(|e| groups_of(e) == [qsg.to_string()]))
+            .map(|e| {
+                e.groups()
+                    .iter()
+                    .map(|g| {
+                        let id = g.group_id().unwrap_or_default().to_string();
+                        (id, g.group_name().unwrap_or_default().to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// After a failed move to quarantine: back to the recorded groups, and — when it is back in

@@ -122,7 +122,7 @@ impl Executor<'_> {
         let Err(e) = r.apply(self, subject, out, protected).await else {
             return Ok(());
         };
-        if self.acting(protected) {
+        if self.acting(protected) && !out.repaired {
             if let Err(repair) = r.repair(self, subject, out).await {
                 out.steps.push(format!("the repair failed too: {repair:#}"));
             }

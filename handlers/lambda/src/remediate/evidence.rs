@@ -7,6 +7,8 @@
 //!   only in the states DetachInstances accepts (InService, Standby);
 //! - one forensic snapshot per EBS volume and finding.
 
+use std::time::Duration;
+
 use anyhow::Result;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, Filter, Instance, InstanceAttributeName,
@@ -14,42 +16,51 @@ use aws_sdk_ec2::types::{
 };
 
 use super::isolation::Subject;
+use super::untrack::RECORD_RESERVE;
 use super::{tag, Executor, Outcome};
 use crate::sdk_err;
+
+/// One evidence step's worst case on the full-retry client (a few calls, throttled a while).
+const STEP_TIME: Duration = Duration::from_secs(15);
+
+/// The tag recording the Auto Scaling group an isolated instance was detached from.
+pub const PREVIOUS_GROUP_TAG: &str = "secauto:previous-auto-scaling-group";
 
 /// The Auto Scaling lifecycle states DetachInstances accepts.
 const DETACHABLE: [&str; 2] = ["InService", "Standby"];
 
 impl Executor<'_> {
-    /// Every evidence step, each reported; a failure is noted and the next step still runs.
+    /// Every evidence step, each reported; a failure is noted and the next step still runs. A
+    /// step starts only with [`STEP_TIME`] left before the invocation's [`RECORD_RESERVE`]: the
+    /// outcome must be recorded, and the evidence is best effort.
     pub(super) async fn keep_evidence(&self, s: &Subject<'_>, snapshots: bool, out: &mut Outcome) {
-        let id = s.id;
-        let p = s.protected;
-        let results = [
-            ("stop on shutdown", self.stop_on_shutdown(id, out, p).await),
-            (
-                "termination protection",
-                self.protect_from_termination(&s.inst, out, p).await,
-            ),
-            (
-                "Auto Scaling detach",
-                self.detach_from_auto_scaling(id, out, p).await,
-            ),
-            (
-                "snapshots",
-                if snapshots {
-                    self.snapshot_volumes(&s.inst, out, p).await
-                } else {
-                    Ok(())
-                },
-            ),
-        ];
-        for (what, res) in results {
+        let (id, p) = (s.id, s.protected);
+        for step in ["stop on shutdown", "termination protection", "Auto Scaling detach", "snapshots"] {
+            if !self.time_for_a_step() {
+                out.steps.push(format!(
+                    "evidence step skipped ({step}): too little time left before the function's deadline"
+                ));
+                continue;
+            }
+            let res = match step {
+                "stop on shutdown" => self.stop_on_shutdown(id, out, p).await,
+                "termination protection" => self.protect_from_termination(&s.inst, out, p).await,
+                "Auto Scaling detach" => self.detach_from_auto_scaling(id, out, p).await,
+                _ if snapshots => self.snapshot_volumes(&s.inst, out, p).await,
+                _ => Ok(()),
+            };
             if let Err(e) = res {
                 out.steps
-                    .push(format!("evidence step failed ({what}): {e:#}"));
+                    .push(format!("evidence step failed ({step}): {e:#}"));
             }
         }
+    }
+
+    /// Whether one best-effort step fits before the time kept for recording the outcome.
+    pub(super) fn time_for_a_step(&self) -> bool {
+        self.deadline.is_none_or(|d| {
+            d.saturating_duration_since(std::time::Instant::now()) >= RECORD_RESERVE + STEP_TIME
+        })
     }
 
     async fn stop_on_shutdown(&self, id: &str, out: &mut Outcome, protected: bool) -> Result<()> {
@@ -153,6 +164,22 @@ impl Executor<'_> {
                 "{id} is {state} in Auto Scaling group {group}: it can be detached only when InService or Standby; suspend the group's Terminate process to keep it"
             ));
             return Ok(());
+        }
+        // The undo record before the change: the group to attach the instance back to.
+        let record = async {
+            self.ec2
+                .create_tags()
+                .resources(id)
+                .tags(tag(PREVIOUS_GROUP_TAG, group))
+                .send()
+                .await
+                .map_err(|e| sdk_err("ec2:CreateTags", e))
+        };
+        let what = format!("record Auto Scaling group {group} of {id} in its tag {PREVIOUS_GROUP_TAG}");
+        if let Err(e) = self.act(out, protected, what, record).await {
+            out.caveats.push(format!(
+                "the undo record of {id} is this note only (Auto Scaling group {group}): {e:#}"
+            ));
         }
         let call = async {
             self.autoscaling

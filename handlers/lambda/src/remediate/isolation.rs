@@ -162,6 +162,13 @@ impl Executor<'_> {
         if s.isolated_tag {
             return Ok(());
         }
+        if !self.time_for_a_step() {
+            out.steps.push(format!(
+                "{} not tagged {ISOLATED_TAG}: too little time left before the function's deadline",
+                s.id
+            ));
+            return Ok(());
+        }
         let call = async {
             self.ec2
                 .create_tags()
@@ -319,6 +326,7 @@ impl<'i> Remediation for Isolation<'i> {
                 if let Err(e) = ex.sweep(&s, out).await {
                     out.steps.push(format!("the repair failed too: {e:#}"));
                 }
+                out.repaired = true;
             }
             ex.tag_isolated(&s, out).await?;
             c

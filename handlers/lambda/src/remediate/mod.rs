@@ -67,6 +67,9 @@ pub struct Outcome {
     pub refused: Option<String>,
     /// What the action cannot do, said with its steps (in the finding's note and on SNS).
     pub caveats: Vec<String>,
+    /// The action ran its repair itself after a failure, before its best-effort steps: the
+    /// contract does not run it a second time (each run of a repair spends the deadline).
+    pub repaired: bool,
 }
 
 impl Outcome {

@@ -53,6 +53,10 @@ impl Executor<'_> {
     async fn sweep_with(&self, s: &Subject<'_>, out: &mut Outcome) -> Result<()> {
         let inst = self.instance(s.id).await?;
         let enis = self.interfaces(&inst).await?;
+        let ours: BTreeSet<String> = enis
+            .iter()
+            .filter_map(|e| e.network_interface_id().map(String::from))
+            .collect();
         let mut failed = Vec::new();
         for vpc in s.vpc_of_all() {
             let Some(untrack) = self.find_group(&vpc, UNTRACK_GROUP).await? else {
@@ -93,7 +97,7 @@ impl Executor<'_> {
                     )),
                 }
             }
-            if let Err(e) = self.close_untrack(&vpc, &untrack, out).await {
+            if let Err(e) = self.close_untrack(&vpc, &untrack, &ours, out).await {
                 failed.push(format!(
                     "could not close the all-traffic group {untrack} of {vpc}: remove its rules by hand ({e:#})"
                 ));
@@ -124,10 +128,31 @@ impl Executor<'_> {
         let id = self
             .made_group(vpc, UNTRACK_GROUP, Rules::AllOpen, out, protected)
             .await?;
+        self.refuse_over_stranded(&id).await?;
         opened.insert((vpc.to_string(), id.clone()));
         self.set_rules(&id, UNTRACK_GROUP, Rules::AllOpen, out, protected)
             .await?;
         Ok(id)
+    }
+
+    /// A closed all-traffic group that holds interfaces holds ones a failed run left there (a pass
+    /// opens the group before its interface enters): it is not opened again over them — that
+    /// would open them to the world — and this run's interfaces go straight to quarantine.
+    async fn refuse_over_stranded(&self, id: &str) -> Result<()> {
+        let quick = self.quick();
+        let inside = passing_through(&quick, id).await?;
+        if inside.is_empty() {
+            return Ok(());
+        }
+        // Open: another run's interface is passing through it now, and that run closes it.
+        let g = read_group(&quick, id).await?;
+        if allows_all(g.ip_permissions()) || allows_all(g.ip_permissions_egress()) {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "{} left in the closed all-traffic group {id} by an earlier run: it is not opened again over them (move them to quarantine by hand)",
+            inside.join(", ")
+        )
     }
 
     /// With an interface in it: is the group still open? Another run closing it under the
@@ -151,16 +176,25 @@ impl Executor<'_> {
             .is_ok()
     }
 
-    /// Close the all-traffic group after use: it allows nothing between isolations.
-    pub(super) async fn close_untrack(&self, vpc: &str, id: &str, out: &mut Outcome) -> Result<()> {
+    /// Close the all-traffic group after use: it allows nothing between isolations. The wait is
+    /// for other runs' interfaces only: one of `ours` (the instance being isolated) still inside
+    /// is one this run failed to move, which the close contains.
+    pub(super) async fn close_untrack(
+        &self,
+        vpc: &str,
+        id: &str,
+        ours: &BTreeSet<String>,
+        out: &mut Outcome,
+    ) -> Result<()> {
         let quick = self.quick();
         let mut until = Instant::now() + CLOSE_WAIT;
         if let Some(deadline) = self.deadline {
             until = until.min(deadline.checked_sub(CLOSE_RESERVE).unwrap_or(deadline));
         }
         // A read that fails ends the wait, never the close.
+        let others = |inside: &[String]| inside.iter().any(|e| !ours.contains(e));
         let mut inside = passing_through(&quick, id).await.unwrap_or_default();
-        while !inside.is_empty() && Instant::now() < until {
+        while others(&inside) && Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(250)).await;
             inside = passing_through(&quick, id).await.unwrap_or_default();
         }
@@ -189,7 +223,14 @@ impl Executor<'_> {
         }
         let tries = crate::retry::until_done(until, CLOSE_ATTEMPT, || close_all_traffic(quick, id));
         let left = until.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left.max(CLOSE_ATTEMPT), tries).await {
+        // At least one whole attempt (its revokes contain), but never past the invocation's end:
+        // Lambda would stop the run mid-revoke with nothing recorded.
+        let mut budget = left.max(CLOSE_ATTEMPT);
+        if let Some(deadline) = self.deadline {
+            let hard = deadline.saturating_duration_since(Instant::now());
+            budget = budget.min(hard.saturating_sub(Duration::from_secs(1)));
+        }
+        match tokio::time::timeout(budget, tries).await {
             Ok(closed) => closed,
             Err(_) => anyhow::bail!(
                 "the close of {id} was cut short to leave time for recording the outcome: check that it allows nothing"

@@ -492,7 +492,6 @@ async fn record(
     }))
 }
 
-
 /// The undo records kept only in the finding's note (their tags could not be written), each
 /// followed by "; ": said first in a failure's note.
 fn note_only_records(caveats: &[String]) -> String {
@@ -535,7 +534,8 @@ mod tests {
     /// error: a note cut to Security Hub's 512 characters keeps it.
     #[test]
     fn a_note_only_undo_record_comes_before_the_error() {
-        let record = "the undo record of eni-1 is this note only (groups sg-a; timeouts default): tags full";
+        let record =
+            "the undo record of eni-1 is this note only (groups sg-a; timeouts default): tags full";
         let failed = Failed {
             outcome: Outcome {
                 caveats: vec!["isolation cuts TCP and UDP".into(), record.into()],

@@ -622,8 +622,9 @@ async fn a_refused_move_into_the_all_traffic_group_goes_straight_to_quarantine()
     let quarantine = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
     assert_eq!(groups(&a, &f.instance).await, vec![vec![quarantine]]);
     assert!(
-        out.steps.iter().any(|s| s.starts_with("could not move")
-            && s.contains("it goes straight to quarantine")),
+        out.steps.iter().any(
+            |s| s.starts_with("could not move") && s.contains("it goes straight to quarantine")
+        ),
         "{:?}",
         out.steps
     );
@@ -1269,9 +1270,11 @@ async fn interface_in(a: &Aws, f: &Fixture, group: &str) -> String {
         .to_string()
 }
 
-/// The VPC's all-traffic group, as an earlier isolation left it (closed).
+/// The VPC's all-traffic group as a run passing an interface through it holds it: open to all
+/// traffic, both ways (a pass opens the group before its interface enters).
 async fn untrack_group(a: &Aws, vpc: &str) -> String {
-    a.ec2
+    let id = a
+        .ec2
         .create_security_group()
         .group_name(UNTRACK_GROUP)
         .description("secauto all traffic")
@@ -1282,7 +1285,34 @@ async fn untrack_group(a: &Aws, vpc: &str) -> String {
         .unwrap()
         .group_id()
         .unwrap()
-        .to_string()
+        .to_string();
+    let all = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(
+            aws_sdk_ec2::types::IpRange::builder()
+                .cidr_ip("0.0.0.0/0")
+                .build(),
+        )
+        .ipv6_ranges(
+            aws_sdk_ec2::types::Ipv6Range::builder()
+                .cidr_ipv6("::/0")
+                .build(),
+        )
+        .build();
+    let ingress = a.ec2.authorize_security_group_ingress().group_id(&id);
+    ingress.ip_permissions(all.clone()).send().await.unwrap();
+    // A new group already allows all IPv4 traffic out: only IPv6 is added.
+    let v6 = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("-1")
+        .ipv6_ranges(
+            aws_sdk_ec2::types::Ipv6Range::builder()
+                .cidr_ipv6("::/0")
+                .build(),
+        )
+        .build();
+    let egress = a.ec2.authorize_security_group_egress().group_id(&id);
+    egress.ip_permissions(v6).send().await.unwrap();
+    id
 }
 
 /// When each revoke of the all-traffic group's rules was sent.

@@ -773,8 +773,10 @@ async fn auto_scaling_instances_are_detached_before_isolation() {
         .await
         .unwrap();
     assert!(
-        tags.tags().iter().any(|t| t.key() == Some("secauto:previous-auto-scaling-group")
-            && t.value() == Some("web")),
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == Some("secauto:previous-auto-scaling-group")
+                && t.value() == Some("web")),
         "{tags:?}"
     );
     let after = a

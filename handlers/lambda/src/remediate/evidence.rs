@@ -35,7 +35,12 @@ impl Executor<'_> {
     /// outcome must be recorded, and the evidence is best effort.
     pub(super) async fn keep_evidence(&self, s: &Subject<'_>, snapshots: bool, out: &mut Outcome) {
         let (id, p) = (s.id, s.protected);
-        for step in ["stop on shutdown", "termination protection", "Auto Scaling detach", "snapshots"] {
+        for step in [
+            "stop on shutdown",
+            "termination protection",
+            "Auto Scaling detach",
+            "snapshots",
+        ] {
             if !self.time_for_a_step() {
                 out.steps.push(format!(
                     "evidence step skipped ({step}): too little time left before the function's deadline"
@@ -175,7 +180,8 @@ impl Executor<'_> {
                 .await
                 .map_err(|e| sdk_err("ec2:CreateTags", e))
         };
-        let what = format!("record Auto Scaling group {group} of {id} in its tag {PREVIOUS_GROUP_TAG}");
+        let what =
+            format!("record Auto Scaling group {group} of {id} in its tag {PREVIOUS_GROUP_TAG}");
         if let Err(e) = self.act(out, protected, what, record).await {
             out.caveats.push(format!(
                 "the undo record of {id} is this note only (Auto Scaling group {group}): {e:#}"

@@ -141,11 +141,20 @@ async fn isolate_refusing_all_but(
     fail: usize,
     keep: Option<&str>,
 ) -> (Aws, Fixture, Arc<RefuseMoves>, Result<Outcome, Failed>) {
+    isolate_refusing_from(1, fail, keep).await
+}
+
+/// As [`isolate_refusing_all_but`], the first `pass` moves let through.
+async fn isolate_refusing_from(
+    pass: usize,
+    fail: usize,
+    keep: Option<&str>,
+) -> (Aws, Fixture, Arc<RefuseMoves>, Result<Outcome, Failed>) {
     let a = aws();
     let f = fixture(&a, false).await;
     let shim = Arc::new(RefuseMoves {
         keep: keep.map_or_else(|| f.sg.clone(), String::from),
-        pass: 1,
+        pass,
         fail,
         moves: AtomicUsize::new(0),
         refused: AtomicUsize::new(0),
@@ -600,24 +609,8 @@ async fn mocked_a_failed_pass_under_slow_ec2_ends_before_the_deadline_with_the_g
 /// not moved back to its groups uncontained.
 #[tokio::test]
 async fn a_refused_move_into_the_all_traffic_group_goes_straight_to_quarantine() {
-    let a = aws();
-    let f = fixture(&a, false).await;
-    let shim = Arc::new(RefuseMoves {
-        keep: "sg-none".into(),
-        pass: 0,
-        fail: 1,
-        moves: AtomicUsize::new(0),
-        refused: AtomicUsize::new(0),
-        seen: Seen::default(),
-    });
-    let (_proxy, ec2) = through(&a, shim.clone());
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect("contained");
+    let (a, f, shim, res) = isolate_refusing_from(0, 1, Some("sg-none")).await;
+    let out = res.expect("contained");
     assert_eq!(shim.refused.load(Ordering::SeqCst), 1);
     let quarantine = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
     assert_eq!(groups(&a, &f.instance).await, vec![vec![quarantine]]);

@@ -35,7 +35,7 @@ fn default_deploy_subscribes_triage_to_both_feeds() {
     assert_eq!(ocsf["detail-type"], json!(["Findings Imported V2"]));
     assert_eq!(ocsf["detail"]["findings"]["status_id"], json!([1]));
     assert_eq!(
-        ocsf["detail"]["findings"]["severity_id"],
+        ocsf["detail"]["findings"]["$or"][0]["severity_id"],
         json!([3, 4, 5, 6])
     );
     let asff = rule_pattern(&emu, "feeds-findings");
@@ -281,6 +281,7 @@ fn v2_automation_rules_lifecycle_on_the_emulator() {
         "{names:?}"
     );
     assert_eq!(p.run(&["plan"]).code, 0);
+    comments_follow_the_severity_text_for_unknown_and_other(&emu);
     let high = rules
         .iter()
         .find(|(n, _)| n == "v2r-high-severity-ocsf")
@@ -505,4 +506,75 @@ fn v2_rule_whose_delete_is_refused_stays_and_destroy_fails() {
     // With the permission back, destroy finishes: the rules were kept in the state.
     assert_eq!(p.run(&["destroy", "--yes", "--no-progress"]).code, 0);
     assert!(v2_rules(&emu).is_empty());
+}
+
+/// OCSF findings imported into the emulator after the V2 rules exist: `severity_id` 99 (Other) or 0
+/// (Unknown) with the text "High" get the HIGH rule's comment, as triage reads them as HIGH; with
+/// the text "Low" (or 4 High with status 2) none.
+fn comments_follow_the_severity_text_for_unknown_and_other(emu: &Emulators) {
+    let finding = |uid: &str, severity_id: i64, severity: &str, status_id: i64| {
+        json!({"class_uid": 2003, "severity_id": severity_id, "severity": severity,
+               "status_id": status_id, "metadata": {"uid": uid, "product": {"uid":
+               "arn:aws:securityhub:us-east-1::productv2/aws/securityhub", "name": "Security Hub CSPM"}},
+               "cloud": {"account": {"uid": "123456789012"}, "region": "us-east-1"},
+               "finding_info": {"uid": format!("f-{uid}"), "title": "t"}})
+    };
+    let findings = json!({"Findings": [
+        finding("other-high", 99, "High", 1),
+        finding("unknown-high", 0, "High", 1),
+        finding("other-low", 99, "Low", 1),
+        finding("high-in-progress", 4, "High", 2),
+    ]});
+    let out: Value = reqwest::blocking::Client::new()
+        .post(format!("{}/_emulator/ocsf/import", emu.securityhub.url))
+        .header("content-type", "application/json")
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=testing/20261129/us-east-1/securityhub/aws4_request, SignedHeaders=host, Signature=0")
+        .body(findings.to_string())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(out["FailedCount"], 0, "{out}");
+    let c = emu.clients();
+    let got = rt()
+        .block_on(c.securityhub.get_findings_v2().send())
+        .unwrap();
+    let comment = |uid: &str| {
+        got.findings()
+            .iter()
+            .map(secauto_handlers_json)
+            .find(|f| f["metadata"]["uid"] == uid)
+            .unwrap_or_else(|| panic!("{uid} not found"))["comment"]
+            .as_str()
+            .map(str::to_string)
+    };
+    for uid in ["other-high", "unknown-high"] {
+        assert_eq!(
+            comment(uid).as_deref(),
+            Some("HIGH severity finding: secauto triage is responding"),
+            "{uid}"
+        );
+    }
+    for uid in ["other-low", "high-in-progress"] {
+        assert_eq!(comment(uid), None, "{uid}");
+    }
+}
+
+/// A smithy document as JSON.
+fn secauto_handlers_json(d: &aws_smithy_types::Document) -> Value {
+    use aws_smithy_types::{Document, Number};
+    match d {
+        Document::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), secauto_handlers_json(v)))
+                .collect(),
+        ),
+        Document::Array(a) => Value::Array(a.iter().map(secauto_handlers_json).collect()),
+        Document::Number(Number::PosInt(n)) => json!(n),
+        Document::Number(Number::NegInt(n)) => json!(n),
+        Document::Number(Number::Float(f)) => json!(f),
+        Document::String(s) => json!(s),
+        Document::Bool(b) => json!(b),
+        Document::Null => Value::Null,
+    }
 }

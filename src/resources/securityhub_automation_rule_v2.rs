@@ -15,7 +15,8 @@ use anyhow::Result;
 use aws_sdk_securityhub::types::{
     AllowedOperators, AutomationRulesActionTypeV2, AutomationRulesActionV2,
     AutomationRulesFindingFieldsUpdateV2, CompositeFilter, Criteria, NumberFilter,
-    OcsfFindingFilters, OcsfNumberField, OcsfNumberFilter, RuleStatusV2,
+    OcsfFindingFilters, OcsfNumberField, OcsfNumberFilter, OcsfStringField, OcsfStringFilter,
+    RuleStatusV2, StringFilter, StringFilterComparison,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -30,6 +31,10 @@ pub struct Spec {
     pub rule_order: f32,
     /// Findings of these OCSF `severity_id`s (and `status_id` 1, New) match.
     pub severity_ids: Vec<i32>,
+    /// And findings of `severity_id` 0 (Unknown) or 99 (Other) whose `severity` is one of these
+    /// (triage reads the text for those ids): V2 string filters compare exactly, so these are
+    /// the OCSF captions (`High`).
+    pub severity_texts: Vec<String>,
     /// Written to the finding's `comment`.
     pub comment: String,
 }
@@ -99,10 +104,35 @@ impl Spec {
             .build()
     }
 
+    fn text(field: OcsfStringField, v: &str) -> OcsfStringFilter {
+        OcsfStringFilter::builder()
+            .field_name(field)
+            .filter(
+                StringFilter::builder()
+                    .value(v)
+                    .comparison(StringFilterComparison::Equals)
+                    .build(),
+            )
+            .build()
+    }
+
+    /// New findings of the severity ids, or of an id naming no level (0, 99) with one of the texts
+    /// (a nested filter each: the id and the text).
     pub fn criteria(&self) -> Criteria {
         let mut severity = CompositeFilter::builder().operator(AllowedOperators::Or);
         for id in &self.severity_ids {
             severity = severity.number_filters(Self::number(OcsfNumberField::SeverityId, *id));
+        }
+        for id in secauto_core::ocsf::UNSURE_SEVERITY_IDS {
+            for text in &self.severity_texts {
+                severity = severity.nested_composite_filters(
+                    CompositeFilter::builder()
+                        .operator(AllowedOperators::And)
+                        .number_filters(Self::number(OcsfNumberField::SeverityId, id as i32))
+                        .string_filters(Self::text(OcsfStringField::Severity, text))
+                        .build(),
+                );
+            }
         }
         let new = CompositeFilter::builder()
             .number_filters(Self::number(OcsfNumberField::StatusId, 1))

@@ -94,22 +94,78 @@ pub(crate) fn ocsf_severity_ids(labels: &[String]) -> Vec<u8> {
     ids
 }
 
+/// The `severity` texts of `labels` ([`secauto_core::ocsf::SEVERITY_TEXTS`]).
+fn severity_texts(labels: &[String], configured: bool) -> Vec<&'static str> {
+    secauto_core::ocsf::SEVERITY_TEXTS
+        .iter()
+        .filter(|(label, _)| labels.iter().any(|l| l == label) == configured)
+        .flat_map(|(_, texts)| texts.iter().copied())
+        .collect()
+}
+
+/// The alternatives of the OCSF rule's severity match, each an object of `detail.findings` fields:
+/// the configured labels' `severity_id`s; and, since for `severity_id` 0 (Unknown), 99 (Other),
+/// none (or an id outside OCSF's) triage reads the `severity` text
+/// ([`secauto_core::ocsf::severity`]: a level's name, case aside, else INFORMATIONAL), those ids
+/// with a text that reads as a configured label — so the rule delivers exactly the findings triage
+/// takes for the configured severities.
+pub(crate) fn ocsf_severity_alternatives(labels: &[String]) -> Vec<serde_json::Value> {
+    let mut out = vec![json!({"severity_id": ocsf_severity_ids(labels)})];
+    // Any id but a level's (0 Unknown, 99 Other, one outside OCSF), or none.
+    let unsure = [
+        json!([{"anything-but": [1, 2, 3, 4, 5, 6]}]),
+        json!([{"exists": false}]),
+    ];
+    let informational = labels.iter().any(|l| l == "INFORMATIONAL");
+    let texts: Vec<serde_json::Value> = if informational {
+        // Any text but an unconfigured level's reads as a configured label, and so does none.
+        let other = severity_texts(labels, false);
+        if other.is_empty() {
+            vec![]
+        } else {
+            vec![
+                json!([{"anything-but": {"equals-ignore-case": other}}]),
+                json!([{"exists": false}]),
+            ]
+        }
+    } else {
+        let said: Vec<_> = severity_texts(labels, true)
+            .into_iter()
+            .map(|t| json!({"equals-ignore-case": t}))
+            .collect();
+        vec![json!(said)]
+    };
+    for ids in unsure {
+        if texts.is_empty() {
+            out.push(json!({"severity_id": ids}));
+        }
+        for text in &texts {
+            out.push(json!({"severity_id": ids, "severity": text}));
+        }
+    }
+    out
+}
+
 /// New (`status_id` 1) OCSF findings of the configured severities → triage. Security Hub (not CSPM)
 /// sends one finding per "Findings Imported V2" event, in `detail.findings[0]`, and a pattern may
 /// filter on any of its attributes: "Configuring rules for EventBridge",
 /// <https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-v2-cwe-event-rules.html>,
 /// and "EventBridge event formats",
 /// <https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-v2-cwe-event-formats.html>.
+/// The severity alternatives are a `$or` ("Content filtering in Amazon EventBridge event patterns").
 fn ocsf_findings_rule(s: &Shared) -> Rule {
+    let mut findings = serde_json::Map::new();
+    findings.insert("status_id".into(), json!([1]));
+    findings.insert(
+        "$or".into(),
+        json!(ocsf_severity_alternatives(&s.config.findings.severities)),
+    );
     Rule {
         description: "secauto: New Security Hub OCSF findings (Findings Imported V2) of the configured severities → triage",
         pattern: json!({
             "source": ["aws.securityhub"],
             "detail-type": ["Findings Imported V2"],
-            "detail": {"findings": {
-                "severity_id": ocsf_severity_ids(&s.config.findings.severities),
-                "status_id": [1],
-            }},
+            "detail": {"findings": findings},
         }),
         functions: vec!["triage"],
         deps: vec![],

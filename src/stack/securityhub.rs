@@ -107,7 +107,8 @@ pub(super) fn add_automation_rules(b: &mut Builder, s: &Shared) {
 }
 
 /// The OCSF twin of a CSPM automation rule, for today's Security Hub: New findings of the label's
-/// `severity_id`s (CRITICAL includes Fatal) get a comment; their `status_id` is never changed, so
+/// `severity_id`s (CRITICAL includes Fatal), or of 0 (Unknown) / 99 (Other) with the label's OCSF
+/// caption as `severity` (triage reads the text for those), get a comment; their `status_id` is never changed, so
 /// the OCSF findings rule (New only) cannot loop. Planned only where Security Hub is on.
 fn add_v2_rule(b: &mut Builder, s: &Shared, order: i32, label: &str) {
     let lower = label.to_ascii_lowercase();
@@ -121,6 +122,11 @@ fn add_v2_rule(b: &mut Builder, s: &Shared, order: i32, label: &str) {
         severity_ids: super::rules::ocsf_severity_ids(&[label.to_string()])
             .into_iter()
             .map(i32::from)
+            .collect(),
+        severity_texts: secauto_core::ocsf::SEVERITY_TEXTS
+            .iter()
+            .filter(|(l, _)| *l == label)
+            .flat_map(|(_, texts)| texts.iter().map(|t| t.to_string()))
             .collect(),
         comment: format!("{label} severity finding: secauto triage is responding"),
     };

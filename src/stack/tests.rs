@@ -39,7 +39,10 @@ fn both_feeds_by_default_each_rule_with_its_target_dlq_and_permission() {
     assert_eq!(p["detail-type"], json!(["Findings Imported V2"]));
     assert_eq!(p["detail"]["findings"]["status_id"], json!([1]));
     // MEDIUM, HIGH, CRITICAL (and Fatal, which ASFF has no label for).
-    assert_eq!(p["detail"]["findings"]["severity_id"], json!([3, 4, 5, 6]));
+    assert_eq!(
+        p["detail"]["findings"]["$or"][0]["severity_id"],
+        json!([3, 4, 5, 6])
+    );
     assert_eq!(
         rule_pattern(&s, "event_rule.findings")["detail-type"],
         json!(["Security Hub Findings - Imported"])
@@ -458,4 +461,88 @@ fn remediation_has_time_to_repair_a_failed_isolation() {
         panic!()
     };
     assert_eq!(f.timeout_seconds, 300);
+}
+
+/// The OCSF findings rule delivers exactly the findings triage reads as New and of a configured
+/// severity: for `severity_id` 0 (Unknown), 99 (Other) or none triage reads the `severity` text, and
+/// for `status_id` 0 (Unknown) or none it reads UNKNOWN (not acted on). Each pattern is put to
+/// EventBridge's TestEventPattern (ministack's matcher, the one the project's EventBridge emulator
+/// delivers with) over every combination, for three severity configurations.
+#[test]
+fn the_ocsf_rule_delivers_exactly_what_triage_acts_on() {
+    let ministack = secauto_testkit::ministack();
+    let conf = aws_sdk_eventbridge::Config::builder()
+        .region(aws_sdk_eventbridge::config::Region::new("us-east-1"))
+        .endpoint_url(&ministack.url)
+        .credentials_provider(aws_sdk_eventbridge::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+        .build();
+    let events = aws_sdk_eventbridge::Client::from_conf(conf);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ids = [None, Some(0), Some(2), Some(4), Some(6), Some(99), Some(7)];
+    let texts = [
+        None,
+        Some("High"),
+        Some("low"),
+        Some("Unknown"),
+        Some("FATAL"),
+        Some("info"),
+    ];
+    let statuses = [None, Some(0), Some(1), Some(3)];
+    let mut delivered = 0;
+    for labels in [
+        vec!["MEDIUM", "HIGH", "CRITICAL"],
+        vec!["INFORMATIONAL", "HIGH"],
+        vec!["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"],
+    ] {
+        let mut c = config();
+        c.findings.severities = labels.iter().map(|l| l.to_string()).collect();
+        let s = build(&c, "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+        let pattern = rule_pattern(&s, "event_rule.findings_ocsf").to_string();
+        for (id, text, status) in ids
+            .iter()
+            .flat_map(|i| texts.iter().map(move |t| (i, t)))
+            .flat_map(|(i, t)| statuses.iter().map(move |st| (*i, *t, *st)))
+        {
+            let mut finding = json!({"class_uid": 2003, "metadata": {"uid": "m",
+                "product": {"uid": "arn:aws:securityhub:us-east-1::productv2/aws/securityhub"}},
+                "cloud": {"account": {"uid": "123456789012"}, "region": "us-east-1"},
+                "finding_info": {"uid": "f"}});
+            for (k, v) in [
+                ("severity_id", id.map(|i| json!(i))),
+                ("severity", text.map(|t| json!(t))),
+                ("status_id", status.map(|i| json!(i))),
+            ] {
+                if let Some(v) = v {
+                    finding[k] = v;
+                }
+            }
+            let f = secauto_core::ocsf::parse(&finding).unwrap();
+            let acts = f.workflow_status() == "NEW" && labels.contains(&f.severity().as_str());
+            let event = json!({"version": "0", "id": "e", "detail-type": "Findings Imported V2",
+                "source": "aws.securityhub", "account": "123456789012", "time": "2025-12-03T09:15:00Z",
+                "region": "us-east-1", "resources": [], "detail": {"findings": [finding]}});
+            let matched = rt
+                .block_on(
+                    events
+                        .test_event_pattern()
+                        .event_pattern(&pattern)
+                        .event(event.to_string())
+                        .send(),
+                )
+                .unwrap_or_else(|e| panic!("{e:?}"))
+                .result();
+            assert_eq!(
+                matched, acts,
+                "{labels:?}: severity_id {id:?}, severity {text:?}, status_id {status:?}\n{pattern}"
+            );
+            delivered += usize::from(matched);
+        }
+    }
+    assert!(delivered >= 40, "{delivered}");
 }

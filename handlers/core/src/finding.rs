@@ -237,17 +237,19 @@ pub struct Note {
     pub updated_by: String,
 }
 
-/// Products whose ProductArn names them by a short id (`product/aws/guardduty`).
-const PRODUCTS: &[(&str, &str)] = &[
-    ("guardduty", "GuardDuty"),
-    ("inspector", "Inspector"),
-    ("securityhub", "Security Hub"),
-    ("config", "Config"),
-    ("access-analyzer", "IAM Access Analyzer"),
-    ("macie", "Macie"),
-    ("firewall-manager", "Firewall Manager"),
-    ("health", "Health"),
-    ("ssm-patch-manager", "Systems Manager Patch Manager"),
+/// AWS's products, by the short id their ProductArn (`product/aws/guardduty`, ASFF) or productv2 ARN
+/// (`productv2/aws/guardduty`, OCSF) names them by: the name, then the other names the product goes
+/// by (Security Hub CSPM's findings are "Security Hub" in ASFF and "Security Hub CSPM" in OCSF).
+const PRODUCTS: &[(&str, &[&str])] = &[
+    ("guardduty", &["GuardDuty"]),
+    ("inspector", &["Inspector"]),
+    ("securityhub", &["Security Hub", "Security Hub CSPM"]),
+    ("config", &["Config"]),
+    ("access-analyzer", &["IAM Access Analyzer"]),
+    ("macie", &["Macie"]),
+    ("firewall-manager", &["Firewall Manager"]),
+    ("health", &["Health"]),
+    ("ssm-patch-manager", &["Systems Manager Patch Manager"]),
 ];
 
 impl Finding {
@@ -285,14 +287,65 @@ impl Finding {
         {
             return n.to_string();
         }
-        // arn:aws:securityhub:region:account:product/<company>/<product>
-        let tail = self.product_arn.rsplit(":product/").next().unwrap_or("");
-        let short = tail.rsplit('/').next().unwrap_or(tail);
+        let short = self.product_short_id().unwrap_or_default();
         PRODUCTS
             .iter()
             .find(|(id, _)| *id == short)
-            .map(|(_, n)| n.to_string())
+            .map(|(_, names)| names[0].to_string())
             .unwrap_or_else(|| short.to_string())
+    }
+
+    /// `(company, product)` of the ProductArn: `arn:…:product/<company>/<product>` (ASFF) or
+    /// `arn:…:productv2/<company>/<product>` (OCSF `metadata.product.uid`).
+    fn product_parts(&self) -> Option<(&str, &str)> {
+        let arn = self.product_arn.as_str();
+        let (_, tail) = arn
+            .split_once(":product/")
+            .or_else(|| arn.split_once(":productv2/"))?;
+        let mut parts = tail.rsplitn(2, '/');
+        let product = parts.next().filter(|p| !p.is_empty())?;
+        Some((parts.next().unwrap_or(""), product))
+    }
+
+    /// The product's short id in its ARN (`guardduty`), else the ARN's last part.
+    fn product_short_id(&self) -> Option<&str> {
+        self.product_parts().map(|(_, p)| p).or_else(|| {
+            let tail = self.product_arn.rsplit(['/', ':']).next()?;
+            Some(tail).filter(|t| !t.is_empty())
+        })
+    }
+
+    /// Every name the product goes by, for a policy's `products`: [`Finding::product`], the
+    /// finding's own names, and for AWS's products (company `aws` in the ARN) every name of
+    /// [`PRODUCTS`] — so the ASFF and the OCSF copy of one finding match the same names.
+    pub fn product_names(&self) -> Vec<String> {
+        let mut names = vec![self.product()];
+        names.extend(self.product_name.iter().cloned());
+        let field = self.product_fields.get("aws/securityhub/ProductName");
+        names.extend(field.and_then(Value::as_str).map(str::to_string));
+        if let Some(("aws", short)) = self.product_parts() {
+            if let Some((_, all)) = PRODUCTS.iter().find(|(id, _)| *id == short) {
+                names.extend(all.iter().map(|n| n.to_string()));
+            }
+        }
+        names.retain(|n| !n.is_empty());
+        names.dedup();
+        names
+    }
+
+    /// The generator ids a policy's `generator_suffixes` are matched against: the GeneratorId
+    /// (OCSF: [`crate::ocsf`]'s), and for a control finding the consolidated
+    /// `security-control/<control>`, which Security Hub CSPM gives the same control finding when
+    /// consolidated control findings is on (and OCSF names through `compliance.control`).
+    pub fn generator_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.generator_id.iter().cloned().collect();
+        if let Some(c) = self.control_id() {
+            let consolidated = format!("security-control/{c}");
+            if !ids.contains(&consolidated) {
+                ids.push(consolidated);
+            }
+        }
+        ids
     }
 
     /// Workflow status, NEW when absent.
@@ -359,9 +412,11 @@ impl Finding {
     ///
     /// - a control finding: `control/<account>/<control id>/<resource>` (see [`Finding::control_id`]
     ///   and [`Finding::primary_resource`]);
-    /// - any other finding: `finding/<account>/<provider finding id>/<resource>`, where the provider's
-    ///   finding id is the ASFF `Id` or the OCSF `finding_info.uid` (for GuardDuty, Inspector, Macie
-    ///   both are the provider's own finding id or ARN).
+    /// - any other finding: `finding/<account>/<provider finding id>/<resources>`, where the
+    ///   provider's finding id is the last `/` part of the ASFF `Id` or the OCSF `finding_info.uid`
+    ///   (GuardDuty's finding id, whether the field holds it alone or in the finding's ARN) and the
+    ///   resources are the finding's resource ARNs, sorted (its resource ids when none is an ARN),
+    ///   joined by `,`.
     ///
     /// The account is [`Finding::account`], else the account in the resource ARN, else empty.
     pub fn fact_key(&self) -> String {
@@ -378,7 +433,20 @@ impl Finding {
                     .as_ref()
                     .and_then(|o| o.finding_info_uid.as_deref())
                     .unwrap_or(&self.id);
-                format!("finding/{account}/{provider_id}/{resource}")
+                let short = provider_id
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(provider_id);
+                let ids = self.resources.iter().map(|r| r.id.as_str());
+                let mut resources: Vec<&str> =
+                    ids.clone().filter(|i| i.starts_with("arn:")).collect();
+                if resources.is_empty() {
+                    resources = ids.filter(|i| !i.is_empty()).collect();
+                }
+                resources.sort_unstable();
+                resources.dedup();
+                format!("finding/{account}/{short}/{}", resources.join(","))
             }
         }
     }

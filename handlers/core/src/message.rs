@@ -45,20 +45,58 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// A Security Hub CSPM console link that opens this (ASFF) finding.
-pub fn console_link(region: &str, finding_id: &str) -> String {
+/// The AWS Management Console's domain in `partition`: `console.amazonaws.cn` (China),
+/// `console.amazonaws-us-gov.com` (GovCloud), else `console.aws.amazon.com`.
+pub fn console_domain(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "console.amazonaws.cn",
+        "aws-us-gov" => "console.amazonaws-us-gov.com",
+        _ => "console.aws.amazon.com",
+    }
+}
+
+/// The partition of a finding: its product ARN's (`arn:aws-cn:…`), else its region's (`cn-…`,
+/// `us-gov-…`), else `aws`.
+pub fn partition(product_arn: &str, region: &str) -> &'static str {
+    let named = product_arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').next());
+    match named {
+        Some("aws-cn") => "aws-cn",
+        Some("aws-us-gov") => "aws-us-gov",
+        Some(p) if !p.is_empty() => "aws",
+        _ if region.starts_with("cn-") => "aws-cn",
+        _ if region.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    }
+}
+
+/// A Security Hub CSPM console link that opens this (ASFF) finding, in the partition's console.
+pub fn console_link(partition: &str, region: &str, finding_id: &str) -> String {
     format!(
-        "https://{region}.console.aws.amazon.com/securityhub/home?region={region}#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A{}",
+        "https://{region}.{}/securityhub/home?region={region}#/findings?search=Id%3D%255Coperator%255C%253AEQUALS%255C%253A{}",
+        console_domain(partition),
         enc(&enc(finding_id))
     )
 }
 
-/// Where an OCSF finding is seen: the current Security Hub's console (AWS documents no link to one
-/// finding there, so the line says what to search for; CSPM's console knows no OCSF finding).
-fn ocsf_console_line(region: &str, o: &crate::finding::OcsfIdentity, id: &str) -> String {
+/// Where an OCSF finding is seen: the current Security Hub's console in the partition (AWS
+/// documents no link to one finding there, so the line says what to search for, named by the field
+/// it is: `metadata.uid`, else `finding_info.uid`; CSPM's console knows no OCSF finding).
+fn ocsf_console_line(
+    partition: &str,
+    region: &str,
+    o: &crate::finding::OcsfIdentity,
+    id: &str,
+) -> String {
+    let (field, value) = match (&o.metadata_uid, &o.finding_info_uid) {
+        (Some(m), _) => ("metadata.uid", m.as_str()),
+        (None, Some(f)) => ("finding_info.uid", f.as_str()),
+        (None, None) => ("metadata.uid", id),
+    };
     format!(
-        "https://console.aws.amazon.com/securityhub/v2/home?region={region} (Findings: search metadata.uid {})",
-        o.metadata_uid.as_deref().unwrap_or(id)
+        "https://{}/securityhub/v2/home?region={region} (Findings: search {field} {value})",
+        console_domain(partition)
     )
 }
 
@@ -145,9 +183,10 @@ pub fn notification(e: &ResponseEvent, mode: &str) -> Message {
         body.push_str(&format!("\n{}\n", f.description));
     }
     body.push_str(&format!("\nFinding:   {}\n", f.id));
+    let partition = partition(&f.product_arn, &region);
     let console = match &f.ocsf {
-        Some(o) => ocsf_console_line(&region, o, &f.id),
-        None => console_link(&region, &f.id),
+        Some(o) => ocsf_console_line(partition, &region, o, &f.id),
+        None => console_link(partition, &region, &f.id),
     };
     body.push_str(&format!("Console:   {console}\n"));
     Message {
@@ -338,6 +377,43 @@ mod tests {
         );
         // Every attribute value is non-empty (SNS refuses empty string attributes).
         assert!(a.values().all(|v| !v.is_empty()), "{a:?}");
+    }
+
+    /// The OCSF console line names the field it prints (`finding_info.uid` when the finding has no
+    /// `metadata.uid`), and both links use the console of the finding's partition.
+    #[test]
+    fn console_lines_name_the_field_printed_and_the_partition_console() {
+        let ocsf = serde_json::json!({"class_uid": 2004, "finding_info": {"uid": "gd-finding-1"},
+            "cloud": {"account": {"uid": "111122223333"}, "region": "cn-north-1"},
+            "metadata": {"product": {"uid": "arn:aws-cn:securityhub:cn-north-1::productv2/aws/guardduty"}}});
+        let crate::Input::File(found) = crate::parse_input(&ocsf).unwrap() else {
+            panic!()
+        };
+        let f = &found.ok[0];
+        let d = crate::Decision::new(crate::Action::NotifyOnly, None);
+        let m = notification(&ResponseEvent::new("sec", f, &d, false, false), "enforce");
+        assert!(
+            m.body.contains("Console:   https://console.amazonaws.cn/securityhub/v2/home?region=cn-north-1 (Findings: search finding_info.uid gd-finding-1)"),
+            "{}",
+            m.body
+        );
+        let asff: crate::Finding = serde_json::from_value(serde_json::json!({
+            "Id": "x", "ProductArn": "arn:aws-us-gov:securityhub:us-gov-west-1::product/aws/guardduty",
+            "Region": "us-gov-west-1"}))
+        .unwrap();
+        let m = notification(
+            &ResponseEvent::new("sec", &asff, &d, false, false),
+            "enforce",
+        );
+        assert!(
+            m.body
+                .contains("Console:   https://us-gov-west-1.console.amazonaws-us-gov.com/securityhub/home?region=us-gov-west-1#/findings"),
+            "{}",
+            m.body
+        );
+        assert_eq!(partition("", "cn-northwest-1"), "aws-cn");
+        assert_eq!(partition("", "eu-west-1"), "aws");
+        assert_eq!(console_domain("aws"), "console.aws.amazon.com");
     }
 
     #[test]

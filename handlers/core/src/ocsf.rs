@@ -13,8 +13,8 @@
 //! | `metadata.product.uid` / `.name` / `.vendor_name` | `ProductArn` / `ProductName` / `CompanyName` |
 //! | `cloud.account.uid` (else the first resource's `owner.account.uid`) | `AwsAccountId` |
 //! | `cloud.region` (else the first resource's `region`) | `Region` |
-//! | `severity_id` 1–6 (else `severity`): Informational, Low, Medium, High, Critical, Fatal→CRITICAL; 0 Unknown / 99 Other → the `severity` text if it names a level, else INFORMATIONAL | `Severity.Label` |
-//! | `status_id` 1 New, 2 In Progress, 3 Suppressed, 4 Resolved, 5 Archived, 99 Other (else `status`); 0/none → NEW | `Workflow.Status` NEW, NOTIFIED, SUPPRESSED, RESOLVED, RESOLVED, RESOLVED (as AWS's ASR reads Other: never acted on) |
+//! | `severity_id` 1–6: Informational, Low, Medium, High, Critical, Fatal→CRITICAL; 0 Unknown / 99 Other / none (or another id) → the `severity` text if it names a level ([`SEVERITY_TEXTS`], case aside), else INFORMATIONAL | `Severity.Label` |
+//! | `status_id` 1 New, 2 In Progress, 3 Suppressed, 4 Resolved, 5 Archived, 99 Other; 0 Unknown / none → the `status` text if it closes the finding, else UNKNOWN (never acted on: the findings rule takes `status_id` 1 only) | `Workflow.Status` NEW, NOTIFIED, SUPPRESSED, RESOLVED, RESOLVED, RESOLVED (as AWS's ASR reads Other: never acted on), UNKNOWN |
 //! | `comment` | `Note.Text` |
 //! | `status_id` 5, or `activity_id` 3 (Close) | `RecordState` ARCHIVED (else ACTIVE) |
 //! | `compliance.status_id` 1 Pass, 2 Warning, 3 Fail (else `compliance.status`); other → NOT_AVAILABLE | `Compliance.Status` PASSED, WARNING, FAILED |
@@ -195,53 +195,73 @@ fn types(doc: &Doc) -> Vec<String> {
     types
 }
 
-/// The severity label of `severity_id` (Fatal → CRITICAL), else of the `severity` text; Unknown (0),
-/// Other (99) or nothing readable → INFORMATIONAL, as an ASFF finding without a severity.
+/// The `severity` texts (case aside) read as each label when `severity_id` does not name one (0
+/// Unknown, 99 Other, or none): the OCSF captions, and `Info` and `Fatal`. Any other text reads as
+/// INFORMATIONAL. The OCSF findings rule takes those ids only with these texts
+/// (`equals-ignore-case`), so the stack receives exactly what triage would act on.
+pub const SEVERITY_TEXTS: [(&str, &[&str]); 5] = [
+    ("INFORMATIONAL", &["Informational", "Info"]),
+    ("LOW", &["Low"]),
+    ("MEDIUM", &["Medium"]),
+    ("HIGH", &["High"]),
+    ("CRITICAL", &["Critical", "Fatal"]),
+];
+
+/// The `severity_id`s OCSF defines that name no level (Unknown, Other): the `severity` text decides.
+pub const UNSURE_SEVERITY_IDS: [i64; 2] = [0, 99];
+
+/// The severity label of `severity_id` 1–6 (Fatal → CRITICAL); for 0 (Unknown), 99 (Other), none
+/// (or an id outside OCSF's), of the `severity` text ([`SEVERITY_TEXTS`]), else INFORMATIONAL, as
+/// an ASFF finding without a severity.
 pub fn severity(id: Option<i64>, text: Option<&str>) -> &'static str {
-    let by_id = match id {
-        Some(1) => Some("INFORMATIONAL"),
-        Some(2) => Some("LOW"),
-        Some(3) => Some("MEDIUM"),
-        Some(4) => Some("HIGH"),
-        Some(5) | Some(6) => Some("CRITICAL"),
-        _ => None,
-    };
-    by_id
-        .or_else(|| match text?.trim().to_ascii_lowercase().as_str() {
-            "informational" | "info" => Some("INFORMATIONAL"),
-            "low" => Some("LOW"),
-            "medium" => Some("MEDIUM"),
-            "high" => Some("HIGH"),
-            "critical" | "fatal" => Some("CRITICAL"),
-            _ => None,
-        })
-        .unwrap_or("INFORMATIONAL")
+    match id {
+        Some(1) => "INFORMATIONAL",
+        Some(2) => "LOW",
+        Some(3) => "MEDIUM",
+        Some(4) => "HIGH",
+        Some(5) | Some(6) => "CRITICAL",
+        _ => text
+            .and_then(|t| {
+                SEVERITY_TEXTS
+                    .iter()
+                    .find(|(_, texts)| texts.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            })
+            .map_or("INFORMATIONAL", |(label, _)| label),
+    }
 }
 
-/// Workflow status and record state from `status_id` (else `status`) and `activity_id`.
+/// Workflow status and record state from `status_id` and `activity_id`. Only `status_id` 1 is New:
+/// the OCSF findings rule takes `status_id` 1 alone (EventBridge matches a field only when it is
+/// present with a listed value), so 0 (Unknown) or none is UNKNOWN, never acted on — AWS documents
+/// New as a finding's initial state and nothing of Unknown; a finding whose status is unknown is
+/// not known to be unreviewed. Without a valid `status_id` the `status` text may still close it.
 fn status(doc: &Doc) -> (&'static str, &'static str) {
     let id = doc
         .status_id
         .filter(|i| (1..=5).contains(i) || *i == 99)
         .or_else(
             || match doc.status.as_deref()?.trim().to_ascii_lowercase().as_str() {
-                "new" => Some(1),
                 "in progress" | "in_progress" | "inprogress" => Some(2),
                 "suppressed" => Some(3),
                 "resolved" => Some(4),
                 "archived" => Some(5),
+                "other" => Some(99),
                 _ => None,
             },
         );
     let workflow = match id {
+        Some(1) => "NEW",
         Some(2) => "NOTIFIED",
         Some(3) => "SUPPRESSED",
         Some(4) | Some(5) | Some(99) => "RESOLVED",
-        _ => "NEW",
+        _ => UNKNOWN_STATUS,
     };
     let archived = id == Some(5) || doc.activity_id == Some(3);
     (workflow, if archived { "ARCHIVED" } else { "ACTIVE" })
 }
+
+/// The workflow status of an OCSF finding whose `status_id` is 0 (Unknown) or missing.
+pub const UNKNOWN_STATUS: &str = "UNKNOWN";
 
 /// `compliance.status_id` (else `compliance.status`) as the ASFF compliance status.
 fn compliance_status(c: &OcsfCompliance) -> &'static str {

@@ -44,10 +44,12 @@ pub struct Rule {
     /// A type contains one of these (`UnauthorizedAccess:EC2`, `Malware`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub type_contains: Vec<String>,
-    /// The GeneratorId ends with one of these (`/S3.4` for the AFSBP S3.4 control).
+    /// The GeneratorId ends with one of these (`/S3.4` for the AFSBP S3.4 control); a control
+    /// finding also matches a suffix that names its control ([`Rule::matches`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generator_suffixes: Vec<String>,
-    /// Product names (`GuardDuty`, `Inspector`, `Security Hub`), case-insensitive.
+    /// Product names (`GuardDuty`, `Inspector`, `Security Hub`), case-insensitive; any of the
+    /// names the product goes by ([`Finding::product_names`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<String>,
     /// A resource of one of these types (`AwsEc2Instance`).
@@ -142,16 +144,11 @@ impl Rule {
         {
             return false;
         }
-        if !self.generator_suffixes.is_empty()
-            && !f.generator_id.as_deref().is_some_and(|g| {
-                self.generator_suffixes
-                    .iter()
-                    .any(|s| g.ends_with(s.as_str()))
-            })
-        {
+        if !self.generator_suffixes.is_empty() && !self.generator_matches(f) {
             return false;
         }
-        if !self.products.is_empty() && !any_eq(&self.products, &f.product()) {
+        if !self.products.is_empty() && !f.product_names().iter().any(|n| any_eq(&self.products, n))
+        {
             return false;
         }
         if !self.resource_types.is_empty()
@@ -185,6 +182,22 @@ impl Rule {
             return false;
         }
         true
+    }
+
+    /// A generator suffix matches the end of one of the finding's generator ids
+    /// ([`Finding::generator_ids`]), or names the finding's control in one of Security Hub's forms
+    /// (`security-control/S3.8`, `aws-foundational-security-best-practices/v/1.0.0/S3.8`,
+    /// `…/cis-aws-foundations-benchmark/v/1.2.0/rule/2.1`): the ASFF and the OCSF copy of one
+    /// control finding name it differently, and both match.
+    fn generator_matches(&self, f: &Finding) -> bool {
+        let ids = f.generator_ids();
+        let control = f.control_id();
+        self.generator_suffixes.iter().any(|s| {
+            ids.iter().any(|g| g.ends_with(s.as_str()))
+                || control.as_deref().is_some_and(|c| {
+                    controls::from_reference(s).is_some_and(|named| controls::ids::same(&named, c))
+                })
+        })
     }
 
     /// This rule's decision for `f`, which it matches: its action (`remediate-control`: the

@@ -128,7 +128,7 @@ fn rows() -> Vec<Row> {
         ("cspm-s3.8-fail-new.event.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::reports-111122223333", BlockBucketPublicAccess, true),
         ("cspm-s3.8-fail-resolved.event.json", "MEDIUM", "RESOLVED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::old-111122223333", BlockBucketPublicAccess, false),
         ("cspm-s3.8-fail-suppressed.event.json", "MEDIUM", "SUPPRESSED", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::tmp-111122223333", BlockBucketPublicAccess, false),
-        ("cspm-s3.8-minimal.finding.json", "INFORMATIONAL", "NEW", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::minimal-111122223333", Ignore, false),
+        ("cspm-s3.8-minimal.finding.json", "INFORMATIONAL", "UNKNOWN", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::minimal-111122223333", Ignore, false),
         ("cspm-s3.8-pass-new.event.json", "INFORMATIONAL", "NEW", "ACTIVE", Some("PASSED"), Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::public-site-111122223333", Ignore, false),
         ("cspm-s3.8-unknown-severity.event.json", "INFORMATIONAL", "NEW", "ACTIVE", fail, Some("S3.8"), "AwsS3Bucket", "arn:aws:s3:::unknown-sev-111122223333", Ignore, false),
         ("guardduty-backdoor-dns-high.event.json", "HIGH", "NEW", "ACTIVE", None, None, "AwsEc2Instance", "i-0aaaa1111bbbb2222", IsolateInstance, true),
@@ -346,6 +346,10 @@ fn severity_status_and_compliance_tables() {
         (json!(6), "Fatal", "CRITICAL"),
         (json!(99), "Other", "INFORMATIONAL"),
         (json!(99), "High", "HIGH"),
+        (json!(0), "hIgH", "HIGH"),
+        (json!(99), "Fatal", "CRITICAL"),
+        (json!(7), "High", "HIGH"),
+        (json!(7), "x", "INFORMATIONAL"),
         (Value::Null, "Critical", "CRITICAL"),
         (json!("4"), "", "HIGH"),
     ] {
@@ -358,7 +362,10 @@ fn severity_status_and_compliance_tables() {
         (json!(3), "Suppressed", "SUPPRESSED", "ACTIVE"),
         (json!(4), "Resolved", "RESOLVED", "ACTIVE"),
         (json!(5), "Archived", "RESOLVED", "ARCHIVED"),
-        (json!(0), "Unknown", "NEW", "ACTIVE"),
+        // Unknown or none: not New, never acted on (the findings rule takes status_id 1 only).
+        (json!(0), "Unknown", "UNKNOWN", "ACTIVE"),
+        (json!(0), "New", "UNKNOWN", "ACTIVE"),
+        (Value::Null, "New", "UNKNOWN", "ACTIVE"),
         // Other: never acted on, as AWS's ASR reads it (RESOLVED).
         (json!(99), "Other", "RESOLVED", "ACTIVE"),
         (Value::Null, "Suppressed", "SUPPRESSED", "ACTIVE"),
@@ -412,4 +419,92 @@ fn identity_is_metadata_uid_or_the_finding_identifier_triple() {
     };
     assert!(found.ok.is_empty());
     assert!(found.rejected[0].reason.contains("cloud.account.uid"));
+}
+
+/// Both copies of one fact match the same policy rule, whichever name the rule uses: `products`
+/// (Security Hub CSPM's control findings are "Security Hub" in ASFF, "Security Hub CSPM" in OCSF)
+/// and `generator_suffixes` (an unconsolidated ASFF GeneratorId
+/// `aws-foundational-security-best-practices/v/1.0.0/EC2.2`, the OCSF `security-control/EC2.2`).
+#[test]
+fn twins_match_the_same_products_and_generator_suffix_rules() {
+    let mut checked = 0;
+    for asff_file in files("asff-twins") {
+        let stem = name(&asff_file).replace(".json", "");
+        let twin = [".event.json", ".finding.json"]
+            .iter()
+            .map(|ext| dir().join(format!("{stem}{ext}")))
+            .find(|p| p.exists())
+            .unwrap();
+        let (a, o) = (read(&asff_file).0.remove(0), read(&twin).0.remove(0));
+        let mut products = vec![a.product(), o.product()];
+        products.extend(a.product_name.clone());
+        products.extend(o.product_name.clone());
+        for product in products {
+            let mut r = secauto_core::Rule::new("by-product", Action::NotifyOnly);
+            r.products = vec![product.to_ascii_lowercase()];
+            assert!(
+                r.matches(&a, false) && r.matches(&o, false),
+                "{stem}: products = [{product:?}]"
+            );
+            checked += 1;
+        }
+        // A detection's generators (GuardDuty's detector, the OCSF analytic) name nothing shared.
+        if a.control_id().is_none() {
+            continue;
+        }
+        let mut suffixes: Vec<String> = [&a, &o]
+            .iter()
+            .filter_map(|f| f.generator_id.clone())
+            .collect();
+        let c = a.control_id().unwrap();
+        suffixes.extend([format!("/{c}"), format!("security-control/{c}")]);
+        for suffix in suffixes {
+            let mut r = secauto_core::Rule::new("by-generator", Action::NotifyOnly);
+            r.generator_suffixes = vec![suffix.clone()];
+            assert!(
+                r.matches(&a, false) && r.matches(&o, false),
+                "{stem}: generator_suffixes = [{suffix:?}]\n{:?}\n{:?}",
+                a.generator_ids(),
+                o.generator_ids()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "{checked}");
+    // Another product's name, or another control's suffix, still matches neither.
+    let (a, _) = read(&dir().join("asff-twins/cspm-ec2.2-fail-new.json"));
+    let mut r = secauto_core::Rule::new("other", Action::NotifyOnly);
+    r.products = vec!["GuardDuty".into()];
+    assert!(!r.matches(&a[0], false));
+    let mut r = secauto_core::Rule::new("other", Action::NotifyOnly);
+    r.generator_suffixes = vec!["aws-foundational-security-best-practices/v/1.0.0/EC2.19".into()];
+    assert!(!r.matches(&a[0], false));
+}
+
+/// The fact of a finding without a control does not depend on how the provider's finding id is
+/// given (GuardDuty's finding ARN in ASFF `Id`, or its bare id in OCSF `finding_info.uid`) nor on
+/// the order of the resources.
+#[test]
+fn a_detection_fact_is_the_providers_finding_id_and_the_sorted_resource_arns() {
+    let (a, _) = read(&dir().join("asff-twins/guardduty-ssh-bruteforce-high.json"));
+    let mut event = load(&dir().join("guardduty-ssh-bruteforce-high.event.json"));
+    let f = &mut event["detail"]["findings"][0];
+    let arn = f["finding_info"]["uid"].as_str().unwrap().to_string();
+    f["finding_info"]["uid"] = json!(arn.rsplit('/').next().unwrap());
+    let bucket = json!({"type": "AWS::S3::Bucket", "uid": "b", "uid_alt": "arn:aws:s3:::b"});
+    f["resources"].as_array_mut().unwrap().insert(0, bucket);
+    let Input::Imported(found) = parse_input(&event).unwrap() else {
+        panic!()
+    };
+    let mut asff = a[0].clone();
+    asff.resources.push(secauto_core::finding::Resource {
+        kind: "AwsS3Bucket".into(),
+        id: "arn:aws:s3:::b".into(),
+        ..Default::default()
+    });
+    assert_eq!(found.ok[0].fact_key(), asff.fact_key());
+    assert_eq!(
+        asff.fact_key(),
+        "finding/111122223333/54eabdc6df8f5f728bc0aea6d58af3bb/arn:aws:ec2:us-east-1:111122223333:instance/i-0abcd1234ef567890,arn:aws:s3:::b"
+    );
 }

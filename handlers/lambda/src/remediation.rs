@@ -225,24 +225,19 @@ pub enum Vouched {
 /// Read the finding again in its own format (GetFindings for ASFF, GetFindingsV2 by its OCSF
 /// identity for OCSF) and decide whether the event may be acted on.
 pub async fn vouch(clients: &Clients, event: &ResponseEvent) -> Result<Vouched> {
-    Ok(vouch_live(clients, event).await?.0)
+    Ok(vouch_live(clients, event, None).await?.0)
 }
 
-/// [`vouch`], and the live finding when Security Hub has it.
+/// [`vouch`] before `deadline` (the invocation's end: an OCSF finding is read again while
+/// Security Hub does not return it yet, [`findings_v2::get_before`]), and the live finding.
 async fn vouch_live(
     clients: &Clients,
     event: &ResponseEvent,
+    deadline: Option<std::time::Instant>,
 ) -> Result<(Vouched, Option<Finding>)> {
     let f = &event.finding;
     let live = match f.ocsf.as_ref().and_then(OcsfTarget::of) {
-        Some(target) => findings_v2::get(&clients.securityhub, &target)
-            .await?
-            .ok_or_else(|| {
-                format!(
-                    "Security Hub has no OCSF finding with {}: the event is not acted on",
-                    target.describe()
-                )
-            }),
+        Some(target) => findings_v2::get_before(&clients.securityhub, &target, deadline).await?,
         None => findings::get(&clients.securityhub, &f.id, &f.product_arn)
             .await?
             .ok_or_else(|| {
@@ -375,7 +370,7 @@ pub async fn handle(
     }
     let mut live = None;
     if event.action.resource_type().is_some() {
-        let (vouched, found) = vouch_live(clients, &event).await?;
+        let (vouched, found) = vouch_live(clients, &event, deadline).await?;
         live = found;
         match vouched {
             Vouched::Act => {}

@@ -1386,10 +1386,29 @@ async fn an_interface_left_in_the_all_traffic_group_is_contained_by_the_close() 
 async fn one_fact_in_both_formats_is_snapshotted_once() {
     let a = aws();
     let f = fixture(&a, false).await;
-    let fact = format!(
-        "finding/123456789012/arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f/arn:aws:ec2:us-east-1:123456789012:instance/{}",
-        f.instance
-    );
+    // The fact of each copy, from the corpus twins (GuardDuty SSH brute force, ASFF and OCSF: the
+    // OCSF copy's finding_info.uid the bare GuardDuty finding id), about this instance.
+    let fact_of = |file: &str, bare_id: bool| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/ocsf");
+        let text = std::fs::read_to_string(root.join(file))
+            .unwrap()
+            .replace("111122223333", "123456789012")
+            .replace("i-0abcd1234ef567890", &f.instance);
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if bare_id {
+            let uid = &mut v["detail"]["findings"][0]["finding_info"]["uid"];
+            *uid = uid.as_str().unwrap().rsplit('/').next().unwrap().into();
+        }
+        let found = match secauto_core::parse_input(&v).unwrap() {
+            secauto_core::Input::Imported(found) | secauto_core::Input::File(found) => found,
+            other => panic!("{other:?}"),
+        };
+        (found.ok[0].fact_key(), found.ok[0].id.clone())
+    };
+    let (fact, _) = fact_of("asff-twins/guardduty-ssh-bruteforce-high.json", false);
+    let (ocsf_fact, ocsf_id) = fact_of("guardduty-ssh-bruteforce-high.event.json", true);
+    assert_eq!(fact, ocsf_fact);
+    assert!(fact.contains(&f.instance), "{fact}");
     let first = Executor {
         fact: &fact,
         ..exec(&a, false)
@@ -1399,8 +1418,8 @@ async fn one_fact_in_both_formats_is_snapshotted_once() {
     .unwrap();
     assert!(first.changed, "{first:?}");
     let twin = Executor {
-        fact: &fact,
-        finding_id: "4a1e2b3c-ocsf-metadata-uid",
+        fact: &ocsf_fact,
+        finding_id: &ocsf_id,
         ..exec(&a, false)
     }
     .isolate_instance(&f.instance, true)

@@ -461,3 +461,70 @@ fn unprocessed_v2_findings_are_an_error_that_names_them() {
         assert_eq!(done, 1);
     });
 }
+
+/// Answers the first `hide` GetFindingsV2 reads with no finding, as a read made right after the
+/// finding's event may (AWS documents no read-after-event consistency for it), and counts reads.
+struct NotYet {
+    hide: usize,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl Shim for NotYet {
+    fn respond(&self, request: &Message, response: &mut Message) {
+        let (method, path) = request.method_path();
+        if method == "POST" && path.split('?').next() == Some("/findingsv2") {
+            let n = self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < self.hide {
+                response.body = br#"{"Findings":[]}"#.to_vec();
+            }
+        }
+    }
+}
+
+/// Remediation's re-read of an OCSF finding that GetFindingsV2 does not return yet is made again
+/// with backoff, and the event is acted on once Security Hub returns it; a finding that never
+/// appears is refused once the patience (bounded by the invocation's deadline) is spent.
+#[test]
+fn mocked_a_finding_getfindingsv2_returns_late_is_read_again_and_acted_on() {
+    run(async {
+        let w = setup().await;
+        let env = env();
+        let (asff_event, ocsf_event) = import_twins(&w);
+        let events = triage_both(&w, &env, &asff_event, &ocsf_event).await;
+        let via = |hide: usize| {
+            let shim = Arc::new(NotYet {
+                hide,
+                reads: Default::default(),
+            });
+            let proxy = Proxy::start(&w.hub.url, Some(shim.clone()));
+            let clients = Clients {
+                securityhub: Clients::new(&sdk_at(&proxy.url, "testing", "testing")).securityhub,
+                ..w.clients.clone()
+            };
+            (proxy, shim, clients)
+        };
+
+        // Never there: refused within the deadline's half, after several reads.
+        let (_p, never, clients) = via(usize::MAX);
+        let started = std::time::Instant::now();
+        let deadline = started + std::time::Duration::from_secs(3);
+        let out = remediation::handle(&clients, &env, &events[1], Some(deadline))
+            .await
+            .unwrap();
+        let refused = out["refused"].as_str().unwrap_or_default();
+        assert!(refused.contains("has no OCSF finding"), "{out}");
+        let reads = never.reads.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(reads >= 3, "{reads} reads");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        assert!(!ingress(&w.aws, &w.sg).await.is_empty(), "nothing changed");
+
+        // There at the fourth read: acted on, the group closed, the finding Resolved.
+        let (_p, late, clients) = via(3);
+        let out = remediation::handle(&clients, &env, &events[1], None)
+            .await
+            .unwrap();
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(late.reads.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+        assert!(ingress(&w.aws, &w.sg).await.is_empty());
+    });
+}

@@ -293,6 +293,17 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
             statement
         })
         .collect();
+    // CreateSecurityGroup also authorizes on the VPC, whose ARN names the VPC's owner: in a
+    // shared VPC (AWS RAM) that is another account, so any account's VPC in this region.
+    if statements.iter().any(|s| {
+        s["Action"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "ec2:CreateSecurityGroup"))
+    }) {
+        statements.push(json!({"Sid": "GroupsInSharedVpcs", "Effect": "Allow",
+            "Action": "ec2:CreateSecurityGroup",
+            "Resource": format!("arn:{p}:ec2:{}:*:vpc/*", n.region)}));
+    }
     // The tag that lets a group be opened is put only by CreateSecurityGroup itself: the role can
     // never tag someone's group into one it may open.
     statements.push(

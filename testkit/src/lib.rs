@@ -63,11 +63,18 @@ pub fn bootstrap() -> PathBuf {
     path
 }
 
-/// A `.rs` or `Cargo.toml` file under `dir` modified after `than`.
+/// A source file of the binary under `dir` (`.rs` outside tests and benches, or a `Cargo.toml`)
+/// modified after `than`: a test edited alone does not rebuild `bootstrap`.
 fn newer_source(dir: &Path, than: std::time::SystemTime) -> Option<PathBuf> {
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
         if path.is_dir() {
+            if path
+                .file_name()
+                .is_some_and(|n| n == "tests" || n == "benches")
+            {
+                continue;
+            }
             if let Some(p) = newer_source(&path, than) {
                 return Some(p);
             }

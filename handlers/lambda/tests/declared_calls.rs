@@ -541,6 +541,14 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
         ("ec2:CreateAction", "CreateSecurityGroup"),
     ];
     assert!(allows_in(&document, "ec2:CreateTags", group, &at_create));
+    // CreateSecurityGroup authorizes on the VPC too: in a shared VPC its ARN names the owner.
+    let shared = "arn:aws:ec2:us-east-1:999999999999:vpc/vpc-shared";
+    assert!(allows(&document, "ec2:CreateSecurityGroup", shared));
+    assert!(!allows(
+        &document,
+        "ec2:ModifyNetworkInterfaceAttribute",
+        shared
+    ));
     let role = "arn:aws:iam::123456789012:role/sec-us-east-1-automation";
     let elsewhere = [("iam:PassedToService", "lambda.amazonaws.com")];
     assert!(!allows_in(&document, "iam:PassRole", role, &elsewhere));

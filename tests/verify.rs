@@ -656,6 +656,141 @@ fn mocked_a_subscription_sns_does_not_deliver_to_yet_is_named() {
     assert_eq!(w.leftovers(), Vec::<String>::new());
 }
 
+/// Records the IAM action each request of one service needs: the operation of an X-Amz-Target
+/// (JSON protocols), of a query protocol's `Action=`, of CloudWatch's rpc-v2-cbor path, or of a
+/// Security Hub or Lambda REST route — the V2 reads and updates as the action AWS authorizes them
+/// by (GetFindings, BatchUpdateFindings).
+struct Actions {
+    service: &'static str,
+    seen: Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Shim for Actions {
+    fn before(&self, request: &Message) {
+        let (method, path) = request.method_path();
+        let path = path.split('?').next().unwrap_or_default().to_string();
+        let body = String::from_utf8_lossy(&request.body);
+        let operation = if let Some(target) = request.header("X-Amz-Target") {
+            target.rsplit('.').next().unwrap_or_default().to_string()
+        } else if let Some(a) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+            a.to_string()
+        } else if let Some((_, op)) = path.split_once("/operation/") {
+            op.to_string()
+        } else {
+            rest_operation(&method, &path)
+        };
+        let action = format!("{}:{operation}", self.service);
+        self.seen.lock().unwrap().insert(action);
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// The operation of a Security Hub or Lambda REST request, named by the IAM action it needs.
+fn rest_operation(method: &str, path: &str) -> String {
+    let op = match (method, path) {
+        ("POST", "/findings/import") => "BatchImportFindings",
+        ("POST", "/findings") | ("POST", "/findingsv2") => "GetFindings",
+        ("PATCH", "/findings/batchupdate") | ("PATCH", "/findingsv2/batchupdatev2") => {
+            "BatchUpdateFindings"
+        }
+        ("GET", "/accounts") => "DescribeHub",
+        ("GET", "/hubv2") => "DescribeSecurityHubV2",
+        ("GET", p) if p.starts_with("/2015-03-31/functions/") && p.ends_with("/policy") => {
+            "GetPolicy"
+        }
+        ("GET", p) if p.starts_with("/2015-03-31/functions/") => "GetFunction",
+        _ => return format!("unknown {method} {path}"),
+    };
+    op.to_string()
+}
+
+/// The IAM actions the README's verify permissions name, `service:Action` each (a bare action
+/// takes the service of the one before it).
+fn readme_permissions() -> std::collections::BTreeSet<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let start = readme
+        .find("**Permissions** of the identity running verify")
+        .expect("the README's verify permissions");
+    let paragraph = &readme[start..];
+    let paragraph = &paragraph[..paragraph.find("\n\n").unwrap_or(paragraph.len())];
+    let mut service = String::new();
+    let mut named = std::collections::BTreeSet::new();
+    for token in paragraph.split('`').skip(1).step_by(2) {
+        if let Some((s, _)) = token.split_once(':') {
+            service = s.to_string();
+            named.insert(token.to_string());
+        } else if !token.is_empty() && token.chars().all(|c| c.is_ascii_alphanumeric()) {
+            named.insert(format!("{service}:{token}"));
+        }
+    }
+    named
+}
+
+/// The README's list of the permissions verify needs is complete: verify run through proxies that
+/// record each call's IAM action — once on a working path (import, reads, subscription, clean-up)
+/// and once with the findings rule disabled (every diagnosis: rule, targets, function, its policy,
+/// the dead-letter queue, the alarms) — calls nothing the README does not name.
+#[test]
+fn mocked_verify_calls_only_what_the_readme_lists() {
+    use secauto_testkit::proxy::{Options, Proxy};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new();
+    let services = [
+        ("SECURITYHUB", "securityhub", w.emu.securityhub.clone()),
+        ("SQS", "sqs", w.emu.ministack.clone()),
+        ("SNS", "sns", w.emu.ministack.clone()),
+        ("EVENTBRIDGE", "events", w.emu.eventbridge.clone()),
+        ("LAMBDA", "lambda", w.emu.ministack.clone()),
+        ("CLOUDWATCH", "cloudwatch", w.emu.ministack.clone()),
+    ];
+    let recorders: Vec<(String, std::sync::Arc<Actions>, Proxy)> = services
+        .into_iter()
+        .map(|(variable, service, upstream)| {
+            let actions = std::sync::Arc::new(Actions {
+                service,
+                seen: Mutex::default(),
+            });
+            let shim: std::sync::Arc<dyn Shim> = actions.clone();
+            let options = Options {
+                shim: Some(shim),
+                ..Options::default()
+            };
+            let proxy = Proxy::start_opts(&upstream, options);
+            (format!("AWS_ENDPOINT_URL_{variable}"), actions, proxy)
+        })
+        .collect();
+    let run = |timeout: &str| {
+        let mut cmd = w.command(&["verify", "--no-progress", "--timeout", timeout]);
+        for (variable, _, proxy) in &recorders {
+            cmd.env(variable, &proxy.url);
+        }
+        cmd.output().unwrap().status.code()
+    };
+    assert_eq!(run("120"), Some(0));
+    w.disable(&format!("{STACK}-findings"), false);
+    assert_eq!(run("5"), Some(1));
+    let called: std::collections::BTreeSet<String> = recorders
+        .iter()
+        .flat_map(|(_, a, _)| a.seen.lock().unwrap().clone())
+        .collect();
+    let listed = readme_permissions();
+    let missing: Vec<&String> = called.difference(&listed).collect();
+    assert!(
+        missing.is_empty(),
+        "called but not in the README: {missing:?} (listed: {listed:?})"
+    );
+    for diagnosis in [
+        "events:DescribeRule",
+        "lambda:GetPolicy",
+        "cloudwatch:DescribeAlarms",
+    ] {
+        assert!(called.contains(diagnosis), "{called:?}");
+    }
+    assert_eq!(w.leftovers(), Vec::<String>::new());
+}
+
 /// Where the stack subscribes only to today's Security Hub (OCSF), which has no operation to import
 /// a finding (BatchImportFindings is Security Hub CSPM's): no test finding is made; the import hop
 /// says why, and each other hop's rule, function and permission are checked — a disabled OCSF

@@ -21,12 +21,14 @@ impl Executor<'_> {
         id: &str,
         live: Option<&secauto_core::Finding>,
     ) -> Option<Result<Outcome, Failed>> {
+        // Boxed: the remediations' futures are large, and this one would hold both on the stack.
         if action == Action::RestrictUnauthorizedPorts {
             if let Some(ports) = super::authorized_ports(live) {
-                return Some(self.restrict_to_authorized_ports(short(id), &ports).await);
+                let ports = Box::pin(self.restrict_to_authorized_ports(short(id), &ports));
+                return Some(ports.await);
             }
         }
-        self.remediate(action, id).await
+        Box::pin(self.remediate(action, id)).await
     }
 
     /// Carry out `action` on the resource `id` (as the finding names it); `None` when the action

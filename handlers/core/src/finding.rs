@@ -221,6 +221,10 @@ pub struct Finding {
     pub user_defined_fields: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<Note>,
+    /// The control's parameters (ASFF `Compliance.SecurityControlParameters`: name, values), as
+    /// remediation reads them from Security Hub's own copy of the finding; never from an event.
+    #[serde(skip)]
+    pub control_parameters: Vec<(String, Vec<String>)>,
     /// The OCSF identity of a finding read from OCSF (`None` for ASFF, and not serialized then, so
     /// ASFF output is unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,7 @@ use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, AwsSecurityFindingIdentifier, NoteUpdate,
     StringFilter, StringFilterComparison, WorkflowStatus, WorkflowUpdate,
 };
-use secauto_core::finding::{Compliance, Resource, Workflow};
+use secauto_core::finding::{Compliance, Note, Resource, Workflow};
 use secauto_core::Finding;
 
 use crate::findings_v2::{self, OcsfTarget, OcsfUpdate};
@@ -113,6 +113,20 @@ fn from_sdk(f: &AwsSecurityFinding) -> Finding {
         user_defined_fields: f
             .user_defined_fields()
             .map(|u| u.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        // An earlier run's undo record may be kept there.
+        note: f.note().map(|n| Note {
+            text: n.text().unwrap_or_default().to_string(),
+            updated_by: n.updated_by().unwrap_or_default().to_string(),
+        }),
+        control_parameters: f
+            .compliance()
+            .map(|c| {
+                c.security_control_parameters()
+                    .iter()
+                    .map(|p| (p.name().unwrap_or_default().to_string(), p.value().to_vec()))
+                    .collect()
+            })
             .unwrap_or_default(),
         ..Finding::default()
     }

@@ -13,6 +13,7 @@ use crate::findings::{self, Mark, Target, Update};
 use crate::findings_v2::{self, OcsfTarget, OcsfUpdate};
 use crate::notification::publish;
 use crate::remediate::declared::Scoped;
+use crate::remediate::{keep_earlier_record, parameters_may_be_stricter};
 use crate::remediate::{Executor, Failed, Outcome};
 use crate::Clients;
 
@@ -86,15 +87,18 @@ pub async fn execute(
         deadline,
         gate: &scoped.gate,
     };
-    let Some(done) = exec.remediate(event.action, &resource.id).await else {
+    let Some(done) = exec.remediate_with(event.action, &resource.id, live).await else {
         return Ok(None);
     };
     let mut outcome = done.map_err(|mut f| {
         if let Some(whose) = place.describe() {
             f.error = f.error.context(whose);
         }
+        keep_earlier_record(live, &mut f.outcome);
         f
     })?;
+    parameters_may_be_stricter(event.finding.control_id.as_deref(), live, &mut outcome);
+    keep_earlier_record(live, &mut outcome);
     if resource
         .tags
         .get(crate::PROTECT_TAG)

@@ -1274,6 +1274,8 @@ fn lambda_1_only_the_statement_letting_anyone_in_is_removed_once_a_rule_turns_it
             "{out}"
         );
         assert!(steps(&out).contains("remove statement anyone"), "{out}");
+        assert!(steps(&out).contains("remove statement s3-any"), "{out}");
+        assert!(steps(&out).contains("remove statement any-bucket"), "{out}");
         assert_eq!(
             function_statements(&w.aws, &function).await,
             vec!["bucket-events"],
@@ -1601,5 +1603,316 @@ fn s3_5_a_policy_with_no_room_for_the_statement_is_left_as_it_was() {
         let kept = bucket_policy(&w.aws, "crowded").await.unwrap();
         assert_eq!(kept["Statement"].as_array().unwrap().len(), 83);
         assert_eq!(workflow(&w, &f).await, "NOTIFIED");
+    });
+}
+
+/// Every interface in DescribeNetworkInterfaces' answer as another service's (moto makes no load
+/// balancer interfaces; AWS's answer carries `requesterManaged` true for them).
+struct ManagedInterfaces;
+
+impl Shim for ManagedInterfaces {
+    fn respond(&self, request: &Message, response: &mut Message) {
+        if String::from_utf8_lossy(&request.body).contains("Action=DescribeNetworkInterfaces") {
+            let text = String::from_utf8_lossy(&response.body).replace(
+                "<requesterManaged>false</requesterManaged>",
+                "<requesterManaged>true</requesterManaged>",
+            );
+            response.body = text.into_bytes();
+        }
+    }
+}
+
+/// EC2.19 (on by default) leaves a group a load balancer uses, as EC2.18 does: it may be meant to
+/// be open to the world. The finding stays NOTIFIED saying so; SSH stays.
+#[test]
+fn mocked_ec2_19_leaves_a_group_a_load_balancer_uses() {
+    run(async {
+        let mut w = world().await;
+        let f = fixture(&w.aws, false).await;
+        let proxy = Proxy::start(&w.aws.url, Some(Arc::new(ManagedInterfaces)));
+        w.clients.ec2 = Clients::new(&sdk_at(&proxy.url, "testing", "testing")).ec2;
+        let arn = arn_of_group(&f.sg);
+        let (_, out) = remediate(
+            &w,
+            &env("enforce", None, ""),
+            &finding("ec2-19-lb", "AwsEc2SecurityGroup", &arn, ec2_19()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(steps(&out).contains("another service manages"), "{out}");
+        let left = ingress(&w.aws, &f.sg).await;
+        assert!(left.contains(&"22:0.0.0.0/0".to_string()), "{left:?}");
+    });
+}
+
+/// A world-open range that reaches high-risk ports and serves the web too (tcp 80-443 reaches
+/// 110, 135 and 143) is left, the finding NOTIFIED with why; the group's SSH rule still goes.
+#[test]
+fn ec2_19_a_port_range_that_also_serves_the_web_is_left_and_said() {
+    run(async {
+        let w = world().await;
+        let f = fixture(&w.aws, false).await;
+        w.aws
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(&f.sg)
+            .ip_permissions(common::world("tcp", 80, 443))
+            .send()
+            .await
+            .unwrap();
+        let arn = arn_of_group(&f.sg);
+        let (_, out) = remediate(
+            &w,
+            &env("enforce", None, ""),
+            &finding("ec2-19-web", "AwsEc2SecurityGroup", &arn, ec2_19()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(steps(&out).contains("revoke tcp 22"), "{out}");
+        assert!(steps(&out).contains("also serves the web"), "{out}");
+        let left = ingress(&w.aws, &f.sg).await;
+        assert!(!left.contains(&"22:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(
+            left.contains(&"80:0.0.0.0/0".to_string()),
+            "80-443 stays: {left:?}"
+        );
+    });
+}
+
+/// EC2.18 honours the ports the finding's parameters authorize (`authorizedTcpPorts`), and, like
+/// AWS Config's rule, looks at TCP and UDP only: a world-open ICMP rule stays.
+#[test]
+fn ec2_18_honours_the_findings_authorized_ports_and_leaves_icmp() {
+    run(async {
+        let w = world().await;
+        let f = fixture(&w.aws, false).await;
+        w.aws
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(&f.sg)
+            .ip_permissions(common::world("icmp", -1, -1))
+            .send()
+            .await
+            .unwrap();
+        let shape = json!({"GeneratorId": "security-control/EC2.18", "Compliance": {
+            "SecurityControlId": "EC2.18",
+            "SecurityControlParameters": [{"Name": "authorizedTcpPorts", "Value": ["443", "2222"]}]}});
+        let on = env("enforce", Some(&enforcing(&["EC2.18"])), "");
+        let arn = arn_of_group(&f.sg);
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("ec2-18-params", "AwsEc2SecurityGroup", &arn, shape),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        let left = ingress(&w.aws, &f.sg).await;
+        assert!(!left.contains(&"22:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(!left.contains(&"3389:0.0.0.0/0".to_string()), "{left:?}");
+        assert!(
+            left.contains(&"2222:::/0".to_string()),
+            "authorized: {left:?}"
+        );
+        assert!(
+            left.contains(&"-1:0.0.0.0/0".to_string()),
+            "ICMP stays: {left:?}"
+        );
+    });
+}
+
+/// A record that would not fit the finding's note (Security Hub keeps 512 characters) refuses the
+/// change before it happens: every statement stays, the finding NOTIFIED saying why.
+#[test]
+fn lambda_1_a_record_too_long_for_the_note_refuses_the_change() {
+    run(async {
+        let w = world().await;
+        let function = public_function(&w.aws, "crowded", false).await;
+        for n in 0..4 {
+            w.aws
+                .lambda
+                .add_permission()
+                .function_name("crowded")
+                .statement_id(format!("anyone-{n}-{}", "x".repeat(60)))
+                .action("lambda:InvokeFunction")
+                .principal("*")
+                .send()
+                .await
+                .unwrap();
+        }
+        let before = function_statements(&w.aws, &function).await;
+        let on = env("enforce", Some(&enforcing(&["Lambda.1"])), "");
+        let f = finding("lambda-1-long", "AwsLambdaFunction", &function, lambda_1());
+        let (_, out) = remediate(&w, &on, &f).await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(
+            steps(&out).contains("would not fit in the finding's note"),
+            "{out}"
+        );
+        assert!(!steps(&out).contains("remove statement"), "{out}");
+        assert_eq!(function_statements(&w.aws, &function).await, before);
+    });
+}
+
+/// A retry (the finding's note holds an earlier run's record, of statements since removed) keeps
+/// that record first in the new note: the retry's smaller record never replaces it.
+#[test]
+fn lambda_1_a_retry_keeps_the_first_runs_record_in_the_note() {
+    run(async {
+        let w = world().await;
+        let function = public_function(&w.aws, "retried", false).await;
+        let earlier = "the undo record is this note: the statements of its policy that let anyone invoke it were {\"Action\":\"lambda:InvokeFunction\",\"Principal\":\"*\",\"Sid\":\"gone-already\"}";
+        let f = finding("lambda-1-retry", "AwsLambdaFunction", &function, lambda_1());
+        let on = env("enforce", Some(&enforcing(&["Lambda.1"])), "");
+        let event = through_triage(&w, &on, &f).await.unwrap();
+        // The first run's note, as it left it when it failed part-way.
+        use aws_sdk_securityhub::types::{AwsSecurityFindingIdentifier, NoteUpdate};
+        w.clients
+            .securityhub
+            .batch_update_findings()
+            .finding_identifiers(
+                AwsSecurityFindingIdentifier::builder()
+                    .id(f["Id"].as_str().unwrap())
+                    .product_arn(HUB)
+                    .build(),
+            )
+            .note(
+                NoteUpdate::builder()
+                    .text(format!("secauto remediation of remove-public-function-access failed: throttled; already changed: {earlier}; remove statement gone-already"))
+                    .updated_by("secauto")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let out = remediation::handle(&w.clients, &on, &event, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        let live = findings::get(&w.clients.securityhub, f["Id"].as_str().unwrap(), HUB)
+            .await
+            .unwrap()
+            .unwrap();
+        let note = live.note.unwrap().text;
+        let kept = note.find(earlier).unwrap_or_else(|| panic!("{note}"));
+        let new = note
+            .find("\"Sid\":\"anyone\"")
+            .unwrap_or_else(|| panic!("{note}"));
+        assert!(kept < new, "the earlier record comes first: {note}");
+    });
+}
+
+/// IAM.7's parameters may be stricter than the benchmark secauto reads: a policy already meeting
+/// the benchmark, its finding FAILED with parameters, stays NOTIFIED saying so; without
+/// parameters (the control's defaults, weaker than the benchmark) it is RESOLVED.
+#[test]
+fn iam_7_a_failed_finding_with_parameters_is_not_resolved_by_the_benchmark() {
+    run(async {
+        let w = world().await;
+        let on = env("enforce", Some(&enforcing(&["IAM.7"])), "");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("iam-7-raise", "AwsAccount", ACCOUNT_RESOURCE, iam_7()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        let shape = json!({"GeneratorId": "security-control/IAM.7", "Compliance": {
+            "SecurityControlId": "IAM.7",
+            "SecurityControlParameters": [{"Name": "MinimumPasswordLength", "Value": ["20"]}]}});
+        let f = finding("iam-7-params", "AwsAccount", ACCOUNT_RESOURCE, shape);
+        let (_, out) = remediate(&w, &on, &f).await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        assert!(
+            steps(&out).contains("parameters (MinimumPasswordLength=20) may be stricter"),
+            "{out}"
+        );
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("iam-7-defaults", "AwsAccount", ACCOUNT_RESOURCE, iam_7()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+    });
+}
+
+/// With no password policy at all, the one put leaves users unable to change their own passwords
+/// (UpdateAccountPasswordPolicy's default, false), as the row promises.
+#[test]
+fn iam_7_with_no_policy_users_still_cannot_change_their_own_passwords() {
+    run(async {
+        let w = world().await;
+        assert!(w
+            .aws
+            .iam
+            .get_account_password_policy()
+            .send()
+            .await
+            .is_err());
+        let on = env("enforce", Some(&enforcing(&["IAM.7"])), "");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("iam-7-none", "AwsAccount", ACCOUNT_RESOURCE, iam_7()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(steps(&out).contains("was none"), "{out}");
+        let p = w
+            .aws
+            .iam
+            .get_account_password_policy()
+            .send()
+            .await
+            .unwrap();
+        assert!(!p
+            .password_policy()
+            .unwrap()
+            .allow_users_to_change_password());
+        assert!(password_policy_strong(&w.aws).await);
+    });
+}
+
+/// DescribeDocumentPermission answers a page at a time (NextToken): a document shared with `All`
+/// on a later page is still found, and made private.
+struct PagedPermissions;
+
+impl Shim for PagedPermissions {
+    fn respond(&self, request: &Message, response: &mut Message) {
+        let first_page = request.header("x-amz-target")
+            == Some("AmazonSSM.DescribeDocumentPermission")
+            && !String::from_utf8_lossy(&request.body).contains("NextToken");
+        if first_page {
+            response.body = json!({
+                "AccountIds": ["111122223333"],
+                "AccountSharingInfoList": [{"AccountId": "111122223333", "SharedDocumentVersion": "$DEFAULT"}],
+                "NextToken": "page-2"})
+            .to_string()
+            .into_bytes();
+        }
+    }
+}
+
+#[test]
+fn mocked_ssm_4_all_on_a_later_page_of_permissions_is_found() {
+    run(async {
+        let mut w = world().await;
+        let doc = public_document(&w.aws, "paged", false).await;
+        let proxy = Proxy::start(&w.aws.url, Some(Arc::new(PagedPermissions)));
+        w.clients.ssm = Clients::new(&sdk_at(&proxy.url, "testing", "testing")).ssm;
+        let arn = format!("arn:aws:ssm:us-east-1:{ACCOUNT}:document/{doc}");
+        let on = env("enforce", Some(&enforcing(&["SSM.4"])), "");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("ssm-4-paged", "AwsSsmDocument", &arn, ssm_4()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(
+            steps(&out).contains("stop sharing document paged with everyone"),
+            "{out}"
+        );
+        assert!(!document_public(&w.aws, &doc).await);
     });
 }

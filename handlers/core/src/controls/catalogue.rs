@@ -35,8 +35,8 @@ const BLOCK_DOES: &str = "records the bucket's public access block in its tag `s
 const BLOCK_NEVER: &str = "touches a bucket that serves a static website (its finding says so), objects, ACLs or the bucket policy";
 const BLOCK_UNDO: &str = "put back the four flags the tag records (`aws s3api put-public-access-block`), or delete the block if it records `none`";
 
-const PASSWORD_DOES: &str = "records the account password policy in the finding's note, then raises it where weaker to the CIS benchmark: 14 characters, an uppercase letter, a lowercase letter, a symbol and a number required, 24 passwords remembered, expiry within 90 days";
-const PASSWORD_NEVER: &str = "loosens a stricter setting, changes whether users may change their own passwords or whether an expired password needs an administrator, or touches a user";
+const PASSWORD_DOES: &str = "records the account password policy in the finding's note (a record too long for the note refuses the change), then raises it where weaker to the CIS benchmark: 14 characters, an uppercase letter, a lowercase letter, a symbol and a number required, 24 passwords remembered, expiry within 90 days";
+const PASSWORD_NEVER: &str = "loosens a stricter setting, changes whether users may change their own passwords (with no policy before, they still may not: the API's default) or whether an expired password needs an administrator, or touches a user; resolves a FAILED IAM.7 finding whose control parameters may be stricter than the benchmark (it stays NOTIFIED, saying so)";
 const PASSWORD_RISK: &str = "users whose passwords are older than 90 days must change them at their next sign-in (hard expiry stays as it was), and new passwords must meet the policy";
 const PASSWORD_UNDO: &str = "`aws iam update-account-password-policy` with the values the note records (`aws iam delete-account-password-policy` if it records `none`)";
 
@@ -96,8 +96,8 @@ pub const CATALOGUE: &[Entry] = &[
         control: "EC2.18",
         title: "Security groups should only allow unrestricted incoming traffic for authorized ports",
         action: Action::RestrictUnauthorizedPorts,
-        does: "records each rule in a tag of its own, then revokes ingress open to 0.0.0.0/0 or ::/0 on any port but the authorized 80 and 443 (TCP)",
-        never: "revokes 80 or 443, rules open to narrower ranges or to other groups, or egress; touches a group another service's interfaces use (a load balancer's: the finding says so)",
+        does: "records each rule in a tag of its own, then revokes ingress open to 0.0.0.0/0 or ::/0 on any TCP or UDP port but the authorized ones: TCP 80 and 443 (the control's defaults), or the `authorizedTcpPorts`/`authorizedUdpPorts` the finding's parameters set",
+        never: "revokes an authorized port, an ICMP or other non-TCP/UDP rule (the control checks TCP and UDP), rules open to narrower ranges or to other groups, or egress; touches a group another service's interfaces use (a load balancer's: the finding says so)",
         on: false,
         risk: "a service meant to be reached by anyone on another port (a game server, SMTP, a VPN endpoint) goes offline",
         undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
@@ -106,8 +106,8 @@ pub const CATALOGUE: &[Entry] = &[
         control: "EC2.19",
         title: "Security groups should not allow unrestricted access to ports with high risk",
         action: Action::CloseHighRiskPorts,
-        does: "records each rule in a tag of its own, then revokes ingress open to 0.0.0.0/0 or ::/0 that reaches a high-risk port (20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500, 5601, 8080, 8088, 8888, 9200, 9300) or every protocol",
-        never: "revokes rules open to narrower ranges or to other groups, rules reaching no high-risk port, or egress (on by default as EC2.13 and EC2.14: the default policy already answered EC2.19 with fix-security-group in enforce mode)",
+        does: "records each rule in a tag of its own, then revokes ingress open to 0.0.0.0/0 or ::/0 that reaches a high-risk port (20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500, 5601, 8080, 8088, 8888, 9200, 9300) or every protocol — on by default as EC2.13 and EC2.14 (the default policy already answered EC2.19 with fix-security-group in enforce mode), but it revokes more: a service meant to be public on a high-risk port (8080, 3000, 5000, SMTP on 25, FTP, POP3 or IMAP) goes offline, so turn it off with a rule where such services run",
+        never: "revokes a TCP port range that also serves the web (80 or 443: `80-443` reaches 110, 135 and 143; the finding stays NOTIFIED saying so), rules open to narrower ranges or to other groups, rules reaching no high-risk port, or egress; touches a group another service's interfaces use (a load balancer's, an endpoint's: the finding says so)",
         on: true,
         risk: "",
         undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
@@ -226,8 +226,8 @@ pub const CATALOGUE: &[Entry] = &[
         control: "KMS.4",
         title: "AWS KMS key rotation should be enabled",
         action: Action::EnableKeyRotation,
-        does: "turns on automatic rotation of a customer managed symmetric encryption key (KMS's yearly default); the record (it was off) is the finding's note",
-        never: "touches an AWS managed, asymmetric, HMAC, imported or custom key store key, or a key not enabled (the finding says why), or its policy or material",
+        does: "turns on automatic rotation of a customer managed symmetric encryption key (KMS's yearly default); the record (it was off) is the finding's note. Each rotation keeps the earlier key material, and KMS bills the first two rotations of a key as added monthly key cost",
+        never: "touches an AWS managed, asymmetric, HMAC, imported or custom key store key, a multi-Region replica (its rotation is the primary's), or a key not enabled (the finding says why), or its policy or material",
         on: true,
         risk: "",
         undo: "`aws kms disable-key-rotation --key-id …`",
@@ -236,8 +236,8 @@ pub const CATALOGUE: &[Entry] = &[
         control: "Lambda.1",
         title: "Lambda function policies should prohibit public access",
         action: Action::RemovePublicFunctionAccess,
-        does: "records the function policy's statements that let anyone (`*`) invoke it with no source or principal condition in the finding's note, then removes each (RemovePermission by statement id)",
-        never: "removes a statement narrowed by a source account, source ARN or organisation, or changes the function's code or configuration",
+        does: "records in the finding's note the function policy's statements AWS Config counts as public — principal `*` (or a wildcard) with no fixed source or principal condition, or a service principal (`s3.amazonaws.com`) with no fixed `AWS:SourceAccount`/`AWS:SourceArn` (a wildcard narrows nothing) — then removes each (RemovePermission by statement id); a record too long for the note refuses the change",
+        never: "removes a statement narrowed by a fixed source account, source ARN or organisation, or changes the function's code or configuration",
         on: false,
         risk: "callers relying on the open statement (a public function URL, a service invoking without a source condition) are refused",
         undo: "`aws lambda add-permission` with each statement the note records",
@@ -249,7 +249,7 @@ pub const CATALOGUE: &[Entry] = &[
         does: "records `secauto:previous-kms-key=none` in the topic's tags, then sets its `KmsMasterKeyId` to SNS's AWS managed key `alias/aws/sns`",
         never: "changes the topic's policy, subscriptions or delivery settings, or a key it already has",
         on: false,
-        risk: "AWS services that publish to the topic (CloudWatch alarms, EventBridge, S3 events) cannot use the AWS managed key, and their messages are refused: give those topics a customer managed key instead",
+        risk: "AWS services that publish to the topic (CloudWatch alarms, EventBridge, S3 events) and other accounts publishing to it cannot use the AWS managed key `alias/aws/sns` (its policy cannot be changed), and their messages are refused: give those topics a customer managed key instead",
         undo: "`aws sns set-topic-attributes --topic-arn … --attribute-name KmsMasterKeyId --attribute-value \"\"`, then delete the tag",
     },
     Entry {
@@ -327,7 +327,7 @@ pub const CATALOGUE: &[Entry] = &[
         title: "S3 general purpose buckets should have Lifecycle configurations",
         action: Action::SetBucketLifecycle,
         does: "for a bucket with no lifecycle configuration: records `secauto:previous-lifecycle=none` in its tags, then puts one enabled rule (`secauto-intelligent-tiering`) moving current objects to S3 Intelligent-Tiering after 30 days",
-        never: "expires or deletes any object or version, or replaces a lifecycle configuration the bucket has",
+        never: "expires or deletes any object or version, or replaces a lifecycle configuration the bucket has; resolves a FAILED finding whose control parameters (transition days, storage class) may be stricter than what it checks (it stays NOTIFIED, saying so)",
         on: false,
         risk: "objects move to another storage class (Intelligent-Tiering's monitoring fee; tools that expect STANDARD see another class)",
         undo: "`aws s3api delete-bucket-lifecycle --bucket …` when the tag records `none`, then delete the tag",

@@ -7,7 +7,7 @@
 //! 2. **protection** — every resource in [`Remediation::touches`] is checked against protection
 //!    (tag and config) before any write; one protected resource makes the whole action a dry run;
 //! 3. **record** — [`Remediation::record`]: what undo needs, written before the first change and
-//!    never overwritten by a retry;
+//!    never overwritten by a retry; a record that cannot be kept refuses the change;
 //! 4. **steps, containment first** — [`Remediation::apply`]: each step reported as it happens
 //!    ("would …" in a dry run); when it fails, [`Remediation::repair`] puts right what the failure
 //!    left, so no state worse than the start remains;
@@ -109,7 +109,7 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Record, then apply; a failed apply repaired (the repair's own failure said, the apply's
+    /// Record, then apply (not after a record that refused); a failed apply repaired (the repair's own failure said, the apply's
     /// error returned).
     async fn changes<R: Remediation>(
         &self,
@@ -119,6 +119,10 @@ impl Executor<'_> {
         protected: bool,
     ) -> Result<()> {
         r.record(self, subject, out, protected).await?;
+        if out.refused.is_some() {
+            // The record cannot be kept (it would not fit where it goes): nothing is changed.
+            return Ok(());
+        }
         let Err(e) = r.apply(self, subject, out, protected).await else {
             return Ok(());
         };

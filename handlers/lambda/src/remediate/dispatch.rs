@@ -13,6 +13,24 @@ fn short(id: &str) -> &str {
 }
 
 impl Executor<'_> {
+    /// [`Self::remediate`], with the parameters the live finding's control carries: EC2.18
+    /// revokes what its `authorizedTcpPorts`/`authorizedUdpPorts` do not authorize.
+    pub async fn remediate_with(
+        &self,
+        action: Action,
+        id: &str,
+        live: Option<&secauto_core::Finding>,
+    ) -> Option<Result<Outcome, Failed>> {
+        // Boxed: the remediations' futures are large, and this one would hold both on the stack.
+        if action == Action::RestrictUnauthorizedPorts {
+            if let Some(ports) = super::authorized_ports(live) {
+                let ports = Box::pin(self.restrict_to_authorized_ports(short(id), &ports));
+                return Some(ports.await);
+            }
+        }
+        Box::pin(self.remediate(action, id)).await
+    }
+
     /// Carry out `action` on the resource `id` (as the finding names it); `None` when the action
     /// changes nothing (notify-only, ignore, an unresolved `remediate-control`).
     pub async fn remediate(&self, action: Action, id: &str) -> Option<Result<Outcome, Failed>> {

@@ -30,12 +30,14 @@ mod isolation;
 mod security_groups;
 mod tracking;
 mod untrack;
+mod verdict_inputs;
 
 pub use automation::automation_token;
 pub use controls::{
-    is_unauthorized, reaches_high_risk_port, AUTHORIZED_TCP_PORTS, HIGH_RISK_PORTS,
-    LIFECYCLE_RULE_ID, PREVIOUS_AUTO_ACCEPT_TAG, PREVIOUS_HTTP_TOKENS_TAG, PREVIOUS_LIFECYCLE_TAG,
-    PREVIOUS_MAP_PUBLIC_IP_TAG, PREVIOUS_SNAPSHOT_PERMISSION_TAG, TLS_STATEMENT_SID,
+    is_unauthorized, reaches_high_risk_port, serves_the_web_too, AuthorizedPorts,
+    AUTHORIZED_TCP_PORTS, HIGH_RISK_PORTS, LIFECYCLE_RULE_ID, PREVIOUS_AUTO_ACCEPT_TAG,
+    PREVIOUS_HTTP_TOKENS_TAG, PREVIOUS_LIFECYCLE_TAG, PREVIOUS_MAP_PUBLIC_IP_TAG,
+    PREVIOUS_SNAPSHOT_PERMISSION_TAG, TLS_STATEMENT_SID,
 };
 pub use controls::{
     public_statements, weaker_password_policy, PREVIOUS_QUEUE_ENCRYPTION_TAG, PREVIOUS_SHARING_TAG,
@@ -44,6 +46,10 @@ pub use controls::{
 pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;
 pub use tracking::PREVIOUS_TRACKING_TAG;
+pub use verdict_inputs::{
+    authorized_ports, keep_earlier_record, parameters_may_be_stricter, NOTE_RECORD_ROOM,
+    UNDO_RECORD,
+};
 
 /// The tag on an instance's network interface that records the groups it had before isolation
 /// (space-separated ids): written before the groups are swapped, never overwritten.

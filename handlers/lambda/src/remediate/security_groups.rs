@@ -58,7 +58,7 @@ pub(super) fn describe(p: &IpPermission) -> String {
 }
 
 /// The world-open ingress of a group that `select` picks, described.
-fn world_open(g: &SecurityGroup, select: fn(&IpPermission) -> bool) -> Vec<String> {
+fn world_open(g: &SecurityGroup, select: &Select<'_>) -> Vec<String> {
     g.ip_permissions()
         .iter()
         .filter(|p| {
@@ -89,9 +89,10 @@ impl Executor<'_> {
         self.carry_out(&WorldIngress {
             id,
             scope: "(any port)",
-            select: |_| true,
+            select: &|_| true,
             spares_services: true,
             scope_only: false,
+            spared: None,
         })
         .await
     }
@@ -101,9 +102,10 @@ impl Executor<'_> {
         self.carry_out(&WorldIngress {
             id,
             scope: "to SSH, RDP, every port or every protocol",
-            select: is_admin_or_any_port,
+            select: &is_admin_or_any_port,
             spares_services: false,
             scope_only: false,
+            spared: None,
         })
         .await
     }
@@ -256,14 +258,20 @@ impl Executor<'_> {
 /// EC2.18 and EC2.19, pick their own).
 pub(super) struct WorldIngress<'a> {
     pub id: &'a str,
-    pub scope: &'static str,
-    pub select: fn(&IpPermission) -> bool,
+    pub scope: &'a str,
+    pub select: &'a Select<'a>,
     /// Leave a group another service's interfaces use (block-network: any port).
     pub spares_services: bool,
     /// Compliant when nothing in scope is open, whatever else is (a control's own list of
     /// ports); otherwise a group with nothing in scope but open elsewhere stays NOTIFIED.
     pub scope_only: bool,
+    /// Rules in the control's scope this action leaves, and why: one open to the world keeps the
+    /// finding NOTIFIED with the reason (EC2.19's port ranges that serve the web too).
+    pub spared: Option<(&'a Select<'a>, &'static str)>,
 }
+
+/// Which rules an action picks.
+pub(super) type Select<'a> = dyn Fn(&IpPermission) -> bool + Sync + 'a;
 
 impl Remediation for WorldIngress<'_> {
     type Subject = Group;
@@ -271,9 +279,14 @@ impl Remediation for WorldIngress<'_> {
     async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Group>> {
         let g = ex.group(self.id).await?;
         let (users, managed) = ex.users_of(self.id).await?;
-        if self.spares_services && !managed.is_empty() && !world_open(&g, self.select).is_empty() {
+        let spared = self
+            .spared
+            .map(|(s, _)| world_open(&g, s))
+            .unwrap_or_default();
+        let in_scope = !world_open(&g, self.select).is_empty() || !spared.is_empty();
+        if self.spares_services && !managed.is_empty() && in_scope {
             let why = format!(
-                "{} is used by interfaces another service manages ({}): a load balancer or a service endpoint may be meant to be open to the world, and revoking it would take it off the network; review it by hand (fix-security-group revokes only SSH, RDP and every-port rules, close-high-risk-ports only high-risk ports)",
+                "{} is used by interfaces another service manages ({}): a load balancer or a service endpoint may be meant to be open to the world, and revoking it would take it off the network; review it by hand (fix-security-group still revokes SSH, RDP and every-port rules there)",
                 self.id,
                 managed.join(", ")
             );
@@ -426,7 +439,7 @@ impl Remediation for WorldIngress<'_> {
             g.g.clone()
         };
         let left = world_open(&after, self.select);
-        let other = world_open(&after, |_| true);
+        let other = world_open(&after, &|_| true);
         if !left.is_empty() && acted {
             out.steps.push(format!(
                 "re-read: {id} is still open to the world {scope} on {}",
@@ -443,6 +456,15 @@ impl Remediation for WorldIngress<'_> {
                 "nothing to revoke {scope}, and {id} is still open to the world on {}: review it by hand",
                 other.join(", ")
             ));
+        }
+        if let Some((spared, why)) = self.spared {
+            let kept = world_open(&after, spared);
+            if !kept.is_empty() {
+                let why = format!("{id} stays open to the world on {}: {why}", kept.join(", "));
+                out.steps.push(why.clone());
+                out.refused = Some(why);
+                return Ok(false);
+            }
         }
         Ok(left.is_empty() && (matched || other.is_empty() || self.scope_only))
     }

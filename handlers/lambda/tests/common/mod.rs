@@ -919,7 +919,8 @@ pub async fn queue_encrypted(a: &Aws, arn: &str) -> bool {
             .is_some_and(|k| !k.is_empty())
 }
 
-/// A function anyone may invoke (Lambda.1), beside a statement narrowed to one account; its ARN.
+/// A function anyone may invoke (Lambda.1: principal `*`; `s3.amazonaws.com` with no source; a
+/// wildcard source ARN), beside a statement narrowed to one account; its ARN.
 pub async fn public_function(a: &Aws, name: &str, protect: bool) -> String {
     let role = a
         .iam
@@ -956,6 +957,28 @@ pub async fn public_function(a: &Aws, name: &str, protect: bool) -> String {
         .statement_id("anyone")
         .action("lambda:InvokeFunction")
         .principal("*")
+        .send()
+        .await
+        .unwrap();
+    // Public too, as AWS Config's lambda-function-public-access-prohibited counts it: a service
+    // principal with no source account or ARN (any account's bucket may invoke), and a source
+    // ARN with a wildcard (narrows nothing).
+    a.lambda
+        .add_permission()
+        .function_name(name)
+        .statement_id("s3-any")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    a.lambda
+        .add_permission()
+        .function_name(name)
+        .statement_id("any-bucket")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .source_arn("arn:aws:s3:::*")
         .send()
         .await
         .unwrap();
@@ -999,13 +1022,23 @@ pub async fn weak_password_policy(a: &Aws) {
         .unwrap();
 }
 
-/// Whether the account's password policy meets the benchmark.
+/// Whether the account's password policy meets the CIS benchmark, value by value (not through
+/// the code under test): 14 characters, upper, lower, symbol and number required, 24 remembered,
+/// expiry within 90 days.
 pub async fn password_policy_strong(a: &Aws) -> bool {
-    let p = a.iam.get_account_password_policy().send().await.ok();
-    secauto_handlers::remediate::weaker_password_policy(
-        p.as_ref().and_then(|p| p.password_policy()),
-    )
-    .is_empty()
+    let Ok(out) = a.iam.get_account_password_policy().send().await else {
+        return false;
+    };
+    let Some(p) = out.password_policy() else {
+        return false;
+    };
+    p.minimum_password_length().unwrap_or(0) >= 14
+        && p.require_uppercase_characters()
+        && p.require_lowercase_characters()
+        && p.require_symbols()
+        && p.require_numbers()
+        && p.password_reuse_prevention().unwrap_or(0) >= 24
+        && (1..=90).contains(&p.max_password_age().unwrap_or(0))
 }
 
 /// Tag the resource of `control` (`id` as its API names it) `secauto:protect=true`.

@@ -1,5 +1,6 @@
 //! SSM.4: a Systems Manager document shared with everyone (its `Share` permission names the
-//! account id `All`). Precondition: DescribeDocumentPermission lists `All`. Record:
+//! account id `All`). Precondition: DescribeDocumentPermission lists `All` (on any page: it
+//! answers a page at a time, `NextToken`). Record:
 //! `secauto:previous-sharing=all` in the document's tags (an earlier run's tag is kept).
 //! Change: ModifyDocumentPermission removing `All` (the accounts it is shared with by id keep
 //! it). Verification: a re-read. Undo: `aws ssm modify-document-permission --name …
@@ -22,18 +23,29 @@ impl Executor<'_> {
     }
 
     async fn shared_with_all(&self, name: &str) -> Result<bool> {
-        let out = self
-            .ssm
-            .describe_document_permission()
-            .name(name)
-            .permission_type(DocumentPermissionType::Share)
-            .send()
-            .await
-            .map_err(|e| sdk_err("ssm:DescribeDocumentPermission", e))?;
-        Ok(out
-            .account_ids()
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case("all")))
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .ssm
+                .describe_document_permission()
+                .name(name)
+                .permission_type(DocumentPermissionType::Share)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err("ssm:DescribeDocumentPermission", e))?;
+            if out
+                .account_ids()
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case("all"))
+            {
+                return Ok(true);
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_string()),
+                _ => return Ok(false),
+            }
+        }
     }
 }
 

@@ -1,11 +1,17 @@
 //! Lambda.1: a function whose resource-based policy lets anyone invoke it. Precondition: GetPolicy
-//! shows statements that allow the principal `*` (or `{"AWS": "*"}`) with no condition that
-//! narrows who calls (`aws:SourceAccount`, `aws:SourceArn`, `aws:SourceOwner`,
-//! `aws:PrincipalOrgID`, `aws:PrincipalAccount`, `aws:PrincipalArn`); no policy at all
+//! shows statements that are public as AWS Config's `lambda-function-public-access-prohibited`
+//! (Security Hub's check) counts them: an Allow to the principal `*` (or `{"AWS": "*"}`, or an
+//! AWS principal with a wildcard) with no condition that narrows who calls (`aws:SourceAccount`,
+//! `aws:SourceArn`, `aws:SourceOwner`, `aws:PrincipalOrgID`, `aws:PrincipalAccount`,
+//! `aws:PrincipalArn`); and an Allow to a service principal (`s3.amazonaws.com`) with no
+//! `AWS:SourceAccount`/`AWS:SourceArn` condition — any account's bucket could invoke it. A
+//! condition narrows only with fixed values: one with a wildcard (`*`, `?`) or a policy variable,
+//! a negated or `…IfExists` operator, narrows nothing. No policy at all
 //! (`ResourceNotFoundException`) is compliant. Protection: the function's tags. Record: each
 //! statement about to go, as JSON, in the finding's note, said first (a tag holds 256 characters,
-//! a statement more). Change: RemovePermission by statement id, one by one (a statement already
-//! gone, `ResourceNotFoundException`, is the state wanted). Verification: a re-read.
+//! a statement more); a record that would not fit the note refuses the change. Change:
+//! RemovePermission by statement id, one by one (a statement already gone,
+//! `ResourceNotFoundException`, is the state wanted). Verification: a re-read.
 //! Undo: `aws lambda add-permission` with each recorded statement's principal, action and
 //! conditions.
 
@@ -25,6 +31,10 @@ const NARROWING: [&str; 6] = [
     "aws:principalaccount",
     "aws:principalarn",
 ];
+
+/// Conditions that narrow a service principal to the caller's own resources (AWS Config's rule
+/// names `AWS:SourceAccount`; a source ARN names the one resource).
+const SERVICE_NARROWING: [&str; 2] = ["aws:sourceaccount", "aws:sourcearn"];
 
 impl Executor<'_> {
     /// Remove the statements of the function's policy that let anyone invoke it (Lambda.1);
@@ -54,17 +64,56 @@ impl Executor<'_> {
     }
 }
 
-/// Whether a principal is everyone.
+/// Whether a principal is everyone: `*`, or an AWS principal with a wildcard.
 fn everyone(p: &Value) -> bool {
     match p {
-        Value::String(s) => s == "*",
+        Value::String(s) => s.contains(['*', '?']),
         Value::Object(o) => o.get("AWS").is_some_and(everyone),
         Value::Array(a) => a.iter().any(everyone),
         _ => false,
     }
 }
 
-/// The statements of `policy` that let anyone in: Allow, principal `*`, no narrowing condition.
+/// Whether a principal names an AWS service (`{"Service": "s3.amazonaws.com"}`).
+fn service(p: &Value) -> bool {
+    p.as_object().is_some_and(|o| o.contains_key("Service"))
+}
+
+/// Whether a condition value is fixed: no wildcard, no policy variable (AWS Config's note: "To be
+/// considered non-public, a Lambda resource-based policy must grant access only to fixed values").
+fn fixed(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !s.contains(['*', '?']) && !s.contains("${"),
+        Value::Array(a) => !a.is_empty() && a.iter().all(fixed),
+        Value::Number(_) | Value::Bool(_) => true,
+        _ => false,
+    }
+}
+
+/// The condition keys of statement `s` that narrow with fixed values (lowercase).
+fn narrowing_keys(s: &Value) -> Vec<String> {
+    s["Condition"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(op, _)| {
+            let op = op.to_ascii_lowercase();
+            !op.contains("not") && !op.ends_with("ifexists")
+        })
+        .filter_map(|(_, kv)| kv.as_object())
+        .flatten()
+        .filter(|(_, v)| fixed(v))
+        .map(|(k, _)| k.to_ascii_lowercase())
+        .collect()
+}
+
+/// The statements of `policy` that let anyone in, as AWS Config's
+/// `lambda-function-public-access-prohibited` counts them
+/// (<https://docs.aws.amazon.com/config/latest/developerguide/lambda-function-public-access-prohibited.html>):
+/// an Allow to everyone with no fixed narrowing condition, or to a service principal with no fixed
+/// `AWS:SourceAccount`/`AWS:SourceArn` ("NON_COMPLIANT if a Lambda function is invoked from
+/// Amazon S3, and the policy doesn't include a condition to limit public access, such as
+/// AWS:SourceAccount").
 pub fn public_statements(policy: &Value) -> Vec<Value> {
     let statements = match &policy["Statement"] {
         Value::Array(a) => a.clone(),
@@ -73,18 +122,33 @@ pub fn public_statements(policy: &Value) -> Vec<Value> {
     };
     statements
         .into_iter()
-        .filter(|s| s["Effect"] == "Allow" && everyone(&s["Principal"]))
+        .filter(|s| s["Effect"] == "Allow")
         .filter(|s| {
-            let keys: Vec<String> = s["Condition"]
-                .as_object()
-                .into_iter()
-                .flat_map(|ops| ops.values())
-                .filter_map(Value::as_object)
-                .flat_map(|kv| kv.keys().map(|k| k.to_ascii_lowercase()))
-                .collect();
-            !keys.iter().any(|k| NARROWING.contains(&k.as_str()))
+            let keys = narrowing_keys(s);
+            let narrowed = |by: &[&str]| keys.iter().any(|k| by.contains(&k.as_str()));
+            let p = &s["Principal"];
+            (everyone(p) && !narrowed(&NARROWING)) || (service(p) && !narrowed(&SERVICE_NARROWING))
         })
         .collect()
+}
+
+/// What `aws lambda add-permission` needs of a statement, as JSON: its id, principal, action and
+/// conditions — and its resource only when it names a version or alias (`function:name:qualifier`):
+/// the note holds 512 characters.
+fn undo_needs(s: &Value) -> String {
+    let mut kept = serde_json::Map::new();
+    for key in ["Sid", "Principal", "Action", "Condition"] {
+        if !s[key].is_null() {
+            kept.insert(key.to_string(), s[key].clone());
+        }
+    }
+    let qualified = s["Resource"]
+        .as_str()
+        .is_some_and(|r| r.split(':').count() > 7);
+    if qualified {
+        kept.insert("Resource".into(), s["Resource"].clone());
+    }
+    Value::Object(kept).to_string()
 }
 
 struct FunctionPolicy<'a> {
@@ -132,12 +196,12 @@ impl Remediation for FunctionPolicy<'_> {
         _: bool,
     ) -> Result<()> {
         if !f.public.is_empty() {
-            let said: Vec<String> = f.public.iter().map(Value::to_string).collect();
-            out.caveats.push(format!(
-                "the undo record is this note: the statements of {} that let anyone invoke it were {}",
-                self.function,
+            let said: Vec<String> = f.public.iter().map(undo_needs).collect();
+            let record = format!(
+                "the statements of its policy that let anyone invoke it were {}",
                 said.join(" ")
-            ));
+            );
+            super::record_in_note(out, record);
         }
         Ok(())
     }
@@ -195,5 +259,72 @@ impl Remediation for FunctionPolicy<'_> {
         } else {
             f.public.is_empty()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sids(statements: Value) -> Vec<String> {
+        public_statements(&json!({ "Statement": statements }))
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Public as AWS Config's rule counts it: a wildcard principal or a service principal without
+    /// a fixed source account or ARN; a condition with a wildcard, a variable, a negated or an
+    /// `IfExists` operator narrows nothing.
+    #[test]
+    fn public_as_aws_config_counts_it() {
+        let allow = |sid: &str, principal: Value, condition: Value| {
+            json!({"Sid": sid, "Effect": "Allow", "Principal": principal,
+                   "Action": "lambda:InvokeFunction", "Condition": condition})
+        };
+        let s3 = json!({"Service": "s3.amazonaws.com"});
+        let statements = json!([
+            allow("star", json!("*"), Value::Null),
+            allow("any-root", json!({"AWS": "arn:aws:iam::*:root"}), Value::Null),
+            allow("s3-bare", s3.clone(), Value::Null),
+            allow("s3-wild-arn", s3.clone(), json!({"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::*"}})),
+            allow("s3-q-account", s3.clone(), json!({"StringEquals": {"AWS:SourceAccount": "12345678901?"}})),
+            allow("star-var", json!("*"), json!({"StringEquals": {"aws:PrincipalAccount": "${aws:username}"}})),
+            allow("star-not", json!("*"), json!({"StringNotEquals": {"aws:SourceAccount": "123456789012"}})),
+            allow("star-ifexists", json!("*"), json!({"StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}})),
+            allow("star-org", json!("*"), json!({"StringEquals": {"aws:PrincipalOrgID": "o-abc"}})),
+            allow("s3-account", s3.clone(), json!({"StringEquals": {"AWS:SourceAccount": "123456789012"}})),
+            allow("s3-bucket", s3, json!({"ArnLike": {"AWS:SourceArn": "arn:aws:s3:::logs"}})),
+            allow("account", json!({"AWS": "arn:aws:iam::123456789012:root"}), Value::Null),
+            {"Sid": "deny", "Effect": "Deny", "Principal": "*", "Action": "lambda:InvokeFunction"},
+        ]);
+        assert_eq!(
+            sids(statements),
+            [
+                "star",
+                "any-root",
+                "s3-bare",
+                "s3-wild-arn",
+                "s3-q-account",
+                "star-var",
+                "star-not",
+                "star-ifexists"
+            ]
+        );
+    }
+
+    /// The record keeps what add-permission needs, and the resource only when it is qualified.
+    #[test]
+    fn the_record_keeps_what_undo_needs() {
+        let s = json!({"Sid": "a", "Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction",
+                       "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f"});
+        let kept: Value = serde_json::from_str(&undo_needs(&s)).unwrap();
+        assert_eq!(
+            kept,
+            json!({"Sid": "a", "Principal": "*", "Action": "lambda:InvokeFunction"})
+        );
+        let q = json!({"Sid": "a", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f:live"});
+        assert!(undo_needs(&q).contains(":function:f:live"));
     }
 }

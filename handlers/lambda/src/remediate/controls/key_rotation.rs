@@ -6,11 +6,15 @@
 //! rotate by themselves — each is left as it is and the finding says why. Protection: the key's
 //! tags. Record: rotation was off — the finding's note, said first (a tag on a key can change
 //! who may use it, where policies condition on tags). Change: EnableKeyRotation (KMS's default
-//! period, 365 days; earlier key material stays, so everything encrypted stays readable).
+//! period, 365 days; earlier key material stays, so everything encrypted stays readable — and is
+//! billed: each rotation adds a key material version to the key's monthly cost, for the first
+//! two rotations).
 //! Verification: GetKeyRotationStatus re-read. Undo: `aws kms disable-key-rotation --key-id …`.
 
 use anyhow::Result;
-use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeySpec, KeyState, OriginType};
+use aws_sdk_kms::types::{
+    KeyManagerType, KeyMetadata, KeySpec, KeyState, MultiRegionKeyType, OriginType,
+};
 
 use super::super::contract::{Remediation, Touched};
 use super::super::{Executor, Failed, Outcome};
@@ -50,6 +54,19 @@ fn not_rotatable(m: &KeyMetadata) -> Option<String> {
         let origin = m.origin().map(|o| o.as_str()).unwrap_or("unknown");
         return Some(format!(
             "key material from {origin}: KMS rotates only key material it made (rotate imported or custom key store keys by hand)"
+        ));
+    }
+    let replica = m
+        .multi_region_configuration()
+        .and_then(|c| c.multi_region_key_type());
+    if replica == Some(&MultiRegionKeyType::Replica) {
+        let primary = m
+            .multi_region_configuration()
+            .and_then(|c| c.primary_key())
+            .and_then(|p| p.arn())
+            .unwrap_or("its primary key");
+        return Some(format!(
+            "a multi-Region replica key: its rotation is the primary key's ({primary}), which KMS shares with every replica — turn rotation on there"
         ));
     }
     if m.key_state() != Some(&KeyState::Enabled) {
@@ -114,10 +131,11 @@ impl Remediation for KeyRotation<'_> {
 
     async fn record(&self, _: &Executor<'_>, k: &Key, out: &mut Outcome, _: bool) -> Result<()> {
         if !k.rotates {
-            out.caveats.push(format!(
-                "the undo record is this note: automatic rotation of {} was off (undo: aws kms disable-key-rotation --key-id {0})",
+            let record = format!(
+                "automatic rotation of {} was off (undo: aws kms disable-key-rotation --key-id {0})",
                 self.key
-            ));
+            );
+            super::record_in_note(out, record);
         }
         Ok(())
     }
@@ -166,5 +184,45 @@ impl Remediation for KeyRotation<'_> {
         } else {
             k.rotates
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_kms::types::{MultiRegionConfiguration, MultiRegionKey};
+
+    fn key(kind: Option<MultiRegionKeyType>) -> KeyMetadata {
+        let mut m = KeyMetadata::builder()
+            .key_id("k")
+            .key_manager(KeyManagerType::Customer)
+            .key_spec(KeySpec::SymmetricDefault)
+            .origin(OriginType::AwsKms)
+            .key_state(KeyState::Enabled);
+        if let Some(kind) = kind {
+            m = m.multi_region_configuration(
+                MultiRegionConfiguration::builder()
+                    .multi_region_key_type(kind)
+                    .primary_key(
+                        MultiRegionKey::builder()
+                            .arn("arn:aws:kms:us-west-2:123456789012:key/mrk-1")
+                            .region("us-west-2")
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        m.build().unwrap()
+    }
+
+    /// A replica's rotation is its primary's (EnableKeyRotation answers a replica with
+    /// UnsupportedOperationException): refused, naming the primary; a primary is rotated.
+    #[test]
+    fn a_multi_region_replica_is_refused_and_its_primary_named() {
+        let why = not_rotatable(&key(Some(MultiRegionKeyType::Replica))).unwrap();
+        assert!(why.contains("replica"), "{why}");
+        assert!(why.contains("key/mrk-1"), "{why}");
+        assert_eq!(not_rotatable(&key(Some(MultiRegionKeyType::Primary))), None);
+        assert_eq!(not_rotatable(&key(None)), None);
     }
 }

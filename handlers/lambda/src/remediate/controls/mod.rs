@@ -33,7 +33,7 @@ pub use bucket_lifecycle::{LIFECYCLE_RULE_ID, PREVIOUS_LIFECYCLE_TAG};
 pub use bucket_tls::TLS_STATEMENT_SID;
 pub use document_sharing::PREVIOUS_SHARING_TAG;
 pub use function_policy::public_statements;
-pub use high_risk_ports::{reaches_high_risk_port, HIGH_RISK_PORTS};
+pub use high_risk_ports::{reaches_high_risk_port, serves_the_web_too, HIGH_RISK_PORTS};
 pub use imdsv2::PREVIOUS_HTTP_TOKENS_TAG;
 pub use password_policy::weaker as weaker_password_policy;
 pub use public_sharing_block::PUBLIC_SHARING_SETTING;
@@ -42,7 +42,7 @@ pub use queue_encryption::PREVIOUS_QUEUE_ENCRYPTION_TAG;
 pub use subnet_public_ip::PREVIOUS_MAP_PUBLIC_IP_TAG;
 pub use tgw_auto_accept::PREVIOUS_AUTO_ACCEPT_TAG;
 pub use topic_encryption::{PREVIOUS_TOPIC_KEY_TAG, TOPIC_KEY};
-pub use unauthorized_ports::{is_unauthorized, AUTHORIZED_TCP_PORTS};
+pub use unauthorized_ports::{is_unauthorized, AuthorizedPorts, AUTHORIZED_TCP_PORTS};
 
 use anyhow::Result;
 
@@ -111,6 +111,24 @@ impl Executor<'_> {
         );
         true
     }
+}
+
+/// Keep `record` as the undo record in the finding's note (said first, as a caveat); one that
+/// would not fit the note refuses the change before it happens (the contract applies nothing
+/// after a refused record).
+pub(super) fn record_in_note(out: &mut super::Outcome, record: String) {
+    let record = format!("the undo record is this note: {record}");
+    let len = record.chars().count();
+    if len <= super::verdict_inputs::NOTE_RECORD_ROOM {
+        out.caveats.push(record);
+        return;
+    }
+    refuse(
+        out,
+        format!(
+            "the undo record ({len} characters) would not fit in the finding's note, which Security Hub cuts at 512 characters: nothing is changed; make the change by hand, keeping a copy of what it replaces"
+        ),
+    );
 }
 
 /// Nothing is done, and why (the finding stays NOTIFIED with it).

@@ -125,11 +125,12 @@ impl Remediation for PasswordPolicyControl<'_> {
         _: bool,
     ) -> Result<()> {
         if !weaker(p.as_ref()).is_empty() {
-            out.caveats.push(format!(
-                "the undo record is this note: the password policy of account {} was {}",
+            let record = format!(
+                "the password policy of account {} was {}",
                 self.account,
                 describe(p.as_ref())
-            ));
+            );
+            super::record_in_note(out, record);
         }
         Ok(())
     }
@@ -175,8 +176,9 @@ impl Remediation for PasswordPolicyControl<'_> {
                 .require_numbers(true)
                 .password_reuse_prevention(reuse.max(REUSE_PREVENTION))
                 .max_password_age(age)
+                // No policy before: the API's default, false, as it was.
                 .allow_users_to_change_password(
-                    p.is_none_or(|p| p.allow_users_to_change_password()),
+                    p.is_some_and(|p| p.allow_users_to_change_password()),
                 )
                 .hard_expiry(p.and_then(|p| p.hard_expiry()).unwrap_or(false))
                 .send()

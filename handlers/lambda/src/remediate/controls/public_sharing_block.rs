@@ -68,10 +68,11 @@ impl Remediation for PublicSharingBlock<'_> {
         _: bool,
     ) -> Result<()> {
         if *allowed {
-            out.caveats.push(format!(
-                "the undo record is this note: public sharing of documents was allowed in account {} (undo: aws ssm update-service-setting --setting-id {PUBLIC_SHARING_SETTING} --setting-value Enable)",
+            let record = format!(
+                "public sharing of documents was allowed in account {} (undo: aws ssm update-service-setting --setting-id {PUBLIC_SHARING_SETTING} --setting-value Enable)",
                 self.account
-            ));
+            );
+            super::record_in_note(out, record);
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use crate::findings::{self, Mark, Target, Update};
 use crate::findings_v2::{self, OcsfTarget, OcsfUpdate};
 use crate::notification::publish;
 use crate::remediate::declared::Scoped;
-use crate::remediate::{keep_earlier_record, parameters_may_be_stricter};
+use crate::remediate::{keep_earlier_record, parameters_may_be_stricter, undo_records_first};
 use crate::remediate::{Executor, Failed, Outcome};
 use crate::Clients;
 
@@ -171,7 +171,7 @@ pub fn verdict(
                 // long: a note cut to 512 characters must keep what undoes the change.
                 format!(
                     "secauto remediation of {action} failed: {}{:#}{already}",
-                    note_only_records(&f.outcome.caveats),
+                    undo_records_first(&f.outcome.caveats),
                     f.error
                 ),
             )
@@ -489,16 +489,6 @@ async fn record(
         "already_remediated": twin,
         "fact": event.finding.fact,
     }))
-}
-
-/// The undo records kept only in the finding's note (their tags could not be written), each
-/// followed by "; ": said first in a failure's note.
-fn note_only_records(caveats: &[String]) -> String {
-    caveats
-        .iter()
-        .filter(|c| c.contains("undo record") && c.contains("is this note only"))
-        .map(|c| format!("{c}; "))
-        .collect()
 }
 
 #[cfg(test)]

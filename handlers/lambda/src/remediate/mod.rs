@@ -47,8 +47,8 @@ pub use groups::{QUARANTINE_GROUP, UNTRACK_GROUP};
 pub use isolation::NOT_CUT;
 pub use tracking::PREVIOUS_TRACKING_TAG;
 pub use verdict_inputs::{
-    authorized_ports, keep_earlier_record, parameters_may_be_stricter, NOTE_RECORD_ROOM,
-    UNDO_RECORD,
+    authorized_ports, keep_earlier_record, parameters_may_be_stricter, undo_records_first,
+    NOTE_RECORD_ROOM, UNDO_RECORD,
 };
 
 /// The tag on an instance's network interface that records the groups it had before isolation

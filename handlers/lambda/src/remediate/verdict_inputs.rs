@@ -87,3 +87,13 @@ pub fn parameters_may_be_stricter(
 pub fn authorized_ports(live: Option<&Finding>) -> Option<AuthorizedPorts> {
     AuthorizedPorts::from_parameters(&live?.control_parameters)
 }
+
+/// The undo records kept in the outcome's caveats (the note is their only home), each followed
+/// by "; ": said first in a failure's note, before an error whose text may be long.
+pub fn undo_records_first(caveats: &[String]) -> String {
+    caveats
+        .iter()
+        .filter(|c| c.starts_with(UNDO_RECORD))
+        .map(|c| format!("{c}; "))
+        .collect()
+}

@@ -419,8 +419,9 @@ impl Finding {
     /// - any other finding: `finding/<account>/<provider finding id>/<resources>`, where the
     ///   provider's finding id is the last `/` part of the ASFF `Id` or the OCSF `finding_info.uid`
     ///   (GuardDuty's finding id, whether the field holds it alone or in the finding's ARN) and the
-    ///   resources are the finding's resource ARNs, sorted (its resource ids when none is an ARN),
-    ///   joined by `,`.
+    ///   resources are the short ids of the finding's resources ([`Resource::short_id`]: `i-0abc…`
+    ///   of the ARN or of the bare id alike, so an OCSF copy whose ARN is absent keys as its ASFF
+    ///   twin), sorted, joined by `,`.
     ///
     /// The account is [`Finding::account`], else the account in the resource ARN, else empty.
     pub fn fact_key(&self) -> String {
@@ -442,12 +443,8 @@ impl Finding {
                     .rsplit('/')
                     .next()
                     .unwrap_or(provider_id);
-                let ids = self.resources.iter().map(|r| r.id.as_str());
-                let mut resources: Vec<&str> =
-                    ids.clone().filter(|i| i.starts_with("arn:")).collect();
-                if resources.is_empty() {
-                    resources = ids.filter(|i| !i.is_empty()).collect();
-                }
+                let ids = self.resources.iter().map(Resource::short_id);
+                let mut resources: Vec<&str> = ids.filter(|i| !i.is_empty()).collect();
                 resources.sort_unstable();
                 resources.dedup();
                 format!("finding/{account}/{short}/{}", resources.join(","))

@@ -21,13 +21,14 @@
 //! | `compliance.control` | `Compliance.SecurityControlId`, and `GeneratorId` `security-control/<control>` (the consolidated ASFF form the policy's `generator_suffixes` match; the control as [`crate::controls`] reads it) |
 //! | `compliance.standards` | `Compliance.AssociatedStandards` |
 //! | `finding_info.analytic.uid` / `.name` (no control) | `GeneratorId` |
-//! | `finding_info.types`; class 2002 adds `Software and Configuration Checks/Vulnerabilities/CVE` | `Types` |
+//! | `finding_info.types`, each followed by the ASFF types Security Hub CSPM gives it ([`asff_types`]: GuardDuty's and Macie's own types); class 2002 adds `Software and Configuration Checks/Vulnerabilities/CVE` | `Types` |
 //! | `vulnerabilities[].cve.uid` | `ProductFields["ocsf/vulnerabilities"]` |
 //! | `resources[]`: `type` ([`asff_resource_type`]), the ARN of `uid_alt`/`uid` (else `uid`, `uid_alt`, `name`), `region`, `cloud_partition`, `tags` | `Resources[]` |
 //! | `finding_info.title` / `.desc` | `Title` / `Description` |
 //! | `finding_info.created_time_dt` (else `created_time`, epoch ms) | `CreatedAt` |
 //! | `finding_info.modified_time_dt` (else `modified_time`, `time_dt`, `time`, created) | `UpdatedAt` |
 
+pub mod asff_types;
 mod resource_types;
 mod schema;
 
@@ -138,7 +139,7 @@ fn to_finding(doc: &Doc, id: String, identity: OcsfIdentity) -> Finding {
             .as_ref()
             .and_then(|c| non_empty(&c.region))
             .or_else(|| first.and_then(|r| non_empty(&r.region))),
-        types: types(doc),
+        types: types(doc, product),
         severity: Some(SeverityField {
             label: Some(severity(doc.severity_id, doc.severity.as_deref()).to_string()),
             normalized: None,
@@ -180,19 +181,38 @@ fn generator(control: Option<&str>, info: Option<&FindingInfo>) -> Option<String
     non_empty(&analytic.uid).or_else(|| non_empty(&analytic.name))
 }
 
-fn types(doc: &Doc) -> Vec<String> {
-    let mut types: Vec<String> = doc
+fn types(doc: &Doc, product: Option<&schema::Product>) -> Vec<String> {
+    let given: Vec<String> = doc
         .finding_info
         .iter()
         .flat_map(|i| i.types.iter())
         .filter(|t| !t.trim().is_empty())
         .cloned()
         .collect();
+    let mut types = asff_types::with_asff(&aws_product(product), given);
     let cve = "Software and Configuration Checks/Vulnerabilities/CVE";
     if doc.class_uid == Some(2002) && !types.iter().any(|t| t == cve) {
         types.push(cve.to_string());
     }
     types
+}
+
+/// The short name of an AWS product (`guardduty`): the product part of a `productv2/aws/<product>`
+/// ARN, else the product's name in lower case without spaces or an "Amazon"/"AWS" prefix.
+fn aws_product(product: Option<&schema::Product>) -> String {
+    let Some(p) = product else {
+        return String::new();
+    };
+    if let Some((_, tail)) = p.uid.as_deref().and_then(|u| u.split_once(":productv2/")) {
+        if let Some(("aws", short)) = tail.split_once('/') {
+            return short.to_string();
+        }
+    }
+    let name = p.name.as_deref().unwrap_or("").to_ascii_lowercase();
+    let name = name
+        .trim_start_matches("amazon ")
+        .trim_start_matches("aws ");
+    name.replace(' ', "")
 }
 
 /// The `severity` texts (case aside) read as each label when `severity_id` does not name one (0

@@ -1,8 +1,11 @@
-"""ASFF → OCSF: the OCSF twin Security Hub (V2) shows of a CSPM finding, and OCSF field helpers."""
+"""ASFF → OCSF: the OCSF twin Security Hub (V2) shows of a CSPM finding, and OCSF field helpers. The twin
+of a GuardDuty finding has GuardDuty's own types and an EC2 instance's id in `uid` (its ARN in `uid_alt`),
+as today's Security Hub shows them, not the ASFF copy's forms."""
 
 import re
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 SEVERITY = {"INFORMATIONAL": (1, "Informational"), "LOW": (2, "Low"), "MEDIUM": (3, "Medium"),
             "HIGH": (4, "High"), "CRITICAL": (5, "Critical")}
@@ -66,6 +69,70 @@ def product(f, region):
             "vendor_name": f.get("CompanyName") or m.group(2)}
 
 
+# GuardDuty finding types and the ASFF Types Security Hub CSPM gives them: the GuardDuty User Guide's
+# table, the file secauto reads (handlers/core/src/ocsf/guardduty_types.tsv), so the twin's type and
+# secauto's reading of it come from one table. Without the file only the rule below applies.
+_GUARDDUTY_TYPES = Path(__file__).resolve().parents[2] / "handlers/core/src/ocsf/guardduty_types.tsv"
+
+
+def _guardduty_table(path=_GUARDDUTY_TYPES):
+    """ASFF type → GuardDuty type, from the table's lines `<GuardDuty type>\t<ASFF type>[\t<ASFF type>]`."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        if line.strip() and not line.startswith("#"):
+            gd, *forms = [c.strip() for c in line.split("\t")]
+            for form in forms:
+                out.setdefault(form, gd)
+    return out
+
+
+_GUARDDUTY = _guardduty_table()
+
+
+def guardduty_type(asff_type):
+    """GuardDuty's own type (ThreatPurpose:ResourceTypeAffected/ThreatFamilyName…) of an ASFF type: the
+    documented pair's, else the ASFF type's last part with its first '-' after the ':' read back as '/'
+    (`TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce` → `UnauthorizedAccess:EC2/SSHBruteForce`);
+    a type of neither shape (already GuardDuty's, or a bare namespace) is kept."""
+    if asff_type in _GUARDDUTY:
+        return _GUARDDUTY[asff_type]
+    last = asff_type.rsplit("/", 1)[-1]
+    purpose, sep, rest = last.partition(":")
+    if not sep or not purpose or "-" not in rest or "/" not in asff_type:
+        return asff_type
+    return f"{purpose}:{rest.replace('-', '/', 1)}"
+
+
+def _types(f, provider):
+    """finding_info.types: the provider's ASFF types; for GuardDuty in GuardDuty's own form, as today's
+    Security Hub shows GuardDuty findings (a finding with two ASFF forms of one type gives one)."""
+    types = provider.get("Types") or f.get("Types", [])
+    if not (f.get("ProductArn") or "").endswith("/guardduty"):
+        return types
+    return list(dict.fromkeys(guardduty_type(t) for t in types))
+
+
+def _resource(r, region, account):
+    """One OCSF resource. An EC2 instance is named as AWS documents OCSF resources: `uid` the instance id,
+    `uid_alt` its ARN; any other resource keeps its ASFF Id in `uid`."""
+    rid = r.get("Id")
+    ids = {"uid": rid}
+    if r.get("Type") == "AwsEc2Instance" and str(rid).startswith("arn:") and "/" in rid:
+        ids = {"uid": rid.rsplit("/", 1)[-1], "uid_alt": rid}
+    return {
+        "type": RESOURCE_TYPES.get(r.get("Type"), r.get("Type")),
+        **ids,
+        "region": r.get("Region", region),
+        "cloud_partition": r.get("Partition", "aws"),
+        "owner": {"account": {"uid": account}},
+        **({"tags": [{"name": k, "value": v} for k, v in r["Tags"].items()]} if r.get("Tags") else {}),
+    }
+
+
 def _ms(iso):
     try:
         return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
@@ -115,24 +182,14 @@ def from_asff(f, region):
             "uid": f["Id"],
             "title": f.get("Title"),
             "desc": f.get("Description"),
-            "types": provider.get("Types") or f.get("Types", []),
+            "types": _types(f, provider),
             "created_time_dt": f.get("CreatedAt"),
             "modified_time_dt": f.get("UpdatedAt"),
             "first_seen_time_dt": f.get("FirstObservedAt"),
             "last_seen_time_dt": f.get("LastObservedAt"),
         },
         "cloud": {"provider": "AWS", "region": f.get("Region", region), "account": {"uid": account}},
-        "resources": [
-            {
-                "type": RESOURCE_TYPES.get(r.get("Type"), r.get("Type")),
-                "uid": r.get("Id"),
-                "region": r.get("Region", region),
-                "cloud_partition": r.get("Partition", "aws"),
-                "owner": {"account": {"uid": account}},
-                **({"tags": [{"name": k, "value": v} for k, v in r["Tags"].items()]} if r.get("Tags") else {}),
-            }
-            for r in f.get("Resources", [])
-        ],
+        "resources": [_resource(r, region, account) for r in f.get("Resources", [])],
         "unmapped": {"GeneratorId": f.get("GeneratorId"), "ProductArn": f.get("ProductArn")},
     }
     if is_control:
@@ -152,4 +209,10 @@ def from_asff(f, region):
 
 
 def resource_arns(finding):
-    return [r.get("uid") for r in finding.get("resources", []) if str(r.get("uid", "")).startswith("arn:")]
+    """The resources' ARNs, from `uid` or `uid_alt`, whichever holds one."""
+    out = []
+    for r in finding.get("resources", []):
+        arn = next((v for v in (r.get("uid"), r.get("uid_alt")) if str(v or "").startswith("arn:")), None)
+        if arn:
+            out.append(arn)
+    return out

@@ -239,6 +239,36 @@ class Twins(Base):
         self.assertEqual(self.twin()["metadata"]["product"]["uid"],
                          f"arn:aws:securityhub:{REGION}::productv2/aws/securityhub")
 
+    def test_guardduty_twin_has_guardduty_types_and_the_instance_id_in_uid(self):
+        """The twin of a GuardDuty finding as today's Security Hub shows it: finding_info.types in
+        GuardDuty's own form (ThreatPurpose:ResourceTypeAffected/ThreatFamilyName, the pair the GuardDuty
+        User Guide documents for the ASFF type, or the ASFF type's last part read back), and an EC2
+        instance's id in resources.uid with its ARN in uid_alt; the V2 event still names the ARN."""
+        instance = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0abcd1234ef567890"
+        cases = [
+            (["TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce"], ["UnauthorizedAccess:EC2/SSHBruteForce"]),
+            (["TTPs/Discovery/IAMUser-AnomalousBehavior"], ["Discovery:IAMUser/AnomalousBehavior"]),
+            (["TTPs/Discovery/Recon:IAMUser-UserPermissions", "Unusual Behaviors/User/Recon:IAMUser-UserPermissions"],
+             ["Recon:IAMUser/UserPermissions"]),
+            (["TTPs/Command and Control/Backdoor:EC2-NewFamily.X!DNS"], ["Backdoor:EC2/NewFamily.X!DNS"]),
+        ]
+        for n, (asff_types, gd_types) in enumerate(cases):
+            gid = f"arn:aws:guardduty:{REGION}:{ACCOUNT}:detector/d/finding/{n}"
+            f = asff(gid, ProductArn=f"arn:aws:securityhub:{REGION}::product/aws/guardduty", Types=asff_types,
+                     Resources=[{"Type": "AwsEc2Instance", "Id": instance}, {"Type": "AwsS3Bucket", "Id": "arn:aws:s3:::b"}])
+            del f["Compliance"]
+            self.sh.batch_import_findings(Findings=[f])
+            t = self.twin(gid)
+            self.assertEqual((t["class_uid"], t["finding_info"]["types"]), (2004, gd_types))
+            self.assertEqual([(r["type"], r["uid"], r.get("uid_alt")) for r in t["resources"]],
+                             [("AWS::EC2::Instance", "i-0abcd1234ef567890", instance),
+                              ("AWS::S3::Bucket", "arn:aws:s3:::b", None)])
+            (event,) = [e for e in self.v2_events() if e["detail"]["findings"][0]["finding_info"]["uid"] == gid]
+            self.assertEqual(event["resources"], [instance, "arn:aws:s3:::b"])
+        # Another product's types are kept as given.
+        self.sh.batch_import_findings(Findings=[asff(self.ARN, Types=["TTPs/Initial Access/X:EC2-Y"])])
+        self.assertEqual(self.twin()["finding_info"]["types"], ["TTPs/Initial Access/X:EC2-Y"])
+
 
 class RulesV2(Base):
     RULE = dict(RuleName="close-low", Description="Resolve low findings", RuleOrder=1.0,

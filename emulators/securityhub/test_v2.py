@@ -270,6 +270,20 @@ class Twins(Base):
         self.assertEqual(self.twin()["finding_info"]["types"], ["TTPs/Initial Access/X:EC2-Y"])
 
 
+class GuardDutyTypes(unittest.TestCase):
+    def test_every_documented_asff_form_reads_back_to_its_guardduty_type(self):
+        """The twin's GuardDuty type is the one secauto's table (read by the Rust core too) pairs with
+        the ASFF type: each documented ASFF form names one GuardDuty type."""
+        from ocsf import _GUARDDUTY_TYPES, guardduty_type
+
+        rows = [line.split("\t") for line in _GUARDDUTY_TYPES.read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+        self.assertGreater(len(rows), 200)
+        for gd, *forms in rows:
+            for form in forms:
+                self.assertEqual(guardduty_type(form), gd, form)
+
+
 class RulesV2(Base):
     RULE = dict(RuleName="close-low", Description="Resolve low findings", RuleOrder=1.0,
                 Criteria={"OcsfFindingCriteria": {"CompositeFilters": [{"NumberFilters": [

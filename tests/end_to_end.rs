@@ -374,11 +374,11 @@ fn an_imported_finding_reaches_the_team_in_both_formats() {
         let first = w.notifications(&asff_group, 1, Duration::from_secs(60));
         assert!(!first.is_empty(), "nothing for {id}: {}", w.emu.logs());
         asff_times.push(started.elapsed());
-        // The finding's message for the ASFF finding and for its OCSF twin, and remediation's: one
-        // for each, or only one when the twin was resolved with its ASFF finding before its own
-        // remediation read it (a resolved finding is never acted on, and nothing is said).
+        // The finding's message for the ASFF finding and for its OCSF twin, and remediation's for
+        // each: one copy remediates, the other (run after it: one run per resource at a time)
+        // finds the group closed and says "already done".
         let mut notes = first;
-        let more = w.notifications(&asff_group, 3 - notes.len().min(3), Duration::from_secs(60));
+        let more = w.notifications(&asff_group, 4 - notes.len().min(4), Duration::from_secs(60));
         notes.extend(more);
         notes.extend(w.notifications(&asff_group, 1, Duration::from_secs(2)));
         let kinds: Vec<&str> = notes.iter().map(kind).collect();
@@ -389,12 +389,19 @@ fn an_imported_finding_reaches_the_team_in_both_formats() {
         );
         assert!(kinds.contains(&"remediation"), "{kinds:?}");
         let subjects: Vec<&str> = notes.iter().filter_map(|n| n["Subject"].as_str()).collect();
-        if n == 0 {
-            assert!(
-                subjects.iter().any(|s| s.contains("remediation done")),
-                "{subjects:?}"
-            );
-        }
+        let count = |what: &str| subjects.iter().filter(|s| s.contains(what)).count();
+        // The first run closes the group; later runs find it closed in both formats.
+        let done = if n == 0 { 1 } else { 0 };
+        assert_eq!(
+            count("remediation done"),
+            done,
+            "acted on once: {subjects:?}"
+        );
+        assert_eq!(
+            count("remediation already done"),
+            2 - done,
+            "the other copies find it done: {subjects:?}"
+        );
         assert!(
             notes
                 .iter()

@@ -266,8 +266,37 @@ fn hop<'a>(doc: &'a Value, name: &str) -> &'a Value {
 fn verify_proves_every_hop_and_leaves_nothing_behind() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let w = World::new();
+    // An earlier run's test finding whose OCSF twin today's Security Hub made after that run's
+    // clean-up (In Progress: its triage ran): this run resolves it.
+    let mut twin: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/ocsf/cspm-ec2.19-fail-new.event.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut twin = twin["detail"]["findings"][0].take();
+    twin["metadata"]["uid"] = json!("earlier-run-twin");
+    twin["finding_info"]["uid"] = json!(format!("secauto-verify-{STACK}-1000-1"));
+    twin["status_id"] = json!(2);
+    twin["status"] = json!("In Progress");
+    let out = w.securityhub(
+        "POST",
+        "/_emulator/ocsf/import",
+        &json!({"Findings": [twin]}),
+    );
+    assert_eq!(out["FailedCount"], 0, "{out}");
     let (code, doc) = w.verify(&[]);
     assert_eq!(code, 0, "{doc:#}\n{}", w.emu.logs());
+    assert!(
+        detail(&doc, "clean-up").contains("earlier runs'"),
+        "{doc:#}"
+    );
+    let filters = json!({"Filters": {"CompositeFilters": [{"StringFilters": [
+        {"FieldName": "metadata.uid", "Filter": {"Value": "earlier-run-twin", "Comparison": "EQUALS"}}]}]}});
+    let earlier = w.securityhub("POST", "/findingsv2", &filters);
+    assert_eq!(earlier["Findings"][0]["status_id"], 4, "{earlier}");
     assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["ok"], true);
     let names: Vec<&str> = doc["hops"]
@@ -339,6 +368,58 @@ impl World {
         });
     }
 
+    /// Point `function`'s topic at one that does not exist, behind secauto's back: it runs, and
+    /// fails publishing.
+    fn break_topic_of(&self, function: &str) {
+        self.rt.block_on(async {
+            let l = &self.clients.lambda;
+            let conf = l
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .unwrap();
+            let mut vars = conf
+                .environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default();
+            vars.insert(
+                "SNS_TOPIC_ARN".into(),
+                format!("arn:aws:sns:{REGION}:{ACCOUNT}:nowhere"),
+            );
+            let env = aws_sdk_lambda::types::Environment::builder()
+                .set_variables(Some(vars))
+                .build();
+            l.update_function_configuration()
+                .function_name(function)
+                .environment(env)
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
+    /// Enable or disable the stack's key behind secauto's back.
+    fn key_enabled(&self, on: bool) {
+        self.rt.block_on(async {
+            let k = &self.clients.kms;
+            // EnableKey and DisableKey take the key's id or ARN, not an alias.
+            let key = k
+                .describe_key()
+                .key_id(format!("alias/{STACK}"))
+                .send()
+                .await
+                .unwrap();
+            let id = key.key_metadata().unwrap().key_id().to_string();
+            if on {
+                k.enable_key().key_id(&id).send().await.unwrap();
+            } else {
+                k.disable_key().key_id(&id).send().await.unwrap();
+            }
+        });
+    }
+
     /// Remove the statement of `function`'s resource policy that lets `rule` invoke it.
     fn remove_permission(&self, function: &str, rule: &str) {
         self.rt.block_on(async {
@@ -389,6 +470,8 @@ fn verify_names_the_broken_hop_and_leaves_nothing_behind() {
     let w = World::new();
     let rule = format!("{STACK}-findings");
     w.disable(&rule, false);
+    // The stack's key disabled behind secauto's back too: what differs from the config is named.
+    w.key_enabled(false);
     let (code, doc) = w.verify(&["--timeout", "8"]);
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(doc["ok"], false);
@@ -397,12 +480,18 @@ fn verify_names_the_broken_hop_and_leaves_nothing_behind() {
     let why = detail(&doc, "triage");
     assert!(why.contains(&format!("rule {rule} is DISABLED")), "{why}");
     assert!(
+        why.contains("kms_key.main: key_state is Disabled")
+            && why.contains("`secauto plan` shows how"),
+        "{why}"
+    );
+    assert!(
         detail(&doc, "notification").contains("not reached"),
         "{doc:#}"
     );
     assert_eq!(hop(&doc, "clean-up")["ok"], true, "{doc:#}");
     assert_eq!(w.leftovers(), Vec::<String>::new());
     w.disable(&rule, true);
+    w.key_enabled(true);
 
     let function = format!("{STACK}-remediation");
     w.remove_permission(&function, &format!("{STACK}-remediation"));
@@ -422,6 +511,10 @@ fn verify_names_the_broken_hop_and_leaves_nothing_behind() {
         why.contains(&format!("dead-letter queue {STACK}-dlq holds the event")),
         "{why}"
     );
+    assert!(
+        why.contains("lambda_permission.remediation_") && why.contains("is missing"),
+        "the permission removed behind secauto's back is named: {why}"
+    );
     assert_eq!(w.leftovers(), Vec::<String>::new());
     w.ok(&["deploy", "--no-progress"]);
     let (code, doc) = w.verify(&[]);
@@ -435,6 +528,35 @@ fn verify_names_the_broken_hop_and_leaves_nothing_behind() {
     let why = detail(&doc, "notification");
     assert!(
         why.contains(&format!("function {function} is missing")),
+        "{why}"
+    );
+    assert_eq!(w.leftovers(), Vec::<String>::new());
+}
+
+/// A function that runs and fails on the test finding is named from its on-failure destination:
+/// Lambda hands the failed event to the error handler, whose message carries the test finding's
+/// `finding_id`, so it reaches verify's queue; the hop says what failed, and what differs from the
+/// config.
+#[test]
+fn a_function_that_runs_and_fails_is_named_from_its_on_failure_destination() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new();
+    let function = format!("{STACK}-notification");
+    w.break_topic_of(&function);
+    let (code, doc) = w.verify(&["--timeout", "20"]);
+    assert_eq!(code, 1, "{doc:#}");
+    for name in ["import", "triage", "remediation"] {
+        assert_eq!(hop(&doc, name)["ok"], true, "{doc:#}");
+    }
+    let why = detail(&doc, "notification");
+    assert!(
+        why.contains(&format!(
+            "function {function} ran and failed on the test finding"
+        )) && why.contains(&format!("secauto failure in {function}")),
+        "{why}"
+    );
+    assert!(
+        why.contains("lambda_function.notification: environment changed"),
         "{why}"
     );
     assert_eq!(w.leftovers(), Vec::<String>::new());
@@ -761,21 +883,39 @@ fn mocked_verify_calls_only_what_the_readme_lists() {
             (format!("AWS_ENDPOINT_URL_{variable}"), actions, proxy)
         })
         .collect();
-    let run = |timeout: &str| {
-        let mut cmd = w.command(&["verify", "--no-progress", "--timeout", timeout]);
+    let run = |args: &[&str]| {
+        let mut cmd = w.command(args);
         for (variable, _, proxy) in &recorders {
             cmd.env(variable, &proxy.url);
         }
         cmd.output().unwrap().status.code()
     };
-    assert_eq!(run("120"), Some(0));
-    w.disable(&format!("{STACK}-findings"), false);
-    assert_eq!(run("5"), Some(1));
-    let called: std::collections::BTreeSet<String> = recorders
-        .iter()
-        .flat_map(|(_, a, _)| a.seen.lock().unwrap().clone())
-        .collect();
+    let seen = || -> std::collections::BTreeSet<String> {
+        recorders
+            .iter()
+            .flat_map(|(_, a, _)| std::mem::take(&mut *a.seen.lock().unwrap()))
+            .collect()
+    };
+    // What `secauto plan` reads: a failed hop's comparison of the stack with its config.
+    assert_eq!(run(&["plan", "--no-progress"]), Some(0));
+    let plan_reads = seen();
+    assert_eq!(
+        run(&["verify", "--no-progress", "--timeout", "120"]),
+        Some(0)
+    );
+    let working = seen();
     let listed = readme_permissions();
+    let beyond: Vec<&String> = working.difference(&listed).collect();
+    assert!(
+        beyond.is_empty(),
+        "a working path calls only the README's list (no comparison with the config): {beyond:?}"
+    );
+    w.disable(&format!("{STACK}-findings"), false);
+    assert_eq!(run(&["verify", "--no-progress", "--timeout", "5"]), Some(1));
+    let mut called = seen();
+    called.extend(working);
+    let mut listed = listed;
+    listed.extend(plan_reads);
     let missing: Vec<&String> = called.difference(&listed).collect();
     assert!(
         missing.is_empty(),
@@ -875,6 +1015,9 @@ fn the_example_workflows_verify_after_deploy() {
             line.contains("--output markdown >> \"$GITHUB_STEP_SUMMARY\""),
             "{line}"
         );
+        // Room for Lambda's asynchronous retries (1 then 2 minutes) before a failing function's
+        // on-failure destination speaks.
+        assert!(line.contains("--timeout 300"), "{line}");
     }
 }
 
@@ -955,38 +1098,63 @@ fn a_forged_verify_event_about_a_real_finding_is_refused() {
         "Resources": [{"Type": "AwsEc2SecurityGroup", "Id": "sg-0123456789abcdef0"}]});
     let out = w.securityhub("POST", "/findings/import", &json!({"Findings": [real]}));
     assert_eq!(out["FailedCount"], 0, "{out}");
+    // A verify run over, its test finding archived and resolved.
+    let (code, doc) = w.verify(&[]);
+    assert_eq!(code, 0, "{doc:#}");
+    let test_finding = doc["finding"].as_str().unwrap().to_string();
     let inbox = w.rt.block_on(subscribe(&w.clients));
-    let detail = json!({"stack": STACK, "action": "notify-only", "rule": "secauto-verify",
-        "mode": "notify-only", "verify": true, "finding": {"id": "real-finding-1",
-        "product_arn": product, "product": "Default", "title": "a real finding", "description": "d",
+    let event = |id: &str| {
+        json!({"stack": STACK, "action": "notify-only", "rule": "secauto-verify",
+        "mode": "notify-only", "verify": true, "finding": {"id": id,
+        "product_arn": product, "product": "Default", "title": "a finding", "description": "d",
         "severity": "LOW", "account": ACCOUNT, "region": REGION, "types": [], "updated_at": null,
-        "resources": [{"Type": "AwsEc2SecurityGroup", "Id": "sg-0123456789abcdef0"}]}});
-    w.rt.block_on(async {
-        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-            .event_bus_name(format!("{STACK}-events"))
-            .source(format!("secauto.{STACK}"))
-            .detail_type("Security Response Required")
-            .detail(detail.to_string())
-            .build();
-        let out = w
-            .clients
-            .events
-            .put_events()
-            .entries(entry)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(out.failed_entry_count(), 0, "{out:?}");
-    });
+        "resources": [{"Type": "AwsEc2SecurityGroup", "Id": "sg-0123456789abcdef0"}]}})
+    };
+    // A late event about the closed test finding (Lambda's retry, a twin's late path), then the
+    // forged one about a real finding.
+    for detail in [event(&test_finding), event("real-finding-1")] {
+        w.rt.block_on(async {
+            let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .event_bus_name(format!("{STACK}-events"))
+                .source(format!("secauto.{STACK}"))
+                .detail_type("Security Response Required")
+                .detail(detail.to_string())
+                .build();
+            let out = w
+                .clients
+                .events
+                .put_events()
+                .entries(entry)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(out.failed_entry_count(), 0, "{out:?}");
+        });
+    }
+    let refused_real = |got: &[(String, String)]| {
+        got.iter()
+            .any(|(kind, id)| kind == "refused" && id == "real-finding-1")
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut kinds = Vec::new();
-    while !kinds.contains(&"refused".to_string()) && Instant::now() < deadline {
-        kinds.extend(w.rt.block_on(receive(&w.clients, &inbox)));
+    let mut got = Vec::new();
+    while !refused_real(&got) && Instant::now() < deadline {
+        got.extend(w.rt.block_on(receive(&w.clients, &inbox)));
+    }
+    assert!(refused_real(&got), "{got:?}\n{}", w.emu.logs());
+    // The late event is inert: remediation raises no refusal about the closed test finding (the
+    // notification function still announces the event, as a test).
+    for _ in 0..3 {
+        got.extend(w.rt.block_on(receive(&w.clients, &inbox)));
     }
     assert!(
-        kinds.contains(&"refused".to_string()),
-        "{kinds:?}\n{}",
-        w.emu.logs()
+        got.iter()
+            .any(|(kind, id)| kind == "finding" && *id == test_finding),
+        "the late event was delivered: {got:?}"
+    );
+    assert!(
+        !got.iter()
+            .any(|(kind, id)| kind == "refused" && *id == test_finding),
+        "a closed test finding's late event raises no refusal: {got:?}"
     );
     let filters = json!({"Filters": {"Id": [{"Value": "real-finding-1", "Comparison": "EQUALS"}]}});
     let f = &w.securityhub("POST", "/findings", &filters)["Findings"][0];
@@ -1020,8 +1188,8 @@ async fn subscribe(c: &Clients) -> String {
     url
 }
 
-/// The `message_type` of each message on `queue` (waiting a second).
-async fn receive(c: &Clients, queue: &str) -> Vec<String> {
+/// The `message_type` and `finding_id` of each message on `queue` (waiting a second).
+async fn receive(c: &Clients, queue: &str) -> Vec<(String, String)> {
     let out = c
         .sqs
         .receive_message()
@@ -1035,10 +1203,13 @@ async fn receive(c: &Clients, queue: &str) -> Vec<String> {
         .iter()
         .map(|m| {
             let v: Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
-            v["MessageAttributes"]["message_type"]["Value"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
+            let attr = |k: &str| {
+                v["MessageAttributes"][k]["Value"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (attr("message_type"), attr("finding_id"))
         })
         .collect()
 }

@@ -71,9 +71,11 @@ class FindingsV2(Base):
         one = {"FieldName": "metadata.uid", "Filter": {"Value": "u", "Comparison": "EQUALS"}}
         self.sh.get_findings_v2(Filters={"CompositeFilters": [{"StringFilters": [one] * 20}] * 10})
         number = {"FieldName": "severity_id", "Filter": {"Eq": 1}}
+        nested = {"CompositeFilters": [{"NestedCompositeFilters": [{"StringFilters": [one] * 21}]}]}
         for filters in ({"CompositeFilters": [{"StringFilters": [one]}] * 11},
                         {"CompositeFilters": [{"StringFilters": [one] * 21}]},
-                        {"CompositeFilters": [{"NumberFilters": [number] * 21}]}):
+                        {"CompositeFilters": [{"NumberFilters": [number] * 21}]},
+                        nested):
             with self.subTest(filters=str(filters)[:60]):
                 self.assertError("ValidationException", 400, self.sh.get_findings_v2, Filters=filters)
 

@@ -47,12 +47,25 @@ def DescribeSecurityHubV2(s, p):
 _FILTER_KINDS = ("StringFilters", "DateFilters", "BooleanFilters", "NumberFilters", "MapFilters", "IpFilters")
 
 
+def _too_many(composite):
+    """Over the documented limits, at any depth: a nested composite filter is a composite filter
+    too, held to the same counts."""
+    if len(composite) > 10:
+        return True
+    for c in composite:
+        if any(len(c.get(k) or []) > 20 for k in _FILTER_KINDS):
+            return True
+        if _too_many(c.get("NestedCompositeFilters") or []):
+            return True
+    return False
+
+
 def GetFindingsV2(s, p):
     _require_v2(s)
     # "You can filter up to 10 composite filters. For each filter type inside of a composite filter,
     # you can provide up to 20 filters" (API_GetFindingsV2.html)
     composite = (p.get("Filters") or {}).get("CompositeFilters") or []
-    if len(composite) > 10 or any(len(c.get(k) or []) > 20 for c in composite for k in _FILTER_KINDS):
+    if _too_many(composite):
         raise _invalid("Filters take up to 10 composite filters and up to 20 filters of each type in each")
     items = [f for f in s.ocsf.values() if filters.ocsf_match(f, p.get("Filters"))]
     for c in reversed(p.get("SortCriteria") or []):

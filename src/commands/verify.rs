@@ -54,7 +54,15 @@ async fn one(
                 .map_or_else(|| "HIGH".into(), |s| s.to_string()),
             hubs: crate::engine::hub::hubs(&s.ctx, stack).await,
         };
-        verify::run(&s.ctx.clients, &n, &opts).await
+        let mut v = verify::run(&s.ctx.clients, &n, &opts).await;
+        if !v.ok() && !v.interrupted {
+            let found = async {
+                let state = s.load_state().await?;
+                verify::drift::differences(&s.ctx, stack, &state).await
+            };
+            verify::drift::explain(&mut v, found.await);
+        }
+        v
     };
     Ok(Report {
         code: if v.interrupted {

@@ -48,6 +48,13 @@ pub async fn destroy(
     };
     let (mut outcome, state) = apply(ctx, &empty, &delete_plan, state, store, progress).await;
     outcome.errors.extend(early_errors);
+    if !ctx.member {
+        if let Err(e) = remove_claims(ctx).await {
+            outcome
+                .errors
+                .push(format!("could not remove remediation's claims: {e:#}"));
+        }
+    }
     for p in plan.conflicts() {
         outcome.resources.push(ResourceResult {
             address: p.address.clone(),
@@ -58,6 +65,36 @@ pub async fn destroy(
         });
     }
     (outcome, state)
+}
+
+/// The claims a remediation killed mid-run left (`/{stack}/remediation-claims/…`, SSM parameters
+/// in the stack's own account and region: handlers/lambda/src/claim.rs) go with the stack.
+async fn remove_claims(ctx: &Ctx) -> anyhow::Result<()> {
+    let path = secauto_core::names::claims_path(&ctx.stack);
+    let ssm = &ctx.clients.ssm;
+    let mut pages = ssm
+        .get_parameters_by_path()
+        .path(&path)
+        .into_paginator()
+        .send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| crate::error::aws("ssm:GetParametersByPath", e))?;
+        names.extend(
+            page.parameters()
+                .iter()
+                .filter_map(|p| p.name().map(String::from)),
+        );
+    }
+    // DeleteParameters takes at most 10 names a call.
+    for chunk in names.chunks(10) {
+        ssm.delete_parameters()
+            .set_names(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| crate::error::aws("ssm:DeleteParameters", e))?;
+    }
+    Ok(())
 }
 
 /// The keys a stopped run never named, and — when the stack's alias names someone else's key —

@@ -354,6 +354,12 @@ fn function_policy(s: &Shared, key: &str) -> Value {
                        "Resource": hub}),
             ]);
             statements.extend(remediation_statements(n, true));
+            // One run at a time per resource: claims are parameters made only if absent, in the
+            // stack's own account and region (handlers/lambda/src/claim.rs).
+            let claims = secauto_core::names::claims_path(&n.stack);
+            statements.push(json!({"Sid": "ClaimResources", "Effect": "Allow",
+                "Action": ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"],
+                "Resource": n.arn("ssm", &format!("parameter{claims}*"))}));
             if let super::Part::Administrator(fleet) = s.part {
                 statements.push(json!({"Sid": "ActInMembers", "Effect": "Allow", "Action": "sts:AssumeRole",
                     "Resource": format!("arn:{p}:iam::*:role/{}", secauto_core::fleet::member_role_name(&n.stack, "*")),

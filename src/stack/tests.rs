@@ -546,3 +546,35 @@ fn the_ocsf_rule_delivers_exactly_what_triage_acts_on() {
     }
     assert!(delivered >= 40, "{delivered}");
 }
+
+/// Remediation's claims (one run at a time per resource) are SSM parameters under the stack's own
+/// path: the function may put, read and delete those and no other parameter.
+#[test]
+fn remediation_may_claim_only_under_its_stacks_path() {
+    let s = build(&config(), "123456789012", "us-east-1", Code::NotNeeded).unwrap();
+    let Spec::IamPolicy(p) = &s.get("iam_policy.remediation").unwrap().spec else {
+        panic!()
+    };
+    let statements = p.document["Statement"].as_array().unwrap();
+    let claims: Vec<&Value> = statements
+        .iter()
+        .filter(|st| st.to_string().contains("ssm:PutParameter"))
+        .collect();
+    assert_eq!(claims.len(), 1, "{claims:?}");
+    assert_eq!(
+        claims[0]["Action"],
+        json!([
+            "ssm:PutParameter",
+            "ssm:GetParameter",
+            "ssm:DeleteParameter"
+        ])
+    );
+    let path = secauto_core::names::claims_path(&s.name);
+    assert_eq!(
+        claims[0]["Resource"],
+        json!(format!(
+            "arn:aws:ssm:us-east-1:123456789012:parameter{path}*"
+        ))
+    );
+    assert!(path.starts_with('/') && path.ends_with("/remediation-claims/"));
+}

@@ -98,7 +98,7 @@ async fn function(c: &Clients, n: &Names, path: &Path<'_>) -> Option<String> {
     }
     let rule = n.rule_arn(path.rule);
     let allows = match c.lambda.get_policy().function_name(&name).send().await {
-        Ok(p) => p.policy().is_some_and(|p| p.contains(&rule)),
+        Ok(p) => p.policy().is_some_and(|p| lets_invoke(p, &rule)),
         // No resource policy at all: nothing may invoke it.
         Err(e) if crate::error::is_not_found(&e) => false,
         Err(e) => {
@@ -108,6 +108,27 @@ async fn function(c: &Clients, n: &Names, path: &Path<'_>) -> Option<String> {
     };
     (!allows).then(|| {
         format!("function {name}'s resource policy does not let rule {rule} invoke it (lambda:InvokeFunction for events.amazonaws.com): run `secauto deploy`")
+    })
+}
+
+/// Whether a function's resource policy has a statement whose condition names exactly `rule`
+/// (`AWS:SourceArn`): a rule whose ARN merely starts the same (`…-findings` and `…-findings-ocsf`)
+/// is not it.
+fn lets_invoke(policy: &str, rule: &str) -> bool {
+    let doc: serde_json::Value = serde_json::from_str(policy).unwrap_or_default();
+    let names = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s == rule,
+        serde_json::Value::Array(a) => a.iter().any(|x| x == rule),
+        _ => false,
+    };
+    doc["Statement"].as_array().is_some_and(|statements| {
+        statements.iter().any(|st| {
+            st["Effect"] == "Allow"
+                && st["Condition"].as_object().is_some_and(|c| {
+                    c.values()
+                        .any(|keys| keys.as_object().is_some_and(|k| k.values().any(names)))
+                })
+        })
     })
 }
 
@@ -214,4 +235,19 @@ async fn alarms(c: &Clients, n: &Names) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lets_invoke;
+
+    #[test]
+    fn a_permission_is_the_rules_exactly_not_one_whose_arn_starts_the_same() {
+        let rule = "arn:aws:events:us-east-1:1:rule/vfy-findings";
+        let ocsf_only = r#"{"Statement":[{"Effect":"Allow","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:events:us-east-1:1:rule/vfy-findings-ocsf"}}}]}"#;
+        assert!(!lets_invoke(ocsf_only, rule));
+        let both = r#"{"Statement":[{"Effect":"Allow","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:events:us-east-1:1:rule/vfy-findings-ocsf"}}},{"Effect":"Allow","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:events:us-east-1:1:rule/vfy-findings"}}}]}"#;
+        assert!(lets_invoke(both, rule));
+        assert!(!lets_invoke("not json", rule));
+    }
 }

@@ -26,7 +26,7 @@ fn poll() -> Duration {
 }
 
 /// When each hop was seen.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Times {
     triage: Option<Instant>,
     /// Triage's own mark (`secauto:triaged-at`) was seen, not only what came after it.
@@ -34,6 +34,11 @@ struct Times {
     remediation: Option<Instant>,
     notification: Option<Instant>,
     remediation_message: Option<Instant>,
+    /// The error handler's messages about the test finding: a function that ran and failed on it
+    /// (Lambda's on-failure destination), by function name, what failed.
+    failures: Vec<(String, String)>,
+    /// The last error reading verify's queue.
+    receive_error: Option<String>,
 }
 
 pub(super) fn ms(from: Instant, to: Instant) -> u64 {
@@ -119,7 +124,7 @@ pub(super) async fn walk(c: &Clients, n: &Names, opts: &Options, made: &Shared) 
         ms(started, imported),
         format!("BatchImportFindings of test finding {}", f.id),
     )];
-    hops.extend(judge(c, n, &f, times, imported).await);
+    hops.extend(judge(c, n, &f, &times, imported).await);
     Verification {
         hops,
         to_notification_ms: times.notification.map(|t| ms(started, t)),
@@ -164,12 +169,21 @@ async fn watch(c: &Clients, f: &TestFinding, inbox: &Inbox, deadline: Instant) -
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now()).as_secs();
-            let notes = inbox.receive(c, &f.id, left.clamp(0, 1) as i32).await;
+            let notes = match inbox.receive(c, &f.id, left.clamp(0, 1) as i32).await {
+                Ok(notes) => notes,
+                Err(e) => {
+                    // Said in the hop, and not asked again at once: a refusal is no reason to spin.
+                    t.receive_error = Some(format!("{e:#}"));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
             let now = Instant::now();
-            for note in notes.unwrap_or_default() {
+            for note in notes {
                 match note.kind.as_str() {
                     "finding" => t.notification = t.notification.or(Some(now)),
                     "remediation" => t.remediation_message = t.remediation_message.or(Some(now)),
+                    "failure" => t.failures.push((note.function, note.subject)),
                     _ => {}
                 }
             }
@@ -180,12 +194,38 @@ async fn watch(c: &Clients, f: &TestFinding, inbox: &Inbox, deadline: Instant) -
     Times {
         notification: b.notification,
         remediation_message: b.remediation_message,
+        failures: b.failures,
+        receive_error: b.receive_error,
         ..a
     }
 }
 
+/// Why `what` was not seen on `path`: what its function's on-failure destination said about the
+/// test finding, then what the diagnosis finds.
+async fn explain(
+    c: &Clients,
+    n: &Names,
+    f: &TestFinding,
+    t: &Times,
+    path: Path<'static>,
+    what: &str,
+) -> String {
+    let name = n.function(path.function);
+    let mut found: Vec<String> = t
+        .failures
+        .iter()
+        .filter(|(function, _)| *function == name)
+        .map(|(_, subject)| format!("function {name} ran and failed on the test finding (its on-failure destination, the error handler, said: {subject}): see log group /aws/lambda/{name}"))
+        .collect();
+    found.extend(diagnose::problems(c, n, &path, &f.id).await);
+    match found.is_empty() {
+        true => format!("{what} not seen in time; no cause found in its rule, function, permission, dead-letter queue or alarms: see log group /aws/lambda/{name}"),
+        false => format!("{what} not seen in time: {}", found.join("; ")),
+    }
+}
+
 /// The hops after the import, each explained when it was not seen.
-async fn judge(c: &Clients, n: &Names, f: &TestFinding, t: Times, imported: Instant) -> Vec<Hop> {
+async fn judge(c: &Clients, n: &Names, f: &TestFinding, t: &Times, imported: Instant) -> Vec<Hop> {
     let triage = Path {
         rule: "findings",
         function: "triage",
@@ -198,14 +238,7 @@ async fn judge(c: &Clients, n: &Names, f: &TestFinding, t: Times, imported: Inst
         rule: "remediation",
         function: "notification",
     };
-    let why = |path: Path<'static>, what: &'static str| async move {
-        let found = diagnose::problems(c, n, &path, &f.id).await;
-        let logs = format!("/aws/lambda/{}", n.function(path.function));
-        match found.is_empty() {
-            true => format!("{what} not seen in time; no cause found in its rule, function, permission, dead-letter queue or alarms: see log group {logs}"),
-            false => format!("{what} not seen in time: {}", found.join("; ")),
-        }
-    };
+    let why = |path: Path<'static>, what: &'static str| explain(c, n, f, t, path, what);
     let mut hops = Vec::new();
     hops.push(match t.triage {
         Some(at) if t.triage_marked => hop(
@@ -271,6 +304,9 @@ async fn judge(c: &Clients, n: &Names, f: &TestFinding, t: Times, imported: Inst
         }
         None => {
             let mut detail = why(notification, "the notification on the topic").await;
+            if let Some(e) = &t.receive_error {
+                detail.push_str(&format!("; verify's queue could not be read: {e}"));
+            }
             if t.remediation.is_some() && t.remediation_message.is_none() {
                 // Remediation publishes once it has marked the finding: neither of the two
                 // functions' messages reached verify's new subscription.

@@ -12,6 +12,10 @@ use crate::aws::Clients;
 pub struct Note {
     /// `message_type`: `finding` (the notification function's), `remediation`, `refused`, …
     pub kind: String,
+    /// The function a `failure` names (the error handler's `function` attribute).
+    pub function: String,
+    /// The message's subject.
+    pub subject: String,
 }
 
 /// The queue and its subscription.
@@ -138,6 +142,8 @@ impl Inbox {
             }
             notes.push(Note {
                 kind: attr("message_type"),
+                function: attr("function"),
+                subject: envelope["Subject"].as_str().unwrap_or_default().to_string(),
             });
         }
         Ok(notes)

@@ -6,6 +6,7 @@
 
 mod configured;
 mod diagnose;
+pub mod drift;
 mod finding;
 mod follow;
 mod inbox;
@@ -66,6 +67,8 @@ pub struct Options {
 /// What verify made so far: what its clean-up removes.
 #[derive(Debug, Clone, Default)]
 struct Made {
+    /// The stack's name: earlier runs' test findings are named by it.
+    stack: String,
     finding: Option<TestFinding>,
     inbox: inbox::Inbox,
     /// The remediation hop was seen: the finding's OCSF twin is on its own way too.
@@ -87,7 +90,10 @@ fn snapshot(made: &Shared) -> Made {
 /// Walk the stack's path and clean up. A first signal stops the walk and still cleans up; a
 /// second abandons the clean-up (the hop says what may be left).
 pub async fn run(c: &Clients, n: &Names, opts: &Options) -> Verification {
-    let made: Shared = Arc::default();
+    let made: Shared = Arc::new(Mutex::new(Made {
+        stack: n.stack.clone(),
+        ..Made::default()
+    }));
     let walk = follow::walk(c, n, opts, &made);
     let mut v = tokio::select! {
         v = walk => v,
@@ -108,9 +114,10 @@ pub async fn run(c: &Clients, n: &Names, opts: &Options) -> Verification {
             format!(
                 "{}subscription and queue removed",
                 match (v.finding.is_some(), twins) {
-                    (false, _) => "",
-                    (true, 0) => "test finding archived, ",
-                    (true, _) => "test finding archived and its OCSF twin resolved, ",
+                    (false, _) => String::new(),
+                    (true, 0) => "test finding archived, ".to_string(),
+                    (true, 1) => "test finding archived and its OCSF twin resolved, ".to_string(),
+                    (true, n) => format!("test finding archived and {n} OCSF twins resolved (this run's and earlier runs'), "),
                 }
             )
         } else {
@@ -131,25 +138,40 @@ async fn clean_up(c: &Clients, made: &Shared) -> (Vec<String>, usize) {
             // resolved: let them finish first (a few seconds at most).
             let until = Instant::now() + Duration::from_secs(5);
             while Instant::now() < until
-                && f.twins(c)
-                    .await
-                    .iter()
-                    .any(|t| !t.2.starts_with("secauto remediation"))
+                && f.twins(c).await.is_ok_and(|twins| {
+                    twins
+                        .iter()
+                        .any(|t| !t.2.starts_with("secauto remediation"))
+                })
             {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
-        let twins: Vec<String> = f
-            .twins(c)
-            .await
-            .into_iter()
-            .filter(|t| t.1 != 4 && t.1 != 5)
-            .map(|t| t.0)
-            .collect();
-        let count = twins.len();
-        match f.resolve_twins(c, twins).await {
-            Ok(()) => resolved = count,
-            Err(e) => left.push(format!("the test finding's OCSF twin ({e:#})")),
+        let open = |twins: Vec<(String, i64, String)>| -> Vec<String> {
+            twins
+                .into_iter()
+                .filter(|t| t.1 != 4 && t.1 != 5)
+                .map(|t| t.0)
+                .collect()
+        };
+        let twins = f.twins(c).await.map(open);
+        let earlier = f.earlier_twins(c, &m.stack).await;
+        for (found, whose) in [
+            (twins, "the test finding's OCSF twin"),
+            (earlier, "earlier runs' OCSF twins"),
+        ] {
+            let uids = match found {
+                Ok(uids) => uids,
+                Err(e) => {
+                    left.push(format!("{whose}: cannot read them ({e:#})"));
+                    continue;
+                }
+            };
+            let count = uids.len();
+            match f.resolve_twins(c, uids).await {
+                Ok(()) => resolved += count,
+                Err(e) => left.push(format!("{whose} ({e:#})")),
+            }
         }
         if let Err(e) = f.archive(c).await {
             left.push(format!("test finding {} ({e:#})", f.id));

@@ -55,20 +55,14 @@ pub fn console_domain(partition: &str) -> &'static str {
     }
 }
 
-/// The partition of a finding: its product ARN's (`arn:aws-cn:…`), else its region's (`cn-…`,
-/// `us-gov-…`), else `aws`.
+/// The partition of a finding: its product ARN's (`arn:aws-cn:…`) when it names one, else its
+/// region's ([`crate::names::partition`], the one table of partitions).
 pub fn partition(product_arn: &str, region: &str) -> &'static str {
-    let named = product_arn
+    product_arn
         .strip_prefix("arn:")
-        .and_then(|rest| rest.split(':').next());
-    match named {
-        Some("aws-cn") => "aws-cn",
-        Some("aws-us-gov") => "aws-us-gov",
-        Some(p) if !p.is_empty() => "aws",
-        _ if region.starts_with("cn-") => "aws-cn",
-        _ if region.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
-    }
+        .and_then(|rest| rest.split(':').next())
+        .and_then(crate::names::known_partition)
+        .unwrap_or_else(|| crate::names::partition(region))
 }
 
 /// A Security Hub CSPM console link that opens this (ASFF) finding, in the partition's console.
@@ -203,6 +197,11 @@ pub fn refused(e: &ResponseEvent, why: &str) -> Message {
     attributes.insert("message_type".into(), "refused".into());
     attributes.insert("action".into(), e.action.as_str().into());
     attributes.insert("severity".into(), "HIGH".into());
+    // Subscribers filtering by finding (verify's queue among them) get its refusals too.
+    attributes.insert(
+        "finding_id".into(),
+        e.finding.id.chars().take(256).collect(),
+    );
     Message {
         subject: subject(&format!("secauto refused to {}: {}", e.action.as_str(), e.finding.id)),
         body: format!(
@@ -313,12 +312,29 @@ pub fn failure(record: &Value, max_payload: usize) -> Message {
     attributes.insert("message_type".into(), "failure".into());
     attributes.insert("function".into(), short.to_string());
     attributes.insert("severity".into(), "HIGH".into());
+    if let Some(id) = failed_finding(&record["requestPayload"]) {
+        // Subscribers filtering by finding (verify's queue among them) get its failures too.
+        attributes.insert("finding_id".into(), id.chars().take(256).collect());
+    }
     Message {
         subject: subject(&format!("secauto failure in {short}: {error_type}")),
         body: format!(
             "The function {function} failed ({condition}, {attempts} attempt(s)).\n\nError: {error_type}: {error_message}\n\nEvent:\n{trimmed}\n"
         ),
         attributes,
+    }
+}
+
+/// The one finding a failed invocation's event was about: a response event's, or the single
+/// finding of a Security Hub event (ASFF `Id`, OCSF `metadata.uid`); none when it held several.
+fn failed_finding(event: &Value) -> Option<&str> {
+    let detail = &event["detail"];
+    if let Some(id) = detail["finding"]["id"].as_str() {
+        return Some(id);
+    }
+    match detail["findings"].as_array().map(Vec::as_slice) {
+        Some([one]) => one["Id"].as_str().or(one["metadata"]["uid"].as_str()),
+        _ => None,
     }
 }
 
@@ -413,6 +429,16 @@ mod tests {
         );
         assert_eq!(partition("", "cn-northwest-1"), "aws-cn");
         assert_eq!(partition("", "eu-west-1"), "aws");
+        // Every partition the one table knows, by product ARN or by region.
+        assert_eq!(
+            partition("arn:aws-iso-e:securityhub:eu-isoe-west-1::product/x", ""),
+            "aws-iso-e"
+        );
+        assert_eq!(partition("", "us-isof-south-1"), "aws-iso-f");
+        assert_eq!(
+            partition("arn:aws:securityhub:cn-north-1::product/x", "cn-north-1"),
+            "aws"
+        );
         assert_eq!(console_domain("aws"), "console.aws.amazon.com");
     }
 
@@ -432,5 +458,26 @@ mod tests {
         assert!(m.subject.contains("in s-triage:"), "{}", m.subject);
         assert!(m.body.contains("Task timed out"));
         assert!(m.body.contains("more bytes"));
+        assert!(!m.attributes.contains_key("finding_id"), "no finding named");
+    }
+
+    #[test]
+    fn a_failure_about_one_finding_names_it_for_subscribers_filtering_by_finding() {
+        let failed = |payload: Value| {
+            let rec = serde_json::json!({
+                "requestContext": {"functionArn": "arn:aws:lambda:us-east-1:1:function:s-triage"},
+                "requestPayload": payload,
+                "responsePayload": {"errorType": "Boom", "errorMessage": "no"}
+            });
+            failure(&rec, 1000).attributes.get("finding_id").cloned()
+        };
+        let asff = serde_json::json!({"detail": {"findings": [{"Id": "arn:f/1"}]}});
+        assert_eq!(failed(asff).as_deref(), Some("arn:f/1"));
+        let ocsf = serde_json::json!({"detail": {"findings": [{"metadata": {"uid": "u-2"}}]}});
+        assert_eq!(failed(ocsf).as_deref(), Some("u-2"));
+        let response = serde_json::json!({"detail": {"finding": {"id": "arn:f/3"}}});
+        assert_eq!(failed(response).as_deref(), Some("arn:f/3"));
+        let two = serde_json::json!({"detail": {"findings": [{"Id": "a"}, {"Id": "b"}]}});
+        assert_eq!(failed(two), None, "several findings: none named");
     }
 }

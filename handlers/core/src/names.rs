@@ -6,19 +6,28 @@
 /// The partition of a region, as in every ARN: `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`,
 /// `aws-iso-b`, `aws-iso-e`, `aws-iso-f` or `aws-eusc` (the European Sovereign Cloud).
 pub fn partition(region: &str) -> &'static str {
-    const PREFIXES: &[(&str, &str)] = &[
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-isob-", "aws-iso-b"),
-        ("us-iso-", "aws-iso"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("us-isof-", "aws-iso-f"),
-        ("eusc-", "aws-eusc"),
-    ];
     PREFIXES
         .iter()
         .find(|(prefix, _)| region.starts_with(prefix))
         .map_or("aws", |(_, p)| p)
+}
+
+/// Each partition but `aws`, by the prefix of its regions' names.
+const PREFIXES: &[(&str, &str)] = &[
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-isof-", "aws-iso-f"),
+    ("eusc-", "aws-eusc"),
+];
+
+/// `name` if it is a partition (as an ARN spells it), else `None`.
+pub fn known_partition(name: &str) -> Option<&'static str> {
+    std::iter::once("aws")
+        .chain(PREFIXES.iter().map(|(_, p)| *p))
+        .find(|p| *p == name)
 }
 
 /// The name of a regional resource of a stack.
@@ -49,6 +58,11 @@ pub fn automation_role_arn(stack: &str, account: &str, region: &str) -> String {
 /// The stack's own event bus: response events travel on it, and only triage may put them.
 pub fn bus(stack: &str) -> String {
     regional(stack, "events")
+}
+
+/// The path of the SSM parameters remediation claims resources with (`/{stack}/remediation-claims/`).
+pub fn claims_path(stack: &str) -> String {
+    format!("/{stack}/remediation-claims/")
 }
 
 /// The isolation document remediation starts.

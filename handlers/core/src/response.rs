@@ -178,4 +178,23 @@ mod tests {
         assert_eq!(back.finding.resources.len(), 1);
         assert_eq!(back.finding.resources[0].short_id(), "i-0abc");
     }
+
+    /// Still too large with only the action's kind of resource (many large instances): the first
+    /// instance is kept, never a resource of another kind.
+    #[test]
+    fn a_trimmed_event_with_many_resources_of_the_actions_kind_keeps_the_first() {
+        let mut event = crowded();
+        for r in &mut event.finding.resources {
+            if r.kind == "AwsEc2SecurityGroup" {
+                r.kind = "AwsEc2Instance".into();
+                r.id = format!("i-{}", r.id);
+            }
+        }
+        let detail = event.detail_json();
+        assert!(detail.len() <= MAX_DETAIL_BYTES, "{}", detail.len());
+        let back: ResponseEvent = serde_json::from_str(&detail).unwrap();
+        assert_eq!(back.finding.resources.len(), 1);
+        assert_eq!(back.finding.resources[0].id, "i-sg-0");
+        assert_eq!(back.finding.resources[0].kind, "AwsEc2Instance");
+    }
 }

@@ -46,6 +46,14 @@ impl Place {
         }
     }
 
+    /// The region remediation acts in.
+    pub fn region<'e>(&'e self, env: &'e Env) -> &'e str {
+        match self {
+            Place::Own => &env.region,
+            Place::Member { region, .. } => region,
+        }
+    }
+
     /// `in account … region … as <role>` for a member; `None` for the stack's own.
     pub fn describe(&self) -> Option<String> {
         match self {

@@ -9,6 +9,7 @@
 //! - error handler: the on-failure destination of the others; publishes what failed.
 
 pub mod accounts;
+pub mod claim;
 pub mod env;
 pub mod error_handler;
 pub mod events;
@@ -20,6 +21,7 @@ pub mod remediation;
 pub mod retry;
 pub mod triage;
 pub mod verify;
+pub mod vouch;
 
 use secauto_core::retry::TooManyRequests;
 

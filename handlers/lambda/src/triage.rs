@@ -60,13 +60,24 @@ pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) 
             continue;
         }
         events.push(response_event(env, t));
-        updates.push(notified(t));
+        // A verify test finding's OCSF twin is not marked: verify follows the ASFF finding, and a
+        // late mark would reopen a twin verify has resolved.
+        if !(t.finding.ocsf.is_some() && secauto_core::verify::is_test(&t.finding)) {
+            updates.push(notified(t));
+        }
         keys.push(key);
     }
-    // Emit first, then mark: a failure between the two re-sends the event on retry (at least once)
-    // instead of losing it behind a NOTIFIED status.
+    // Emit first, then mark. Once the events are sent, a failed mark does not fail the invocation:
+    // Lambda's retry would send every event again (a finding just imported into today's Security
+    // Hub may not take an update yet), and remediation records the outcome on the finding anyway.
     let sent = events::put(&clients.events, &events).await?;
-    let marked = findings::mark(&clients.securityhub, updates).await?;
+    let (marked, mark_error) = match findings::mark(&clients.securityhub, updates).await {
+        Ok(n) => (n, None),
+        Err(e) => {
+            tracing::error!("events sent, but the findings could not be marked: {e:#}");
+            (0, Some(format!("{e:#}")))
+        }
+    };
     for k in keys {
         seen.insert(k);
     }
@@ -75,6 +86,7 @@ pub async fn handle(clients: &Clients, env: &Env, seen: &Seen, payload: &Value) 
         "rejected": rejected.len(),
         "events": sent,
         "marked": marked,
+        "mark_error": mark_error,
         "skipped": skipped,
     }))
 }

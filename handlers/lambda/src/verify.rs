@@ -31,12 +31,15 @@ pub async fn dry_run(clients: &Clients, env: &Env, event: &ResponseEvent) -> Res
             "finding {} is not a secauto verify test finding",
             f.id
         )),
-        Some(l) if l.record_state.as_deref() == Some("ARCHIVED") => {
-            Some(format!("finding {} is ARCHIVED", f.id))
-        }
-        // verify resolves its test finding when done: a late event must not reopen it.
-        Some(l) if l.workflow_status() == "RESOLVED" => {
-            Some(format!("finding {} is already resolved", f.id))
+        // verify archives and resolves its test finding when done: an event arriving after that
+        // (Lambda's retries, a twin's late path) must not reopen it, nor alarm anyone.
+        Some(l)
+            if l.record_state.as_deref() == Some("ARCHIVED")
+                || l.workflow_status() == "RESOLVED" =>
+        {
+            let done = format!("test finding {} is closed: its verify run is over", f.id);
+            tracing::info!("not recording a verify dry run: {done}");
+            return Ok(json!({"action": event.action.as_str(), "ignored": done}));
         }
         Some(_) => None,
     };

@@ -461,13 +461,17 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
         .map(|c| c.iam.to_string())
         .collect();
     // The function's own calls around every action: read and record the finding, publish the
-    // outcome, its dead-letter queue, its key and its on-failure destination.
+    // outcome, its dead-letter queue, its key, its on-failure destination, and the claim on the
+    // resource (one run at a time per resource).
     let own = [
         "securityhub:GetFindings",
         "securityhub:BatchUpdateFindings",
         "sns:Publish",
         "sqs:SendMessage",
         "lambda:InvokeFunction",
+        "ssm:PutParameter",
+        "ssm:GetParameter",
+        "ssm:DeleteParameter",
     ];
     let extra: Vec<&String> = granted
         .iter()

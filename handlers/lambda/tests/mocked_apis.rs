@@ -365,3 +365,50 @@ async fn mocked_an_unnamed_unprocessed_v2_finding_is_never_retried_as_an_empty_u
         "no retry of an unnamed finding"
     );
 }
+
+/// Once triage has sent a finding's response event, a mark Security Hub leaves unprocessed (a
+/// finding just imported that does not take an update yet) does not fail the invocation: Lambda's
+/// retry would send the event again, and remediation would act twice. The error is said instead.
+#[tokio::test]
+async fn mocked_a_mark_refused_after_the_event_was_sent_does_not_fail_triage() {
+    let put = mock!(aws_sdk_eventbridge::Client::put_events).then_output(|| {
+        PutEventsOutput::builder()
+            .failed_entry_count(0)
+            .entries(PutEventsResultEntry::builder().event_id("e1").build())
+            .build()
+    });
+    let refused = mock!(aws_sdk_securityhub::Client::batch_update_findings).then_output(|| {
+        BatchUpdateFindingsOutput::builder()
+            .unprocessed_findings(
+                BatchUpdateFindingsUnprocessedFinding::builder()
+                    .finding_identifier(
+                        AwsSecurityFindingIdentifier::builder()
+                            .id("sg1")
+                            .product_arn("arn:aws:securityhub:us-east-1::product/aws/securityhub")
+                            .build(),
+                    )
+                    .error_code("FindingNotFound")
+                    .error_message("not yet")
+                    .build(),
+            )
+            .build()
+    });
+    let c = clients(
+        mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&refused]),
+        mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&put]),
+    );
+    let event = json!({
+        "version": "0", "id": "x", "detail-type": "Security Hub Findings - Imported",
+        "source": "aws.securityhub", "account": "123456789012", "region": "us-east-1",
+        "resources": [], "time": "2026-11-27T10:00:00Z",
+        "detail": {"findings": [finding("sg1", "HIGH", "AwsEc2SecurityGroup", "NEW")]}
+    });
+    let out = triage::handle(&c, &env(), &triage::Seen::default(), &event)
+        .await
+        .expect("the event was sent: triage does not fail");
+    assert_eq!(out["events"], 1, "{out}");
+    assert_eq!(out["marked"], 0, "{out}");
+    let why = out["mark_error"].as_str().unwrap_or_default();
+    assert!(why.contains("sg1") && why.contains("not yet"), "{out}");
+    assert_eq!(put.num_calls(), 1, "sent once");
+}

@@ -353,12 +353,13 @@ async fn remediated_once() {
     assert!(messages[1].1.contains(&fact), "{}", messages[1].1);
 }
 
-/// Two arrivals at once may both see the group open. Every step is safe to repeat: the record
-/// tag is merged (never overwritten), revoking a rule already gone is what AWS and moto answer
-/// without error for a rule that matched when read, and the verdict is a fresh re-read. So the
-/// group ends closed, and neither invocation fails.
+/// Two arrivals at once (the ASFF and the OCSF copy, as both Security Hubs send them) are run one
+/// after the other: the first claims the group (an SSM parameter made only if absent) and
+/// remediates; the second waits for the claim, then its precondition read finds the group closed.
+/// Exactly one run changes anything, the other says "already remediated", neither fails, and the
+/// claim is gone afterwards.
 #[test]
-fn two_arrivals_at_once_leave_the_group_closed_and_no_step_fails() {
+fn two_arrivals_at_once_are_remediated_once_one_after_the_other() {
     run(arrivals_at_once());
 }
 
@@ -373,6 +374,24 @@ async fn arrivals_at_once() {
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(ingress(&w.aws, &w.sg).await.is_empty());
+    let twins: Vec<bool> = [&a, &b]
+        .iter()
+        .map(|o| o["already_remediated"] == json!(true))
+        .collect();
+    assert_eq!(
+        twins.iter().filter(|t| **t).count(),
+        1,
+        "one run remediates, the other finds it done: {a}\n{b}"
+    );
+    let claims = w
+        .aws
+        .ssm
+        .get_parameters_by_path()
+        .path("/sec/remediation-claims/")
+        .send()
+        .await
+        .unwrap();
+    assert!(claims.parameters().is_empty(), "{claims:?}");
     for out in [&a, &b] {
         assert_eq!(out["workflow"], "RESOLVED", "{out}");
         let steps = out["steps"].as_array().unwrap();

@@ -1596,24 +1596,20 @@ async fn a_group_used_by_a_protected_instance_is_left_alone() {
     assert!(open22, "the group keeps its world-open rules");
 }
 
-/// Quarantine never stops an instance its Auto Scaling group still holds (a protected group keeps
-/// it): stopped, it would fail its health check and be terminated with its evidence.
-#[tokio::test]
-async fn quarantine_never_stops_an_instance_its_auto_scaling_group_still_holds() {
-    let a = aws();
-    let f = fixture(&a, false).await;
+/// The one instance of a new Auto Scaling group `name` tagged `secauto:protect=true`.
+async fn instance_of_a_protected_group(a: &Aws, f: &Fixture, name: &str) -> String {
     a.autoscaling
         .create_launch_configuration()
-        .launch_configuration_name("kept")
-        .image_id(image(&a).await)
+        .launch_configuration_name(name)
+        .image_id(image(a).await)
         .instance_type("t3.micro")
         .send()
         .await
         .unwrap();
     a.autoscaling
         .create_auto_scaling_group()
-        .auto_scaling_group_name("kept")
-        .launch_configuration_name("kept")
+        .auto_scaling_group_name(name)
+        .launch_configuration_name(name)
         .min_size(1)
         .max_size(1)
         .desired_capacity(1)
@@ -1623,7 +1619,7 @@ async fn quarantine_never_stops_an_instance_its_auto_scaling_group_still_holds()
                 .key("secauto:protect")
                 .value("true")
                 .propagate_at_launch(false)
-                .resource_id("kept")
+                .resource_id(name)
                 .resource_type("auto-scaling-group")
                 .build(),
         )
@@ -1636,10 +1632,85 @@ async fn quarantine_never_stops_an_instance_its_auto_scaling_group_still_holds()
         .send()
         .await
         .unwrap();
-    let id = members.auto_scaling_instances()[0]
+    members.auto_scaling_instances()[0]
         .instance_id()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// Records the query action of every request, in order.
+#[derive(Default)]
+struct ActionOrder(std::sync::Mutex<Vec<String>>);
+
+impl secauto_testkit::proxy::Shim for ActionOrder {
+    fn before(&self, request: &secauto_testkit::proxy::Message) {
+        let body = String::from_utf8_lossy(&request.body);
+        let action = body
+            .split('&')
+            .find_map(|p| p.strip_prefix("Action="))
+            .unwrap_or_default();
+        self.0.lock().unwrap().push(action.to_string());
+    }
+
+    fn respond(
+        &self,
+        _: &secauto_testkit::proxy::Message,
+        _: &mut secauto_testkit::proxy::Message,
+    ) {
+    }
+}
+
+/// A protected Auto Scaling group is known to be left before isolation writes anything: its tags
+/// are read with the precondition, and the instance is contained all the same, never detached.
+#[tokio::test]
+async fn a_protected_auto_scaling_group_is_read_before_any_write_and_left() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let id = instance_of_a_protected_group(&a, &f, "guarded").await;
+    let order = std::sync::Arc::new(ActionOrder::default());
+    let proxy = secauto_testkit::proxy::Proxy::start(&a.url, Some(order.clone()));
+    let conf = sdk_at(&proxy.url, "testing", "testing");
+    let (ec2, autoscaling) = (
+        aws_sdk_ec2::Client::new(&conf),
+        aws_sdk_autoscaling::Client::new(&conf),
+    );
+    let out = Executor {
+        ec2: &ec2,
+        autoscaling: &autoscaling,
+        ..exec(&a, false)
+    }
+    .isolate_instance(&id, false)
+    .await
+    .unwrap();
+    assert!(out.compliant, "contained all the same: {out:?}");
+    assert!(
+        out.steps
+            .iter()
+            .any(|s| s.contains("stays in its Auto Scaling group") && s.contains("guarded")),
+        "{out:?}"
+    );
+    assert!(
+        !out.steps.iter().any(|s| s.starts_with("detach")),
+        "{out:?}"
+    );
+    let order = order.0.lock().unwrap().clone();
+    let at = |what: &str| order.iter().position(|a| a == what);
+    let protection = at("DescribeAutoScalingGroups").expect("the group's tags were read");
+    let first_write = order
+        .iter()
+        .position(|a| !a.starts_with("Describe") && !a.starts_with("Get"))
+        .expect("isolation wrote");
+    assert!(protection < first_write, "{order:?}");
+    assert_eq!(at("DetachInstances"), None, "{order:?}");
+}
+
+/// Quarantine never stops an instance its Auto Scaling group still holds (a protected group keeps
+/// it): stopped, it would fail its health check and be terminated with its evidence.
+#[tokio::test]
+async fn quarantine_never_stops_an_instance_its_auto_scaling_group_still_holds() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let id = instance_of_a_protected_group(&a, &f, "kept").await;
     let out = exec(&a, false).quarantine_instance(&id).await.unwrap();
     let why = out.refused.clone().unwrap_or_default();
     assert!(why.contains("still in Auto Scaling group kept"), "{out:?}");

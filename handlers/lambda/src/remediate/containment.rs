@@ -86,8 +86,16 @@ fn repair_target(eni: &NetworkInterface, untrack: &str, quarantine: &str) -> Vec
 }
 
 /// The caveat of an interface contained without its tracked connections cut, said before all else.
+/// How the caveat of an interface whose connections were not cut begins.
+const UNCUT: &str = "the tracked connections of ";
+
 fn not_cut(eni_id: &str) -> String {
-    format!("the tracked connections of {eni_id} were NOT cut (it went straight to quarantine): stop the instance (quarantine-instance) to end them")
+    format!("{UNCUT}{eni_id} were NOT cut (it went straight to quarantine): stop the instance (quarantine-instance) to end them")
+}
+
+/// Whether an interface went to quarantine with its tracked connections not cut.
+pub(super) fn left_uncut(out: &Outcome) -> bool {
+    out.caveats.iter().any(|c| c.starts_with(UNCUT))
 }
 
 /// Is the interface in one of isolation's own groups (a run got past the record)?
@@ -185,14 +193,15 @@ impl Executor<'_> {
             if let Err(e) = moved {
                 failed.push(format!("{e:#}"));
                 broken.insert(vpc.to_string());
-                // The interface may still be in the all-traffic group: it is closed now, before
-                // the next interface's calls, and opened again if one passes through it.
-                self.close_opened_in(vpc, &ours, &mut opened, out, &mut failed)
-                    .await;
             }
+            // Closed after each pass, landed or not, before the next interface's calls (which
+            // may be slow under throttling): it is opened again if one passes through it.
+            self.close_opened_in(vpc, &ours, &mut opened, out, &mut failed)
+                .await;
         }
-        // Every all-traffic group this run opened is closed, whatever failed: an interface a
-        // failed repair left in one is contained by its closing.
+        // Every all-traffic group this run opened is closed, whatever failed (each was closed
+        // after its pass; this is the guarantee): an interface a failed repair left in one is
+        // contained by its closing.
         let vpcs: BTreeSet<String> = opened.iter().map(|(vpc, _)| vpc.clone()).collect();
         for vpc in vpcs {
             self.close_opened_in(&vpc, &ours, &mut opened, out, &mut failed)
@@ -259,7 +268,12 @@ impl Executor<'_> {
                 // comes here): opening the group again would open it to the interface.
                 Ok(now) if now.iter().any(|(_, name)| name == UNTRACK_GROUP) => {
                     let why = "it is still in the all-traffic group, left there by an earlier run: the group is not opened again over it";
-                    return self.move_straight(s, eni, qsg, out, why).await;
+                    let moved = self.move_straight(s, eni, qsg, out, why).await;
+                    // A run killed mid-pass left that group open: it is closed with this run's.
+                    for (id, _) in now.iter().filter(|(_, name)| name == UNTRACK_GROUP) {
+                        opened.insert((vpc.to_string(), id.clone()));
+                    }
+                    return moved;
                 }
                 Ok(_) => {}
                 // Its timeouts are lowered already: contain it (a failed move puts them back).

@@ -5,7 +5,10 @@
 //! 1. **precondition** — [`Remediation::read`]: a fresh read, in the finding's account and region,
 //!    proves the condition still holds; otherwise nothing is done and the outcome says why;
 //! 2. **protection** — every resource in [`Remediation::touches`] is checked against protection
-//!    (tag and config) before any write; one protected resource makes the whole action a dry run;
+//!    (tag and config) before any write; one protected resource makes the whole action a dry run.
+//!    A resource whose change is only a best-effort side step may instead be left out of
+//!    `touches` when [`Remediation::read`] already decided, by the same check, to leave it as it is
+//!    (isolation and a protected Auto Scaling group: the instance is contained, never detached);
 //! 3. **record** — [`Remediation::record`]: what undo needs, written before the first change and
 //!    never overwritten by a retry; a record that cannot be kept refuses the change;
 //! 4. **steps, containment first** — [`Remediation::apply`]: each step reported as it happens
@@ -82,7 +85,9 @@ impl Executor<'_> {
     /// Carry out `r` on the contract.
     pub(super) async fn carry_out<R: Remediation>(&self, r: &R) -> Result<Outcome, Failed> {
         let mut out = Outcome::default();
-        let res = self.contract(r, &mut out).await;
+        // Boxed: a remediation's future is large (isolation's most), and callers that hold
+        // several of them (a match over actions) would hold them all on their stack.
+        let res = Box::pin(self.contract(r, &mut out)).await;
         finish(out, res)
     }
 

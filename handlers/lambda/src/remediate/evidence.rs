@@ -1,10 +1,11 @@
 //! Keeping an isolated instance as evidence, after the network is contained and best effort: each
-//! step is tried and reported, and none stops the others (the containment already holds).
+//! step is tried and reported, and none stops the others (the containment already holds). Each
+//! change is recorded in a tag of the instance first (`secauto:previous-…`).
 //!
+//! - out of its Auto Scaling group (which would terminate it; the group launches a replacement),
+//!   only in the states DetachInstances accepts (InService, Standby) and not from a protected group;
 //! - a shutdown from inside the instance stops it instead of terminating it;
 //! - termination protection, except for Spot instances (EC2 refuses it for them);
-//! - out of its Auto Scaling group (which would terminate it; the group launches a replacement),
-//!   only in the states DetachInstances accepts (InService, Standby);
 //! - one forensic snapshot per EBS volume and finding.
 
 use std::time::Duration;
@@ -26,6 +27,24 @@ const STEP_TIME: Duration = Duration::from_secs(15);
 /// The tag recording the Auto Scaling group an isolated instance was detached from.
 pub const PREVIOUS_GROUP_TAG: &str = "secauto:previous-auto-scaling-group";
 
+/// The tag recording an isolated instance's shutdown behaviour before isolation made it `stop`.
+pub const PREVIOUS_SHUTDOWN_TAG: &str = "secauto:previous-shutdown-behavior";
+
+/// The tag recording that termination protection was off before isolation turned it on.
+pub const PREVIOUS_PROTECTION_TAG: &str = "secauto:previous-termination-protection";
+
+/// What isolation does with the instance's Auto Scaling group, decided with the precondition read
+/// (so a protected group is known to be left before any write).
+#[derive(Clone, Debug)]
+pub(super) enum Membership {
+    /// In no group.
+    None,
+    /// Left in its group: why (protected, a state DetachInstances refuses, an unreadable group).
+    Kept(String),
+    /// Detached from this group (InService or Standby, not protected).
+    Detach(String),
+}
+
 /// The Auto Scaling lifecycle states DetachInstances accepts.
 const DETACHABLE: [&str; 2] = ["InService", "Standby"];
 
@@ -35,22 +54,30 @@ impl Executor<'_> {
     /// outcome must be recorded, and the evidence is best effort.
     pub(super) async fn keep_evidence(&self, s: &Subject<'_>, snapshots: bool, out: &mut Outcome) {
         let (id, p) = (s.id, s.protected);
+        // The detach first: a contained instance fails its load balancer's health checks, and
+        // its group would replace (terminate) it — termination protection does not stop that.
         for step in [
+            "Auto Scaling detach",
             "stop on shutdown",
             "termination protection",
-            "Auto Scaling detach",
             "snapshots",
         ] {
             if !self.time_for_a_step() {
-                out.steps.push(format!(
+                let mut said = format!(
                     "evidence step skipped ({step}): too little time left before the function's deadline"
-                ));
+                );
+                if step == "Auto Scaling detach" && matches!(s.asg, Membership::Detach(_)) {
+                    said.push_str(&format!(
+                        ": suspend the ReplaceUnhealthy process of {id}'s Auto Scaling group now, or it may terminate the instance"
+                    ));
+                }
+                out.steps.push(said);
                 continue;
             }
             let res = match step {
                 "stop on shutdown" => self.stop_on_shutdown(id, out, p).await,
                 "termination protection" => self.protect_from_termination(&s.inst, out, p).await,
-                "Auto Scaling detach" => self.detach_from_auto_scaling(id, out, p).await,
+                "Auto Scaling detach" => self.detach_from_auto_scaling(id, &s.asg, out, p).await,
                 _ if snapshots => self.snapshot_volumes(&s.inst, out, p).await,
                 _ => Ok(()),
             };
@@ -94,9 +121,39 @@ impl Executor<'_> {
                 .await
                 .map_err(|e| sdk_err("ec2:ModifyInstanceAttribute", e))
         };
+        let was = now.unwrap_or("terminate");
+        self.record_on_instance(id, PREVIOUS_SHUTDOWN_TAG, was, out, protected)
+            .await;
         let what = format!("make a shutdown from inside {id} stop it, not terminate it");
         self.act(out, protected, what, call).await?;
         Ok(())
+    }
+
+    /// The undo record of an evidence step, a tag on the instance written before its change; when
+    /// it cannot be written, the finding's note is the record (said first).
+    async fn record_on_instance(
+        &self,
+        id: &str,
+        key: &str,
+        value: &str,
+        out: &mut Outcome,
+        protected: bool,
+    ) {
+        let record = async {
+            self.ec2
+                .create_tags()
+                .resources(id)
+                .tags(tag(key, value))
+                .send()
+                .await
+                .map_err(|e| sdk_err("ec2:CreateTags", e))
+        };
+        let what = format!("record {key}={value} on {id}");
+        if let Err(e) = self.act(out, protected, what, record).await {
+            out.caveats.push(format!(
+                "the undo record of {id} is this note only ({key}={value}): {e:#}"
+            ));
+        }
     }
 
     async fn protect_from_termination(
@@ -136,17 +193,25 @@ impl Executor<'_> {
                 .await
                 .map_err(|e| sdk_err("ec2:ModifyInstanceAttribute", e))
         };
+        self.record_on_instance(id, PREVIOUS_PROTECTION_TAG, "off", out, protected)
+            .await;
         let what = format!("turn on termination protection of {id}");
         self.act(out, protected, what, call).await?;
         Ok(())
     }
 
-    async fn detach_from_auto_scaling(
-        &self,
-        id: &str,
-        out: &mut Outcome,
-        protected: bool,
-    ) -> Result<()> {
+    /// The instance's Auto Scaling group, read with the precondition (before any write): whether
+    /// isolation may detach it, and if not, why. Best effort: a failed read keeps it in the group.
+    pub(super) async fn membership(&self, id: &str) -> Membership {
+        match self.read_membership(id).await {
+            Ok(m) => m,
+            Err(e) => Membership::Kept(format!(
+                "{id} stays in any Auto Scaling group it is in: {e:#}"
+            )),
+        }
+    }
+
+    async fn read_membership(&self, id: &str) -> Result<Membership> {
         let found = self
             .autoscaling
             .describe_auto_scaling_instances()
@@ -155,38 +220,41 @@ impl Executor<'_> {
             .await
             .map_err(|e| sdk_err("autoscaling:DescribeAutoScalingInstances", e))?;
         let Some(member) = found.auto_scaling_instances().first() else {
-            return Ok(());
+            return Ok(Membership::None);
         };
         let group = member.auto_scaling_group_name().unwrap_or_default();
         let state = member.lifecycle_state().unwrap_or_default();
         if let Some(why) = self.group_protection(group).await? {
-            out.steps
-                .push(format!("{id} stays in its Auto Scaling group: {why}"));
-            return Ok(());
+            return Ok(Membership::Kept(format!(
+                "{id} stays in its Auto Scaling group: {why}"
+            )));
         }
         if !DETACHABLE.contains(&state) {
-            out.steps.push(format!(
+            return Ok(Membership::Kept(format!(
                 "{id} is {state} in Auto Scaling group {group}: it can be detached only when InService or Standby; suspend the group's Terminate process to keep it"
-            ));
-            return Ok(());
+            )));
         }
-        // The undo record before the change: the group to attach the instance back to.
-        let record = async {
-            self.ec2
-                .create_tags()
-                .resources(id)
-                .tags(tag(PREVIOUS_GROUP_TAG, group))
-                .send()
-                .await
-                .map_err(|e| sdk_err("ec2:CreateTags", e))
+        Ok(Membership::Detach(group.to_string()))
+    }
+
+    async fn detach_from_auto_scaling(
+        &self,
+        id: &str,
+        member: &Membership,
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        let group = match member {
+            Membership::None => return Ok(()),
+            Membership::Kept(why) => {
+                out.steps.push(why.clone());
+                return Ok(());
+            }
+            Membership::Detach(group) => group.as_str(),
         };
-        let what =
-            format!("record Auto Scaling group {group} of {id} in its tag {PREVIOUS_GROUP_TAG}");
-        if let Err(e) = self.act(out, protected, what, record).await {
-            out.caveats.push(format!(
-                "the undo record of {id} is this note only (Auto Scaling group {group}): {e:#}"
-            ));
-        }
+        // The undo record before the change: the group to attach the instance back to.
+        self.record_on_instance(id, PREVIOUS_GROUP_TAG, group, out, protected)
+            .await;
         let call = async {
             self.autoscaling
                 .detach_instances()

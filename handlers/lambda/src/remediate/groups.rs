@@ -68,6 +68,14 @@ impl Executor<'_> {
         let made = self.create_group(vpc, name, rules);
         match self.act(out, protected, what, made).await? {
             None => Ok(format!("{name} (to be made)")),
+            Some(Some(id)) if rules == Rules::None => {
+                // A new group allows all outbound traffic, and a read just after the create may
+                // not list that rule yet: it is revoked by what it is, not by what a read shows.
+                let what = format!("revoke the outbound rule every new group has from {name} {id}");
+                self.act(out, protected, what, close_all_traffic(self.ec2, &id))
+                    .await?;
+                Ok(id)
+            }
             Some(Some(id)) => Ok(id),
             // Another isolation in this VPC made it first: use theirs.
             Some(None) => self.find_made(vpc, name).await,

@@ -3,7 +3,8 @@
 //! 1. **precondition** — a fresh read: the instance exists and is not terminated, and it does not
 //!    route traffic (SourceDestCheck off) unless configured to;
 //! 2. **protection** — the instance and each interface isolation would move are checked before any
-//!    write;
+//!    write, and so is its Auto Scaling group (read with the precondition: a protected group keeps
+//!    the instance, the rest of isolation goes on);
 //! 3. **record** — each interface's groups go into its own tag before anything changes, never
 //!    overwritten (a retry must not record the quarantine group as "previous");
 //! 4. **containment first** (`containment`) — each interface, in its own VPC, passes through the
@@ -21,7 +22,8 @@
 //! the instance (`quarantine-instance`) to end those too.
 //!
 //! Undo: move each interface back to the groups in its `secauto:previous-security-groups` tag, then
-//! remove the `secauto:isolated` tag and termination protection.
+//! remove the `secauto:isolated` tag and put back what the instance's `secauto:previous-…` tags
+//! record (termination protection, shutdown behaviour, Auto Scaling group).
 
 use std::collections::BTreeMap;
 
@@ -29,12 +31,13 @@ use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{Instance, InstanceStateName, NetworkInterface};
 
 use super::contract::{Remediation, Touched};
+use super::evidence::Membership;
 use super::groups::{read_group, Rules, QUARANTINE_GROUP};
 use super::{tag, Executor, Failed, Outcome, ISOLATED_TAG};
 use crate::sdk_err;
 
 /// What isolation cannot cut, said in the finding's note and the SNS message.
-pub const NOT_CUT: &str = "isolation cuts TCP and UDP connections; it cannot cut ICMP or flows through NAT gateways, egress-only internet gateways, load balancers, Global Accelerator, Network Firewall, transit gateways or interface endpoints, nor DNS to the Route 53 Resolver, the instance metadata service (its role's credentials) or Time Sync (TCP/UDP flows of these expire once idle 60 s, others when EC2 ends them; quarantine-instance stops the instance)";
+pub const NOT_CUT: &str = "isolation cuts TCP/UDP connections, not ICMP, other protocols (GRE, ESP) or flows via NAT gateways, egress-only internet gateways, load balancers, Global Accelerator, Network Firewall, transit gateways or interface endpoints; security groups never filter DNS to the Route 53 Resolver, instance metadata (role credentials) or Time Sync; a tracked flow lasts while active (idle TCP/UDP ones end after 60 s): quarantine-instance stops the instance";
 
 pub(super) fn groups_of(eni: &NetworkInterface) -> Vec<String> {
     eni.groups()
@@ -55,6 +58,8 @@ pub(super) struct Subject<'i> {
     /// Its `secauto:isolated` tag says `true`.
     pub isolated_tag: bool,
     pub protected: bool,
+    /// Its Auto Scaling group, and whether isolation detaches it (a protected group is left).
+    pub asg: Membership,
 }
 
 impl Subject<'_> {
@@ -118,7 +123,7 @@ impl Executor<'_> {
 
     /// Isolate, then run the isolation automation (snapshots, tag, stop) as its own role.
     pub async fn quarantine_instance(&self, id: &str) -> Result<Outcome, Failed> {
-        self.carry_out(&Quarantine(Isolation {
+        self.carry_out(&super::quarantine::Quarantine(Isolation {
             id,
             snapshots: false,
         }))
@@ -126,7 +131,7 @@ impl Executor<'_> {
     }
 
     /// Whether a re-read shows the instance stopped or stopping (said in `out` when not).
-    async fn stopped(&self, id: &str, out: &mut Outcome) -> Result<bool> {
+    pub(super) async fn stopped(&self, id: &str, out: &mut Outcome) -> Result<bool> {
         let state = self
             .instance(id)
             .await?
@@ -205,9 +210,9 @@ impl Subject<'_> {
 }
 
 /// Isolation of one instance, on the contract.
-struct Isolation<'i> {
-    id: &'i str,
-    snapshots: bool,
+pub(super) struct Isolation<'i> {
+    pub(super) id: &'i str,
+    pub(super) snapshots: bool,
 }
 
 /// Why an instance is left alone, if it is: terminated, or routing others' traffic.
@@ -242,6 +247,7 @@ impl<'i> Remediation for Isolation<'i> {
             .iter()
             .any(|t| t.key() == Some(ISOLATED_TAG) && t.value() == Some("true"));
         let enis = ex.interfaces(&inst).await?;
+        let asg = ex.membership(id).await;
         let mut subject = Subject {
             id,
             inst,
@@ -249,6 +255,7 @@ impl<'i> Remediation for Isolation<'i> {
             quarantine: BTreeMap::new(),
             isolated_tag,
             protected: false,
+            asg,
         };
         let vpcs = subject.vpc_of_all();
         if vpcs.is_empty() {
@@ -258,6 +265,9 @@ impl<'i> Remediation for Isolation<'i> {
         Ok(Some(subject))
     }
 
+    /// The instance and its interfaces. Its Auto Scaling group is not among them: the read
+    /// decided already that a protected group is left as it is (`Membership::Kept`), and isolating
+    /// the instance must not wait on whether its group may be changed.
     fn touches(&self, s: &Subject<'i>) -> Vec<Touched> {
         let tags = |t: &[aws_sdk_ec2::types::Tag]| {
             t.iter()
@@ -344,12 +354,35 @@ impl<'i> Remediation for Isolation<'i> {
         ex.sweep(s, out).await
     }
 
-    /// Every interface in its VPC's quarantine group alone, and each such group without a rule,
-    /// by a re-read after acting.
+    /// Contained by a re-read ([`Isolation::contained`]), and every interface's tracked connections
+    /// cut: one that went straight to quarantine keeps its active flows (EC2's tracking timeouts
+    /// are idle timeouts), so the finding stays NOTIFIED until the instance is stopped.
     async fn verify(
         &self,
         ex: &Executor<'_>,
         s: &Subject<'i>,
+        out: &mut Outcome,
+        acted: bool,
+    ) -> Result<bool> {
+        let contained = self.contained(ex, s, out, acted).await?;
+        if contained && acted && super::containment::left_uncut(out) {
+            out.steps.push(format!(
+                "{} is contained but not every connection was cut (an active session survives): the finding stays open until the instance is stopped (quarantine-instance)",
+                s.id
+            ));
+            return Ok(false);
+        }
+        Ok(contained)
+    }
+}
+
+impl Isolation<'_> {
+    /// Every interface in its VPC's quarantine group alone, and each such group without a rule,
+    /// by a re-read after acting.
+    pub(super) async fn contained(
+        &self,
+        ex: &Executor<'_>,
+        s: &Subject<'_>,
         out: &mut Outcome,
         acted: bool,
     ) -> Result<bool> {
@@ -374,97 +407,5 @@ impl<'i> Remediation for Isolation<'i> {
             }
         }
         Ok(again.isolated())
-    }
-}
-
-/// Quarantine of one instance, on the contract: isolation, then the isolation automation
-/// (snapshots, tag, stop) as its own role, unless stopping would lose the instance or its evidence.
-struct Quarantine<'i>(Isolation<'i>);
-
-impl<'i> Remediation for Quarantine<'i> {
-    type Subject = Subject<'i>;
-
-    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Subject<'i>>> {
-        self.0.read(ex, out).await
-    }
-
-    fn touches(&self, s: &Subject<'i>) -> Vec<Touched> {
-        self.0.touches(s)
-    }
-
-    async fn record(
-        &self,
-        ex: &Executor<'_>,
-        s: &Subject<'i>,
-        out: &mut Outcome,
-        protected: bool,
-    ) -> Result<()> {
-        self.0.record(ex, s, out, protected).await
-    }
-
-    /// Isolation first; the stop only once the network is contained.
-    async fn apply(
-        &self,
-        ex: &Executor<'_>,
-        s: &Subject<'i>,
-        out: &mut Outcome,
-        protected: bool,
-    ) -> Result<()> {
-        let id = self.0.id;
-        if let Err(e) = self.0.apply(ex, s, out, protected).await {
-            // Not contained, so not stopped: the snapshots the automation would keep are kept here.
-            if let Err(snap) = ex.snapshot_volumes(&s.inst, out, protected).await {
-                out.steps
-                    .push(format!("evidence step failed (snapshots): {snap:#}"));
-            }
-            return Err(e);
-        }
-        let no_stop = match ex.why_not_stop(id).await {
-            Ok(why) => why,
-            Err(e) => Some(format!("could not read {id} before stopping it: {e:#}")),
-        };
-        if let Some(why) = no_stop {
-            // Not stopped, so the automation (which keeps the snapshots) does not run: the volumes
-            // are kept here, since a Spot instance may be reclaimed and instance store is lost.
-            if let Err(e) = ex.snapshot_volumes(&s.inst, out, protected).await {
-                out.steps
-                    .push(format!("evidence step failed (snapshots): {e:#}"));
-            }
-            out.refused = Some(why);
-            return Ok(());
-        }
-        if !ex.acting(protected) {
-            let what = format!(
-                "start automation {} (snapshots, tag, stop) for {id}",
-                ex.isolate_document
-            );
-            ex.step(out, protected, what);
-            return Ok(());
-        }
-        ex.run_automation(id, out).await
-    }
-
-    /// The automation changes nothing a failure leaves open; the isolation's repair is the one.
-    async fn repair(&self, ex: &Executor<'_>, s: &Subject<'i>, out: &mut Outcome) -> Result<()> {
-        self.0.repair(ex, s, out).await
-    }
-
-    /// Isolated (the isolation's re-read) and, after acting, stopped or stopping by a re-read:
-    /// the automation's word is not enough.
-    async fn verify(
-        &self,
-        ex: &Executor<'_>,
-        s: &Subject<'i>,
-        out: &mut Outcome,
-        acted: bool,
-    ) -> Result<bool> {
-        if out.refused.is_some() {
-            return Ok(false);
-        }
-        let isolated = self.0.verify(ex, s, out, acted).await?;
-        if !acted {
-            return Ok(isolated);
-        }
-        Ok(isolated && ex.stopped(self.0.id, out).await.unwrap_or(false))
     }
 }

@@ -27,6 +27,7 @@ mod dispatch;
 mod evidence;
 mod groups;
 mod isolation;
+mod quarantine;
 mod security_groups;
 mod tracking;
 mod untrack;
@@ -94,6 +95,16 @@ pub struct Failed {
     pub error: anyhow::Error,
 }
 
+impl Failed {
+    /// A failure before anything was done.
+    pub fn before_acting(error: anyhow::Error) -> Failed {
+        Failed {
+            outcome: Outcome::default(),
+            error,
+        }
+    }
+}
+
 /// Resources protected by configuration (`[remediation] protected`), beside the tag: the
 /// authoritative list, since anyone who may tag a resource may also tag it protected.
 #[derive(Debug, Clone, Default)]
@@ -128,11 +139,7 @@ impl Protection {
         id: &str,
         tags: impl IntoIterator<Item = (&'t str, &'t str)>,
     ) -> Option<String> {
-        if self
-            .resources
-            .iter()
-            .any(|r| r == id || r.ends_with(&format!("/{id}")) || r.ends_with(&format!(":{id}")))
-        {
+        if self.resources.iter().any(|r| names(r, id)) {
             return Some(format!(
                 "{id} is listed in [remediation] protected: nothing is changed"
             ));
@@ -151,6 +158,16 @@ impl Protection {
         }
         None
     }
+}
+
+/// Whether a `[remediation] protected` entry names the resource `id`: the same string, or, when
+/// either is a bare id or name, the same last part of an ARN — a key listed by its id protects the
+/// key an action names by ARN, and a bucket listed by ARN the bucket named alone. Two ARNs must be
+/// equal.
+fn names(entry: &str, id: &str) -> bool {
+    let arn = |s: &str| s.starts_with("arn:");
+    let short = |s: &'_ str| -> String { s.rsplit(['/', ':']).next().unwrap_or(s).to_string() };
+    entry == id || (!(arn(entry) && arn(id)) && short(entry) == short(id))
 }
 
 /// Runs remediations against one region's clients.
@@ -295,6 +312,23 @@ impl Executor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resource_listed_by_id_or_name_is_protected_when_an_action_names_it_by_arn() {
+        let p = Protection::parse("1234abcd-12ab-34cd-56ef-1234567890ab, jobs, audit", "");
+        for arn in [
+            "arn:aws:kms:us-east-1:1:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:sqs:us-east-1:1:jobs",
+            "arn:aws:cloudtrail:us-east-1:1:trail/audit",
+        ] {
+            assert!(p.reason(arn, []).is_some(), "{arn}");
+        }
+        assert!(p.reason("arn:aws:sqs:us-east-1:1:other", []).is_none());
+        // Two ARNs must be the same ARN.
+        let q = Protection::parse("arn:aws:sqs:us-east-1:1:jobs", "");
+        assert!(q.reason("arn:aws:sqs:us-east-1:2:jobs", []).is_none());
+        assert!(q.reason("jobs", []).is_some());
+    }
 
     #[test]
     fn protection_by_tag_list_and_config() {

@@ -144,9 +144,10 @@ impl Executor<'_> {
         if inside.is_empty() {
             return Ok(());
         }
-        // Open: another run's interface is passing through it now, and that run closes it.
+        // Open both ways: another run's interface is passing through it now, and that run closes
+        // it. Half open is a close that failed midway over an interface left there.
         let g = read_group(&quick, id).await?;
-        if allows_all(g.ip_permissions()) || allows_all(g.ip_permissions_egress()) {
+        if allows_all(g.ip_permissions()) && allows_all(g.ip_permissions_egress()) {
             return Ok(());
         }
         anyhow::bail!(

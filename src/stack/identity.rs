@@ -278,6 +278,7 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
                         "servicesetting/ssm/documents/console/public-sharing-permission"
                     )),
                 ),
+                Scope::User => ("RemediateUsers", json!(n.global_arn("iam", "user/*"))),
             };
             let mut statement =
                 json!({"Sid": sid, "Effect": "Allow", "Action": granted, "Resource": resource});

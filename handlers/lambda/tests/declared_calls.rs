@@ -68,6 +68,9 @@ struct Recording {
     gate: Gate,
     /// SSM.7's service setting, answered in moto's place (moto does not serve it).
     _settings: Option<secauto_testkit::proxy::Proxy>,
+    /// IAM's credentials dated long ago where a path ages them (moto dates everything now).
+    aged: Arc<AgedCredentials>,
+    _aging: secauto_testkit::proxy::Proxy,
 }
 
 fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
@@ -98,6 +101,9 @@ fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
         (Action::MakeDocumentPrivate, _) => a.ssm.clone(),
         _ => mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &get]),
     };
+    let aged = Arc::new(AgedCredentials::default());
+    let aging = secauto_testkit::proxy::Proxy::start(&a.url, Some(aged.clone()));
+    let iam = aws_sdk_iam::Client::new(&sdk_at(&aging.url, "testing", "testing"));
     macro_rules! recorded {
         ($krate:ident, $client:expr) => {
             $krate::Client::from_conf(
@@ -146,8 +152,10 @@ fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
         kms: recorded!(aws_sdk_kms, a.kms),
         sqs: recorded!(aws_sdk_sqs, a.sqs),
         lambda: recorded!(aws_sdk_lambda, a.lambda),
-        iam: recorded!(aws_sdk_iam, a.iam),
+        iam: recorded!(aws_sdk_iam, iam),
         _settings: settings,
+        aged,
+        _aging: aging,
     }
 }
 
@@ -358,6 +366,11 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
             weak_password_policy(&a).await;
             String::new()
         }
+        Action::DeactivateOldAccessKeys | Action::DeactivateUnusedAccessKeys => {
+            let (arn, keys) = iam_user(&a, "/team/", "heidi", 1, false, false).await;
+            r.aged.age(&[&keys[0]]);
+            arn
+        }
         _ => String::new(),
     };
     for _ in 0..2 {
@@ -374,6 +387,10 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
             Action::StrengthenPasswordPolicy => e.strengthen_password_policy("123456789012").await,
             Action::BlockPublicDocumentSharing => {
                 e.block_public_document_sharing("123456789012").await
+            }
+            Action::DeactivateOldAccessKeys => e.deactivate_old_access_keys(&target, 90).await,
+            Action::DeactivateUnusedAccessKeys => {
+                e.deactivate_unused_access_keys(&target, 90).await
             }
             Action::RestrictUnauthorizedPorts => e.restrict_unauthorized_ports(&f.sg).await,
             Action::CloseHighRiskPorts => e.close_high_risk_ports(&f.sg).await,
@@ -421,7 +438,9 @@ async fn every_action_calls_exactly_what_it_declares() {
             | Action::EncryptQueue
             | Action::RemovePublicFunctionAccess
             | Action::StrengthenPasswordPolicy
-            | Action::BlockPublicDocumentSharing => control_paths(action).await,
+            | Action::BlockPublicDocumentSharing
+            | Action::DeactivateOldAccessKeys
+            | Action::DeactivateUnusedAccessKeys => control_paths(action).await,
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => BTreeSet::new(),
         };
         let declared = declared(action);
@@ -502,6 +521,7 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
                 Scope::Queue => "arn:aws:sqs:us-east-1:123456789012:jobs",
                 Scope::Function => "arn:aws:lambda:us-east-1:123456789012:function:hook",
                 Scope::PublicSharingSetting => "arn:aws:ssm:us-east-1:123456789012:servicesetting/ssm/documents/console/public-sharing-permission",
+                Scope::User => "arn:aws:iam::123456789012:user/team/dev/alice",
             };
             // The request context AWS gives each call secauto makes: isolation's groups carry
             // their tag, the automation role is passed to Systems Manager.
@@ -665,6 +685,16 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
                 }
                 Action::BlockPublicDocumentSharing => {
                     e.block_public_document_sharing("123456789012").await
+                }
+                Action::DeactivateOldAccessKeys | Action::DeactivateUnusedAccessKeys => {
+                    let (arn, keys) = iam_user(&a, "/", "ivan", 1, false, protect).await;
+                    r.aged.age(&[&keys[0]]);
+                    match action {
+                        Action::DeactivateOldAccessKeys => {
+                            e.deactivate_old_access_keys(&arn, 90).await
+                        }
+                        _ => e.deactivate_unused_access_keys(&arn, 90).await,
+                    }
                 }
                 Action::RemediateControl | Action::NotifyOnly | Action::Ignore => continue,
             };

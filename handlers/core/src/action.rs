@@ -56,6 +56,8 @@ pub enum Action {
     DeactivateOldAccessKeys,
     /// Deactivate an IAM user's active access keys unused for the control's age (IAM.8, IAM.22).
     DeactivateUnusedAccessKeys,
+    /// Turn on log file validation of a CloudTrail trail, in its home region (CloudTrail.4).
+    EnableLogFileValidation,
     /// In a rule only: the catalogue's remediation of the finding's control
     /// ([`crate::controls::CATALOGUE`]); triage decides the concrete action.
     RemediateControl,
@@ -67,7 +69,7 @@ pub enum Action {
 
 impl Action {
     /// Every action a decision can carry (`remediate-control` is resolved before).
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::IsolateInstance,
         Action::QuarantineInstance,
         Action::BlockNetwork,
@@ -93,6 +95,7 @@ impl Action {
         Action::BlockPublicDocumentSharing,
         Action::DeactivateOldAccessKeys,
         Action::DeactivateUnusedAccessKeys,
+        Action::EnableLogFileValidation,
         Action::NotifyOnly,
         Action::Ignore,
     ];
@@ -125,6 +128,7 @@ impl Action {
             Action::BlockPublicDocumentSharing => "block-public-document-sharing",
             Action::DeactivateOldAccessKeys => "deactivate-old-access-keys",
             Action::DeactivateUnusedAccessKeys => "deactivate-unused-access-keys",
+            Action::EnableLogFileValidation => "enable-log-file-validation",
             Action::RemediateControl => "remediate-control",
             Action::NotifyOnly => "notify-only",
             Action::Ignore => "ignore",
@@ -160,6 +164,7 @@ impl Action {
             Action::DeactivateOldAccessKeys | Action::DeactivateUnusedAccessKeys => {
                 Some("AwsIamUser")
             }
+            Action::EnableLogFileValidation => Some("AwsCloudTrailTrail"),
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => None,
         }
     }

@@ -45,6 +45,9 @@ pub enum Scope {
     PublicSharingSetting,
     /// IAM users of the stack's account (IAM is global: their ARN has no region).
     User,
+    /// CloudTrail trails of the stack's account in any region: a multi-region trail is changed
+    /// only in its home region, which may not be the stack's.
+    Trail,
 }
 
 /// One call a remediation may make.
@@ -321,6 +324,13 @@ const UNUSED_KEYS: [Call; 6] = [
     call("iam:UpdateAccessKey", Scope::User),
 ];
 
+/// CloudTrail.4: the trail and its tags read (in its home region), log file validation turned on.
+const TRAIL: [Call; 3] = [
+    call("cloudtrail:GetTrail", Scope::Trail),
+    call("cloudtrail:ListTags", Scope::Trail),
+    call("cloudtrail:UpdateTrail", Scope::Trail),
+];
+
 impl Action {
     /// Every call this action may make on the resources it remediates (reading and recording the
     /// finding and publishing the outcome are the function's own, common to all).
@@ -353,6 +363,7 @@ impl Action {
             Action::BlockPublicDocumentSharing => &[&PUBLIC_SHARING],
             Action::DeactivateOldAccessKeys => &[&OLD_KEYS],
             Action::DeactivateUnusedAccessKeys => &[&UNUSED_KEYS],
+            Action::EnableLogFileValidation => &[&TRAIL],
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => &[],
         };
         let mut calls: Vec<Call> = Vec::new();

@@ -494,6 +494,10 @@ fn iam_22() -> Value {
     json!({"GeneratorId": "security-control/IAM.22", "Compliance": {"SecurityControlId": "IAM.22"}})
 }
 
+fn cloudtrail_4() -> Value {
+    json!({"GeneratorId": "pci-dss/v/3.2.1/PCI.CloudTrail.3", "ProductFields": {"ControlId": "PCI.CloudTrail.3"}})
+}
+
 fn arn_of(kind: &str, id: &str) -> String {
     format!("arn:aws:ec2:us-east-1:{ACCOUNT}:{kind}/{id}")
 }
@@ -1399,6 +1403,7 @@ async fn each_control(w: &World, n: &str) -> Vec<(&'static str, Value)> {
     let (old, old_keys) = iam_user(a, "/", &format!("{n}-old"), 1, false, false).await;
     let (idle, idle_keys) = iam_user(a, "/ops/", &format!("{n}-idle"), 1, false, false).await;
     w.aged.age(&[&old_keys[0], &idle_keys[0]]);
+    let trail = unvalidated_trail(a, "eu-west-1", &format!("{n}-trail"), false).await;
     let bucket8 = bucket(a, &format!("{n}-public")).await;
     let bucket5 = bucket(a, &format!("{n}-plain")).await;
     let (vpc, _) = vpc_with_subnet(a, "10.5").await;
@@ -1456,6 +1461,7 @@ async fn each_control(w: &World, n: &str) -> Vec<(&'static str, Value)> {
         ("IAM.7", "AwsAccount", ACCOUNT_RESOURCE.to_string(), iam_7()),
         ("IAM.3", "AwsIamUser", old, iam_3()),
         ("IAM.8", "AwsIamUser", idle, iam_8()),
+        ("CloudTrail.4", "AwsCloudTrailTrail", trail, cloudtrail_4()),
     ];
     let more = more.into_iter().map(|(c, kind, arn, shape)| {
         let name = format!("{n}-{}", c.to_ascii_lowercase().replace('.', "-"));
@@ -1542,6 +1548,7 @@ async fn unchanged(a: &Aws, controls: &[(&str, Value)]) {
                 assert_eq!(key_status(a, short, key).await, "Active", "{control}");
                 assert_eq!(user_tag(a, short, DEACTIVATED).await, None, "{control}");
             }
+            "CloudTrail.4" => assert!(!trail_validates(a, id).await, "{control}"),
             _ => unreachable!(),
         }
     }
@@ -1579,7 +1586,7 @@ fn protected_resources_are_untouched_even_with_every_control_enforced() {
                 "EC2.2" | "EC2.8" | "EC2.15" | "EC2.18" | "EC2.19" | "EC2.23" => {
                     protect_ec2(&w.aws, short).await
                 }
-                "SNS.1" | "KMS.4" | "SQS.1" | "Lambda.1" | "IAM.3" | "IAM.8" => {
+                "SNS.1" | "KMS.4" | "SQS.1" | "Lambda.1" | "IAM.3" | "IAM.8" | "CloudTrail.4" => {
                     protect_resource(&w.aws, control, id).await
                 }
                 "SSM.4" => protect_resource(&w.aws, control, short).await,
@@ -2141,5 +2148,36 @@ fn mocked_iam_3_a_refused_record_deactivates_nothing() {
             "{note}"
         );
         assert_eq!(key_status(&w.aws, "grace", &keys[0]).await, "Active");
+    });
+}
+
+/// CloudTrail.4, on by default: a multi-region trail made in eu-west-1, reported from us-east-1
+/// (where its shadow is seen), gets log file validation in its home region — CloudTrail takes
+/// changes to a trail there only — and RESOLVED; a second finding changes nothing.
+#[test]
+fn cloudtrail_4_a_multi_region_trail_is_validated_in_its_home_region_on_by_default() {
+    run(async {
+        let w = world().await;
+        let trail = unvalidated_trail(&w.aws, "eu-west-1", "org-audit", false).await;
+        assert!(
+            trail.starts_with("arn:aws:cloudtrail:eu-west-1:"),
+            "{trail}"
+        );
+        let f = |n: &str| finding(n, "AwsCloudTrailTrail", &trail, cloudtrail_4());
+        let (event, out) = remediate(&w, &env("enforce", None, ""), &f("cloudtrail-4")).await;
+        assert_eq!(event["detail"]["action"], "enable-log-file-validation");
+        assert_eq!(event["detail"]["finding"]["control_id"], "CloudTrail.4");
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(
+            steps(&out).contains("in its home region eu-west-1"),
+            "{out}"
+        );
+        assert!(
+            steps(&out).contains("the undo record is this note"),
+            "{out}"
+        );
+        assert!(trail_validates(&w.aws, &trail).await);
+        let (_, again) = remediate(&w, &env("enforce", None, ""), &f("cloudtrail-4-again")).await;
+        assert_eq!(again["already_remediated"], true, "{again}");
     });
 }

@@ -65,6 +65,7 @@ struct Recording {
     sqs: aws_sdk_sqs::Client,
     lambda: aws_sdk_lambda::Client,
     iam: aws_sdk_iam::Client,
+    cloudtrail: aws_sdk_cloudtrail::Client,
     gate: Gate,
     /// SSM.7's service setting, answered in moto's place (moto does not serve it).
     _settings: Option<secauto_testkit::proxy::Proxy>,
@@ -153,6 +154,7 @@ fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
         sqs: recorded!(aws_sdk_sqs, a.sqs),
         lambda: recorded!(aws_sdk_lambda, a.lambda),
         iam: recorded!(aws_sdk_iam, iam),
+        cloudtrail: recorded!(aws_sdk_cloudtrail, a.cloudtrail),
         _settings: settings,
         aged,
         _aging: aging,
@@ -170,6 +172,7 @@ fn executor<'a>(a: &'a Aws, r: &'a Recording) -> Executor<'a> {
         sqs: &r.sqs,
         lambda: &r.lambda,
         iam: &r.iam,
+        cloudtrail: &r.cloudtrail,
         gate: &r.gate,
         ..exec(a, false)
     }
@@ -371,6 +374,7 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
             r.aged.age(&[&keys[0]]);
             arn
         }
+        Action::EnableLogFileValidation => unvalidated_trail(&a, "eu-west-1", "audit", false).await,
         _ => String::new(),
     };
     for _ in 0..2 {
@@ -389,6 +393,7 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
                 e.block_public_document_sharing("123456789012").await
             }
             Action::DeactivateOldAccessKeys => e.deactivate_old_access_keys(&target, 90).await,
+            Action::EnableLogFileValidation => e.enable_log_file_validation(&target).await,
             Action::DeactivateUnusedAccessKeys => {
                 e.deactivate_unused_access_keys(&target, 90).await
             }
@@ -440,7 +445,8 @@ async fn every_action_calls_exactly_what_it_declares() {
             | Action::StrengthenPasswordPolicy
             | Action::BlockPublicDocumentSharing
             | Action::DeactivateOldAccessKeys
-            | Action::DeactivateUnusedAccessKeys => control_paths(action).await,
+            | Action::DeactivateUnusedAccessKeys
+            | Action::EnableLogFileValidation => control_paths(action).await,
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => BTreeSet::new(),
         };
         let declared = declared(action);
@@ -522,6 +528,7 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
                 Scope::Function => "arn:aws:lambda:us-east-1:123456789012:function:hook",
                 Scope::PublicSharingSetting => "arn:aws:ssm:us-east-1:123456789012:servicesetting/ssm/documents/console/public-sharing-permission",
                 Scope::User => "arn:aws:iam::123456789012:user/team/dev/alice",
+                Scope::Trail => "arn:aws:cloudtrail:eu-west-1:123456789012:trail/audit",
             };
             // The request context AWS gives each call secauto makes: isolation's groups carry
             // their tag, the automation role is passed to Systems Manager.
@@ -695,6 +702,10 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
                         }
                         _ => e.deactivate_unused_access_keys(&arn, 90).await,
                     }
+                }
+                Action::EnableLogFileValidation => {
+                    let trail = unvalidated_trail(&a, "eu-west-1", "audit", protect).await;
+                    e.enable_log_file_validation(&trail).await
                 }
                 Action::RemediateControl | Action::NotifyOnly | Action::Ignore => continue,
             };

@@ -258,6 +258,16 @@ pub const CATALOGUE: &[Entry] = &[
         undo: UNUSED_UNDO,
     },
     Entry {
+        control: "CloudTrail.4",
+        title: "CloudTrail log file integrity validation should be enabled",
+        action: Action::EnableLogFileValidation,
+        does: "turns on log file validation of the trail (UpdateTrail `EnableLogFileValidation`), in the trail's home region — the region its ARN names, where CloudTrail accepts changes to a multi-region trail seen from every region; the record (it was off) is the finding's note",
+        never: "changes the trail's bucket, prefix, topic, key, regions or event selectors, starts or stops logging, or touches a trail of another account (an organization trail: change it in the management account)",
+        on: true,
+        risk: "",
+        undo: "`aws cloudtrail update-trail --name <trail ARN> --no-enable-log-file-validation --region <its home region>`",
+    },
+    Entry {
         control: "KMS.4",
         title: "AWS KMS key rotation should be enabled",
         action: Action::EnableKeyRotation,

@@ -1,6 +1,6 @@
 //! Each action to its remediation, with the resource id as the action takes it: the short id
 //! (`i-…`, `sg-…`, a bucket's or a document's name, an account id) for most, the ARN for those
-//! whose API takes it (a topic, a queue, a key, a function, an IAM user).
+//! whose API takes it (a topic, a queue, a key, a function, an IAM user, a trail).
 
 use secauto_core::Action;
 
@@ -69,6 +69,7 @@ impl Executor<'_> {
             Action::RemovePublicFunctionAccess => self.remove_public_function_access(id).await,
             Action::StrengthenPasswordPolicy => self.strengthen_password_policy(s).await,
             Action::BlockPublicDocumentSharing => self.block_public_document_sharing(s).await,
+            Action::EnableLogFileValidation => self.enable_log_file_validation(id).await,
             // The user's ARN: its path and account are checked against the user read.
             Action::DeactivateOldAccessKeys => {
                 self.deactivate_old_access_keys(id, super::DEFAULT_MAX_AGE_DAYS)

@@ -165,6 +165,8 @@ pub struct Executor<'a> {
     pub sqs: &'a aws_sdk_sqs::Client,
     pub lambda: &'a aws_sdk_lambda::Client,
     pub iam: &'a aws_sdk_iam::Client,
+    /// CloudTrail of the place; a trail is changed through a copy for its home region.
+    pub cloudtrail: &'a aws_sdk_cloudtrail::Client,
     pub dry_run: bool,
     pub finding_id: &'a str,
     /// The fact the finding states (`Finding::fact_key`; empty: the finding id stands for it).

@@ -20,6 +20,7 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
 pub static NO_PROTECTION: Protection = Protection {
@@ -69,6 +70,7 @@ pub fn aws_from(sdk: &aws_config::SdkConfig, url: &str) -> Aws {
         sqs: aws_sdk_sqs::Client::new(&sdk),
         lambda: aws_sdk_lambda::Client::new(&sdk),
         iam: aws_sdk_iam::Client::new(&sdk),
+        cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
         url: url.to_string(),
         _moto: None,
     }
@@ -282,6 +284,7 @@ pub fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
         sqs: &a.sqs,
         lambda: &a.lambda,
         iam: &a.iam,
+        cloudtrail: &a.cloudtrail,
         dry_run,
         finding_id: "arn:aws:securityhub:us-east-1:123456789012:finding/test",
         fact: "",
@@ -1113,6 +1116,21 @@ pub async fn protect_resource(a: &Aws, control: &str, id: &str) {
                 .await
                 .unwrap();
         }
+        "CloudTrail.4" => {
+            let tag = aws_sdk_cloudtrail::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap();
+            in_region(a, region_of(id))
+                .cloudtrail
+                .add_tags()
+                .resource_id(id)
+                .tags_list(tag)
+                .send()
+                .await
+                .unwrap();
+        }
         "IAM.3" | "IAM.8" | "IAM.22" => {
             let user = id.rsplit('/').next().unwrap();
             let tag = aws_sdk_iam::types::Tag::builder()
@@ -1398,4 +1416,59 @@ impl secauto_testkit::proxy::Shim for AgedCredentials {
         };
         response.body = xml.into_bytes();
     }
+}
+
+/// The region an ARN names.
+pub fn region_of(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or_default()
+}
+
+/// Clients of the same emulator for `region`.
+pub fn in_region(a: &Aws, region: &str) -> Aws {
+    let sdk = sdk_at(&a.url, "testing", "testing")
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build();
+    aws_from(&sdk, &a.url)
+}
+
+/// A trail without log file validation, made in `region` (its home region; multi-region, so
+/// every region sees it), logging to a bucket of that region; tagged `secauto:protect=true` when
+/// `protect`. Its ARN.
+pub async fn unvalidated_trail(a: &Aws, region: &str, name: &str, protect: bool) -> String {
+    let home = in_region(a, region);
+    let bucket = format!("{name}-trail-logs");
+    let mut create = home.s3.create_bucket().bucket(&bucket);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap();
+    let trail = home
+        .cloudtrail
+        .create_trail()
+        .name(name)
+        .s3_bucket_name(&bucket)
+        .is_multi_region_trail(true)
+        .send()
+        .await
+        .unwrap();
+    let arn = trail.trail_arn().unwrap().to_string();
+    if protect {
+        protect_resource(a, "CloudTrail.4", &arn).await;
+    }
+    arn
+}
+
+/// Whether the trail validates its log files, read in its home region straight from moto.
+pub async fn trail_validates(a: &Aws, arn: &str) -> bool {
+    let home = in_region(a, region_of(arn));
+    let t = home.cloudtrail.get_trail().name(arn).send().await.unwrap();
+    t.trail()
+        .unwrap()
+        .log_file_validation_enabled()
+        .unwrap_or(false)
 }

@@ -7,7 +7,8 @@
 //! document's public sharing (SSM.4), a key's rotation (KMS.4), a queue's encryption (SQS.1), a
 //! function's public policy (Lambda.1), the account's password policy (IAM.7, IAM.11–17), the
 //! block public sharing setting for documents (SSM.7), an IAM user's old access keys (IAM.3) and
-//! unused credentials (IAM.8, IAM.22; the user they share in `iam_users`). Their
+//! unused credentials (IAM.8, IAM.22; the user they share in `iam_users`), a trail's log file
+//! validation (CloudTrail.4). Their
 //! calls are declared in
 //! `secauto_core::calls`.
 
@@ -22,6 +23,7 @@ mod high_risk_ports;
 mod iam_users;
 mod imdsv2;
 mod key_rotation;
+mod log_file_validation;
 mod old_access_keys;
 mod password_policy;
 mod public_sharing_block;

@@ -790,3 +790,14 @@ async fn a_shut_gate_refuses_every_change_before_it_is_sent() {
     assert!(out.compliant, "{out:?}");
     assert!(!scoped.gate.is_open());
 }
+
+/// IAM refuses a managed policy document over 6,144 characters (whitespace not counted): the
+/// remediation role's generated policy, which grows with every catalogued control, must stay
+/// within it.
+#[test]
+fn the_generated_remediation_policy_fits_iams_managed_policy_quota() {
+    let document = serde_json::to_string(&generated_remediation_policy()).unwrap();
+    let size = document.chars().filter(|c| !c.is_whitespace()).count();
+    println!("remediation policy: {size} characters");
+    assert!(size <= 6144, "{size} characters: {document}");
+}

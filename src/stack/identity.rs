@@ -278,6 +278,12 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
                         "servicesetting/ssm/documents/console/public-sharing-permission"
                     )),
                 ),
+                Scope::User => ("RemediateUsers", json!(n.global_arn("iam", "user/*"))),
+                // A multi-region trail is changed in its home region only.
+                Scope::Trail => (
+                    "RemediateTrails",
+                    json!(format!("arn:{p}:cloudtrail:*:{}:trail/*", n.account)),
+                ),
             };
             let mut statement =
                 json!({"Sid": sid, "Effect": "Allow", "Action": granted, "Resource": resource});

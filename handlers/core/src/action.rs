@@ -52,6 +52,12 @@ pub enum Action {
     StrengthenPasswordPolicy,
     /// Block public sharing of Systems Manager documents in the account's region (SSM.7).
     BlockPublicDocumentSharing,
+    /// Deactivate an IAM user's active access keys older than the control's age (IAM.3).
+    DeactivateOldAccessKeys,
+    /// Deactivate an IAM user's active access keys unused for the control's age (IAM.8, IAM.22).
+    DeactivateUnusedAccessKeys,
+    /// Turn on log file validation of a CloudTrail trail, in its home region (CloudTrail.4).
+    EnableLogFileValidation,
     /// In a rule only: the catalogue's remediation of the finding's control
     /// ([`crate::controls::CATALOGUE`]); triage decides the concrete action.
     RemediateControl,
@@ -63,7 +69,7 @@ pub enum Action {
 
 impl Action {
     /// Every action a decision can carry (`remediate-control` is resolved before).
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 28] = [
         Action::IsolateInstance,
         Action::QuarantineInstance,
         Action::BlockNetwork,
@@ -87,6 +93,9 @@ impl Action {
         Action::RemovePublicFunctionAccess,
         Action::StrengthenPasswordPolicy,
         Action::BlockPublicDocumentSharing,
+        Action::DeactivateOldAccessKeys,
+        Action::DeactivateUnusedAccessKeys,
+        Action::EnableLogFileValidation,
         Action::NotifyOnly,
         Action::Ignore,
     ];
@@ -117,6 +126,9 @@ impl Action {
             Action::RemovePublicFunctionAccess => "remove-public-function-access",
             Action::StrengthenPasswordPolicy => "strengthen-password-policy",
             Action::BlockPublicDocumentSharing => "block-public-document-sharing",
+            Action::DeactivateOldAccessKeys => "deactivate-old-access-keys",
+            Action::DeactivateUnusedAccessKeys => "deactivate-unused-access-keys",
+            Action::EnableLogFileValidation => "enable-log-file-validation",
             Action::RemediateControl => "remediate-control",
             Action::NotifyOnly => "notify-only",
             Action::Ignore => "ignore",
@@ -149,6 +161,10 @@ impl Action {
             Action::RemovePublicFunctionAccess => Some("AwsLambdaFunction"),
             Action::DisableSubnetPublicIp => Some("AwsEc2Subnet"),
             Action::DisableTgwAutoAccept => Some("AwsEc2TransitGateway"),
+            Action::DeactivateOldAccessKeys | Action::DeactivateUnusedAccessKeys => {
+                Some("AwsIamUser")
+            }
+            Action::EnableLogFileValidation => Some("AwsCloudTrailTrail"),
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => None,
         }
     }

@@ -43,6 +43,11 @@ pub enum Scope {
     /// Systems Manager's block public sharing setting for documents, in the stack's account and
     /// region.
     PublicSharingSetting,
+    /// IAM users of the stack's account (IAM is global: their ARN has no region).
+    User,
+    /// CloudTrail trails of the stack's account in any region: a multi-region trail is changed
+    /// only in its home region, which may not be the stack's.
+    Trail,
 }
 
 /// One call a remediation may make.
@@ -299,6 +304,33 @@ const PUBLIC_SHARING: [Call; 2] = [
     call("ssm:UpdateServiceSetting", Scope::PublicSharingSetting),
 ];
 
+/// IAM.3: the user read (its ARN, its tags for protection), its access keys listed, the record
+/// tagged on it, old keys deactivated (never deleted).
+const OLD_KEYS: [Call; 4] = [
+    call("iam:GetUser", Scope::User),
+    call("iam:ListAccessKeys", Scope::User),
+    call("iam:TagUser", Scope::User),
+    call("iam:UpdateAccessKey", Scope::User),
+];
+
+/// IAM.8, IAM.22: as IAM.3, with when each key was last used and whether the user has a console
+/// password (its last use is GetUser's), which is only reported, never deleted.
+const UNUSED_KEYS: [Call; 6] = [
+    call("iam:GetUser", Scope::User),
+    call("iam:ListAccessKeys", Scope::User),
+    call("iam:GetAccessKeyLastUsed", Scope::User),
+    call("iam:GetLoginProfile", Scope::User),
+    call("iam:TagUser", Scope::User),
+    call("iam:UpdateAccessKey", Scope::User),
+];
+
+/// CloudTrail.4: the trail and its tags read (in its home region), log file validation turned on.
+const TRAIL: [Call; 3] = [
+    call("cloudtrail:GetTrail", Scope::Trail),
+    call("cloudtrail:ListTags", Scope::Trail),
+    call("cloudtrail:UpdateTrail", Scope::Trail),
+];
+
 impl Action {
     /// Every call this action may make on the resources it remediates (reading and recording the
     /// finding and publishing the outcome are the function's own, common to all).
@@ -329,6 +361,9 @@ impl Action {
             Action::RemovePublicFunctionAccess => &[&FUNCTION],
             Action::StrengthenPasswordPolicy => &[&PASSWORD_POLICY],
             Action::BlockPublicDocumentSharing => &[&PUBLIC_SHARING],
+            Action::DeactivateOldAccessKeys => &[&OLD_KEYS],
+            Action::DeactivateUnusedAccessKeys => &[&UNUSED_KEYS],
+            Action::EnableLogFileValidation => &[&TRAIL],
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => &[],
         };
         let mut calls: Vec<Call> = Vec::new();

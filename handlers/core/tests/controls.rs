@@ -791,7 +791,7 @@ fn every_catalogued_control_is_decided_in_its_default_mode() {
         // A finding without the resource the remediation acts on is only notified.
         let elsewhere = read(&with(
             base(&Case {
-                kind: "AwsIamUser",
+                kind: "AwsEc2Volume",
                 ..case
             }),
             &[("Compliance.SecurityControlId", json!(e.control))],

@@ -118,7 +118,7 @@ fn rows() -> Vec<Row> {
         ("cspm-ec2.19-unknown-fields.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0c0ffee0c0ffee003", CloseHighRiskPorts, true),
         ("cspm-ec2.19-warning-new.event.json", "CRITICAL", "NEW", "ACTIVE", Some("WARNING"), Some("EC2.19"), "AwsEc2SecurityGroup", "sg-0badc0ffee0000001", CloseHighRiskPorts, true),
         ("cspm-ec2.2-fail-new.event.json", "HIGH", "NEW", "ACTIVE", fail, Some("EC2.2"), "AwsEc2SecurityGroup", "sg-0feedfacecafe0002", CloseDefaultSecurityGroup, true),
-        ("cspm-iam.3-fail-new.event.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/deploy-bot", NotifyOnly, true),
+        ("cspm-iam.3-fail-new.event.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/deploy-bot", DeactivateOldAccessKeys, true),
         ("cspm-iam.3-other-status.finding.json", "INFORMATIONAL", "RESOLVED", "ACTIVE", Some("NOT_AVAILABLE"), Some("IAM.3"), "AwsIamUser", "arn:aws:iam::111122223333:user/legacy-admin", Ignore, false),
         ("cspm-kms.4-fail-new.finding.json", "MEDIUM", "NEW", "ACTIVE", fail, Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", EnableKeyRotation, true),
         ("cspm-kms.4-pass-closed.event.json", "MEDIUM", "NEW", "ARCHIVED", Some("PASSED"), Some("KMS.4"), "AwsKmsKey", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ac", EnableKeyRotation, false),

@@ -73,6 +73,7 @@ pub async fn execute(
         sqs: &scoped.sqs,
         lambda: &scoped.lambda,
         iam: &scoped.iam,
+        cloudtrail: &scoped.cloudtrail,
         dry_run: env.mode == Mode::NotifyOnly,
         finding_id: &event.finding.id,
         fact: &event.finding.fact,

@@ -21,6 +21,7 @@ use secauto_testkit::proxy::{Message, Proxy, Shim};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "123456789012";
+const DEACTIVATED: &str = secauto_handlers::remediate::DEACTIVATED_KEYS_TAG;
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:sec-notifications";
 const HUB: &str = "arn:aws:securityhub:us-east-1::product/aws/securityhub";
 
@@ -54,13 +55,16 @@ impl Shim for Seen {
 }
 
 /// moto (EC2, S3, SNS, EventBridge) behind a recording proxy for EventBridge and SNS, and the
-/// Security Hub emulator.
+/// Security Hub emulator; the clients remediation makes for itself (IAM, KMS, SQS, Lambda) reach
+/// moto through [`AgedCredentials`], which dates the credentials `aged` names long ago.
 struct World {
     aws: Aws,
     hub: secauto_testkit::Emulator,
     _proxy: Proxy,
     seen: Arc<Seen>,
     clients: Clients,
+    aged: Arc<AgedCredentials>,
+    _aging: Proxy,
 }
 
 async fn world() -> World {
@@ -69,10 +73,13 @@ async fn world() -> World {
     let seen = Arc::new(Seen::default());
     let proxy = Proxy::start(&aws.url, Some(seen.clone()));
     let via_proxy = Clients::new(&sdk_at(&proxy.url, "testing", "testing"));
+    let aged = Arc::new(AgedCredentials::default());
+    let aging = Proxy::start(&aws.url, Some(aged.clone()));
     let clients = Clients {
         securityhub: Clients::new(&sdk_at(&hub.url, "testing", "testing")).securityhub,
         events: via_proxy.events.clone(),
         sns: via_proxy.sns.clone(),
+        sdk: Clients::new(&sdk_at(&aging.url, "testing", "testing")).sdk,
         ..Clients::new(&sdk_at(&aws.url, "testing", "testing"))
     };
     clients
@@ -101,6 +108,8 @@ async fn world() -> World {
         _proxy: proxy,
         seen,
         clients,
+        aged,
+        _aging: aging,
     }
 }
 
@@ -191,6 +200,17 @@ async fn workflow(w: &World, f: &Value) -> String {
         .unwrap()
         .workflow_status()
         .to_string()
+}
+
+/// The note Security Hub holds on the finding `n` (see [`finding`]).
+async fn note_of(w: &World, n: &str) -> String {
+    let id = format!("arn:aws:securityhub:us-east-1:{ACCOUNT}:finding/{n}");
+    let live = findings::get(&w.clients.securityhub, &id, HUB)
+        .await
+        .unwrap();
+    live.and_then(|f| f.note)
+        .map(|n| n.text)
+        .unwrap_or_default()
 }
 
 fn steps(out: &Value) -> String {
@@ -459,6 +479,23 @@ fn iam_7() -> Value {
 fn ssm_7() -> Value {
     json!({"GeneratorId": "aws-foundational-security-best-practices/v/1.0.0/SSM.7",
            "ProductFields": {"StandardsArn": "arn:aws:securityhub:::standards/aws-foundational-security-best-practices/v/1.0.0", "ControlId": "SSM.7"}})
+}
+
+fn iam_3() -> Value {
+    json!({"GeneratorId": "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0/rule/1.4",
+           "ProductFields": {"RuleId": "1.4"}})
+}
+
+fn iam_8() -> Value {
+    json!({"GeneratorId": "pci-dss/v/3.2.1/PCI.IAM.7", "ProductFields": {"ControlId": "PCI.IAM.7"}})
+}
+
+fn iam_22() -> Value {
+    json!({"GeneratorId": "security-control/IAM.22", "Compliance": {"SecurityControlId": "IAM.22"}})
+}
+
+fn cloudtrail_4() -> Value {
+    json!({"GeneratorId": "pci-dss/v/3.2.1/PCI.CloudTrail.3", "ProductFields": {"ControlId": "PCI.CloudTrail.3"}})
 }
 
 fn arn_of(kind: &str, id: &str) -> String {
@@ -1361,7 +1398,12 @@ fn mocked_ssm_7_public_document_sharing_is_blocked_on_by_default() {
 }
 
 /// Every catalogued control's non-compliant resource, and its finding.
-async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
+async fn each_control(w: &World, n: &str) -> Vec<(&'static str, Value)> {
+    let a = &w.aws;
+    let (old, old_keys) = iam_user(a, "/", &format!("{n}-old"), 1, false, false).await;
+    let (idle, idle_keys) = iam_user(a, "/ops/", &format!("{n}-idle"), 1, false, false).await;
+    w.aged.age(&[&old_keys[0], &idle_keys[0]]);
+    let trail = unvalidated_trail(a, "eu-west-1", &format!("{n}-trail"), false).await;
     let bucket8 = bucket(a, &format!("{n}-public")).await;
     let bucket5 = bucket(a, &format!("{n}-plain")).await;
     let (vpc, _) = vpc_with_subnet(a, "10.5").await;
@@ -1417,6 +1459,9 @@ async fn each_control(a: &Aws, n: &str) -> Vec<(&'static str, Value)> {
         ("SQS.1", "AwsSqsQueue", queue, sqs_1()),
         ("Lambda.1", "AwsLambdaFunction", function, lambda_1()),
         ("IAM.7", "AwsAccount", ACCOUNT_RESOURCE.to_string(), iam_7()),
+        ("IAM.3", "AwsIamUser", old, iam_3()),
+        ("IAM.8", "AwsIamUser", idle, iam_8()),
+        ("CloudTrail.4", "AwsCloudTrailTrail", trail, cloudtrail_4()),
     ];
     let more = more.into_iter().map(|(c, kind, arn, shape)| {
         let name = format!("{n}-{}", c.to_ascii_lowercase().replace('.', "-"));
@@ -1496,6 +1541,14 @@ async fn unchanged(a: &Aws, controls: &[(&str, Value)]) {
                 "{control}"
             ),
             "IAM.7" => assert!(!password_policy_strong(a).await, "{control}"),
+            "IAM.3" | "IAM.8" => {
+                let keys = a.iam.list_access_keys().user_name(short).send().await;
+                let keys = keys.unwrap();
+                let key = keys.access_key_metadata()[0].access_key_id().unwrap();
+                assert_eq!(key_status(a, short, key).await, "Active", "{control}");
+                assert_eq!(user_tag(a, short, DEACTIVATED).await, None, "{control}");
+            }
+            "CloudTrail.4" => assert!(!trail_validates(a, id).await, "{control}"),
             _ => unreachable!(),
         }
     }
@@ -1505,7 +1558,7 @@ async fn unchanged(a: &Aws, controls: &[(&str, Value)]) {
 fn notify_only_changes_nothing_and_says_what_would_be_done() {
     run(async {
         let w = world().await;
-        let controls = each_control(&w.aws, "dry").await;
+        let controls = each_control(&w, "dry").await;
         let notify = env("notify-only", None, "");
         for (control, f) in &controls {
             let (_, out) = remediate(&w, &notify, f).await;
@@ -1524,7 +1577,7 @@ fn notify_only_changes_nothing_and_says_what_would_be_done() {
 fn protected_resources_are_untouched_even_with_every_control_enforced() {
     run(async {
         let w = world().await;
-        let controls = each_control(&w.aws, "kept").await;
+        let controls = each_control(&w, "kept").await;
         for (control, f) in &controls {
             let id = f["Resources"][0]["Id"].as_str().unwrap();
             let short = id.rsplit(['/', ':']).next().unwrap();
@@ -1533,7 +1586,7 @@ fn protected_resources_are_untouched_even_with_every_control_enforced() {
                 "EC2.2" | "EC2.8" | "EC2.15" | "EC2.18" | "EC2.19" | "EC2.23" => {
                     protect_ec2(&w.aws, short).await
                 }
-                "SNS.1" | "KMS.4" | "SQS.1" | "Lambda.1" => {
+                "SNS.1" | "KMS.4" | "SQS.1" | "Lambda.1" | "IAM.3" | "IAM.8" | "CloudTrail.4" => {
                     protect_resource(&w.aws, control, id).await
                 }
                 "SSM.4" => protect_resource(&w.aws, control, short).await,
@@ -1914,5 +1967,217 @@ fn mocked_ssm_4_all_on_a_later_page_of_permissions_is_found() {
             "{out}"
         );
         assert!(!document_public(&w.aws, &doc).await);
+    });
+}
+
+/// IAM.3: a user at a path of several parts with an old key and a new one. Off by default, then
+/// on: the old key is deactivated (kept, inactive), the new one stays active, the key id is
+/// recorded in the note and in the user's tag; a second finding changes nothing.
+#[test]
+fn iam_3_an_old_access_key_is_deactivated_never_deleted_once_a_rule_turns_it_on() {
+    run(async {
+        let w = world().await;
+        let (arn, keys) = iam_user(&w.aws, "/team/dev/", "alice", 2, false, false).await;
+        assert_eq!(arn, format!("arn:aws:iam::{ACCOUNT}:user/team/dev/alice"));
+        w.aged.age(&[&keys[0]]);
+        let out = off_then_on(&w, "IAM.3", "AwsIamUser", &arn, iam_3()).await;
+        assert!(
+            steps(&out).contains(&format!("deactivate access key {}", keys[0])),
+            "{out}"
+        );
+        assert!(!steps(&out).contains(&keys[1]), "{out}");
+        let note = note_of(&w, "iam-3-on").await;
+        assert!(note.contains("the undo record is this note"), "{note}");
+        assert!(note.contains(&keys[0]), "{note}");
+        assert_eq!(key_status(&w.aws, "alice", &keys[0]).await, "Inactive");
+        assert_eq!(key_status(&w.aws, "alice", &keys[1]).await, "Active");
+        let listed = w
+            .aws
+            .iam
+            .list_access_keys()
+            .user_name("alice")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.access_key_metadata().len(), 2, "nothing deleted");
+        assert_eq!(
+            user_tag(&w.aws, "alice", DEACTIVATED).await.as_deref(),
+            Some(keys[0].as_str())
+        );
+    });
+}
+
+/// IAM.3's `maxAccessKeyAge`, when the finding carries it, is the age: a key made long ago but
+/// within a larger age stays active.
+#[test]
+fn iam_3_honours_the_findings_max_access_key_age() {
+    run(async {
+        let w = world().await;
+        let (arn, keys) = iam_user(&w.aws, "/", "bob", 1, false, false).await;
+        w.aged.age(&[&keys[0]]);
+        let shape = json!({"GeneratorId": "security-control/IAM.3", "Compliance": {
+            "SecurityControlId": "IAM.3",
+            "SecurityControlParameters": [{"Name": "maxAccessKeyAge", "Value": ["40000"]}]}});
+        let on = env("enforce", Some(&enforcing(&["IAM.3"])), "");
+        let (_, out) = remediate(&w, &on, &finding("iam-3-param", "AwsIamUser", &arn, shape)).await;
+        assert!(steps(&out).contains("older than 40000 days"), "{out}");
+        assert_eq!(key_status(&w.aws, "bob", &keys[0]).await, "Active");
+    });
+}
+
+/// IAM.8 (90 days) and IAM.22 (45): a key never used since it was made long ago is deactivated,
+/// one used yesterday stays; one last used 60 days ago stays under IAM.8 and goes under IAM.22;
+/// a console password never used is named with the command that removes it — never deleted — and
+/// that finding stays NOTIFIED.
+#[test]
+fn iam_8_and_iam_22_unused_keys_are_deactivated_and_an_unused_password_only_named() {
+    run(async {
+        let w = world().await;
+        let (arn, keys) = iam_user(&w.aws, "/", "carol", 2, false, false).await;
+        w.aged.age(&[&keys[0], &keys[1]]);
+        w.aged.used(&keys[1], 1);
+        let out = off_then_on(&w, "IAM.8", "AwsIamUser", &arn, iam_8()).await;
+        assert!(
+            steps(&out).contains(&format!("deactivate access key {}", keys[0])),
+            "{out}"
+        );
+        assert_eq!(key_status(&w.aws, "carol", &keys[0]).await, "Inactive");
+        assert_eq!(key_status(&w.aws, "carol", &keys[1]).await, "Active");
+        let (arn, keys) = iam_user(&w.aws, "/", "dave", 1, false, false).await;
+        w.aged.age(&[&keys[0]]);
+        w.aged.used(&keys[0], 60);
+        let on = env("enforce", Some(&enforcing(&["IAM.8", "IAM.22"])), "");
+        let (_, out) =
+            remediate(&w, &on, &finding("iam-8-dave", "AwsIamUser", &arn, iam_8())).await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert_eq!(key_status(&w.aws, "dave", &keys[0]).await, "Active");
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("iam-22-dave", "AwsIamUser", &arn, iam_22()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert_eq!(key_status(&w.aws, "dave", &keys[0]).await, "Inactive");
+        let (arn, _) = iam_user(&w.aws, "/", "erin", 0, true, false).await;
+        w.aged.age(&["erin"]);
+        let (_, out) = remediate(
+            &w,
+            &on,
+            &finding("iam-22-erin", "AwsIamUser", &arn, iam_22()),
+        )
+        .await;
+        assert_eq!(out["workflow"], "NOTIFIED", "{out}");
+        let note = note_of(&w, "iam-22-erin").await;
+        assert!(note.contains("console password of IAM user erin"), "{note}");
+        assert!(
+            note.contains("aws iam delete-login-profile --user-name erin"),
+            "{note}"
+        );
+        let profile = w.aws.iam.get_login_profile().user_name("erin").send().await;
+        assert!(profile.is_ok(), "the password is never deleted");
+    });
+}
+
+/// The root user and a user of another account are never acted on, even enforced.
+#[test]
+fn iam_credential_controls_never_touch_the_root_user_or_another_accounts_user() {
+    run(async {
+        let w = world().await;
+        let (_, keys) = iam_user(&w.aws, "/", "frank", 1, false, false).await;
+        w.aged.age(&[&keys[0]]);
+        let on = env("enforce", Some(&enforcing(&["IAM.3", "IAM.8"])), "");
+        for (n, arn, why) in [
+            ("root", format!("arn:aws:iam::{ACCOUNT}:root"), "root user"),
+            (
+                "other",
+                "arn:aws:iam::999999999999:user/frank".to_string(),
+                "999999999999",
+            ),
+        ] {
+            for (c, shape) in [("iam-3", iam_3()), ("iam-8", iam_8())] {
+                let f = finding(&format!("{c}-{n}"), "AwsIamUser", &arn, shape);
+                let (_, out) = remediate(&w, &on, &f).await;
+                assert_eq!(out["workflow"], "NOTIFIED", "{c} {n}: {out}");
+                assert!(steps(&out).contains(why), "{c} {n}: {out}");
+            }
+        }
+        assert_eq!(key_status(&w.aws, "frank", &keys[0]).await, "Active");
+    });
+}
+
+/// IAM refusing the record (TagUser `LimitExceeded`, as the IAM API reference documents it when
+/// the user's tags are full — a tag another writer added since the read): the record comes before
+/// the first change, so no key is deactivated and the finding says what failed.
+struct RefusedTagging;
+
+impl Shim for RefusedTagging {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        (form_param(&request.body, "Action")? == "TagUser").then(|| Message {
+            start: "HTTP/1.1 409 Conflict".into(),
+            headers: vec![("Content-Type".into(), "text/xml".into())],
+            body: b"<ErrorResponse><Error><Type>Sender</Type><Code>LimitExceeded</Code><Message>Cannot exceed quota for TagsPerUser: 50</Message></Error><RequestId>r</RequestId></ErrorResponse>".to_vec(),
+        })
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+#[test]
+fn mocked_iam_3_a_refused_record_deactivates_nothing() {
+    run(async {
+        let mut w = world().await;
+        let (arn, keys) = iam_user(&w.aws, "/", "grace", 1, false, false).await;
+        w.aged.age(&[&keys[0]]);
+        // Aged first, then refused: the refusing proxy sits in front of the aging one.
+        let refusing = Proxy::start(&w._aging.url, Some(Arc::new(RefusedTagging)));
+        w.clients.sdk = Clients::new(&sdk_at(&refusing.url, "testing", "testing")).sdk;
+        let on = env("enforce", Some(&enforcing(&["IAM.3"])), "");
+        let f = finding("iam-3-refused", "AwsIamUser", &arn, iam_3());
+        let event = through_triage(&w, &on, &f).await.expect("a response event");
+        let failed = remediation::handle(&w.clients, &on, &event, None)
+            .await
+            .expect_err("the run fails, to be retried");
+        let text = format!("{failed:#}");
+        assert!(text.contains("failed to record"), "{text}");
+        assert!(text.contains("iam:TagUser"), "{text}");
+        assert!(!text.contains("deactivate access key"), "{text}");
+        let note = note_of(&w, "iam-3-refused").await;
+        assert!(
+            note.starts_with("secauto remediation of deactivate-old-access-keys failed: the undo record is this note"),
+            "{note}"
+        );
+        assert_eq!(key_status(&w.aws, "grace", &keys[0]).await, "Active");
+    });
+}
+
+/// CloudTrail.4, on by default: a multi-region trail made in eu-west-1, reported from us-east-1
+/// (where its shadow is seen), gets log file validation in its home region — CloudTrail takes
+/// changes to a trail there only — and RESOLVED; a second finding changes nothing.
+#[test]
+fn cloudtrail_4_a_multi_region_trail_is_validated_in_its_home_region_on_by_default() {
+    run(async {
+        let w = world().await;
+        let trail = unvalidated_trail(&w.aws, "eu-west-1", "org-audit", false).await;
+        assert!(
+            trail.starts_with("arn:aws:cloudtrail:eu-west-1:"),
+            "{trail}"
+        );
+        let f = |n: &str| finding(n, "AwsCloudTrailTrail", &trail, cloudtrail_4());
+        let (event, out) = remediate(&w, &env("enforce", None, ""), &f("cloudtrail-4")).await;
+        assert_eq!(event["detail"]["action"], "enable-log-file-validation");
+        assert_eq!(event["detail"]["finding"]["control_id"], "CloudTrail.4");
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(
+            steps(&out).contains("in its home region eu-west-1"),
+            "{out}"
+        );
+        assert!(
+            steps(&out).contains("the undo record is this note"),
+            "{out}"
+        );
+        assert!(trail_validates(&w.aws, &trail).await);
+        let (_, again) = remediate(&w, &env("enforce", None, ""), &f("cloudtrail-4-again")).await;
+        assert_eq!(again["already_remediated"], true, "{again}");
     });
 }

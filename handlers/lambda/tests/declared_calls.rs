@@ -65,9 +65,13 @@ struct Recording {
     sqs: aws_sdk_sqs::Client,
     lambda: aws_sdk_lambda::Client,
     iam: aws_sdk_iam::Client,
+    cloudtrail: aws_sdk_cloudtrail::Client,
     gate: Gate,
     /// SSM.7's service setting, answered in moto's place (moto does not serve it).
     _settings: Option<secauto_testkit::proxy::Proxy>,
+    /// IAM's credentials dated long ago where a path ages them (moto dates everything now).
+    aged: Arc<AgedCredentials>,
+    _aging: secauto_testkit::proxy::Proxy,
 }
 
 fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
@@ -98,6 +102,9 @@ fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
         (Action::MakeDocumentPrivate, _) => a.ssm.clone(),
         _ => mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&start, &get]),
     };
+    let aged = Arc::new(AgedCredentials::default());
+    let aging = secauto_testkit::proxy::Proxy::start(&a.url, Some(aged.clone()));
+    let iam = aws_sdk_iam::Client::new(&sdk_at(&aging.url, "testing", "testing"));
     macro_rules! recorded {
         ($krate:ident, $client:expr) => {
             $krate::Client::from_conf(
@@ -146,8 +153,11 @@ fn recording(a: &Aws, rec: &Recorder, action: Action) -> Recording {
         kms: recorded!(aws_sdk_kms, a.kms),
         sqs: recorded!(aws_sdk_sqs, a.sqs),
         lambda: recorded!(aws_sdk_lambda, a.lambda),
-        iam: recorded!(aws_sdk_iam, a.iam),
+        iam: recorded!(aws_sdk_iam, iam),
+        cloudtrail: recorded!(aws_sdk_cloudtrail, a.cloudtrail),
         _settings: settings,
+        aged,
+        _aging: aging,
     }
 }
 
@@ -162,6 +172,7 @@ fn executor<'a>(a: &'a Aws, r: &'a Recording) -> Executor<'a> {
         sqs: &r.sqs,
         lambda: &r.lambda,
         iam: &r.iam,
+        cloudtrail: &r.cloudtrail,
         gate: &r.gate,
         ..exec(a, false)
     }
@@ -358,6 +369,12 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
             weak_password_policy(&a).await;
             String::new()
         }
+        Action::DeactivateOldAccessKeys | Action::DeactivateUnusedAccessKeys => {
+            let (arn, keys) = iam_user(&a, "/team/", "heidi", 1, false, false).await;
+            r.aged.age(&[&keys[0]]);
+            arn
+        }
+        Action::EnableLogFileValidation => unvalidated_trail(&a, "eu-west-1", "audit", false).await,
         _ => String::new(),
     };
     for _ in 0..2 {
@@ -374,6 +391,11 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
             Action::StrengthenPasswordPolicy => e.strengthen_password_policy("123456789012").await,
             Action::BlockPublicDocumentSharing => {
                 e.block_public_document_sharing("123456789012").await
+            }
+            Action::DeactivateOldAccessKeys => e.deactivate_old_access_keys(&target, 90).await,
+            Action::EnableLogFileValidation => e.enable_log_file_validation(&target).await,
+            Action::DeactivateUnusedAccessKeys => {
+                e.deactivate_unused_access_keys(&target, 90).await
             }
             Action::RestrictUnauthorizedPorts => e.restrict_unauthorized_ports(&f.sg).await,
             Action::CloseHighRiskPorts => e.close_high_risk_ports(&f.sg).await,
@@ -421,7 +443,10 @@ async fn every_action_calls_exactly_what_it_declares() {
             | Action::EncryptQueue
             | Action::RemovePublicFunctionAccess
             | Action::StrengthenPasswordPolicy
-            | Action::BlockPublicDocumentSharing => control_paths(action).await,
+            | Action::BlockPublicDocumentSharing
+            | Action::DeactivateOldAccessKeys
+            | Action::DeactivateUnusedAccessKeys
+            | Action::EnableLogFileValidation => control_paths(action).await,
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => BTreeSet::new(),
         };
         let declared = declared(action);
@@ -506,6 +531,8 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
                 Scope::Queue => "arn:aws:sqs:us-east-1:123456789012:jobs",
                 Scope::Function => "arn:aws:lambda:us-east-1:123456789012:function:hook",
                 Scope::PublicSharingSetting => "arn:aws:ssm:us-east-1:123456789012:servicesetting/ssm/documents/console/public-sharing-permission",
+                Scope::User => "arn:aws:iam::123456789012:user/team/dev/alice",
+                Scope::Trail => "arn:aws:cloudtrail:eu-west-1:123456789012:trail/audit",
             };
             // The request context AWS gives each call secauto makes: isolation's groups carry
             // their tag, the automation role is passed to Systems Manager.
@@ -670,6 +697,20 @@ async fn a_dry_run_and_a_protected_resource_send_only_reads() {
                 Action::BlockPublicDocumentSharing => {
                     e.block_public_document_sharing("123456789012").await
                 }
+                Action::DeactivateOldAccessKeys | Action::DeactivateUnusedAccessKeys => {
+                    let (arn, keys) = iam_user(&a, "/", "ivan", 1, false, protect).await;
+                    r.aged.age(&[&keys[0]]);
+                    match action {
+                        Action::DeactivateOldAccessKeys => {
+                            e.deactivate_old_access_keys(&arn, 90).await
+                        }
+                        _ => e.deactivate_unused_access_keys(&arn, 90).await,
+                    }
+                }
+                Action::EnableLogFileValidation => {
+                    let trail = unvalidated_trail(&a, "eu-west-1", "audit", protect).await;
+                    e.enable_log_file_validation(&trail).await
+                }
                 Action::RemediateControl | Action::NotifyOnly | Action::Ignore => continue,
             };
             let writes: Vec<String> = rec.take().into_iter().filter(|o| !reads_only(o)).collect();
@@ -752,4 +793,15 @@ async fn a_shut_gate_refuses_every_change_before_it_is_sent() {
     let out = open.isolate_instance(&f.instance, false).await.unwrap();
     assert!(out.compliant, "{out:?}");
     assert!(!scoped.gate.is_open());
+}
+
+/// IAM refuses a managed policy document over 6,144 characters (whitespace not counted): the
+/// remediation role's generated policy, which grows with every catalogued control, must stay
+/// within it.
+#[test]
+fn the_generated_remediation_policy_fits_iams_managed_policy_quota() {
+    let document = serde_json::to_string(&generated_remediation_policy()).unwrap();
+    let size = document.chars().filter(|c| !c.is_whitespace()).count();
+    println!("remediation policy: {size} characters");
+    assert!(size <= 6144, "{size} characters: {document}");
 }

@@ -40,6 +40,11 @@ const PASSWORD_NEVER: &str = "loosens a stricter setting, changes whether users 
 const PASSWORD_RISK: &str = "users whose passwords are older than 90 days must change them at their next sign-in (hard expiry stays as it was), and new passwords must meet the policy";
 const PASSWORD_UNDO: &str = "`aws iam update-account-password-policy` with the values the note records (`aws iam delete-account-password-policy` if it records `none`)";
 
+const UNUSED_DOES: &str = "deactivates (UpdateAccessKey `Status=Inactive`) each active access key of the IAM user not used for the control's days (IAM.8: 90, IAM.22: 45; a key never used counts from its creation), after recording their ids in the finding's note and in the user's tag `secauto:deactivated-access-keys`; a console password unused as long is named with the command that removes it, and the finding stays NOTIFIED";
+const UNUSED_NEVER: &str = "deletes an access key, a login profile or a user; touches the root user, a user of another account, a key used within the control's days, or a protected user (tag or `[remediation] protected`)";
+const UNUSED_RISK: &str = "whatever still signs with a deactivated key (a forgotten job, a rarely run script, another account's integration) is refused until the key is activated again";
+const UNUSED_UNDO: &str = "`aws iam update-access-key --user-name … --access-key-id … --status Active` for each key the note or the tag records, then delete the tag";
+
 /// Every catalogued control, by control id.
 pub const CATALOGUE: &[Entry] = &[
     Entry {
@@ -221,6 +226,46 @@ pub const CATALOGUE: &[Entry] = &[
         on: false,
         risk: PASSWORD_RISK,
         undo: PASSWORD_UNDO,
+    },
+    Entry {
+        control: "IAM.3",
+        title: "IAM users' access keys should be rotated every 90 days or less",
+        action: Action::DeactivateOldAccessKeys,
+        does: "deactivates (UpdateAccessKey `Status=Inactive`) each active access key of the IAM user created more than 90 days ago (the control's `maxAccessKeyAge` when the finding carries it), after recording their ids in the finding's note and in the user's tag `secauto:deactivated-access-keys`",
+        never: "deletes an access key or a user, creates a new key (rotation is the key owner's), touches the root user, a user of another account, a key younger than the age, or a protected user (tag or `[remediation] protected`)",
+        on: false,
+        risk: "whatever signs with the old key (an application, a CI job, a script) is refused until it gets a new key or the old one is activated again",
+        undo: UNUSED_UNDO,
+    },
+    Entry {
+        control: "IAM.8",
+        title: "Unused IAM user credentials should be removed",
+        action: Action::DeactivateUnusedAccessKeys,
+        does: UNUSED_DOES,
+        never: UNUSED_NEVER,
+        on: false,
+        risk: UNUSED_RISK,
+        undo: UNUSED_UNDO,
+    },
+    Entry {
+        control: "IAM.22",
+        title: "IAM user credentials unused for 45 days should be removed",
+        action: Action::DeactivateUnusedAccessKeys,
+        does: UNUSED_DOES,
+        never: UNUSED_NEVER,
+        on: false,
+        risk: UNUSED_RISK,
+        undo: UNUSED_UNDO,
+    },
+    Entry {
+        control: "CloudTrail.4",
+        title: "CloudTrail log file integrity validation should be enabled",
+        action: Action::EnableLogFileValidation,
+        does: "turns on log file validation of the trail (UpdateTrail `EnableLogFileValidation`), in the trail's home region — the region its ARN names, where CloudTrail accepts changes to a multi-region trail seen from every region; the record (it was off) is the finding's note",
+        never: "changes the trail's bucket, prefix, topic, key, regions or event selectors, starts or stops logging, or touches a trail of another account (an organization trail: change it in the management account)",
+        on: true,
+        risk: "",
+        undo: "`aws cloudtrail update-trail --name <trail ARN> --no-enable-log-file-validation --region <its home region>`",
     },
     Entry {
         control: "KMS.4",

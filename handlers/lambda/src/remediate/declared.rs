@@ -22,7 +22,7 @@ use secauto_core::retry::TooManyRequests;
 use secauto_core::Action;
 
 /// `service:Operation` of an SDK call, the service as the declarations name it (`ec2`, `s3`,
-/// `autoscaling`, `ssm`, `sns`, `kms`, `sqs`, `lambda`, `iam`).
+/// `autoscaling`, `ssm`, `sns`, `kms`, `sqs`, `lambda`, `iam`, `cloudtrail`).
 pub fn operation(m: &Metadata) -> String {
     let service = m.service().to_ascii_lowercase().replace(' ', "");
     format!("{service}:{}", m.name())
@@ -120,6 +120,7 @@ pub struct Scoped {
     pub sqs: aws_sdk_sqs::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub gate: Gate,
 }
 
@@ -170,6 +171,12 @@ impl Scoped {
             ),
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(&c.sdk)
+                    .retry_classifier(TooManyRequests)
+                    .interceptor(d.clone())
+                    .build(),
+            ),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
+                aws_sdk_cloudtrail::config::Builder::from(&c.sdk)
                     .retry_classifier(TooManyRequests)
                     .interceptor(d)
                     .build(),

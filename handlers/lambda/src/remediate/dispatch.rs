@@ -1,6 +1,6 @@
 //! Each action to its remediation, with the resource id as the action takes it: the short id
 //! (`i-…`, `sg-…`, a bucket's or a document's name, an account id) for most, the ARN for those
-//! whose API takes it (a topic, a queue, a key, a function).
+//! whose API takes it (a topic, a queue, a key, a function, an IAM user, a trail).
 
 use secauto_core::Action;
 
@@ -14,7 +14,8 @@ fn short(id: &str) -> &str {
 
 impl Executor<'_> {
     /// [`Self::remediate`], with the parameters the live finding's control carries: EC2.18
-    /// revokes what its `authorizedTcpPorts`/`authorizedUdpPorts` do not authorize.
+    /// revokes what its `authorizedTcpPorts`/`authorizedUdpPorts` do not authorize; IAM.3, IAM.8
+    /// and IAM.22 take the age their control allows (`super::max_age_days`).
     pub async fn remediate_with(
         &self,
         action: Action,
@@ -28,7 +29,16 @@ impl Executor<'_> {
                 return Some(ports.await);
             }
         }
-        Box::pin(self.remediate(action, id)).await
+        let days = super::max_age_days(action, live);
+        match action {
+            Action::DeactivateOldAccessKeys => {
+                Some(Box::pin(self.deactivate_old_access_keys(id, days)).await)
+            }
+            Action::DeactivateUnusedAccessKeys => {
+                Some(Box::pin(self.deactivate_unused_access_keys(id, days)).await)
+            }
+            _ => Box::pin(self.remediate(action, id)).await,
+        }
     }
 
     /// Carry out `action` on the resource `id` (as the finding names it); `None` when the action
@@ -59,6 +69,16 @@ impl Executor<'_> {
             Action::RemovePublicFunctionAccess => self.remove_public_function_access(id).await,
             Action::StrengthenPasswordPolicy => self.strengthen_password_policy(s).await,
             Action::BlockPublicDocumentSharing => self.block_public_document_sharing(s).await,
+            Action::EnableLogFileValidation => self.enable_log_file_validation(id).await,
+            // The user's ARN: its path and account are checked against the user read.
+            Action::DeactivateOldAccessKeys => {
+                self.deactivate_old_access_keys(id, super::DEFAULT_MAX_AGE_DAYS)
+                    .await
+            }
+            Action::DeactivateUnusedAccessKeys => {
+                self.deactivate_unused_access_keys(id, super::DEFAULT_MAX_AGE_DAYS)
+                    .await
+            }
             Action::RemediateControl | Action::NotifyOnly | Action::Ignore => return None,
         })
     }

@@ -40,6 +40,7 @@ pub use controls::{
     PREVIOUS_HTTP_TOKENS_TAG, PREVIOUS_LIFECYCLE_TAG, PREVIOUS_MAP_PUBLIC_IP_TAG,
     PREVIOUS_SNAPSHOT_PERMISSION_TAG, TLS_STATEMENT_SID,
 };
+pub use controls::{max_age_days, user_of, DEACTIVATED_KEYS_TAG, DEFAULT_MAX_AGE_DAYS};
 pub use controls::{
     public_statements, weaker_password_policy, PREVIOUS_QUEUE_ENCRYPTION_TAG, PREVIOUS_SHARING_TAG,
     PREVIOUS_TOPIC_KEY_TAG, PUBLIC_SHARING_SETTING, TOPIC_KEY,
@@ -181,6 +182,8 @@ pub struct Executor<'a> {
     pub sqs: &'a aws_sdk_sqs::Client,
     pub lambda: &'a aws_sdk_lambda::Client,
     pub iam: &'a aws_sdk_iam::Client,
+    /// CloudTrail of the place; a trail is changed through a copy for its home region.
+    pub cloudtrail: &'a aws_sdk_cloudtrail::Client,
     pub dry_run: bool,
     pub finding_id: &'a str,
     /// The fact the finding states (`Finding::fact_key`; empty: the finding id stands for it).

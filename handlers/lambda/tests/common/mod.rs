@@ -20,6 +20,7 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
 pub static NO_PROTECTION: Protection = Protection {
@@ -69,6 +70,7 @@ pub fn aws_from(sdk: &aws_config::SdkConfig, url: &str) -> Aws {
         sqs: aws_sdk_sqs::Client::new(&sdk),
         lambda: aws_sdk_lambda::Client::new(&sdk),
         iam: aws_sdk_iam::Client::new(&sdk),
+        cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
         url: url.to_string(),
         _moto: None,
     }
@@ -282,6 +284,7 @@ pub fn exec<'a>(a: &'a Aws, dry_run: bool) -> Executor<'a> {
         sqs: &a.sqs,
         lambda: &a.lambda,
         iam: &a.iam,
+        cloudtrail: &a.cloudtrail,
         dry_run,
         finding_id: "arn:aws:securityhub:us-east-1:123456789012:finding/test",
         fact: "",
@@ -1113,6 +1116,36 @@ pub async fn protect_resource(a: &Aws, control: &str, id: &str) {
                 .await
                 .unwrap();
         }
+        "CloudTrail.4" => {
+            let tag = aws_sdk_cloudtrail::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap();
+            in_region(a, region_of(id))
+                .cloudtrail
+                .add_tags()
+                .resource_id(id)
+                .tags_list(tag)
+                .send()
+                .await
+                .unwrap();
+        }
+        "IAM.3" | "IAM.8" | "IAM.22" => {
+            let user = id.rsplit('/').next().unwrap();
+            let tag = aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap();
+            a.iam
+                .tag_user()
+                .user_name(user)
+                .tags(tag)
+                .send()
+                .await
+                .unwrap();
+        }
         _ => protect_tag(a, id).await,
     }
 }
@@ -1176,4 +1209,266 @@ impl secauto_testkit::proxy::Shim for ServiceSettings {
         _: &mut secauto_testkit::proxy::Message,
     ) {
     }
+}
+
+/// An IAM user `name` at `path` (`/` or `/team/dev/`) with `keys` access keys and, when
+/// `password`, a console password; tagged `secauto:protect=true` when `protect`. Its ARN (as
+/// Security Hub names it) and its keys' ids.
+pub async fn iam_user(
+    a: &Aws,
+    path: &str,
+    name: &str,
+    keys: usize,
+    password: bool,
+    protect: bool,
+) -> (String, Vec<String>) {
+    let user = a
+        .iam
+        .create_user()
+        .path(path)
+        .user_name(name)
+        .send()
+        .await
+        .unwrap();
+    let arn = user.user().unwrap().arn().to_string();
+    let mut ids = Vec::new();
+    for _ in 0..keys {
+        let k = a
+            .iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap();
+        ids.push(k.access_key().unwrap().access_key_id().to_string());
+    }
+    if password {
+        a.iam
+            .create_login_profile()
+            .user_name(name)
+            .password("Correct-Horse-9-Battery")
+            .send()
+            .await
+            .unwrap();
+    }
+    if protect {
+        protect_resource(a, "IAM.3", &arn).await;
+    }
+    (arn, ids)
+}
+
+/// The status of the access key (`Active`, `Inactive`), straight from moto.
+pub async fn key_status(a: &Aws, user: &str, key: &str) -> String {
+    let out = a
+        .iam
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap();
+    out.access_key_metadata()
+        .iter()
+        .find(|k| k.access_key_id() == Some(key))
+        .and_then(|k| k.status())
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// The value of the user's tag `key`, straight from moto.
+pub async fn user_tag(a: &Aws, user: &str, key: &str) -> Option<String> {
+    let out = a.iam.list_user_tags().user_name(user).send().await.unwrap();
+    out.tags()
+        .iter()
+        .find(|t| t.key() == key)
+        .map(|t| t.value().to_string())
+}
+
+/// When the credentials [`AgedCredentials`] ages were made.
+pub const LONG_AGO: &str = "2020-01-01T00:00:00Z";
+
+/// IAM as AWS answers about credentials made or used long ago, which moto cannot make (it dates
+/// everything now and never records a use): the access keys in `old` were made on [`LONG_AGO`]
+/// (ListAccessKeys' `CreateDate`), and so were the login profiles of the users in `old`
+/// (GetLoginProfile); the keys in `used` were last used that many days ago (GetAccessKeyLastUsed's
+/// `LastUsedDate`), and the users in `used` signed in with their password that many days ago
+/// (GetUser's `PasswordLastUsed`). Everything else is moto's own answer, and every change is
+/// moto's.
+#[derive(Default)]
+pub struct AgedCredentials {
+    pub old: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    pub used: std::sync::Mutex<std::collections::BTreeMap<String, i64>>,
+}
+
+impl AgedCredentials {
+    /// Keys (by id) and login profiles (by user name) made long ago.
+    pub fn age(&self, ids: &[&str]) {
+        let mut old = self.old.lock().unwrap();
+        old.extend(ids.iter().map(|i| i.to_string()));
+    }
+
+    /// A key (by id) or a password (by user name) last used `days` days ago.
+    pub fn used(&self, id: &str, days: i64) {
+        self.used.lock().unwrap().insert(id.to_string(), days);
+    }
+}
+
+/// A parameter of a form-encoded (query protocol) request body.
+pub fn form_param(body: &[u8], name: &str) -> Option<String> {
+    let body = String::from_utf8_lossy(body);
+    let value = body
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)?
+        .1;
+    let bytes = value.replace('+', " ").into_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%')
+            .then(|| std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok())
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `xml` with the text of its first `<tag>` element replaced by `text`.
+fn replace_element(xml: &str, tag: &str, text: &str) -> String {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let (Some(at), Some(end)) = (xml.find(&open), xml.find(&close)) else {
+        return xml.to_string();
+    };
+    format!("{}{text}{}", &xml[..at + open.len()], &xml[end..])
+}
+
+/// `xml` with `<tag>text</tag>` put first inside its first `<parent>` element.
+fn insert_element(xml: &str, parent: &str, tag: &str, text: &str) -> String {
+    let open = format!("<{parent}>");
+    let Some(at) = xml.find(&open) else {
+        return xml.to_string();
+    };
+    let at = at + open.len();
+    format!("{}<{tag}>{text}</{tag}>{}", &xml[..at], &xml[at..])
+}
+
+/// The time `days` days ago, as IAM writes it.
+fn days_ago(days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    aws_smithy_types::DateTime::from_secs(now - days * 86_400)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+}
+
+impl secauto_testkit::proxy::Shim for AgedCredentials {
+    fn respond(
+        &self,
+        request: &secauto_testkit::proxy::Message,
+        response: &mut secauto_testkit::proxy::Message,
+    ) {
+        let Some(action) = form_param(&request.body, "Action") else {
+            return;
+        };
+        let old = self.old.lock().unwrap().clone();
+        let used = self.used.lock().unwrap().clone();
+        let user = form_param(&request.body, "UserName").unwrap_or_default();
+        let key = form_param(&request.body, "AccessKeyId").unwrap_or_default();
+        let xml = String::from_utf8_lossy(&response.body).into_owned();
+        let xml = match action.as_str() {
+            "ListAccessKeys" => xml
+                .split("</member>")
+                .map(|m| {
+                    match old
+                        .iter()
+                        .find(|k| m.contains(&format!("<AccessKeyId>{k}<")))
+                    {
+                        Some(_) => replace_element(m, "CreateDate", LONG_AGO),
+                        None => m.to_string(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("</member>"),
+            "GetLoginProfile" if old.contains(&user) => {
+                replace_element(&xml, "CreateDate", LONG_AGO)
+            }
+            "GetAccessKeyLastUsed" if used.contains_key(&key) => insert_element(
+                &xml,
+                "AccessKeyLastUsed",
+                "LastUsedDate",
+                &days_ago(used[&key]),
+            ),
+            "GetUser" if used.contains_key(&user) => {
+                insert_element(&xml, "User", "PasswordLastUsed", &days_ago(used[&user]))
+            }
+            _ => return,
+        };
+        response.body = xml.into_bytes();
+    }
+}
+
+/// The region an ARN names.
+pub fn region_of(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or_default()
+}
+
+/// Clients of the same emulator for `region`.
+pub fn in_region(a: &Aws, region: &str) -> Aws {
+    let sdk = sdk_at(&a.url, "testing", "testing")
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build();
+    aws_from(&sdk, &a.url)
+}
+
+/// A trail without log file validation, made in `region` (its home region; multi-region, so
+/// every region sees it), logging to a bucket of that region; tagged `secauto:protect=true` when
+/// `protect`. Its ARN.
+pub async fn unvalidated_trail(a: &Aws, region: &str, name: &str, protect: bool) -> String {
+    let home = in_region(a, region);
+    let bucket = format!("{name}-trail-logs");
+    let mut create = home.s3.create_bucket().bucket(&bucket);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.unwrap();
+    let trail = home
+        .cloudtrail
+        .create_trail()
+        .name(name)
+        .s3_bucket_name(&bucket)
+        .is_multi_region_trail(true)
+        .send()
+        .await
+        .unwrap();
+    let arn = trail.trail_arn().unwrap().to_string();
+    if protect {
+        protect_resource(a, "CloudTrail.4", &arn).await;
+    }
+    arn
+}
+
+/// Whether the trail validates its log files, read in its home region straight from moto.
+pub async fn trail_validates(a: &Aws, arn: &str) -> bool {
+    let home = in_region(a, region_of(arn));
+    let t = home.cloudtrail.get_trail().name(arn).send().await.unwrap();
+    t.trail()
+        .unwrap()
+        .log_file_validation_enabled()
+        .unwrap_or(false)
 }

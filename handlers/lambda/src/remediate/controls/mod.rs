@@ -6,7 +6,9 @@
 //! gateway's auto-accept (EC2.23), a bucket's lifecycle (S3.13), a topic's encryption (SNS.1), a
 //! document's public sharing (SSM.4), a key's rotation (KMS.4), a queue's encryption (SQS.1), a
 //! function's public policy (Lambda.1), the account's password policy (IAM.7, IAM.11–17), the
-//! block public sharing setting for documents (SSM.7). Their
+//! block public sharing setting for documents (SSM.7), an IAM user's old access keys (IAM.3) and
+//! unused credentials (IAM.8, IAM.22; the user they share in `iam_users`), a trail's log file
+//! validation (CloudTrail.4). Their
 //! calls are declared in
 //! `secauto_core::calls`.
 
@@ -18,8 +20,11 @@ mod document_sharing;
 mod ebs_default;
 mod function_policy;
 mod high_risk_ports;
+mod iam_users;
 mod imdsv2;
 mod key_rotation;
+mod log_file_validation;
+mod old_access_keys;
 mod password_policy;
 mod public_sharing_block;
 mod public_snapshots;
@@ -28,12 +33,14 @@ mod subnet_public_ip;
 mod tgw_auto_accept;
 mod topic_encryption;
 mod unauthorized_ports;
+mod unused_credentials;
 
 pub use bucket_lifecycle::{LIFECYCLE_RULE_ID, PREVIOUS_LIFECYCLE_TAG};
 pub use bucket_tls::TLS_STATEMENT_SID;
 pub use document_sharing::PREVIOUS_SHARING_TAG;
 pub use function_policy::public_statements;
 pub use high_risk_ports::{reaches_high_risk_port, serves_the_web_too, HIGH_RISK_PORTS};
+pub use iam_users::{max_age_days, user_of, DEACTIVATED_KEYS_TAG, DEFAULT_MAX_AGE_DAYS};
 pub use imdsv2::PREVIOUS_HTTP_TOKENS_TAG;
 pub use password_policy::weaker as weaker_password_policy;
 pub use public_sharing_block::PUBLIC_SHARING_SETTING;

@@ -360,7 +360,10 @@ fn median(mut xs: Vec<Duration>) -> Duration {
 #[test]
 fn an_imported_finding_reaches_the_team_in_both_formats() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let w = World::new("[remediation]\nmode = \"enforce\"\n");
+    // EC2.19 is off by default (it takes services on high-risk ports offline): a rule turns it on.
+    let w = World::new(
+        "[remediation]\nmode = \"enforce\"\n\n[[triage.rules]]\nname = \"enforce-ec2-19\"\naction = \"remediate-control\"\ncontrols = [\"EC2.19\"]\nmode = \"enforce\"\n\n[[triage.rules]]\nname = \"notify-the-rest\"\naction = \"notify-only\"\n",
+    );
     let (asff_group, ocsf_group) = (w.open_group("asff-open"), w.open_group("ocsf-open"));
     let runs: usize = std::env::var("E2E_RUNS")
         .ok()

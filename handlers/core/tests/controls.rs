@@ -340,6 +340,17 @@ fn all_shapes() -> Vec<(&'static Case, String, Value)> {
         .collect()
 }
 
+/// Credentials unused 45 days: IAM.22's CIS v1.4.0 requirement 1.12 (iam-controls.html, IAM.22),
+/// as a standard-specific finding names it where consolidated findings are off.
+#[test]
+fn a_cis_v140_unused_credentials_finding_is_iam_22() {
+    let f = read(&json!({"Id": "x", "AwsAccountId": ACCOUNT,
+        "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/securityhub",
+        "GeneratorId": "cis-aws-foundations-benchmark/v/1.4.0/1.12",
+        "ProductFields": {"StandardsArn": "arn:aws:securityhub:::standards/cis-aws-foundations-benchmark/v/1.4.0", "ControlId": "1.12"}}));
+    assert_eq!(f.control_id().as_deref(), Some("IAM.22"));
+}
+
 #[test]
 fn every_shape_names_its_control() {
     let shapes = all_shapes();

@@ -31,12 +31,23 @@ fn env() -> Env {
         ("REMEDIATION_MODE", "enforce"),
         ("AWS_REGION", "us-east-1"),
     ];
-    Env::from_vars(|name| {
+    let mut env = Env::from_vars(|name| {
         vars.iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     })
-    .unwrap()
+    .unwrap();
+    // EC2.19, the twins' control, is off by default: a rule turns it on, as a team would.
+    let mut on = secauto_core::Rule::new("enforce-ec2-19", secauto_core::Action::RemediateControl);
+    on.controls = vec!["EC2.19".into()];
+    on.mode = Some(secauto_core::Mode::Enforce);
+    env.policy.rules.insert(0, on);
+    assert!(
+        env.policy.validate().is_empty(),
+        "{:?}",
+        env.policy.validate()
+    );
+    env
 }
 
 /// Keeps every request it sees.

@@ -72,11 +72,17 @@ pub fn parameters_may_be_stricter(
     if !failed || !unchecked || live.control_parameters.is_empty() {
         return;
     }
-    if out.changed || !out.compliant || out.refused.is_some() || out.protected {
+    // Whether or not this run changed the resource: its re-read proves secauto's benchmark, not
+    // the control's own parameters, and a FAILED finding marked RESOLVED would stay hidden.
+    if !out.compliant || out.refused.is_some() || out.protected {
         return;
     }
+    let how = match out.changed {
+        true => "the resource now meets secauto's benchmark",
+        false => "the resource already meets secauto's benchmark",
+    };
     let why = format!(
-        "the resource already meets secauto's benchmark for {control}, yet Security Hub finds it FAILED: the control's parameters ({}) may be stricter than the benchmark; review them and the resource by hand",
+        "{how} for {control}, but the control's parameters ({}) may be stricter than the benchmark: Security Hub may still find it FAILED; review them and the resource by hand",
         said(&live.control_parameters)
     );
     out.steps.push(why.clone());

@@ -741,8 +741,9 @@ fn a_rule_turns_a_control_on_or_off_by_itself() {
     let mut on = Rule::new("enforce-imdsv2", Action::RemediateControl);
     on.controls = vec!["EC2.8".into()];
     on.mode = Some(Mode::Enforce);
-    let mut off = Rule::new("s3-8-notify", Action::BlockBucketPublicAccess);
-    off.controls = vec!["S3.8".into()];
+    // KMS.4 is on by default: this rule turns it off by itself.
+    let mut off = Rule::new("kms-4-notify", Action::RemediateControl);
+    off.controls = vec!["KMS.4".into()];
     off.mode = Some(Mode::NotifyOnly);
     let mut policy = Policy::default();
     policy.rules.insert(0, off);
@@ -756,9 +757,13 @@ fn a_rule_turns_a_control_on_or_off_by_itself() {
                 (Action::RequireImdsv2, Some(Mode::Enforce)),
                 "{what}"
             ),
-            "S3.8" => assert_eq!(
-                (d.action, d.mode),
-                (Action::BlockBucketPublicAccess, Some(Mode::NotifyOnly)),
+            "KMS.4" => assert_eq!(
+                (d.action, d.mode, d.rule.as_deref()),
+                (
+                    Action::EnableKeyRotation,
+                    Some(Mode::NotifyOnly),
+                    Some("kms-4-notify")
+                ),
                 "{what}"
             ),
             "EC2.2" => assert_eq!(

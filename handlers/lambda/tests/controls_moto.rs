@@ -1303,8 +1303,8 @@ fn lambda_1_only_the_statement_letting_anyone_in_is_removed_once_a_rule_turns_it
         assert!(steps(&out).contains("remove statement any-bucket"), "{out}");
         assert_eq!(
             function_statements(&w.aws, &function).await,
-            vec!["bucket-events"],
-            "the statement narrowed to an account stays"
+            vec!["api-routes", "bucket-events"],
+            "API Gateway's permission and the statement narrowed to an account stay"
         );
     });
 }

@@ -74,9 +74,16 @@ fn everyone(p: &Value) -> bool {
     }
 }
 
-/// Whether a principal names an AWS service (`{"Service": "s3.amazonaws.com"}`).
-fn service(p: &Value) -> bool {
-    p.as_object().is_some_and(|o| o.contains_key("Service"))
+/// Whether a principal is Amazon S3's service principal (`{"Service": "s3.amazonaws.com"}`): the
+/// one service AWS Config's rule names — a bucket of any account could invoke the function. Other
+/// services' permissions (API Gateway's, with a wildcard in its source ARN) are not counted public.
+fn s3_service(p: &Value) -> bool {
+    let is_s3 = |v: &Value| v.as_str() == Some("s3.amazonaws.com");
+    match p.get("Service") {
+        Some(Value::Array(a)) => a.iter().any(is_s3),
+        Some(v) => is_s3(v),
+        None => false,
+    }
 }
 
 /// Whether a condition value is fixed: no wildcard, no policy variable (AWS Config's note: "To be
@@ -110,8 +117,8 @@ fn narrowing_keys(s: &Value) -> Vec<String> {
 /// The statements of `policy` that let anyone in, as AWS Config's
 /// `lambda-function-public-access-prohibited` counts them
 /// (<https://docs.aws.amazon.com/config/latest/developerguide/lambda-function-public-access-prohibited.html>):
-/// an Allow to everyone with no fixed narrowing condition, or to a service principal with no fixed
-/// `AWS:SourceAccount`/`AWS:SourceArn` ("NON_COMPLIANT if a Lambda function is invoked from
+/// an Allow to everyone with no fixed narrowing condition, or to Amazon S3's service principal with
+/// no fixed `AWS:SourceAccount`/`AWS:SourceArn` ("NON_COMPLIANT if a Lambda function is invoked from
 /// Amazon S3, and the policy doesn't include a condition to limit public access, such as
 /// AWS:SourceAccount").
 pub fn public_statements(policy: &Value) -> Vec<Value> {
@@ -127,7 +134,8 @@ pub fn public_statements(policy: &Value) -> Vec<Value> {
             let keys = narrowing_keys(s);
             let narrowed = |by: &[&str]| keys.iter().any(|k| by.contains(&k.as_str()));
             let p = &s["Principal"];
-            (everyone(p) && !narrowed(&NARROWING)) || (service(p) && !narrowed(&SERVICE_NARROWING))
+            (everyone(p) && !narrowed(&NARROWING))
+                || (s3_service(p) && !narrowed(&SERVICE_NARROWING))
         })
         .collect()
 }

@@ -64,7 +64,7 @@ fn simulate_decides_all_211_corpus_findings() {
     assert!(sg["remediation"]["does"]
         .as_str()
         .unwrap()
-        .contains("revokes world-open ingress"));
+        .contains("opening SSH (22) or RDP (3389) alone"));
     // Every finding says its control, or null (the core's corpus test checks which ones).
     for r in rows {
         assert!(r["control"].is_string() || r["control"].is_null(), "{r}");

@@ -386,6 +386,78 @@ fn findings_of_other_products_name_no_control() {
     }
 }
 
+/// A finding of any product but Security Hub names no control, however plainly its fields name
+/// one: a custom integration (any account may import under its own `product/<account>/default`), a
+/// partner, another AWS service, in ASFF or OCSF. Security Hub's own product ARN counts in every
+/// partition and in both forms.
+#[test]
+fn only_security_hubs_own_findings_name_controls() {
+    let shaped = |product: &str| {
+        json!({"Id": "arn:aws:securityhub:us-east-1:111122223333:security-control/S3.8/finding/1",
+               "ProductArn": product, "GeneratorId": "security-control/S3.8",
+               "Compliance": {"SecurityControlId": "S3.8", "Status": "FAILED"},
+               "ProductFields": {"ControlId": "S3.8", "StandardsControlArn": "arn:aws:securityhub:us-east-1:111122223333:control/aws-foundational-security-best-practices/v/1.0.0/S3.8"},
+               "Remediation": {"Recommendation": {"Url": "https://docs.aws.amazon.com/console/securityhub/S3.8/remediation"}}})
+    };
+    for other in [
+        "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default",
+        "arn:aws:securityhub:us-east-1::product/prowler/prowler",
+        "arn:aws:securityhub:us-east-1::product/aws/config",
+        "arn:aws:securityhub:us-east-1::product/aws/guardduty",
+        "arn:aws:securityhub:us-east-1::product/aws/securityhub-lookalike",
+        "arn:aws:guardduty:us-east-1::product/aws/securityhub",
+        "product/aws/securityhub",
+    ] {
+        assert_eq!(read(&shaped(other)).control_id(), None, "{other}");
+    }
+    let mut named = shaped("");
+    named["ProductName"] = json!("Prowler");
+    assert_eq!(read(&named).control_id(), None, "a product named otherwise");
+    for hub in [
+        "arn:aws:securityhub:us-east-1::product/aws/securityhub",
+        "arn:aws-cn:securityhub:cn-north-1::product/aws/securityhub",
+        "arn:aws-us-gov:securityhub:us-gov-west-1::product/aws/securityhub",
+        "arn:aws:securityhub:us-east-1::productv2/aws/securityhub",
+        " arn:aws:securityhub:eu-west-1::product/aws/securityhub ",
+    ] {
+        assert_eq!(
+            read(&shaped(hub)).control_id().as_deref(),
+            Some("S3.8"),
+            "{hub}"
+        );
+    }
+    let mut hub_by_name = shaped("");
+    hub_by_name["ProductName"] = json!("Security Hub");
+    assert_eq!(read(&hub_by_name).control_id().as_deref(), Some("S3.8"));
+    assert_eq!(
+        read(&shaped("")).control_id().as_deref(),
+        Some("S3.8"),
+        "no product at all"
+    );
+    let ocsf = |uid: &str| {
+        json!({"class_uid": 2003, "metadata": {"uid": "m-1", "product": {"uid": uid, "name": "X"}},
+               "cloud": {"account": {"uid": ACCOUNT}, "region": "us-east-1"}, "severity_id": 4, "status_id": 1,
+               "finding_info": {"uid": "f-1"}, "compliance": {"control": "S3.8", "status_id": 3},
+               "resources": [{"type": "AWS::S3::Bucket", "uid": "arn:aws:s3:::b"}]})
+    };
+    for (uid, want) in [
+        (
+            "arn:aws:securityhub:us-east-1::productv2/aws/securityhub",
+            Some("S3.8"),
+        ),
+        (
+            "arn:aws:securityhub:us-east-1::productv2/aws/guardduty",
+            None,
+        ),
+        (
+            "arn:aws:securityhub:us-east-1:111122223333:productv2/111122223333/default",
+            None,
+        ),
+    ] {
+        assert_eq!(read(&ocsf(uid)).control_id().as_deref(), want, "OCSF {uid}");
+    }
+}
+
 /// Every control finding of the corpus (real, published) and what it names.
 #[test]
 fn the_corpus_control_findings_name_their_controls() {

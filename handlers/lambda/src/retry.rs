@@ -57,6 +57,42 @@ where
     }
 }
 
+/// How many times [`read_until`] reads, the first included: waits of 0.5, 1, 2 and 4 s between
+/// them, 7.5 s in all.
+pub const SETTLE_READS: u32 = 5;
+
+/// Time [`read_until`] leaves before `until` for what follows the verification (the finding's
+/// note and workflow, the notification).
+pub const SETTLE_RESERVE: Duration = Duration::from_secs(10);
+
+/// Read with `read` until `done` holds of the answer, at most [`SETTLE_READS`] times and never
+/// waiting into the last [`SETTLE_RESERVE`] before `until` (the invocation's end), and give the
+/// last answer: for the verification re-read after a change to a service whose reads are
+/// eventually consistent (IAM: "a change … is not immediately visible" to every read; the first
+/// re-read may still show the state before the change). A read's error ends it at once.
+pub async fn read_until<T, F, Fut>(
+    until: Option<std::time::Instant>,
+    mut read: F,
+    done: impl Fn(&T) -> bool,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let mut answer = read().await?;
+    for _ in 1..SETTLE_READS {
+        let late = until.is_some_and(|u| std::time::Instant::now() + delay + SETTLE_RESERVE > u);
+        if done(&answer) || late {
+            break;
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+        answer = read().await?;
+    }
+    Ok(answer)
+}
+
 /// The retry settings of every handler client.
 pub fn config() -> RetryConfig {
     RetryConfig::standard()
@@ -89,6 +125,24 @@ mod tests {
     #[test]
     fn a_call_waits_at_most_37_seconds() {
         assert_eq!(worst_case_wait(), Duration::from_secs(1 + 2 + 4 + 5 * 6));
+    }
+
+    /// Reads until the answer is the one wanted, at most five times; never waits into the last
+    /// ten seconds of the invocation.
+    #[tokio::test]
+    async fn read_until_stops_when_done_after_five_reads_or_near_the_end() {
+        let reads = std::sync::atomic::AtomicU32::new(0);
+        let read = || async { Ok(reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1) };
+        assert_eq!(read_until(None, read, |n| *n == 2).await.unwrap(), 2);
+        reads.store(0, std::sync::atomic::Ordering::SeqCst);
+        let near = std::time::Instant::now() + Duration::from_secs(10);
+        assert_eq!(read_until(Some(near), read, |_| false).await.unwrap(), 1);
+        reads.store(0, std::sync::atomic::Ordering::SeqCst);
+        let far = std::time::Instant::now() + Duration::from_secs(600);
+        assert_eq!(
+            read_until(Some(far), read, |_| false).await.unwrap(),
+            SETTLE_READS
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use secauto_testkit::proxy::{Message, Proxy, Shim};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "123456789012";
-const DEACTIVATED: &str = secauto_handlers::remediate::DEACTIVATED_KEYS_TAG;
+use secauto_handlers::remediate::deactivated_key_tag;
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:sec-notifications";
 const HUB: &str = "arn:aws:securityhub:us-east-1::product/aws/securityhub";
 
@@ -30,6 +30,7 @@ fn env(mode: &str, policy: Option<&Policy>, protected: &str) -> Env {
     let vars = [
         ("SECAUTO_FUNCTION", "remediation"),
         ("SECAUTO_STACK", "sec"),
+        ("SECAUTO_ACCOUNT", ACCOUNT),
         ("SNS_TOPIC_ARN", TOPIC),
         ("REMEDIATION_MODE", mode),
         ("AWS_REGION", "us-east-1"),
@@ -1493,7 +1494,40 @@ async fn each_control(w: &World, n: &str) -> Vec<(&'static str, Value)> {
         ),
     ];
     all.extend(more);
+    all.extend(sharing_an_action(w, n).await);
     all
+}
+
+/// The catalogued controls that share a remediation with one of [`each_control`]'s, each on a
+/// resource of its own: S3.2, S3.3, S3.4, EC2.13, EC2.14, IAM.11–IAM.17 and IAM.22. (SSM.7's
+/// setting is one moto does not serve: `mocked_ssm_7_…` proves its notify-only and protected runs.)
+async fn sharing_an_action(w: &World, n: &str) -> Vec<(&'static str, Value)> {
+    let a = &w.aws;
+    let consolidated = |c: &str| json!({"GeneratorId": format!("security-control/{c}"), "Compliance": {"SecurityControlId": c}});
+    let mut found = Vec::new();
+    for c in ["S3.2", "S3.3", "S3.4"] {
+        let name = format!("{n}-{}", c.to_ascii_lowercase().replace('.', "-"));
+        let arn = bucket(a, &format!("{name}-bucket")).await;
+        found.push((c, name, "AwsS3Bucket", arn));
+    }
+    for c in ["EC2.13", "EC2.14"] {
+        let group = fixture(a, false).await.sg;
+        let name = format!("{n}-{}", c.to_ascii_lowercase().replace('.', "-"));
+        found.push((c, name, "AwsEc2SecurityGroup", arn_of_group(&group)));
+    }
+    for c in [
+        "IAM.11", "IAM.12", "IAM.13", "IAM.14", "IAM.15", "IAM.16", "IAM.17",
+    ] {
+        let name = format!("{n}-{}", c.to_ascii_lowercase().replace('.', "-"));
+        found.push((c, name, "AwsAccount", ACCOUNT_RESOURCE.to_string()));
+    }
+    let (stale, stale_keys) = iam_user(a, "/", &format!("{n}-stale"), 1, false, false).await;
+    w.aged.age(&[&stale_keys[0]]);
+    found.push(("IAM.22", format!("{n}-iam-22"), "AwsIamUser", stale));
+    found
+        .into_iter()
+        .map(|(c, name, kind, arn)| (c, finding(&name, kind, &arn, consolidated(c))))
+        .collect()
 }
 
 /// Nothing of any control's resource changed.
@@ -1502,7 +1536,7 @@ async fn unchanged(a: &Aws, controls: &[(&str, Value)]) {
         let id = f["Resources"][0]["Id"].as_str().unwrap();
         let short = id.rsplit(['/', ':']).next().unwrap();
         match *control {
-            "S3.8" => assert!(!blocked(a, short).await, "{control}"),
+            "S3.8" | "S3.2" | "S3.3" | "S3.4" => assert!(!blocked(a, short).await, "{control}"),
             "S3.5" => assert!(bucket_policy(a, short).await.is_none(), "{control}"),
             "EC2.7" => assert!(!ebs_default(a).await, "{control}"),
             "EC2.2" => assert!(rule_count(a, short).await > 0, "{control}"),
@@ -1528,13 +1562,23 @@ async fn unchanged(a: &Aws, controls: &[(&str, Value)]) {
                     .contains(&"anyone".to_string()),
                 "{control}"
             ),
-            "IAM.7" => assert!(!password_policy_strong(a).await, "{control}"),
-            "IAM.3" | "IAM.8" => {
+            "IAM.7" | "IAM.11" | "IAM.12" | "IAM.13" | "IAM.14" | "IAM.15" | "IAM.16"
+            | "IAM.17" => {
+                assert!(!password_policy_strong(a).await, "{control}")
+            }
+            "EC2.13" | "EC2.14" => {
+                let left = ingress(a, short).await;
+                for open in ["22:0.0.0.0/0", "3389:0.0.0.0/0"] {
+                    assert!(left.contains(&open.to_string()), "{control}: {left:?}");
+                }
+            }
+            "IAM.3" | "IAM.8" | "IAM.22" => {
                 let keys = a.iam.list_access_keys().user_name(short).send().await;
                 let keys = keys.unwrap();
                 let key = keys.access_key_metadata()[0].access_key_id().unwrap();
                 assert_eq!(key_status(a, short, key).await, "Active", "{control}");
-                assert_eq!(user_tag(a, short, DEACTIVATED).await, None, "{control}");
+                let tag = deactivated_key_tag(key);
+                assert_eq!(user_tag(a, short, &tag).await, None, "{control}");
             }
             "CloudTrail.4" => assert!(!trail_validates(a, id).await, "{control}"),
             _ => unreachable!(),
@@ -1570,13 +1614,13 @@ fn protected_resources_are_untouched_even_with_every_control_enforced() {
             let id = f["Resources"][0]["Id"].as_str().unwrap();
             let short = id.rsplit(['/', ':']).next().unwrap();
             match *control {
-                "S3.8" | "S3.5" | "S3.13" => protect_bucket(&w.aws, short).await,
-                "EC2.2" | "EC2.8" | "EC2.15" | "EC2.18" | "EC2.19" | "EC2.23" => {
-                    protect_ec2(&w.aws, short).await
+                "S3.8" | "S3.5" | "S3.13" | "S3.2" | "S3.3" | "S3.4" => {
+                    protect_bucket(&w.aws, short).await
                 }
-                "SNS.1" | "KMS.4" | "SQS.1" | "Lambda.1" | "IAM.3" | "IAM.8" | "CloudTrail.4" => {
-                    protect_resource(&w.aws, control, id).await
-                }
+                "EC2.2" | "EC2.8" | "EC2.15" | "EC2.18" | "EC2.19" | "EC2.23" | "EC2.13"
+                | "EC2.14" => protect_ec2(&w.aws, short).await,
+                "SNS.1" | "KMS.4" | "SQS.1" | "Lambda.1" | "IAM.3" | "IAM.8" | "IAM.22"
+                | "CloudTrail.4" => protect_resource(&w.aws, control, id).await,
                 "SSM.4" => protect_resource(&w.aws, control, short).await,
                 _ => {}
             }
@@ -2017,10 +2061,15 @@ fn iam_3_an_old_access_key_is_deactivated_never_deleted_once_a_rule_turns_it_on(
             .await
             .unwrap();
         assert_eq!(listed.access_key_metadata().len(), 2, "nothing deleted");
+        let recorded = user_tag(&w.aws, "alice", &deactivated_key_tag(&keys[0])).await;
+        let day = recorded.expect("one tag records the deactivated key");
         assert_eq!(
-            user_tag(&w.aws, "alice", DEACTIVATED).await.as_deref(),
-            Some(keys[0].as_str())
+            day.len(),
+            "2026-12-03".len(),
+            "the day it was deactivated: {day}"
         );
+        let kept = user_tag(&w.aws, "alice", &deactivated_key_tag(&keys[1])).await;
+        assert_eq!(kept, None, "the key left active has no record");
     });
 }
 
@@ -2060,6 +2109,26 @@ fn iam_8_and_iam_22_unused_keys_are_deactivated_and_an_unused_password_only_name
         );
         assert_eq!(key_status(&w.aws, "carol", &keys[0]).await, "Inactive");
         assert_eq!(key_status(&w.aws, "carol", &keys[1]).await, "Active");
+        let first = user_tag(&w.aws, "carol", &deactivated_key_tag(&keys[0])).await;
+        assert!(first.is_some(), "IAM.8 recorded the key it deactivated");
+        // IAM.3 on the same user (its used key is old), reading the user's tags as they were
+        // before IAM.8's record (a stale read, or another writer racing): its record is a tag of
+        // its own, so the first record stays as it was.
+        let on_3 = env("enforce", Some(&enforcing(&["IAM.3"])), "");
+        let iam_3_carol = finding("iam-3-carol", "AwsIamUser", &arn, iam_3());
+        w.aged
+            .hide_tags
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let (_, out) = remediate(&w, &on_3, &iam_3_carol).await;
+        w.aged
+            .hide_tags
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert_eq!(key_status(&w.aws, "carol", &keys[1]).await, "Inactive");
+        let tag_1 = deactivated_key_tag(&keys[1]);
+        assert!(user_tag(&w.aws, "carol", &tag_1).await.is_some(), "{out}");
+        let tag_0 = deactivated_key_tag(&keys[0]);
+        assert_eq!(user_tag(&w.aws, "carol", &tag_0).await, first);
         let (arn, keys) = iam_user(&w.aws, "/", "dave", 1, false, false).await;
         w.aged.age(&[&keys[0]]);
         w.aged.used(&keys[0], 60);
@@ -2093,6 +2162,133 @@ fn iam_8_and_iam_22_unused_keys_are_deactivated_and_an_unused_password_only_name
         );
         let profile = w.aws.iam.get_login_profile().user_name("erin").send().await;
         assert!(profile.is_ok(), "the password is never deleted");
+    });
+}
+
+/// IAM's reads are eventually consistent: right after UpdateAccessKey, ListAccessKeys may still
+/// show the key Active, and right after UpdateAccountPasswordPolicy GetAccountPasswordPolicy the
+/// policy before (the proxy answers so twice after each change). The verification reads again
+/// until the change shows, so the finding is RESOLVED, not left NOTIFIED.
+#[test]
+fn mocked_iam_credentials_and_password_policy_are_read_again_until_the_change_shows() {
+    run(async {
+        let w = world().await;
+        w.aged.lag.store(2, std::sync::atomic::Ordering::SeqCst);
+        let on = env("enforce", Some(&enforcing(&["IAM.3", "IAM.8"])), "");
+        for (n, shape) in [("lagged-old", iam_3()), ("lagged-idle", iam_8())] {
+            let (arn, keys) = iam_user(&w.aws, "/", n, 1, false, false).await;
+            w.aged.age(&[&keys[0]]);
+            let (_, out) = remediate(&w, &on, &finding(n, "AwsIamUser", &arn, shape)).await;
+            assert_eq!(out["workflow"], "RESOLVED", "{n}: {out}");
+            assert_eq!(key_status(&w.aws, n, &keys[0]).await, "Inactive", "{n}");
+        }
+        // The password policy, too: the reads right after the change still show the weak one.
+        weak_password_policy(&w.aws).await;
+        let on = env("enforce", Some(&enforcing(&["IAM.7"])), "");
+        let f = finding("lagged-policy", "AwsAccount", ACCOUNT_RESOURCE, iam_7());
+        let (_, out) = remediate(&w, &on, &f).await;
+        assert_eq!(out["workflow"], "RESOLVED", "{out}");
+        assert!(password_policy_strong(&w.aws).await);
+    });
+}
+
+/// A key whose policy does not let the account's IAM policies in: KMS answers every call (or
+/// only the one named: a policy that lets the account read the key but not change it)
+/// AccessDeniedException, as the KMS Developer Guide ("Key policies in AWS KMS") says IAM
+/// permissions alone do not reach such a key.
+struct KeyPolicyDenies(Option<&'static str>);
+
+impl Shim for KeyPolicyDenies {
+    fn answer_instead(&self, request: &Message) -> Option<Message> {
+        let op = request
+            .header("x-amz-target")?
+            .strip_prefix("TrentService.")?;
+        self.0.is_none_or(|only| only == op).then(|| Message {
+            start: "HTTP/1.1 400 Bad Request".into(),
+            headers: vec![("Content-Type".into(), "application/x-amz-json-1.1".into())],
+            body: json!({"__type": "AccessDeniedException",
+                         "message": "User: arn:aws:sts::123456789012:assumed-role/sec-remediation/x is not authorized to perform: kms:DescribeKey on this resource because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access"})
+                .to_string()
+                .into_bytes(),
+        })
+    }
+
+    fn respond(&self, _: &Message, _: &mut Message) {}
+}
+
+/// KMS.4 (on by default) on a key whose policy keeps this account's IAM out — from every call, or
+/// only from EnableKeyRotation — is refused with why: NOTIFIED, no error, so the invocation is not
+/// retried into the same refusal.
+#[test]
+fn mocked_kms_4_a_key_whose_policy_keeps_iam_out_is_refused_not_failed() {
+    run(async {
+        let mut w = world().await;
+        for (n, only) in [
+            ("kms-4-denied", None),
+            ("kms-4-read-only", Some("EnableKeyRotation")),
+        ] {
+            let key = unrotated_key(&w.aws, false).await;
+            let proxy = Proxy::start(&w.aws.url, Some(Arc::new(KeyPolicyDenies(only))));
+            // The clients remediation makes for itself (KMS among them) come from this config.
+            w.clients.sdk = sdk_at(&proxy.url, "testing", "testing");
+            let f = finding(n, "AwsKmsKey", &key, kms_4());
+            let (_, out) = remediate(&w, &env("enforce", None, ""), &f).await;
+            assert_eq!(out["workflow"], "NOTIFIED", "{n}: {out}");
+            assert!(
+                steps(&out).contains("its key policy does not let"),
+                "{n}: {out}"
+            );
+            assert!(!key_rotates(&w.aws, &key).await, "{n}");
+        }
+    });
+}
+
+/// A topic, a queue, a key or a function of another account is never acted on, even enforced and
+/// even where its resource policy would let this account change it: the finding's account is
+/// this one, the resource's ARN names another.
+#[test]
+fn resource_policy_controls_never_touch_another_accounts_resource() {
+    run(async {
+        let w = world().await;
+        let other = "999999999999";
+        let on = env(
+            "enforce",
+            Some(&enforcing(&["SNS.1", "SQS.1", "KMS.4", "Lambda.1"])),
+            "",
+        );
+        for (control, kind, arn, shape) in [
+            (
+                "SNS.1",
+                "AwsSnsTopic",
+                format!("arn:aws:sns:us-east-1:{other}:shared"),
+                sns_1(),
+            ),
+            (
+                "SQS.1",
+                "AwsSqsQueue",
+                format!("arn:aws:sqs:us-east-1:{other}:shared"),
+                sqs_1(),
+            ),
+            (
+                "KMS.4",
+                "AwsKmsKey",
+                format!("arn:aws:kms:us-east-1:{other}:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+                kms_4(),
+            ),
+            (
+                "Lambda.1",
+                "AwsLambdaFunction",
+                format!("arn:aws:lambda:us-east-1:{other}:function:shared"),
+                lambda_1(),
+            ),
+        ] {
+            let n = format!("foreign-{}", control.to_ascii_lowercase().replace('.', "-"));
+            let (event, out) = remediate(&w, &on, &finding(&n, kind, &arn, shape)).await;
+            assert_eq!(event["detail"]["finding"]["control_id"], control);
+            assert_eq!(out["workflow"], "NOTIFIED", "{control}: {out}");
+            let said = format!("belongs to account {other}, not {ACCOUNT}");
+            assert!(steps(&out).contains(&said), "{control}: {out}");
+        }
     });
 }
 

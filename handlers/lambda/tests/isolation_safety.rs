@@ -95,6 +95,23 @@ fn through(a: &Aws, shim: Arc<dyn Shim>) -> (Proxy, aws_sdk_ec2::Client) {
     (proxy, ec2)
 }
 
+/// Isolate `instance` (taking evidence snapshots when `snapshots`) with EC2 reached through a
+/// proxy answering as `shim` says.
+async fn isolate_through(
+    a: &Aws,
+    shim: Arc<dyn Shim>,
+    instance: &str,
+    snapshots: bool,
+) -> Result<Outcome, Failed> {
+    let (_proxy, ec2) = through(a, shim);
+    Executor {
+        ec2: &ec2,
+        ..exec(a, false)
+    }
+    .isolate_instance(instance, snapshots)
+    .await
+}
+
 /// The groups of each interface of the instance, as moto holds them.
 async fn groups(a: &Aws, instance: &str) -> Vec<Vec<String>> {
     let enis = a
@@ -167,13 +184,7 @@ async fn isolate_refusing_from(
         refused: AtomicUsize::new(0),
         seen: Seen::default(),
     });
-    let (_proxy, ec2) = through(&a, shim.clone());
-    let res = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await;
+    let res = isolate_through(&a, shim.clone(), &f.instance, false).await;
     (a, f, shim, res)
 }
 
@@ -234,14 +245,9 @@ impl Shim for RefuseAuthorize {
 async fn when_the_all_traffic_group_cannot_be_opened_the_interface_goes_straight_to_quarantine() {
     let a = aws();
     let f = fixture(&a, false).await;
-    let (_proxy, ec2) = through(&a, Arc::new(RefuseAuthorize));
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect("contained all the same");
+    let out = isolate_through(&a, Arc::new(RefuseAuthorize), &f.instance, false)
+        .await
+        .expect("contained all the same");
     assert!(
         out.steps
             .iter()
@@ -281,14 +287,9 @@ impl Shim for RefuseAuthorizeEgress {
 async fn a_half_opened_all_traffic_group_is_closed() {
     let a = aws();
     let f = fixture(&a, false).await;
-    let (_proxy, ec2) = through(&a, Arc::new(RefuseAuthorizeEgress));
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect("contained all the same");
+    let out = isolate_through(&a, Arc::new(RefuseAuthorizeEgress), &f.instance, false)
+        .await
+        .expect("contained all the same");
     let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
     assert_eq!(rules_of(&a, &untrack).await, (0, 0), "{out:?}");
     let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
@@ -341,14 +342,9 @@ async fn mocked_a_throttled_move_out_of_the_all_traffic_group_is_retried_until_i
         moves: AtomicUsize::new(0),
         throttled: AtomicUsize::new(0),
     });
-    let (_proxy, ec2) = through(&a, shim.clone());
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .unwrap_or_else(|e| panic!("{:#}: {:?}", e.error, e.outcome));
+    let out = isolate_through(&a, shim.clone(), &f.instance, false)
+        .await
+        .unwrap_or_else(|e| panic!("{:#}: {:?}", e.error, e.outcome));
     assert_eq!(shim.throttled.load(Ordering::SeqCst), 8);
     let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
     assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
@@ -436,14 +432,9 @@ async fn the_repair_moves_an_interface_left_in_the_all_traffic_group_on_to_quara
     let a = aws();
     let f = fixture(&a, false).await;
     let shim = Arc::new(RefuseMovesUntilClosed::default());
-    let (_proxy, ec2) = through(&a, shim.clone());
-    let failed = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect_err("the moves were refused");
+    let failed = isolate_through(&a, shim.clone(), &f.instance, false)
+        .await
+        .expect_err("the moves were refused");
     assert!(shim.refused.load(Ordering::SeqCst) >= 4, "both tried again");
     let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
     assert_eq!(groups(&a, &f.instance).await, vec![vec![q]], "swept");
@@ -530,14 +521,9 @@ async fn after_a_failed_move_the_vpcs_other_interfaces_go_straight_to_quarantine
         .await
         .unwrap();
     let shim = Arc::new(StrandFirst::default());
-    let (_proxy, ec2) = through(&a, shim.clone());
-    let failed = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect_err("one interface could not be moved");
+    let failed = isolate_through(&a, shim.clone(), &f.instance, false)
+        .await
+        .expect_err("one interface could not be moved");
     let stranded = shim.first.lock().unwrap().clone().unwrap();
     assert!(
         failed
@@ -667,14 +653,9 @@ async fn a_retry_after_a_stranded_interface_never_opens_the_group_over_it() {
     let untrack = group_id(&a, &f.vpc, UNTRACK_GROUP).await.unwrap();
     assert_eq!(groups(&a, &f.instance).await, vec![vec![untrack.clone()]]);
     let count = Arc::new(CountAuthorize::default());
-    let (_proxy, ec2) = through(&a, count.clone());
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect("the retry contains it");
+    let out = isolate_through(&a, count.clone(), &f.instance, false)
+        .await
+        .expect("the retry contains it");
     assert_eq!(count.0.load(Ordering::SeqCst), 0, "{:?}", out.steps);
     assert!(!out.compliant, "its connections were not cut: {out:?}");
     let quarantine = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
@@ -704,14 +685,9 @@ impl Shim for RevokedFirst {
 async fn a_rule_another_isolation_revoked_first_is_done_not_an_error() {
     let a = aws();
     let f = fixture(&a, false).await;
-    let (_proxy, ec2) = through(&a, Arc::new(RevokedFirst));
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect("isolation goes on");
+    let out = isolate_through(&a, Arc::new(RevokedFirst), &f.instance, false)
+        .await
+        .expect("isolation goes on");
     assert!(out.compliant, "{out:?}");
     let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
     assert_eq!(groups(&a, &f.instance).await, vec![vec![q.clone()]]);
@@ -757,14 +733,9 @@ async fn the_network_is_contained_first_and_a_refused_evidence_step_does_not_sto
         .await
         .unwrap();
     let shim = Arc::new(RefuseTerminationProtection::default());
-    let (_proxy, ec2) = through(&a, shim.clone());
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, true)
-    .await
-    .unwrap();
+    let out = isolate_through(&a, shim.clone(), &f.instance, true)
+        .await
+        .unwrap();
     assert!(out.compliant, "{out:?}");
     assert!(
         out.steps
@@ -808,14 +779,9 @@ async fn connection_tracking_timeouts_are_lowered_and_what_is_not_cut_is_said() 
     let a = aws();
     let f = fixture(&a, false).await;
     let bodies = Arc::new(Bodies::default());
-    let (_proxy, ec2) = through(&a, bodies.clone());
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .unwrap();
+    let out = isolate_through(&a, bodies.clone(), &f.instance, false)
+        .await
+        .unwrap();
     let sent = bodies.0.lock().unwrap().clone();
     let timeouts = sent
         .iter()
@@ -889,14 +855,9 @@ async fn the_all_traffic_group_is_closed_between_two_interfaces_passes() {
     let f = fixture(&a, false).await;
     second_interface(&a, &f.instance, &f.subnet).await;
     let seen = Arc::new(Seen::default());
-    let (_proxy, ec2) = through(&a, seen.clone());
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .unwrap();
+    let out = isolate_through(&a, seen.clone(), &f.instance, false)
+        .await
+        .unwrap();
     assert!(out.compliant, "{out:?}");
     let calls = seen.all();
     let opens: Vec<usize> = calls
@@ -983,14 +944,9 @@ async fn two_first_isolations_in_one_vpc_share_the_group() {
         vpc: f.vpc.clone(),
         done: AtomicUsize::new(0),
     });
-    let (_proxy, ec2) = through(&a, shim.clone());
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .unwrap_or_else(|f| panic!("{f:?}"));
+    let out = isolate_through(&a, shim.clone(), &f.instance, false)
+        .await
+        .unwrap_or_else(|f| panic!("{f:?}"));
     assert_eq!(shim.done.load(Ordering::SeqCst), 1, "the race happened");
     assert!(out.compliant, "{out:?}");
     let q = group_id(&a, &f.vpc, QUARANTINE_GROUP).await.unwrap();
@@ -1265,14 +1221,9 @@ async fn quarantine_rules_are_revoked_one_by_one_until_a_re_read_shows_none() {
         seen: AtomicUsize::new(0),
         revokes: Seen::default(),
     });
-    let (_proxy, ec2) = through(&a, shim.clone());
-    let out = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect("isolated");
+    let out = isolate_through(&a, shim.clone(), &f.instance, false)
+        .await
+        .expect("isolated");
     assert!(out.compliant, "{out:?}");
     assert_eq!(rules_of(&a, &q).await, (0, 0));
     assert_eq!(groups(&a, &f.instance).await, vec![vec![q]]);
@@ -1292,14 +1243,9 @@ async fn a_quarantine_group_that_keeps_its_rules_fails_the_run_and_nothing_moves
         seen: AtomicUsize::new(0),
         revokes: Seen::default(),
     });
-    let (_proxy, ec2) = through(&a, shim);
-    let failed = Executor {
-        ec2: &ec2,
-        ..exec(&a, false)
-    }
-    .isolate_instance(&f.instance, false)
-    .await
-    .expect_err("the group keeps its rules");
+    let failed = isolate_through(&a, shim, &f.instance, false)
+        .await
+        .expect_err("the group keeps its rules");
     let text = format!("{:#}", failed.error);
     assert!(text.contains("still has 2 rule(s)"), "{text}");
     assert_eq!(groups(&a, &f.instance).await, vec![vec![f.sg.clone()]]);

@@ -3,7 +3,7 @@
 //! automation executions exist in no emulator, so the quarantine tests give the executor an
 //! aws-smithy-mocks SSM client answering AWS's documented outcomes (`mocked_*`).
 
-use aws_sdk_ec2::types::{Filter, Tag};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, Tag};
 use aws_sdk_ssm::operation::get_automation_execution::GetAutomationExecutionOutput;
 use aws_sdk_ssm::operation::start_automation_execution::StartAutomationExecutionOutput;
 use aws_sdk_ssm::types::{AutomationExecution, AutomationExecutionStatus, StepExecution};
@@ -804,27 +804,78 @@ async fn auto_scaling_instances_are_detached_before_isolation() {
     );
 }
 
+/// A group `name` in `vpc` with the ingress `rules`: its id.
+async fn group_with(a: &Aws, vpc: &str, name: &str, rules: Vec<IpPermission>) -> String {
+    let made = a
+        .ec2
+        .create_security_group()
+        .group_name(name)
+        .description(name)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap();
+    let id = made.group_id().unwrap().to_string();
+    a.ec2
+        .authorize_security_group_ingress()
+        .group_id(&id)
+        .set_ip_permissions(Some(rules))
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+/// fix-security-group (on by default for EC2.13 and EC2.14) revokes a world-open rule opening SSH
+/// or RDP alone (IPv4 or IPv6), never one that opens them among more — every port, a wider range,
+/// all traffic — which would close a website or an API with them: those stay, the finding NOTIFIED
+/// saying how to narrow them.
+#[tokio::test]
+async fn fix_security_group_revokes_ssh_or_rdp_alone_and_leaves_wider_rules() {
+    let a = aws();
+    let f = fixture(&a, false).await;
+    let rdp_v6 = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(3389)
+        .to_port(3389)
+        .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+        .build();
+    let rules = vec![
+        world("tcp", 0, 65535),
+        world("tcp", 1024, 65535),
+        world("udp", 20, 443),
+        world("tcp", 22, 22),
+        rdp_v6,
+    ];
+    let web = group_with(&a, &f.vpc, "shop", rules).await;
+    let out = exec(&a, false).fix_security_group(&web).await.unwrap();
+    assert!(out.changed && !out.compliant, "{out:?}");
+    assert_eq!(
+        ingress(&a, &web).await,
+        vec!["0:0.0.0.0/0", "1024:0.0.0.0/0", "20:0.0.0.0/0"],
+        "SSH alone and RDP alone (IPv6) are gone; the wider rules stay"
+    );
+    let (workflow, _, note) = verdict("fix-security-group", Mode::Enforce, &Ok(out));
+    assert_eq!(workflow, "NOTIFIED", "{note}");
+    assert!(note.contains("opens SSH or RDP among more"), "{note}");
+    let everything = IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    let all = group_with(&a, &f.vpc, "open", vec![everything]).await;
+    let out = exec(&a, false).fix_security_group(&all).await.unwrap();
+    assert!(!out.changed && !out.compliant, "{out:?}");
+    assert_eq!(ingress(&a, &all).await, vec!["-1:0.0.0.0/0"]);
+    let (workflow, _, note) = verdict("fix-security-group", Mode::Enforce, &Ok(out));
+    assert_eq!(workflow, "NOTIFIED", "{note}");
+    assert!(note.contains("on all traffic"), "{note}");
+}
+
 #[tokio::test]
 async fn fix_security_group_on_a_port_outside_its_list_is_not_resolved() {
     let a = aws();
     let f = fixture(&a, false).await;
-    let db = a
-        .ec2
-        .create_security_group()
-        .group_name("db")
-        .description("db")
-        .vpc_id(&f.vpc)
-        .send()
-        .await
-        .unwrap();
-    let db = db.group_id().unwrap().to_string();
-    a.ec2
-        .authorize_security_group_ingress()
-        .group_id(&db)
-        .ip_permissions(world("tcp", 5432, 5432))
-        .send()
-        .await
-        .unwrap();
+    let db = group_with(&a, &f.vpc, "db", vec![world("tcp", 5432, 5432)]).await;
     let out = exec(&a, false).fix_security_group(&db).await.unwrap();
     assert!(!out.changed && !out.compliant, "{out:?}");
     let (workflow, _, note) = verdict("fix-security-group", Mode::Enforce, &Ok(out));

@@ -40,7 +40,7 @@ const PASSWORD_NEVER: &str = "loosens a stricter setting, changes whether users 
 const PASSWORD_RISK: &str = "users whose passwords are older than 90 days must change them at their next sign-in (hard expiry stays as it was), and new passwords must meet the policy";
 const PASSWORD_UNDO: &str = "`aws iam update-account-password-policy` with the values the note records (`aws iam delete-account-password-policy` if it records `none`)";
 
-const UNUSED_DOES: &str = "deactivates (UpdateAccessKey `Status=Inactive`) each active access key of the IAM user not used for the control's days (IAM.8: 90, IAM.22: 45; a key never used counts from its creation), after recording their ids in the finding's note and in the user's tag `secauto:deactivated-access-keys`; a console password unused as long is named with the command that removes it, and the finding stays NOTIFIED";
+const UNUSED_DOES: &str = "deactivates (UpdateAccessKey `Status=Inactive`) each active access key of the IAM user not used for the control's days (IAM.8: 90, IAM.22: 45; a key never used counts from its creation), after recording their ids in the finding's note and in the user's tags, one per key (`secauto:deactivated-access-key:<id>`); a console password unused as long is named with the command that removes it, and the finding stays NOTIFIED";
 const UNUSED_NEVER: &str = "deletes an access key, a login profile or a user; touches the root user, a user of another account, a key used within the control's days, or a protected user (tag or `[remediation] protected`)";
 const UNUSED_RISK: &str = "whatever still signs with a deactivated key (a forgotten job, a rarely run script, another account's integration) is refused until the key is activated again";
 const UNUSED_UNDO: &str = "`aws iam update-access-key --user-name … --access-key-id … --status Active` for each key the note or the tag records, then delete the tag";
@@ -131,8 +131,8 @@ pub const CATALOGUE: &[Entry] = &[
         control: "EC2.13",
         title: "Security groups should not allow ingress from 0.0.0.0/0 or ::/0 to port 22",
         action: Action::FixSecurityGroup,
-        does: "records each rule in a tag of its own, then revokes world-open ingress to SSH (22), RDP (3389), every port or every protocol",
-        never: "revokes rules open to narrower ranges or to other groups, or egress rules",
+        does: "records each rule in a tag of its own, then revokes each world-open TCP or UDP rule opening SSH (22) or RDP (3389) alone",
+        never: "revokes rules open to narrower ranges or to other groups, or egress rules; revokes a rule opening SSH or RDP among more (every protocol, every port, a wider range): it is left and the finding stays NOTIFIED saying how to narrow it",
         on: true,
         risk: "",
         undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
@@ -141,8 +141,8 @@ pub const CATALOGUE: &[Entry] = &[
         control: "EC2.14",
         title: "Security groups should not allow ingress from 0.0.0.0/0 or ::/0 to port 3389",
         action: Action::FixSecurityGroup,
-        does: "records each rule in a tag of its own, then revokes world-open ingress to SSH (22), RDP (3389), every port or every protocol",
-        never: "revokes rules open to narrower ranges or to other groups, or egress rules",
+        does: "records each rule in a tag of its own, then revokes each world-open TCP or UDP rule opening SSH (22) or RDP (3389) alone",
+        never: "revokes rules open to narrower ranges or to other groups, or egress rules; revokes a rule opening SSH or RDP among more (every protocol, every port, a wider range): it is left and the finding stays NOTIFIED saying how to narrow it",
         on: true,
         risk: "",
         undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
@@ -231,7 +231,7 @@ pub const CATALOGUE: &[Entry] = &[
         control: "IAM.3",
         title: "IAM users' access keys should be rotated every 90 days or less",
         action: Action::DeactivateOldAccessKeys,
-        does: "deactivates (UpdateAccessKey `Status=Inactive`) each active access key of the IAM user created more than 90 days ago (the control's `maxAccessKeyAge` when the finding carries it), after recording their ids in the finding's note and in the user's tag `secauto:deactivated-access-keys`",
+        does: "deactivates (UpdateAccessKey `Status=Inactive`) each active access key of the IAM user created more than 90 days ago (the control's `maxAccessKeyAge` when the finding carries it), after recording their ids in the finding's note and in the user's tags, one per key (`secauto:deactivated-access-key:<id>`)",
         never: "deletes an access key or a user, creates a new key (rotation is the key owner's), touches the root user, a user of another account, a key younger than the age, or a protected user (tag or `[remediation] protected`)",
         on: false,
         risk: "whatever signs with the old key (an application, a CI job, a script) is refused until it gets a new key or the old one is activated again",

@@ -20,6 +20,9 @@
 //! 6. the remediation URL (`Remediation.Recommendation.Url`, `ProductFields.RecommendationUrl`):
 //!    `https://docs.aws.amazon.com/console/securityhub/S3.8/remediation`.
 //!
+//! Only Security Hub's own findings check controls ([`from_security_hub`]): another product's
+//! finding names no control whatever its fields say.
+//!
 //! Standard-specific ids become security control ids through AWS's published mapping
 //! ([`standards`]); case, spaces and leading zeros do not matter (`s3.08` is `S3.8`).
 
@@ -138,9 +141,43 @@ fn remediation_urls(f: &Finding) -> impl Iterator<Item = &str> {
     url.into_iter().chain(product_field(f, "RecommendationUrl"))
 }
 
+/// Whether `f` is Security Hub's own finding, the only product whose findings check controls:
+/// `ProductArn` (OCSF `metadata.product.uid`) `arn:<partition>:securityhub:<region>::product/aws/securityhub`
+/// (OCSF `productv2/aws/securityhub`), else, without an ARN, a product name naming Security Hub.
+/// A finding of another product — a partner's, a custom integration's, GuardDuty's — may carry
+/// `Compliance.SecurityControlId` or a control-like generator id of its own making; it names no
+/// control. BatchImportFindings takes an account's own default product or an allow-listed
+/// partner's (API reference), so no account can import a finding under Security Hub's. A
+/// hand-written finding with neither field (the `simulate` input of a test) is read by its fields
+/// alone.
+pub fn from_security_hub(f: &Finding) -> bool {
+    let arn = f.product_arn.trim();
+    if !arn.is_empty() {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        return matches!(
+            parts.as_slice(),
+            [
+                "arn",
+                _,
+                "securityhub",
+                _,
+                _,
+                "product/aws/securityhub" | "productv2/aws/securityhub"
+            ]
+        );
+    }
+    f.product_name
+        .as_deref()
+        .is_none_or(|n| n.to_ascii_lowercase().contains("security hub"))
+}
+
 /// The security control `f` checks (see the module documentation for where it is read), in its
-/// canonical spelling; `None` for a finding that is not a control finding.
+/// canonical spelling; `None` for a finding that is not a control finding, and for a finding of
+/// any product other than Security Hub ([`from_security_hub`]).
 pub fn of(f: &Finding) -> Option<String> {
+    if !from_security_hub(f) {
+        return None;
+    }
     let field = f
         .compliance
         .as_ref()

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::PROTECT_TAG;
 
+mod admin_ports;
 mod automation;
 mod buckets;
 mod containment;
@@ -35,12 +36,14 @@ mod verdict_inputs;
 
 pub use automation::automation_token;
 pub use controls::{
+    deactivated_key_tag, max_age_days, user_of, DEACTIVATED_KEY_TAG_PREFIX, DEFAULT_MAX_AGE_DAYS,
+};
+pub use controls::{
     is_unauthorized, reaches_high_risk_port, serves_the_web_too, AuthorizedPorts,
     AUTHORIZED_TCP_PORTS, HIGH_RISK_PORTS, LIFECYCLE_RULE_ID, PREVIOUS_AUTO_ACCEPT_TAG,
     PREVIOUS_HTTP_TOKENS_TAG, PREVIOUS_LIFECYCLE_TAG, PREVIOUS_MAP_PUBLIC_IP_TAG,
     PREVIOUS_SNAPSHOT_PERMISSION_TAG, TLS_STATEMENT_SID,
 };
-pub use controls::{max_age_days, user_of, DEACTIVATED_KEYS_TAG, DEFAULT_MAX_AGE_DAYS};
 pub use controls::{
     public_statements, weaker_password_policy, PREVIOUS_QUEUE_ENCRYPTION_TAG, PREVIOUS_SHARING_TAG,
     PREVIOUS_TOPIC_KEY_TAG, PUBLIC_SHARING_SETTING, TOPIC_KEY,

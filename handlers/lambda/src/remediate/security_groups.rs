@@ -1,5 +1,6 @@
 //! World-open ingress: block-network revokes every ingress rule open to 0.0.0.0/0 or ::/0;
-//! fix-security-group only those to SSH (22), RDP (3389), every port or every protocol.
+//! fix-security-group only those opening SSH (22) or RDP (3389) alone (`admin_ports`: a rule
+//! opening them among more is left, the finding NOTIFIED saying why).
 //! Protection covers the group and everything that uses it (each interface in it and the instance
 //! it is attached to): a protected instance keeps its group's rules.
 //! Undo: before the first revoke the group gets one tag per rule about to go
@@ -14,6 +15,7 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, SecurityGroup, SecurityGroupRule,
 };
 
+use super::admin_ports::{admin_port_alone, admin_port_among_more, AMONG_MORE};
 use super::contract::{Remediation, Touched};
 use super::groups::{revoke_rule, rules_of};
 use super::{Executor, Failed, Outcome};
@@ -33,17 +35,6 @@ pub(super) fn world_ranges(p: &IpPermission) -> (Vec<IpRange>, Vec<Ipv6Range>) {
             .cloned()
             .collect(),
     )
-}
-
-/// Admin ports (22, 3389), every port, or every protocol.
-pub fn is_admin_or_any_port(p: &IpPermission) -> bool {
-    let proto = p.ip_protocol().unwrap_or("-1");
-    if proto == "-1" {
-        return true;
-    }
-    let (from, to) = (p.from_port().unwrap_or(0), p.to_port().unwrap_or(65535));
-    let covers = |port: i32| from <= port && port <= to;
-    (from <= 0 && to >= 65535) || covers(22) || covers(3389)
 }
 
 pub(super) fn describe(p: &IpPermission) -> String {
@@ -97,15 +88,16 @@ impl Executor<'_> {
         .await
     }
 
-    /// Revoke world-open ingress to SSH (22), RDP (3389), every port, or every protocol.
+    /// Revoke world-open ingress to SSH (22) or RDP (3389) alone; a rule opening them among more
+    /// is left, the finding saying why (`admin_ports`).
     pub async fn fix_security_group(&self, id: &str) -> Result<Outcome, Failed> {
         self.carry_out(&WorldIngress {
             id,
-            scope: "to SSH, RDP, every port or every protocol",
-            select: &is_admin_or_any_port,
+            scope: "to SSH or RDP",
+            select: &admin_port_alone,
             spares_services: false,
             scope_only: false,
-            spared: None,
+            spared: Some((&admin_port_among_more, AMONG_MORE)),
         })
         .await
     }
@@ -286,7 +278,7 @@ impl Remediation for WorldIngress<'_> {
         let in_scope = !world_open(&g, self.select).is_empty() || !spared.is_empty();
         if self.spares_services && !managed.is_empty() && in_scope {
             let why = format!(
-                "{} is used by interfaces another service manages ({}): a load balancer or a service endpoint may be meant to be open to the world, and revoking it would take it off the network; review it by hand (fix-security-group still revokes SSH, RDP and every-port rules there)",
+                "{} is used by interfaces another service manages ({}): a load balancer or a service endpoint may be meant to be open to the world, and revoking it would take it off the network; review it by hand (fix-security-group still revokes rules opening SSH or RDP alone there)",
                 self.id,
                 managed.join(", ")
             );
@@ -410,7 +402,10 @@ impl Remediation for WorldIngress<'_> {
                     .await?;
             }
         }
-        if !matched {
+        let spared = self
+            .spared
+            .is_some_and(|(s, _)| !world_open(&g.g, s).is_empty());
+        if !matched && !spared {
             out.steps
                 .push(format!("{id} has no world-open ingress {}", self.scope));
         }
@@ -467,28 +462,5 @@ impl Remediation for WorldIngress<'_> {
             }
         }
         Ok(left.is_empty() && (matched || other.is_empty() || self.scope_only))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn perm(proto: &str, from: i32, to: i32) -> IpPermission {
-        IpPermission::builder()
-            .ip_protocol(proto)
-            .from_port(from)
-            .to_port(to)
-            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-            .build()
-    }
-
-    #[test]
-    fn admin_ports_and_any_port() {
-        assert!(is_admin_or_any_port(&perm("tcp", 22, 22)));
-        assert!(is_admin_or_any_port(&perm("tcp", 3000, 4000)));
-        assert!(is_admin_or_any_port(&perm("-1", 0, 0)));
-        assert!(is_admin_or_any_port(&perm("tcp", 0, 65535)));
-        assert!(!is_admin_or_any_port(&perm("tcp", 443, 443)));
     }
 }

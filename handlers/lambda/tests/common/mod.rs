@@ -1304,11 +1304,21 @@ pub const LONG_AGO: &str = "2020-01-01T00:00:00Z";
 /// (GetLoginProfile); the keys in `used` were last used that many days ago (GetAccessKeyLastUsed's
 /// `LastUsedDate`), and the users in `used` signed in with their password that many days ago
 /// (GetUser's `PasswordLastUsed`). Everything else is moto's own answer, and every change is
-/// moto's.
+/// moto's. And IAM's eventual consistency, which moto does not have: after each UpdateAccessKey,
+/// the next [`AgedCredentials::lag`] ListAccessKeys answers still show every key Active; after
+/// each UpdateAccountPasswordPolicy, as many GetAccountPasswordPolicy answers show the policy
+/// as it was last read before it.
 #[derive(Default)]
 pub struct AgedCredentials {
     pub old: std::sync::Mutex<std::collections::BTreeSet<String>>,
     pub used: std::sync::Mutex<std::collections::BTreeMap<String, i64>>,
+    /// How many reads after a change show the state before it.
+    pub lag: std::sync::atomic::AtomicUsize,
+    stale: std::sync::atomic::AtomicUsize,
+    stale_policy: std::sync::atomic::AtomicUsize,
+    policy_before: std::sync::Mutex<Option<Vec<u8>>>,
+    /// GetUser answers without the user's tags (a read from before another writer's TagUser).
+    pub hide_tags: std::sync::atomic::AtomicBool,
 }
 
 impl AgedCredentials {
@@ -1322,6 +1332,36 @@ impl AgedCredentials {
     pub fn used(&self, id: &str, days: i64) {
         self.used.lock().unwrap().insert(id.to_string(), days);
     }
+
+    /// Whether this ListAccessKeys answer is one of those still showing the keys as before.
+    fn stale_read(&self) -> bool {
+        take_one(&self.stale)
+    }
+
+    /// The password policy answers: each kept, and given again for the reads right after a change.
+    fn password_policy(&self, action: &str, response: &mut secauto_testkit::proxy::Message) {
+        let before = &self.policy_before;
+        match action {
+            "UpdateAccountPasswordPolicy" => {
+                let lag = self.lag.load(std::sync::atomic::Ordering::SeqCst);
+                self.stale_policy
+                    .store(lag, std::sync::atomic::Ordering::SeqCst);
+            }
+            "GetAccountPasswordPolicy" if take_one(&self.stale_policy) => {
+                if let Some(body) = before.lock().unwrap().clone() {
+                    response.body = body;
+                }
+            }
+            "GetAccountPasswordPolicy" => *before.lock().unwrap() = Some(response.body.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// Take one from `n` if it is not zero: whether there was one.
+fn take_one(n: &std::sync::atomic::AtomicUsize) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    n.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
 }
 
 /// A parameter of a form-encoded (query protocol) request body.
@@ -1397,8 +1437,26 @@ impl secauto_testkit::proxy::Shim for AgedCredentials {
         let used = self.used.lock().unwrap().clone();
         let user = form_param(&request.body, "UserName").unwrap_or_default();
         let key = form_param(&request.body, "AccessKeyId").unwrap_or_default();
-        let xml = String::from_utf8_lossy(&response.body).into_owned();
+        self.password_policy(&action, response);
+        let mut xml = String::from_utf8_lossy(&response.body).into_owned();
+        if action == "ListAccessKeys" && self.stale_read() {
+            xml = xml.replace("<Status>Inactive</Status>", "<Status>Active</Status>");
+        }
+        let hide = self.hide_tags.load(std::sync::atomic::Ordering::SeqCst);
+        if let (true, "GetUser", Some(at), Some(end)) = (
+            hide,
+            action.as_str(),
+            xml.find("<Tags>"),
+            xml.find("</Tags>"),
+        ) {
+            xml = format!("{}{}", &xml[..at], &xml[end + "</Tags>".len()..]);
+        }
         let xml = match action.as_str() {
+            "UpdateAccessKey" => {
+                let lag = self.lag.load(std::sync::atomic::Ordering::SeqCst);
+                self.stale.store(lag, std::sync::atomic::Ordering::SeqCst);
+                return;
+            }
             "ListAccessKeys" => xml
                 .split("</member>")
                 .map(|m| {

@@ -172,7 +172,10 @@ struct Function {
 impl Remediation for FunctionPolicy<'_> {
     type Subject = Function;
 
-    async fn read(&self, ex: &Executor<'_>, _: &mut Outcome) -> Result<Option<Function>> {
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Function>> {
+        if ex.other_accounts_resource(self.function, out) {
+            return Ok(None);
+        }
         let policy = ex.function_policy(self.function).await?;
         let tags = ex
             .lambda

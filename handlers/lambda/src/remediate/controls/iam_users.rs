@@ -19,15 +19,23 @@ use super::super::{Executor, Outcome};
 use super::{record_in_note, refuse};
 use crate::sdk_err;
 
-/// The tag on the user that records the access keys secauto deactivated (ids, space-separated).
-pub const DEACTIVATED_KEYS_TAG: &str = "secauto:deactivated-access-keys";
+/// The prefix of the tags on a user that record the access keys secauto deactivated: one tag per
+/// key, `secauto:deactivated-access-key:<key id>` = the day it was deactivated. One tag per key, so
+/// that two writers (IAM.3 and IAM.22 on one user, or a person) never overwrite each other's
+/// record: TagUser adds or replaces only the keys it names.
+pub const DEACTIVATED_KEY_TAG_PREFIX: &str = "secauto:deactivated-access-key:";
+
+/// The tag recording that secauto deactivated the access key `key` (see
+/// [`DEACTIVATED_KEY_TAG_PREFIX`]).
+pub fn deactivated_key_tag(key: &str) -> String {
+    format!("{DEACTIVATED_KEY_TAG_PREFIX}{key}")
+}
 
 /// The age, in days, IAM.3 and IAM.8 allow when the finding carries no parameter (IAM.22: 45).
 pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
 
-/// IAM takes up to 50 tags on a user, each value up to 256 characters.
+/// IAM takes up to 50 tags on a user.
 const MAX_USER_TAGS: usize = 50;
-const MAX_TAG_VALUE: usize = 256;
 
 const DAY: i64 = 86_400;
 
@@ -277,8 +285,9 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Record `keys`, about to be deactivated, of `u`: in the finding's note first, then in the
-    /// user's tag, merged with an earlier run's record (never overwritten) when it fits.
+    /// Record `keys`, about to be deactivated, of `u`: in the finding's note first, then one tag
+    /// per key on the user (an earlier run's tag of a key is kept as it is), all in one TagUser
+    /// call, or none when the user has no room for them.
     pub(super) async fn record_deactivated(
         &self,
         u: &User,
@@ -297,50 +306,37 @@ impl Executor<'_> {
                 keys.join(" ")
             ),
         );
-        let earlier = u
-            .tags
+        let new: Vec<String> = keys
             .iter()
-            .find(|(k, _)| k == DEACTIVATED_KEYS_TAG)
-            .map(|(_, v)| v.as_str());
-        let mut ids: Vec<&str> = earlier.unwrap_or_default().split_whitespace().collect();
-        let before = ids.len();
-        for k in keys {
-            if !ids.contains(&k.as_str()) {
-                ids.push(k);
-            }
-        }
-        let value = ids.join(" ");
-        let full = if earlier.is_none() && u.tags.len() >= MAX_USER_TAGS {
-            format!("it holds {MAX_USER_TAGS} tags already")
-        } else if value.chars().count() > MAX_TAG_VALUE {
-            format!("its {DEACTIVATED_KEYS_TAG} tag has no room for more key ids")
-        } else {
-            String::new()
-        };
-        if out.refused.is_some() || ids.len() == before {
+            .map(|k| deactivated_key_tag(k))
+            .filter(|t| !u.tags.iter().any(|(k, _)| k == t))
+            .collect();
+        if out.refused.is_some() || new.is_empty() {
             return Ok(());
         }
-        if !full.is_empty() {
+        if u.tags.len() + new.len() > MAX_USER_TAGS {
             out.caveats.push(format!(
-                "the undo record of IAM user {name} is this note only: {full}"
+                "the undo record of IAM user {name} is this note only: it has no room for {} more of IAM's {MAX_USER_TAGS} tags",
+                new.len()
             ));
             return Ok(());
         }
-        let tag = Tag::builder()
-            .key(DEACTIVATED_KEYS_TAG)
-            .value(&value)
-            .build()?;
+        let day = day_of(now());
+        let tags = new
+            .iter()
+            .map(|t| Tag::builder().key(t).value(&day).build())
+            .collect::<Result<Vec<_>, _>>()?;
         let call = async {
             self.iam
                 .tag_user()
                 .user_name(name)
-                .tags(tag)
+                .set_tags(Some(tags))
                 .send()
                 .await
                 .map(|_| ())
                 .map_err(|e| sdk_err("iam:TagUser", e))
         };
-        let what = format!("record {DEACTIVATED_KEYS_TAG}={value} in IAM user {name}'s tags");
+        let what = format!("record {}={day} in IAM user {name}'s tags", new.join(", "));
         self.act(out, protected, what, call).await?;
         Ok(())
     }

@@ -9,16 +9,21 @@
 //! period, 365 days; earlier key material stays, so everything encrypted stays readable — and is
 //! billed: each rotation adds a key material version to the key's monthly cost, for the first
 //! two rotations).
+//! A key whose policy does not let the account's IAM policies in (DescribeKey or
+//! EnableKeyRotation answers AccessDeniedException) is refused with why, not failed: a retry could
+//! not change it.
 //! Verification: GetKeyRotationStatus re-read. Undo: `aws kms disable-key-rotation --key-id …`.
 
 use anyhow::Result;
 use aws_sdk_kms::types::{
     KeyManagerType, KeyMetadata, KeySpec, KeyState, MultiRegionKeyType, OriginType,
 };
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::super::contract::{Remediation, Touched};
 use super::super::{Executor, Failed, Outcome};
 use super::refuse;
+use crate::retry::read_until;
 use crate::sdk_err;
 
 impl Executor<'_> {
@@ -78,6 +83,16 @@ fn not_rotatable(m: &KeyMetadata) -> Option<String> {
     None
 }
 
+/// KMS refused a call on the key (AccessDeniedException): retrying cannot change that.
+#[derive(Debug, thiserror::Error)]
+#[error("access denied by the key's policy, an SCP or a permission boundary")]
+struct Denied;
+
+/// Why a key KMS refuses this role is left as it is.
+fn denied(key: &str) -> String {
+    format!("{key} refused this account's remediation role (AccessDeniedException): its key policy does not let the account's IAM policies in, or an SCP or permission boundary denies it; nothing more is changed — turn rotation on as a principal the key policy names")
+}
+
 struct KeyRotation<'a> {
     key: &'a str,
 }
@@ -92,14 +107,20 @@ impl Remediation for KeyRotation<'_> {
     type Subject = Key;
 
     async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Key>> {
+        if ex.other_accounts_resource(self.key, out) {
+            return Ok(None);
+        }
         let key = self.key;
-        let described = ex
-            .kms
-            .describe_key()
-            .key_id(key)
-            .send()
-            .await
-            .map_err(|e| sdk_err("kms:DescribeKey", e))?;
+        let described = match ex.kms.describe_key().key_id(key).send().await {
+            Ok(described) => described,
+            // IAM grants KMS permissions only where the key's policy lets IAM: a key whose
+            // policy does not stays refused however often the run is retried.
+            Err(e) if e.code() == Some("AccessDeniedException") => {
+                refuse(out, denied(key));
+                return Ok(None);
+            }
+            Err(e) => return Err(sdk_err("kms:DescribeKey", e)),
+        };
         if let Some(why) = described.key_metadata().and_then(not_rotatable) {
             refuse(out, format!("{key} is {why}: nothing is changed"));
             return Ok(None);
@@ -155,16 +176,19 @@ impl Remediation for KeyRotation<'_> {
         }
         let what = format!("turn on automatic rotation of {key} (earlier key material is kept)");
         let call = async {
-            ex.kms
-                .enable_key_rotation()
-                .key_id(key)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| sdk_err("kms:EnableKeyRotation", e))
+            match ex.kms.enable_key_rotation().key_id(key).send().await {
+                Ok(_) => Ok(()),
+                Err(e) if e.code() == Some("AccessDeniedException") => Err(Denied.into()),
+                Err(e) => Err(sdk_err("kms:EnableKeyRotation", e)),
+            }
         };
-        ex.act(out, protected, what, call).await?;
-        Ok(())
+        match ex.act(out, protected, what, call).await {
+            Err(e) if e.is::<Denied>() => {
+                refuse(out, denied(key));
+                Ok(())
+            }
+            done => done.map(|_| ()),
+        }
     }
 
     /// One call that either turns rotation on or not: nothing to repair.
@@ -180,7 +204,8 @@ impl Remediation for KeyRotation<'_> {
         acted: bool,
     ) -> Result<bool> {
         Ok(if acted && out.changed {
-            ex.rotates(self.key).await?
+            // KMS's reads are eventually consistent too.
+            read_until(ex.deadline, || ex.rotates(self.key), |on| *on).await?
         } else {
             k.rotates
         })

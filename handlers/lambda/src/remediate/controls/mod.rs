@@ -40,7 +40,9 @@ pub use bucket_tls::TLS_STATEMENT_SID;
 pub use document_sharing::PREVIOUS_SHARING_TAG;
 pub use function_policy::public_statements;
 pub use high_risk_ports::{reaches_high_risk_port, serves_the_web_too, HIGH_RISK_PORTS};
-pub use iam_users::{max_age_days, user_of, DEACTIVATED_KEYS_TAG, DEFAULT_MAX_AGE_DAYS};
+pub use iam_users::{
+    deactivated_key_tag, max_age_days, user_of, DEACTIVATED_KEY_TAG_PREFIX, DEFAULT_MAX_AGE_DAYS,
+};
 pub use imdsv2::PREVIOUS_HTTP_TOKENS_TAG;
 pub use password_policy::weaker as weaker_password_policy;
 pub use public_sharing_block::PUBLIC_SHARING_SETTING;
@@ -106,16 +108,43 @@ impl Executor<'_> {
 
     /// The finding's account is not the one the clients act in: refused (said in `out`).
     pub(super) fn other_account(&self, account: &str, out: &mut super::Outcome) -> bool {
+        self.refused_elsewhere(account, out, || {
+            format!("the finding is about account {account}")
+        })
+    }
+
+    /// The resource's ARN names an account other than the one the clients act in: refused (said
+    /// in `out`). A resource policy can let one account change another's topic, queue, key or
+    /// function, and these APIs take another account's ARN: the fix belongs to the resource's own
+    /// account. A name or id (no ARN) is the clients' account's by construction.
+    pub(super) fn other_accounts_resource(&self, arn: &str, out: &mut super::Outcome) -> bool {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, _, _, account, _] if !account.is_empty() => {
+                self.refused_elsewhere(account, out, || {
+                    format!("{arn} belongs to account {account}")
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// Refuse (in `out`) when `account` is not the one the clients act in, saying `what`.
+    fn refused_elsewhere(
+        &self,
+        account: &str,
+        out: &mut super::Outcome,
+        what: impl FnOnce() -> String,
+    ) -> bool {
         if self.account.is_empty() || account == self.account {
             return false;
         }
-        refuse(
-            out,
-            format!(
-                "the finding is about account {account}, not {} where remediation acts: nothing is changed",
-                self.account
-            ),
+        let why = format!(
+            "{}, not {} where remediation acts: nothing is changed",
+            what(),
+            self.account
         );
+        refuse(out, why);
         true
     }
 }

@@ -1,18 +1,20 @@
-//! IAM.3: an IAM user's active access keys older than the control's age (`maxAccessKeyAge`, 90
-//! days unless the finding's parameters say otherwise). Precondition: the finding's user, read
-//! fresh in the finding's account (`iam_users`: never the root user, never another account's),
-//! has an active key created more than that many days ago. Protection: the user's tags and
-//! `[remediation] protected`. Record: the key ids, in the finding's note first, then in the user's
-//! tag `secauto:deactivated-access-keys` (merged with an earlier run's) when it fits. Change:
-//! UpdateAccessKey `Status=Inactive` for each old key — never a delete, and no new key (rotating
-//! is the key owner's work). Verification: the keys listed again. Undo: `aws iam
-//! update-access-key --user-name … --access-key-id … --status Active`.
+//! IAM.3: an IAM user's active access keys older than the control's age (`maxAccessKeyAge`, 90 days
+//! unless the finding's parameters say otherwise). Precondition: the finding's user, read fresh in
+//! the finding's account (`iam_users`: never the root user, never another account's), has an active
+//! key created more than that many days ago. Protection: the user's tags and `[remediation]
+//! protected`. Record: the key ids, in the finding's note first, then in the user's tags, one per
+//! key (`secauto:deactivated-access-key:<id>`, an earlier run's kept), when they fit. Change:
+//! UpdateAccessKey `Status=Inactive` for each old key — never a delete, and no new key (rotating is
+//! the key owner's work). Verification: the keys listed again (until they show the change: IAM's
+//! reads are eventually consistent). Undo: `aws iam update-access-key --user-name … --access-key-id
+//! … --status Active`.
 
 use anyhow::Result;
 
 use super::super::contract::{Remediation, Touched};
 use super::super::{Executor, Failed, Outcome};
 use super::iam_users::{older_than, Key, User};
+use crate::retry::read_until;
 
 impl Executor<'_> {
     /// Deactivate the active access keys of the IAM user `user` (its ARN) made more than `days`
@@ -96,7 +98,13 @@ impl Remediation for OldAccessKeys<'_> {
         acted: bool,
     ) -> Result<bool> {
         Ok(if acted && out.changed {
-            self.old(&ex.access_keys(&u.name).await?).is_empty()
+            let keys = read_until(
+                ex.deadline,
+                || ex.access_keys(&u.name),
+                |k| self.old(k).is_empty(),
+            )
+            .await?;
+            self.old(&keys).is_empty()
         } else {
             self.old(&u.keys).is_empty()
         })

@@ -7,8 +7,8 @@
 //! policy as it was, in the finding's note, said first (an account setting has no tags).
 //! Change: UpdateAccountPasswordPolicy with every setting at least as strict as before — a
 //! stricter setting is kept, and whether users may change their own passwords and whether an
-//! expired password needs an administrator stay as they were. Verification: a re-read.
-//! Undo: `aws iam update-account-password-policy` with the recorded values
+//! expired password needs an administrator stay as they were. Verification: a re-read (read
+//! again until it shows the change: IAM's reads are eventually consistent). Undo: `aws iam update-account-password-policy` with the recorded values
 //! (`aws iam delete-account-password-policy` if the note says there was none).
 
 use anyhow::Result;
@@ -16,6 +16,7 @@ use aws_sdk_iam::types::PasswordPolicy;
 
 use super::super::contract::{Remediation, Touched};
 use super::super::{Executor, Failed, Outcome};
+use crate::retry::read_until;
 use crate::sdk_err;
 
 /// The benchmark's minimum length, reuse prevention and maximum age.
@@ -208,7 +209,8 @@ impl Remediation for PasswordPolicyControl<'_> {
         acted: bool,
     ) -> Result<bool> {
         Ok(if acted && out.changed {
-            weaker(ex.password_policy().await?.as_ref()).is_empty()
+            let strong = |p: &Option<PasswordPolicy>| weaker(p.as_ref()).is_empty();
+            strong(&read_until(ex.deadline, || ex.password_policy(), strong).await?)
         } else {
             weaker(p.as_ref()).is_empty()
         })

@@ -13,6 +13,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::super::contract::{Remediation, Touched};
 use super::super::{Executor, Failed, Outcome};
+use crate::retry::read_until;
 use crate::sdk_err;
 
 /// The tag recording that the queue had no encryption.
@@ -64,7 +65,10 @@ struct Queue {
 impl Remediation for QueueEncryption<'_> {
     type Subject = Queue;
 
-    async fn read(&self, ex: &Executor<'_>, _: &mut Outcome) -> Result<Option<Queue>> {
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Queue>> {
+        if ex.other_accounts_resource(self.queue, out) {
+            return Ok(None);
+        }
         // arn:aws:sqs:<region>:<account>:<name>
         let parts: Vec<&str> = self.queue.split(':').collect();
         let (account, name) = match parts.as_slice() {
@@ -185,7 +189,9 @@ impl Remediation for QueueEncryption<'_> {
         acted: bool,
     ) -> Result<bool> {
         Ok(if acted && out.changed {
-            ex.queue_encrypted(&q.url).await?
+            // SQS: an attribute change "can take up to 60 seconds" to show in every read; one
+            // still unseen after these reads leaves the finding NOTIFIED, never wrongly RESOLVED.
+            read_until(ex.deadline, || ex.queue_encrypted(&q.url), |on| *on).await?
         } else {
             q.encrypted
         })

@@ -57,7 +57,10 @@ struct Topic {
 impl Remediation for TopicEncryption<'_> {
     type Subject = Topic;
 
-    async fn read(&self, ex: &Executor<'_>, _: &mut Outcome) -> Result<Option<Topic>> {
+    async fn read(&self, ex: &Executor<'_>, out: &mut Outcome) -> Result<Option<Topic>> {
+        if ex.other_accounts_resource(self.topic, out) {
+            return Ok(None);
+        }
         let key = ex.topic_key(self.topic).await?;
         let tags = ex
             .sns

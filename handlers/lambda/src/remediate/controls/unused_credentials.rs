@@ -1,22 +1,23 @@
 //! IAM.8 (90 days) and IAM.22 (45 days): an IAM user's credentials unused for the control's days
 //! (`maxCredentialUsageAge` when the finding carries it). Precondition: the finding's user, read
-//! fresh in the finding's account (`iam_users`: never the root user, never another account's),
-//! has an active access key not used for that long (GetAccessKeyLastUsed; a key never used counts
-//! from its creation) or a console password not used for that long (GetUser's
-//! `PasswordLastUsed`, or since its login profile was made). Protection: the user's tags and
-//! `[remediation] protected`. Record: the key ids, in the finding's note first, then in the user's
-//! tag `secauto:deactivated-access-keys` (merged with an earlier run's) when it fits. Change:
+//! fresh in the finding's account (`iam_users`: never the root user, never another account's), has
+//! an active access key not used for that long (GetAccessKeyLastUsed; a key never used counts from
+//! its creation) or a console password not used for that long (GetUser's `PasswordLastUsed`, or
+//! since its login profile was made). Protection: the user's tags and `[remediation] protected`.
+//! Record: the key ids, in the finding's note first, then in the user's tags, one per key
+//! (`secauto:deactivated-access-key:<id>`, an earlier run's kept), when they fit. Change:
 //! UpdateAccessKey `Status=Inactive` for each unused key — never a delete. A console password can
 //! only be taken away by deleting the login profile, which destroys it: secauto never does; the
-//! finding stays NOTIFIED naming the password and the command a person runs. Verification: the
-//! keys and their last use read again. Undo: `aws iam update-access-key --user-name …
-//! --access-key-id … --status Active`.
+//! finding stays NOTIFIED naming the password and the command a person runs. Verification: the keys
+//! (until they show the change: IAM's reads are eventually consistent) and their last use read
+//! again. Undo: `aws iam update-access-key --user-name … --access-key-id … --status Active`.
 
 use anyhow::Result;
 
 use super::super::contract::{Remediation, Touched};
 use super::super::{Executor, Failed, Outcome};
 use super::iam_users::{day_of, older_than, Key, User};
+use crate::retry::read_until;
 
 impl Executor<'_> {
     /// Deactivate the active access keys of the IAM user `user` (its ARN) unused for more than
@@ -149,7 +150,8 @@ impl Remediation for UnusedCredentials<'_> {
             out.caveats.push(self.password_said(&s.user.name, last));
         }
         let keys_left = if acted && out.changed {
-            let keys = ex.access_keys(&s.user.name).await?;
+            let changed = |k: &Vec<Key>| !k.iter().any(|k| k.active && s.keys.contains(&k.id));
+            let keys = read_until(ex.deadline, || ex.access_keys(&s.user.name), changed).await?;
             !ex.unused_keys(&keys, self.days).await?.is_empty()
         } else {
             !s.keys.is_empty()

@@ -152,3 +152,55 @@ fn build_runs_cargo_with_the_profile_and_bundles_what_it_made() {
         assert_eq!(v["bundles"][0]["code_sha256"], true_sha, "{profile}");
     }
 }
+
+/// Every AWS SDK crate the handler bootstrap links (directly or through `aws-config`) is built
+/// without optimisation in the `lambda-release` profile, leaving LLVM's work to the fat-LTO link:
+/// a new client added without this would bring back minutes of build (README, "The handler
+/// profile").
+#[test]
+fn every_sdk_crate_of_the_handler_is_built_unoptimised_for_lambda() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tree = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "secauto-handlers",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
+        .args(["--locked", "--offline"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    let mut linked: Vec<String> = String::from_utf8_lossy(&tree.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| name.starts_with("aws-sdk-"))
+        .map(str::to_string)
+        .collect();
+    linked.sort();
+    linked.dedup();
+    assert!(linked.contains(&"aws-sdk-ec2".to_string()), "{linked:?}");
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let profile = &manifest["profile"]["lambda-release"];
+    assert_eq!(profile["lto"].as_str(), Some("fat"));
+    for name in &linked {
+        let level = profile
+            .get("package")
+            .and_then(|p| p.get(name.as_str()))
+            .and_then(|p| p.get("opt-level"));
+        assert_eq!(
+            level.and_then(toml::Value::as_integer),
+            Some(0),
+            "{name}: add [profile.lambda-release.package.{name}] opt-level = 0 to Cargo.toml"
+        );
+    }
+}

@@ -305,22 +305,24 @@ const PUBLIC_SHARING: [Call; 2] = [
 ];
 
 /// IAM.3: the user read (its ARN, its tags for protection), its access keys listed, the record
-/// tagged on it, old keys deactivated (never deleted).
-const OLD_KEYS: [Call; 4] = [
+/// tagged on it (records of keys since deleted untagged), old keys deactivated (never deleted).
+const OLD_KEYS: [Call; 5] = [
     call("iam:GetUser", Scope::User),
     call("iam:ListAccessKeys", Scope::User),
     call("iam:TagUser", Scope::User),
+    call("iam:UntagUser", Scope::User),
     call("iam:UpdateAccessKey", Scope::User),
 ];
 
 /// IAM.8, IAM.22: as IAM.3, with when each key was last used and whether the user has a console
 /// password (its last use is GetUser's), which is only reported, never deleted.
-const UNUSED_KEYS: [Call; 6] = [
+const UNUSED_KEYS: [Call; 7] = [
     call("iam:GetUser", Scope::User),
     call("iam:ListAccessKeys", Scope::User),
     call("iam:GetAccessKeyLastUsed", Scope::User),
     call("iam:GetLoginProfile", Scope::User),
     call("iam:TagUser", Scope::User),
+    call("iam:UntagUser", Scope::User),
     call("iam:UpdateAccessKey", Scope::User),
 ];
 

@@ -410,9 +410,11 @@ fn only_security_hubs_own_findings_name_controls() {
     ] {
         assert_eq!(read(&shaped(other)).control_id(), None, "{other}");
     }
-    let mut named = shaped("");
-    named["ProductName"] = json!("Prowler");
-    assert_eq!(read(&named).control_id(), None, "a product named otherwise");
+    for name in ["Prowler", "Prowler for Security Hub", "Not Security Hub"] {
+        let mut named = shaped("");
+        named["ProductName"] = json!(name);
+        assert_eq!(read(&named).control_id(), None, "a product named {name}");
+    }
     for hub in [
         "arn:aws:securityhub:us-east-1::product/aws/securityhub",
         "arn:aws-cn:securityhub:cn-north-1::product/aws/securityhub",
@@ -426,9 +428,15 @@ fn only_security_hubs_own_findings_name_controls() {
             "{hub}"
         );
     }
-    let mut hub_by_name = shaped("");
-    hub_by_name["ProductName"] = json!("Security Hub");
-    assert_eq!(read(&hub_by_name).control_id().as_deref(), Some("S3.8"));
+    for name in ["Security Hub", "security hub cspm"] {
+        let mut hub_by_name = shaped("");
+        hub_by_name["ProductName"] = json!(name);
+        assert_eq!(
+            read(&hub_by_name).control_id().as_deref(),
+            Some("S3.8"),
+            "{name}"
+        );
+    }
     assert_eq!(
         read(&shaped("")).control_id().as_deref(),
         Some("S3.8"),

@@ -66,10 +66,11 @@ pub const SETTLE_READS: u32 = 5;
 pub const SETTLE_RESERVE: Duration = Duration::from_secs(10);
 
 /// Read with `read` until `done` holds of the answer, at most [`SETTLE_READS`] times and never
-/// waiting into the last [`SETTLE_RESERVE`] before `until` (the invocation's end), and give the
-/// last answer: for the verification re-read after a change to a service whose reads are
-/// eventually consistent (IAM: "a change … is not immediately visible" to every read; the first
-/// re-read may still show the state before the change). A read's error ends it at once.
+/// into the last [`SETTLE_RESERVE`] before `until` (the invocation's end), and give the last
+/// answer: for the verification re-read after a change to a service whose reads are eventually
+/// consistent (IAM: "a change … is not immediately visible" to every read; the first re-read may
+/// still show the state before the change). A re-read still running at the reserve (a call
+/// retrying under throttling) is dropped for the answer before it; a read's error ends it at once.
 pub async fn read_until<T, F, Fut>(
     until: Option<std::time::Instant>,
     mut read: F,
@@ -79,16 +80,26 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
+    use tokio::time::Instant;
+    // The reserve's start; tokio's clock, which is std's outside tests.
+    let cutoff = until.map(|u| Instant::from_std(u).checked_sub(SETTLE_RESERVE));
     let mut delay = Duration::from_millis(500);
     let mut answer = read().await?;
     for _ in 1..SETTLE_READS {
-        let late = until.is_some_and(|u| std::time::Instant::now() + delay + SETTLE_RESERVE > u);
+        let late = cutoff.is_some_and(|c| c.is_none_or(|c| Instant::now() + delay > c));
         if done(&answer) || late {
             break;
         }
         tokio::time::sleep(delay).await;
         delay *= 2;
-        answer = read().await?;
+        let again = match cutoff.flatten() {
+            Some(c) => match tokio::time::timeout_at(c, read()).await {
+                Ok(again) => again,
+                Err(_) => break,
+            },
+            None => read().await,
+        };
+        answer = again?;
     }
     Ok(answer)
 }
@@ -128,20 +139,47 @@ mod tests {
     }
 
     /// Reads until the answer is the one wanted, at most five times; never waits into the last
-    /// ten seconds of the invocation.
-    #[tokio::test]
+    /// ten seconds of the invocation (tokio's clock paused: its sleeps take no real time).
+    #[tokio::test(start_paused = true)]
     async fn read_until_stops_when_done_after_five_reads_or_near_the_end() {
         let reads = std::sync::atomic::AtomicU32::new(0);
         let read = || async { Ok(reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1) };
+        let reads_in = |secs: u64| {
+            reads.store(0, std::sync::atomic::Ordering::SeqCst);
+            Some(tokio::time::Instant::now().into_std() + Duration::from_secs(secs))
+        };
         assert_eq!(read_until(None, read, |n| *n == 2).await.unwrap(), 2);
-        reads.store(0, std::sync::atomic::Ordering::SeqCst);
-        let near = std::time::Instant::now() + Duration::from_secs(10);
-        assert_eq!(read_until(Some(near), read, |_| false).await.unwrap(), 1);
-        reads.store(0, std::sync::atomic::Ordering::SeqCst);
-        let far = std::time::Instant::now() + Duration::from_secs(600);
+        assert_eq!(read_until(reads_in(5), read, |_| false).await.unwrap(), 1);
+        assert_eq!(read_until(reads_in(10), read, |_| false).await.unwrap(), 1);
+        // Reads at 0, 0.5 and 1.5 s; the next, at 3.5 s, would be past 12 - 10.
+        assert_eq!(read_until(reads_in(12), read, |_| false).await.unwrap(), 3);
+        let far = read_until(reads_in(600), read, |_| false).await;
+        assert_eq!(far.unwrap(), SETTLE_READS);
+    }
+
+    /// A re-read still running when the reserve begins is given up for the answer before it.
+    #[tokio::test(start_paused = true)]
+    async fn a_re_read_that_runs_into_the_reserve_gives_the_answer_before_it() {
+        let reads = std::sync::atomic::AtomicU32::new(0);
+        let slow_second = || async {
+            let n = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if n == 2 {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            Ok(n)
+        };
+        let until = tokio::time::Instant::now().into_std() + Duration::from_secs(20);
+        let started = tokio::time::Instant::now();
         assert_eq!(
-            read_until(Some(far), read, |_| false).await.unwrap(),
-            SETTLE_READS
+            read_until(Some(until), slow_second, |_| false)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(10),
+            "ends where the reserve begins"
         );
     }
 

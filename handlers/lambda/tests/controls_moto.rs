@@ -2062,11 +2062,10 @@ fn iam_3_an_old_access_key_is_deactivated_never_deleted_once_a_rule_turns_it_on(
             .unwrap();
         assert_eq!(listed.access_key_metadata().len(), 2, "nothing deleted");
         let recorded = user_tag(&w.aws, "alice", &deactivated_key_tag(&keys[0])).await;
-        let day = recorded.expect("one tag records the deactivated key");
         assert_eq!(
-            day.len(),
-            "2026-12-03".len(),
-            "the day it was deactivated: {day}"
+            recorded,
+            Some(today()),
+            "one tag records the day of the key"
         );
         let kept = user_tag(&w.aws, "alice", &deactivated_key_tag(&keys[1])).await;
         assert_eq!(kept, None, "the key left active has no record");
@@ -2091,6 +2090,43 @@ fn iam_3_honours_the_findings_max_access_key_age() {
     });
 }
 
+/// A user's record tags of keys it no longer has (deleted since they were deactivated) are
+/// removed before the new record, so rotated keys never fill IAM's 50 tags: a user at 49 tags,
+/// one of them such a record, takes the new one. A user with no room keeps the record in the
+/// finding's note only, and the key is deactivated all the same.
+#[test]
+fn iam_3_records_of_deleted_keys_are_removed_and_a_full_user_keeps_the_note() {
+    run(async {
+        let w = world().await;
+        let on = env("enforce", Some(&enforcing(&["IAM.3"])), "");
+        let gone = deactivated_key_tag("AKIAGONE000000000001");
+        for (user, others) in [("erin", 48), ("frank", 50)] {
+            let (arn, keys) = iam_user(&w.aws, "/", user, 1, false, false).await;
+            w.aged.age(&[&keys[0]]);
+            if user == "erin" {
+                tag_user(&w.aws, user, &gone, "2026-01-02").await;
+            }
+            for n in 0..others {
+                tag_user(&w.aws, user, &format!("team:{n}"), "x").await;
+            }
+            let f = finding(&format!("iam-3-{user}"), "AwsIamUser", &arn, iam_3());
+            let (_, out) = remediate(&w, &on, &f).await;
+            assert_eq!(out["workflow"], "RESOLVED", "{user}: {out}");
+            assert_eq!(key_status(&w.aws, user, &keys[0]).await, "Inactive");
+            let recorded = user_tag(&w.aws, user, &deactivated_key_tag(&keys[0])).await;
+            let note = note_of(&w, &format!("iam-3-{user}")).await;
+            assert!(note.contains(&keys[0]), "{user}: {note}");
+            if user == "erin" {
+                assert_eq!(recorded, Some(today()), "{out}");
+                assert_eq!(user_tag(&w.aws, user, &gone).await, None, "{out}");
+            } else {
+                assert_eq!(recorded, None, "{out}");
+                assert!(note.contains("is this note only: it has no room"), "{note}");
+            }
+        }
+    });
+}
+
 /// IAM.8 (90 days) and IAM.22 (45): a key never used since it was made long ago is deactivated,
 /// one used yesterday stays; one last used 60 days ago stays under IAM.8 and goes under IAM.22;
 /// a console password never used is named with the command that removes it — never deleted — and
@@ -2109,11 +2145,18 @@ fn iam_8_and_iam_22_unused_keys_are_deactivated_and_an_unused_password_only_name
         );
         assert_eq!(key_status(&w.aws, "carol", &keys[0]).await, "Inactive");
         assert_eq!(key_status(&w.aws, "carol", &keys[1]).await, "Active");
-        let first = user_tag(&w.aws, "carol", &deactivated_key_tag(&keys[0])).await;
-        assert!(first.is_some(), "IAM.8 recorded the key it deactivated");
-        // IAM.3 on the same user (its used key is old), reading the user's tags as they were
-        // before IAM.8's record (a stale read, or another writer racing): its record is a tag of
-        // its own, so the first record stays as it was.
+        let tag_0 = deactivated_key_tag(&keys[0]);
+        let first = user_tag(&w.aws, "carol", &tag_0).await;
+        assert_eq!(
+            first,
+            Some(today()),
+            "IAM.8 recorded the key it deactivated"
+        );
+        // Another writer's record of the first key, of another day; then IAM.3 on the same user
+        // (its used key is old), reading the user's tags as they were before that record (a
+        // stale read, or a writer racing): its record is a tag of its own key only, so the other
+        // record stays as it was.
+        tag_user(&w.aws, "carol", &tag_0, "2026-01-02").await;
         let on_3 = env("enforce", Some(&enforcing(&["IAM.3"])), "");
         let iam_3_carol = finding("iam-3-carol", "AwsIamUser", &arn, iam_3());
         w.aged
@@ -2126,9 +2169,13 @@ fn iam_8_and_iam_22_unused_keys_are_deactivated_and_an_unused_password_only_name
         assert_eq!(out["workflow"], "RESOLVED", "{out}");
         assert_eq!(key_status(&w.aws, "carol", &keys[1]).await, "Inactive");
         let tag_1 = deactivated_key_tag(&keys[1]);
-        assert!(user_tag(&w.aws, "carol", &tag_1).await.is_some(), "{out}");
-        let tag_0 = deactivated_key_tag(&keys[0]);
-        assert_eq!(user_tag(&w.aws, "carol", &tag_0).await, first);
+        assert_eq!(
+            user_tag(&w.aws, "carol", &tag_1).await,
+            Some(today()),
+            "{out}"
+        );
+        let kept = user_tag(&w.aws, "carol", &tag_0).await;
+        assert_eq!(kept.as_deref(), Some("2026-01-02"), "{out}");
         let (arn, keys) = iam_user(&w.aws, "/", "dave", 1, false, false).await;
         w.aged.age(&[&keys[0]]);
         w.aged.used(&keys[0], 60);
@@ -2192,6 +2239,68 @@ fn mocked_iam_credentials_and_password_policy_are_read_again_until_the_change_sh
     });
 }
 
+/// KMS's and SQS's reads are eventually consistent: the KMS Developer Guide says a change usually
+/// shows within seconds, and SetQueueAttributes that one "can take up to 60 seconds" to show. The
+/// proxy answers the two reads after EnableKeyRotation or SetQueueAttributes as before it
+/// (rotation off; no SSE).
+#[derive(Default)]
+struct LaggingReads(std::sync::atomic::AtomicUsize);
+
+impl Shim for LaggingReads {
+    fn respond(&self, request: &Message, response: &mut Message) {
+        let Some(target) = request.header("x-amz-target") else {
+            return;
+        };
+        let read = match target {
+            "TrentService.EnableKeyRotation" | "AmazonSQS.SetQueueAttributes" => {
+                return self.0.store(2, std::sync::atomic::Ordering::SeqCst)
+            }
+            "TrentService.GetKeyRotationStatus" | "AmazonSQS.GetQueueAttributes" => target,
+            _ => return,
+        };
+        if !take_one(&self.0) {
+            return;
+        }
+        let mut body: Value = serde_json::from_slice(&response.body).unwrap();
+        if read.starts_with("Trent") {
+            body["KeyRotationEnabled"] = json!(false);
+        } else if let Some(a) = body["Attributes"].as_object_mut() {
+            a.remove("KmsMasterKeyId");
+            a.insert("SqsManagedSseEnabled".into(), json!("false"));
+        }
+        response.body = body.to_string().into_bytes();
+    }
+}
+
+/// KMS.4 and SQS.1 read the key and the queue again until the change shows: RESOLVED, though the
+/// first reads after the change still show it as before.
+#[test]
+fn mocked_kms_4_and_sqs_1_are_read_again_until_the_change_shows() {
+    run(async {
+        let mut w = world().await;
+        let lag = Arc::new(LaggingReads::default());
+        let proxy = Proxy::start(&w.aws.url, Some(lag.clone()));
+        w.clients.sdk = sdk_at(&proxy.url, "testing", "testing");
+        let key = unrotated_key(&w.aws, false).await;
+        let queue = plain_queue(&w.aws, "lagging", false).await;
+        for (n, kind, arn, shape) in [
+            ("kms-4-lag", "AwsKmsKey", &key, kms_4()),
+            ("sqs-1-lag", "AwsSqsQueue", &queue, sqs_1()),
+        ] {
+            let (_, out) =
+                remediate(&w, &env("enforce", None, ""), &finding(n, kind, arn, shape)).await;
+            assert_eq!(out["workflow"], "RESOLVED", "{n}: {out}");
+            assert_eq!(
+                lag.0.load(std::sync::atomic::Ordering::SeqCst),
+                0,
+                "{n}: both lagging reads were made"
+            );
+        }
+        assert!(key_rotates(&w.aws, &key).await);
+        assert!(queue_encrypted(&w.aws, &queue).await);
+    });
+}
+
 /// A key whose policy does not let the account's IAM policies in: KMS answers every call (or
 /// only the one named: a policy that lets the account read the key but not change it)
 /// AccessDeniedException, as the KMS Developer Guide ("Key policies in AWS KMS") says IAM
@@ -2217,7 +2326,7 @@ impl Shim for KeyPolicyDenies {
 }
 
 /// KMS.4 (on by default) on a key whose policy keeps this account's IAM out — from every call, or
-/// only from EnableKeyRotation — is refused with why: NOTIFIED, no error, so the invocation is not
+/// only from EnableKeyRotation, GetKeyRotationStatus or ListResourceTags — is refused with why: NOTIFIED, no error, so the invocation is not
 /// retried into the same refusal.
 #[test]
 fn mocked_kms_4_a_key_whose_policy_keeps_iam_out_is_refused_not_failed() {
@@ -2226,6 +2335,9 @@ fn mocked_kms_4_a_key_whose_policy_keeps_iam_out_is_refused_not_failed() {
         for (n, only) in [
             ("kms-4-denied", None),
             ("kms-4-read-only", Some("EnableKeyRotation")),
+            // A key policy granting kms:Describe* but not kms:Get* or kms:List*.
+            ("kms-4-describe-only", Some("GetKeyRotationStatus")),
+            ("kms-4-no-tags", Some("ListResourceTags")),
         ] {
             let key = unrotated_key(&w.aws, false).await;
             let proxy = Proxy::start(&w.aws.url, Some(Arc::new(KeyPolicyDenies(only))));

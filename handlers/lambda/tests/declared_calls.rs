@@ -372,6 +372,9 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
         Action::DeactivateOldAccessKeys | Action::DeactivateUnusedAccessKeys => {
             let (arn, keys) = iam_user(&a, "/team/", "heidi", 1, false, false).await;
             r.aged.age(&[&keys[0]]);
+            // The record of a key deleted since, which the run removes.
+            let gone = secauto_handlers::remediate::deactivated_key_tag("AKIAGONE000000000001");
+            tag_user(&a, "heidi", &gone, "2026-01-02").await;
             arn
         }
         Action::EnableLogFileValidation => unvalidated_trail(&a, "eu-west-1", "audit", false).await,

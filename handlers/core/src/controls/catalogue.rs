@@ -114,7 +114,7 @@ pub const CATALOGUE: &[Entry] = &[
         does: "records each rule in a tag of its own, then revokes ingress open to 0.0.0.0/0 or ::/0 that reaches a high-risk port (20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500, 5601, 8080, 8088, 8888, 9200, 9300) or every protocol",
         never: "revokes a TCP port range that also serves the web (80 or 443: `80-443` reaches 110, 135 and 143; the finding stays NOTIFIED saying so), rules open to narrower ranges or to other groups, rules reaching no high-risk port, or egress; touches a group another service's interfaces use (a load balancer's, an endpoint's: the finding says so)",
         on: false,
-        risk: "a service meant to be public on a high-risk port (8080, 3000, 5000, SMTP on 25, FTP, POP3 or IMAP) goes offline, and so does a world-open all-ports rule (`0-65535`, which reaches 80 and 443 too); SSH, RDP and all-traffic rules stay answered by EC2.13 and EC2.14, on by default",
+        risk: "a service meant to be public on a high-risk port (8080, 3000, 5000, SMTP on 25, FTP, POP3 or IMAP) goes offline, and so does a world-open all-ports rule (`0-65535`, which reaches 80 and 443 too); left off, nothing on by default revokes a world-open all-traffic or wide-range rule: EC2.13 and EC2.14 (on by default) revoke only rules opening SSH or RDP alone and report the wider ones",
         undo: "authorize again each rule the group's `secauto:revoked:` tags name, then delete the tags",
     },
     Entry {

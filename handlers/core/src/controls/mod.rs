@@ -166,9 +166,12 @@ pub fn from_security_hub(f: &Finding) -> bool {
             ]
         );
     }
-    f.product_name
-        .as_deref()
-        .is_none_or(|n| n.to_ascii_lowercase().contains("security hub"))
+    f.product_name.as_deref().is_none_or(|n| {
+        let n = n.trim();
+        ["Security Hub", "Security Hub CSPM"]
+            .iter()
+            .any(|s| n.eq_ignore_ascii_case(s))
+    })
 }
 
 /// The security control `f` checks (see the module documentation for where it is read), in its

@@ -1143,21 +1143,7 @@ pub async fn protect_resource(a: &Aws, control: &str, id: &str) {
                 .await
                 .unwrap();
         }
-        "IAM.3" | "IAM.8" | "IAM.22" => {
-            let user = id.rsplit('/').next().unwrap();
-            let tag = aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .unwrap();
-            a.iam
-                .tag_user()
-                .user_name(user)
-                .tags(tag)
-                .send()
-                .await
-                .unwrap();
-        }
+        "IAM.3" | "IAM.8" | "IAM.22" => tag_user(a, id.rsplit('/').next().unwrap(), k, v).await,
         _ => protect_tag(a, id).await,
     }
 }
@@ -1286,6 +1272,26 @@ pub async fn key_status(a: &Aws, user: &str, key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Tag IAM user `user` `k`=`v` (not through the code under test).
+pub async fn tag_user(a: &Aws, user: &str, k: &str, v: &str) {
+    let tag = aws_sdk_iam::types::Tag::builder()
+        .key(k)
+        .value(v)
+        .build()
+        .unwrap();
+    let sent = a.iam.tag_user().user_name(user).tags(tag).send().await;
+    sent.unwrap();
+}
+
+/// Today (UTC) as a record tag's day, `2026-12-03`.
+pub fn today() -> String {
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    let now = now
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
+    now[..10].to_string()
+}
+
 /// The value of the user's tag `key`, straight from moto.
 pub async fn user_tag(a: &Aws, user: &str, key: &str) -> Option<String> {
     let out = a.iam.list_user_tags().user_name(user).send().await.unwrap();
@@ -1359,7 +1365,7 @@ impl AgedCredentials {
 }
 
 /// Take one from `n` if it is not zero: whether there was one.
-fn take_one(n: &std::sync::atomic::AtomicUsize) -> bool {
+pub fn take_one(n: &std::sync::atomic::AtomicUsize) -> bool {
     use std::sync::atomic::Ordering::SeqCst;
     n.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
 }

@@ -286,8 +286,10 @@ impl Executor<'_> {
     }
 
     /// Record `keys`, about to be deactivated, of `u`: in the finding's note first, then one tag
-    /// per key on the user (an earlier run's tag of a key is kept as it is), all in one TagUser
-    /// call, or none when the user has no room for them.
+    /// per key on the user with today's date (a key deactivated again gets the new day), all in
+    /// one TagUser call, or none when the user has no room for them. Tags of keys the user no
+    /// longer has (deleted since) are removed first: each is a record of nothing left to undo, and
+    /// they would otherwise fill the user's 50 tags as keys are rotated.
     pub(super) async fn record_deactivated(
         &self,
         u: &User,
@@ -306,40 +308,85 @@ impl Executor<'_> {
                 keys.join(" ")
             ),
         );
-        let new: Vec<String> = keys
-            .iter()
-            .map(|k| deactivated_key_tag(k))
-            .filter(|t| !u.tags.iter().any(|(k, _)| k == t))
-            .collect();
-        if out.refused.is_some() || new.is_empty() {
+        if out.refused.is_some() {
             return Ok(());
         }
-        if u.tags.len() + new.len() > MAX_USER_TAGS {
+        let tags: Vec<String> = keys.iter().map(|k| deactivated_key_tag(k)).collect();
+        let stale = stale_key_tags(u);
+        if let Some(why) = no_room(u, &tags, &stale) {
             out.caveats.push(format!(
-                "the undo record of IAM user {name} is this note only: it has no room for {} more of IAM's {MAX_USER_TAGS} tags",
-                new.len()
+                "the undo record of IAM user {name} is this note only: {why}"
             ));
             return Ok(());
         }
+        self.untag_user(name, &stale, out, protected).await?;
         let day = day_of(now());
-        let tags = new
+        let set = tags
             .iter()
             .map(|t| Tag::builder().key(t).value(&day).build())
             .collect::<Result<Vec<_>, _>>()?;
         let call = async {
-            self.iam
-                .tag_user()
-                .user_name(name)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| sdk_err("iam:TagUser", e))
+            let sent = self.iam.tag_user().user_name(name).set_tags(Some(set));
+            let sent = sent.send().await;
+            sent.map(|_| ()).map_err(|e| sdk_err("iam:TagUser", e))
         };
-        let what = format!("record {}={day} in IAM user {name}'s tags", new.join(", "));
+        let what = format!("record {}={day} in IAM user {name}'s tags", tags.join(", "));
         self.act(out, protected, what, call).await?;
         Ok(())
     }
+
+    /// Remove the `stale` record tags of user `name`, in one UntagUser call.
+    async fn untag_user(
+        &self,
+        name: &str,
+        stale: &[String],
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Result<()> {
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let call = async {
+            let sent = self.iam.untag_user().user_name(name);
+            let sent = sent.set_tag_keys(Some(stale.to_vec())).send().await;
+            sent.map(|_| ()).map_err(|e| sdk_err("iam:UntagUser", e))
+        };
+        let what = format!(
+            "remove {} from IAM user {name}'s tags (those keys no longer exist)",
+            stale.join(", ")
+        );
+        self.act(out, protected, what, call).await?;
+        Ok(())
+    }
+}
+
+/// IAM's longest tag key.
+const MAX_TAG_KEY: usize = 128;
+
+/// The user's record tags of access keys it no longer has.
+fn stale_key_tags(u: &User) -> Vec<String> {
+    u.tags
+        .iter()
+        .filter_map(|(k, _)| {
+            let id = k.strip_prefix(DEACTIVATED_KEY_TAG_PREFIX)?;
+            (!u.keys.iter().any(|key| key.id == id)).then(|| k.clone())
+        })
+        .collect()
+}
+
+/// Why the record `tags` cannot be written on `u` once its `stale` tags are gone, if it cannot.
+fn no_room(u: &User, tags: &[String], stale: &[String]) -> Option<String> {
+    if let Some(t) = tags.iter().find(|t| t.len() > MAX_TAG_KEY) {
+        return Some(format!(
+            "{t} is longer than IAM's {MAX_TAG_KEY}-character tag keys"
+        ));
+    }
+    let added = tags
+        .iter()
+        .filter(|t| !u.tags.iter().any(|(k, _)| k == *t))
+        .count();
+    (u.tags.len() - stale.len() + added > MAX_USER_TAGS)
+        .then(|| format!("it has no room for {added} more of IAM's {MAX_USER_TAGS} tags"))
 }
 
 #[cfg(test)]
@@ -389,5 +436,38 @@ mod tests {
         );
         f.control_parameters = vec![("maxAccessKeyAge".into(), vec!["0".into()])];
         assert_eq!(max_age_days(Action::DeactivateOldAccessKeys, Some(&f)), 90);
+    }
+
+    /// Only record tags of keys the user no longer has are stale; the room counts them freed
+    /// and a key's tag written again as no new tag; a tag key longer than IAM's 128 is refused.
+    #[test]
+    fn stale_records_free_room_and_a_rewritten_record_takes_none() {
+        let key = |id: &str| Key {
+            id: id.into(),
+            active: false,
+            created: None,
+        };
+        let tag = |k: String| (k, "2026-01-02".to_string());
+        let mut u = User {
+            name: "u".into(),
+            tags: (0..48).map(|n| tag(format!("team:{n}"))).collect(),
+            keys: vec![key("AKIA1"), key("AKIA2")],
+            password_last_used: None,
+        };
+        u.tags.push(tag(deactivated_key_tag("AKIA1")));
+        u.tags.push(tag(deactivated_key_tag("AKIAGONE")));
+        let stale = stale_key_tags(&u);
+        assert_eq!(stale, vec![deactivated_key_tag("AKIAGONE")]);
+        let again = [deactivated_key_tag("AKIA1")];
+        assert_eq!(no_room(&u, &again, &[]), None, "a rewrite adds no tag");
+        let new = [deactivated_key_tag("AKIA2")];
+        assert!(no_room(&u, &new, &[]).unwrap().contains("no room for 1"));
+        assert_eq!(
+            no_room(&u, &new, &stale),
+            None,
+            "the stale tag frees its place"
+        );
+        let long = [deactivated_key_tag(&"A".repeat(100))];
+        assert!(no_room(&u, &long, &stale).unwrap().contains("128"));
     }
 }

@@ -9,15 +9,17 @@
 //! period, 365 days; earlier key material stays, so everything encrypted stays readable — and is
 //! billed: each rotation adds a key material version to the key's monthly cost, for the first
 //! two rotations).
-//! A key whose policy does not let the account's IAM policies in (DescribeKey or
-//! EnableKeyRotation answers AccessDeniedException) is refused with why, not failed: a retry could
-//! not change it.
+//! A key whose policy does not let the account's IAM policies in (any of its calls —
+//! DescribeKey, ListResourceTags, GetKeyRotationStatus, EnableKeyRotation — answers
+//! AccessDeniedException: a key policy may grant `kms:Describe*` and not `kms:Get*`) is refused
+//! with why, not failed: a retry could not change it.
 //! Verification: GetKeyRotationStatus re-read. Undo: `aws kms disable-key-rotation --key-id …`.
 
 use anyhow::Result;
 use aws_sdk_kms::types::{
     KeyManagerType, KeyMetadata, KeySpec, KeyState, MultiRegionKeyType, OriginType,
 };
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::super::contract::{Remediation, Touched};
@@ -39,8 +41,22 @@ impl Executor<'_> {
             .key_id(key)
             .send()
             .await
-            .map_err(|e| sdk_err("kms:GetKeyRotationStatus", e))?;
+            .map_err(|e| kms_err("kms:GetKeyRotationStatus", e))?;
         Ok(out.key_rotation_enabled())
+    }
+}
+
+/// A KMS call's error: AccessDeniedException as [`Denied`] (the run refuses the key), any
+/// other as it is.
+fn kms_err<E, R>(op: &str, e: SdkError<E, R>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if e.code() == Some("AccessDeniedException") {
+        Denied.into()
+    } else {
+        sdk_err(op, e)
     }
 }
 
@@ -93,6 +109,26 @@ fn denied(key: &str) -> String {
     format!("{key} refused this account's remediation role (AccessDeniedException): its key policy does not let the account's IAM policies in, or an SCP or permission boundary denies it; nothing more is changed — turn rotation on as a principal the key policy names")
 }
 
+/// The key as read, or why KMS cannot rotate it; [`Denied`] when KMS refuses a read.
+async fn read_key(ex: &Executor<'_>, key: &str) -> Result<Result<Key, String>> {
+    let described = ex.kms.describe_key().key_id(key).send().await;
+    let described = described.map_err(|e| kms_err("kms:DescribeKey", e))?;
+    if let Some(why) = described.key_metadata().and_then(not_rotatable) {
+        return Ok(Err(why));
+    }
+    let tags = ex.kms.list_resource_tags().key_id(key).send().await;
+    let tags = tags.map_err(|e| kms_err("kms:ListResourceTags", e))?;
+    let tags = tags
+        .tags()
+        .iter()
+        .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
+        .collect();
+    Ok(Ok(Key {
+        rotates: ex.rotates(key).await?,
+        tags,
+    }))
+}
+
 struct KeyRotation<'a> {
     key: &'a str,
 }
@@ -110,37 +146,20 @@ impl Remediation for KeyRotation<'_> {
         if ex.other_accounts_resource(self.key, out) {
             return Ok(None);
         }
-        let key = self.key;
-        let described = match ex.kms.describe_key().key_id(key).send().await {
-            Ok(described) => described,
+        match read_key(ex, self.key).await {
+            Ok(Err(why)) => {
+                refuse(out, format!("{} is {why}: nothing is changed", self.key));
+                Ok(None)
+            }
+            Ok(Ok(key)) => Ok(Some(key)),
             // IAM grants KMS permissions only where the key's policy lets IAM: a key whose
             // policy does not stays refused however often the run is retried.
-            Err(e) if e.code() == Some("AccessDeniedException") => {
-                refuse(out, denied(key));
-                return Ok(None);
+            Err(e) if e.is::<Denied>() => {
+                refuse(out, denied(self.key));
+                Ok(None)
             }
-            Err(e) => return Err(sdk_err("kms:DescribeKey", e)),
-        };
-        if let Some(why) = described.key_metadata().and_then(not_rotatable) {
-            refuse(out, format!("{key} is {why}: nothing is changed"));
-            return Ok(None);
+            Err(e) => Err(e),
         }
-        let tags = ex
-            .kms
-            .list_resource_tags()
-            .key_id(key)
-            .send()
-            .await
-            .map_err(|e| sdk_err("kms:ListResourceTags", e))?;
-        let tags = tags
-            .tags()
-            .iter()
-            .map(|t| (t.tag_key().to_string(), t.tag_value().to_string()))
-            .collect();
-        Ok(Some(Key {
-            rotates: ex.rotates(key).await?,
-            tags,
-        }))
     }
 
     fn touches(&self, k: &Key) -> Vec<Touched> {
@@ -176,11 +195,9 @@ impl Remediation for KeyRotation<'_> {
         }
         let what = format!("turn on automatic rotation of {key} (earlier key material is kept)");
         let call = async {
-            match ex.kms.enable_key_rotation().key_id(key).send().await {
-                Ok(_) => Ok(()),
-                Err(e) if e.code() == Some("AccessDeniedException") => Err(Denied.into()),
-                Err(e) => Err(sdk_err("kms:EnableKeyRotation", e)),
-            }
+            let sent = ex.kms.enable_key_rotation().key_id(key).send().await;
+            sent.map(|_| ())
+                .map_err(|e| kms_err("kms:EnableKeyRotation", e))
         };
         match ex.act(out, protected, what, call).await {
             Err(e) if e.is::<Denied>() => {

@@ -114,9 +114,11 @@ impl Executor<'_> {
     }
 
     /// The resource's ARN names an account other than the one the clients act in: refused (said
-    /// in `out`). A resource policy can let one account change another's topic, queue, key or
-    /// function, and these APIs take another account's ARN: the fix belongs to the resource's own
-    /// account. A name or id (no ARN) is the clients' account's by construction.
+    /// in `out`). A resource policy can let one account change another's topic or function (KMS
+    /// and SQS refuse these changes across accounts), and these APIs take another account's ARN:
+    /// the fix belongs to the resource's own account. A name or id (no ARN) is the clients'
+    /// account's by construction. Without the stack's account (`SECAUTO_ACCOUNT`, which every
+    /// deploy sets) nothing is refused.
     pub(super) fn other_accounts_resource(&self, arn: &str, out: &mut super::Outcome) -> bool {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         match parts.as_slice() {

@@ -128,7 +128,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         bootstrap: Option<PathBuf>,
         /// Cargo profile for the handlers: `lambda-release` (small, optimised; a clean build takes
-        /// ~16 minutes on 2 cores) or `dev` (fast to build, large; fine for emulators)
+        /// ~8 minutes on 2 cores) or `dev` (fast to build, large; fine for emulators)
         #[arg(long, default_value = "lambda-release", value_parser = ["lambda-release", "release", "dev"])]
         profile: String,
     },

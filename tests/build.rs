@@ -158,7 +158,7 @@ fn build_runs_cargo_with_the_profile_and_bundles_what_it_made() {
 /// a new client added without this would bring back minutes of build (README, "The handler
 /// profile").
 #[test]
-fn every_sdk_crate_of_the_handler_is_built_unoptimised_for_lambda() {
+fn every_sdk_crate_of_the_handler_is_declared_unoptimised_for_lambda() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let tree = Command::new(env!("CARGO"))
         .args([

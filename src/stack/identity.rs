@@ -232,7 +232,7 @@ fn key_statement(s: &Shared) -> Option<Value> {
 /// own policy, and a member stack's remediation role. Generated from the calls each action declares
 /// (`secauto_core::calls`); `quarantine`: the isolation automation too.
 pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<Value> {
-    use secauto_core::calls::{grants, Scope};
+    use secauto_core::calls::{grants, Scope, DEACTIVATED_KEY_TAG_PREFIX};
     use secauto_core::Action;
     let p = n.partition.as_str();
     let actions: Vec<Action> = Action::ALL
@@ -279,6 +279,7 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
                     )),
                 ),
                 Scope::User => ("RemediateUsers", json!(n.global_arn("iam", "user/*"))),
+                Scope::UserRecordTags => ("RecordOnUsers", json!(n.global_arn("iam", "user/*"))),
                 // A multi-region trail is changed in its home region only.
                 Scope::Trail => (
                     "RemediateTrails",
@@ -290,6 +291,11 @@ pub(super) fn remediation_statements(n: &super::Names, quarantine: bool) -> Vec<
             if scope == Scope::AutomationRole {
                 statement["Condition"] =
                     json!({"StringEquals": {"iam:PassedToService": n.service("ssm")}});
+            }
+            if scope == Scope::UserRecordTags {
+                // Only the record tags of deactivated keys: never a tag a policy tests.
+                statement["Condition"] = json!({"ForAllValues:StringLike":
+                    {"aws:TagKeys": [format!("{DEACTIVATED_KEY_TAG_PREFIX}*")]}});
             }
             if scope == Scope::OwnGroup {
                 // Only the groups isolation made may be opened (the all-traffic group).

@@ -5,6 +5,11 @@
 
 use crate::policy::Action;
 
+/// The prefix of the tags on an IAM user that record the access keys secauto deactivated, one
+/// tag per key (`secauto:deactivated-access-key:<key id>` = the day): the only tags the
+/// remediation role may put on or remove from a user ([`Scope::UserRecordTags`]).
+pub const DEACTIVATED_KEY_TAG_PREFIX: &str = "secauto:deactivated-access-key:";
+
 /// What an IAM action is granted on, as the remediation role's policy scopes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
@@ -45,6 +50,10 @@ pub enum Scope {
     PublicSharingSetting,
     /// IAM users of the stack's account (IAM is global: their ARN has no region).
     User,
+    /// IAM users of the stack's account, for their tags: only secauto's record tags of the access
+    /// keys it deactivated (`secauto:deactivated-access-key:*`) may be put or removed, so the role
+    /// can never change a tag a policy tests (`aws:PrincipalTag`).
+    UserRecordTags,
     /// CloudTrail trails of the stack's account in any region: a multi-region trail is changed
     /// only in its home region, which may not be the stack's.
     Trail,
@@ -309,8 +318,8 @@ const PUBLIC_SHARING: [Call; 2] = [
 const OLD_KEYS: [Call; 5] = [
     call("iam:GetUser", Scope::User),
     call("iam:ListAccessKeys", Scope::User),
-    call("iam:TagUser", Scope::User),
-    call("iam:UntagUser", Scope::User),
+    call("iam:TagUser", Scope::UserRecordTags),
+    call("iam:UntagUser", Scope::UserRecordTags),
     call("iam:UpdateAccessKey", Scope::User),
 ];
 
@@ -321,8 +330,8 @@ const UNUSED_KEYS: [Call; 7] = [
     call("iam:ListAccessKeys", Scope::User),
     call("iam:GetAccessKeyLastUsed", Scope::User),
     call("iam:GetLoginProfile", Scope::User),
-    call("iam:TagUser", Scope::User),
-    call("iam:UntagUser", Scope::User),
+    call("iam:TagUser", Scope::UserRecordTags),
+    call("iam:UntagUser", Scope::UserRecordTags),
     call("iam:UpdateAccessKey", Scope::User),
 ];
 

@@ -372,9 +372,13 @@ async fn control_paths(action: Action) -> BTreeSet<String> {
         Action::DeactivateOldAccessKeys | Action::DeactivateUnusedAccessKeys => {
             let (arn, keys) = iam_user(&a, "/team/", "heidi", 1, false, false).await;
             r.aged.age(&[&keys[0]]);
-            // The record of a key deleted since, which the run removes.
+            // A user at IAM's 50 tags, one of them the record of a key deleted since, which the
+            // run removes to make room for its own.
             let gone = secauto_handlers::remediate::deactivated_key_tag("AKIAGONE000000000001");
             tag_user(&a, "heidi", &gone, "2026-01-02").await;
+            for n in 0..49 {
+                tag_user(&a, "heidi", &format!("team:{n}"), "x").await;
+            }
             arn
         }
         Action::EnableLogFileValidation => unvalidated_trail(&a, "eu-west-1", "audit", false).await,
@@ -535,6 +539,7 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
                 Scope::Function => "arn:aws:lambda:us-east-1:123456789012:function:hook",
                 Scope::PublicSharingSetting => "arn:aws:ssm:us-east-1:123456789012:servicesetting/ssm/documents/console/public-sharing-permission",
                 Scope::User => "arn:aws:iam::123456789012:user/team/dev/alice",
+                Scope::UserRecordTags => "arn:aws:iam::123456789012:user/team/dev/alice",
                 Scope::Trail => "arn:aws:cloudtrail:eu-west-1:123456789012:trail/audit",
             };
             // The request context AWS gives each call secauto makes: isolation's groups carry
@@ -542,6 +547,10 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
             let context: &[(&str, &str)] = match c.scope {
                 Scope::OwnGroup => &[("aws:ResourceTag/secauto:quarantine", "true")],
                 Scope::AutomationRole => &[("iam:PassedToService", "ssm.amazonaws.com")],
+                Scope::UserRecordTags => &[(
+                    "aws:TagKeys",
+                    "secauto:deactivated-access-key:AKIAIOSFODNN7EXAMPLE",
+                )],
                 _ => &[],
             };
             !allows_in(&document, c.iam, resource, context)
@@ -583,6 +592,22 @@ fn the_generated_policy_grants_exactly_the_declared_calls() {
         "ec2:ModifyNetworkInterfaceAttribute",
         shared
     ));
+    // On IAM users only secauto's record tags of deactivated keys may be put or removed: never
+    // a tag a policy tests, not even beside a record tag.
+    let user = "arn:aws:iam::123456789012:user/team/dev/alice";
+    let record = (
+        "aws:TagKeys",
+        "secauto:deactivated-access-key:AKIAIOSFODNN7EXAMPLE",
+    );
+    for call in ["iam:TagUser", "iam:UntagUser"] {
+        assert!(allows_in(&document, call, user, &[record]), "{call}");
+        let theirs = [("aws:TagKeys", "access-level")];
+        assert!(!allows_in(&document, call, user, &theirs), "{call}");
+        assert!(
+            !allows_in(&document, call, user, &[record, theirs[0]]),
+            "{call}"
+        );
+    }
     let role = "arn:aws:iam::123456789012:role/sec-us-east-1-automation";
     let elsewhere = [("iam:PassedToService", "lambda.amazonaws.com")];
     assert!(!allows_in(&document, "iam:PassRole", role, &elsewhere));

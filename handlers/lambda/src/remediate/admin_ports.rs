@@ -10,7 +10,7 @@
 use aws_sdk_ec2::types::IpPermission;
 
 /// Why fix-security-group leaves a rule that opens SSH or RDP among more.
-pub const AMONG_MORE: &str = "it opens SSH or RDP among more (every protocol, every port, or a wider range), and revoking it would close all of that: narrow it to the ports the service needs (the control passes at Security Hub's next check), or have a rule with this control and action block-network, ahead of the catalogue's, revoke such rules whole";
+pub const AMONG_MORE: &str = "it opens SSH or RDP among more (every protocol, every port, or a wider range), and revoking it would close all of that: narrow it to the ports the service needs, or put a policy rule with action block-network and mode = \"enforce\" ahead of the one that chose fix-security-group to have such rules revoked whole";
 
 /// The ports the rule opens, for a TCP or UDP rule (no ports given: every port); `None` for every
 /// protocol and any other.

@@ -543,6 +543,8 @@ fn conditions_hold(condition: &serde_json::Value, context: &[(&str, &str)]) -> b
                 "StringLike" => !values.is_empty() && values.iter().all(like),
                 // IAM: a key missing from the request makes StringNotEquals true.
                 "StringNotEquals" => values.iter().all(|v| !eq(v)),
+                // IAM: true when every value matches (and when the request has none).
+                "ForAllValues:StringLike" => values.iter().all(like),
                 "ForAnyValue:StringEquals" => values.iter().any(eq),
                 "ForAnyValue:StringEqualsIgnoreCase" => values.iter().any(eq_ignoring_case),
                 other => panic!("a condition operator this test cannot evaluate: {other}"),
@@ -1283,13 +1285,17 @@ pub async fn tag_user(a: &Aws, user: &str, k: &str, v: &str) {
     sent.unwrap();
 }
 
-/// Today (UTC) as a record tag's day, `2026-12-03`.
-pub fn today() -> String {
-    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
-    let now = now
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap();
-    now[..10].to_string()
+/// Whether `day` (a record tag's value) is today (UTC), or the day an hour ago for a test that
+/// ran over midnight.
+pub fn is_today(day: Option<&str>) -> bool {
+    let day_of = |ago: u64| {
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(ago);
+        let t = aws_smithy_types::DateTime::from(t);
+        t.fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap()[..10]
+            .to_string()
+    };
+    day.is_some_and(|d| d == day_of(0) || d == day_of(3600))
 }
 
 /// The value of the user's tag `key`, straight from moto.

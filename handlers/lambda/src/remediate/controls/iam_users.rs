@@ -19,11 +19,9 @@ use super::super::{Executor, Outcome};
 use super::{record_in_note, refuse};
 use crate::sdk_err;
 
-/// The prefix of the tags on a user that record the access keys secauto deactivated: one tag per
-/// key, `secauto:deactivated-access-key:<key id>` = the day it was deactivated. One tag per key, so
-/// that two writers (IAM.3 and IAM.22 on one user, or a person) never overwrite each other's
-/// record: TagUser adds or replaces only the keys it names.
-pub const DEACTIVATED_KEY_TAG_PREFIX: &str = "secauto:deactivated-access-key:";
+/// One tag per key, so that two writers (IAM.3 and IAM.22 on one user, or a person) never
+/// overwrite each other's record: TagUser adds or replaces only the keys it names.
+pub use secauto_core::calls::DEACTIVATED_KEY_TAG_PREFIX;
 
 /// The tag recording that secauto deactivated the access key `key` (see
 /// [`DEACTIVATED_KEY_TAG_PREFIX`]).
@@ -287,9 +285,9 @@ impl Executor<'_> {
 
     /// Record `keys`, about to be deactivated, of `u`: in the finding's note first, then one tag
     /// per key on the user with today's date (a key deactivated again gets the new day), all in
-    /// one TagUser call, or none when the user has no room for them. Tags of keys the user no
-    /// longer has (deleted since) are removed first: each is a record of nothing left to undo, and
-    /// they would otherwise fill the user's 50 tags as keys are rotated.
+    /// one TagUser call, or none when the user has no room for them. When the room is missing,
+    /// the tags of keys the user no longer has (deleted since: records of nothing left to undo)
+    /// are removed first, so rotated keys never fill the user's 50 tags for good.
     pub(super) async fn record_deactivated(
         &self,
         u: &User,
@@ -312,14 +310,13 @@ impl Executor<'_> {
             return Ok(());
         }
         let tags: Vec<String> = keys.iter().map(|k| deactivated_key_tag(k)).collect();
-        let stale = stale_key_tags(u);
-        if let Some(why) = no_room(u, &tags, &stale) {
+        let freed = self.free_room(u, &tags, out, protected).await;
+        if let Some(why) = no_room(u, &tags, &freed) {
             out.caveats.push(format!(
                 "the undo record of IAM user {name} is this note only: {why}"
             ));
             return Ok(());
         }
-        self.untag_user(name, &stale, out, protected).await?;
         let day = day_of(now());
         let set = tags
             .iter()
@@ -335,6 +332,29 @@ impl Executor<'_> {
         Ok(())
     }
 
+    /// The record tags of keys `u` no longer has, removed (in one UntagUser call) only when the
+    /// record `tags` needs their room: the tags removed. A refusal (an SCP guarding tags, IAM's
+    /// ConcurrentModification) removes none and is said; the note is then the record.
+    async fn free_room(
+        &self,
+        u: &User,
+        tags: &[String],
+        out: &mut Outcome,
+        protected: bool,
+    ) -> Vec<String> {
+        let stale = stale_key_tags(u);
+        if no_room(u, tags, &[]).is_none() || no_room(u, tags, &stale).is_some() {
+            return Vec::new();
+        }
+        match self.untag_user(&u.name, &stale, out, protected).await {
+            Ok(()) => stale,
+            Err(e) => {
+                out.caveats.push(format!("{e:#}"));
+                Vec::new()
+            }
+        }
+    }
+
     /// Remove the `stale` record tags of user `name`, in one UntagUser call.
     async fn untag_user(
         &self,
@@ -343,9 +363,6 @@ impl Executor<'_> {
         out: &mut Outcome,
         protected: bool,
     ) -> Result<()> {
-        if stale.is_empty() {
-            return Ok(());
-        }
         let call = async {
             let sent = self.iam.untag_user().user_name(name);
             let sent = sent.set_tag_keys(Some(stale.to_vec())).send().await;

@@ -48,13 +48,14 @@ impl Executor<'_> {
 
 /// A KMS call's error: AccessDeniedException as [`Denied`] (the run refuses the key), any
 /// other as it is.
-fn kms_err<E, R>(op: &str, e: SdkError<E, R>) -> anyhow::Error
+fn kms_err<E, R>(op: &'static str, e: SdkError<E, R>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     if e.code() == Some("AccessDeniedException") {
-        Denied.into()
+        let message = e.message().unwrap_or_default().to_string();
+        Denied { op, message }.into()
     } else {
         sdk_err(op, e)
     }
@@ -101,12 +102,17 @@ fn not_rotatable(m: &KeyMetadata) -> Option<String> {
 
 /// KMS refused a call on the key (AccessDeniedException): retrying cannot change that.
 #[derive(Debug, thiserror::Error)]
-#[error("access denied by the key's policy, an SCP or a permission boundary")]
-struct Denied;
+#[error("{op}: AccessDeniedException: {message}")]
+struct Denied {
+    op: &'static str,
+    /// KMS's message, which says what denied it (no identity-based policy, an SCP, the key
+    /// policy).
+    message: String,
+}
 
 /// Why a key KMS refuses this role is left as it is.
-fn denied(key: &str) -> String {
-    format!("{key} refused this account's remediation role (AccessDeniedException): its key policy does not let the account's IAM policies in, or an SCP or permission boundary denies it; nothing more is changed — turn rotation on as a principal the key policy names")
+fn denied(key: &str, d: &Denied) -> String {
+    format!("{key} refused this account's remediation role ({d}): the key policy may not let the account's IAM policies in, or an SCP, a permission boundary or a role policy not yet propagated denies it; nothing more is changed — turn rotation on as a principal the key policy names")
 }
 
 /// The key as read, or why KMS cannot rotate it; [`Denied`] when KMS refuses a read.
@@ -154,11 +160,13 @@ impl Remediation for KeyRotation<'_> {
             Ok(Ok(key)) => Ok(Some(key)),
             // IAM grants KMS permissions only where the key's policy lets IAM: a key whose
             // policy does not stays refused however often the run is retried.
-            Err(e) if e.is::<Denied>() => {
-                refuse(out, denied(self.key));
-                Ok(None)
-            }
-            Err(e) => Err(e),
+            Err(e) => match e.downcast_ref::<Denied>() {
+                Some(d) => {
+                    refuse(out, denied(self.key, d));
+                    Ok(None)
+                }
+                None => Err(e),
+            },
         }
     }
 
@@ -200,11 +208,14 @@ impl Remediation for KeyRotation<'_> {
                 .map_err(|e| kms_err("kms:EnableKeyRotation", e))
         };
         match ex.act(out, protected, what, call).await {
-            Err(e) if e.is::<Denied>() => {
-                refuse(out, denied(key));
-                Ok(())
-            }
-            done => done.map(|_| ()),
+            Err(e) => match e.downcast_ref::<Denied>() {
+                Some(d) => {
+                    refuse(out, denied(key, d));
+                    Ok(())
+                }
+                None => Err(e),
+            },
+            Ok(_) => Ok(()),
         }
     }
 

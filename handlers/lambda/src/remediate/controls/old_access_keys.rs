@@ -3,7 +3,7 @@
 //! the finding's account (`iam_users`: never the root user, never another account's), has an active
 //! key created more than that many days ago. Protection: the user's tags and `[remediation]
 //! protected`. Record: the key ids, in the finding's note first, then in the user's tags, one per
-//! key (`secauto:deactivated-access-key:<id>` = the day; tags of keys deleted since removed), when they fit. Change:
+//! key (`secauto:deactivated-access-key:<id>` = the day; those of keys deleted since removed for room), when they fit. Change:
 //! UpdateAccessKey `Status=Inactive` for each old key — never a delete, and no new key (rotating is
 //! the key owner's work). Verification: the keys listed again (until they show the change: IAM's
 //! reads are eventually consistent). Undo: `aws iam update-access-key --user-name … --access-key-id

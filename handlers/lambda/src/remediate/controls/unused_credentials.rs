@@ -5,7 +5,7 @@
 //! its creation) or a console password not used for that long (GetUser's `PasswordLastUsed`, or
 //! since its login profile was made). Protection: the user's tags and `[remediation] protected`.
 //! Record: the key ids, in the finding's note first, then in the user's tags, one per key
-//! (`secauto:deactivated-access-key:<id>` = the day; tags of keys deleted since removed), when they fit. Change:
+//! (`secauto:deactivated-access-key:<id>` = the day; those of keys deleted since removed for room), when they fit. Change:
 //! UpdateAccessKey `Status=Inactive` for each unused key — never a delete. A console password can
 //! only be taken away by deleting the login profile, which destroys it: secauto never does; the
 //! finding stays NOTIFIED naming the password and the command a person runs. Verification: the keys

@@ -428,7 +428,7 @@ fn only_security_hubs_own_findings_name_controls() {
             "{hub}"
         );
     }
-    for name in ["Security Hub", "security hub cspm"] {
+    for name in ["Security Hub", "security hub cspm", "AWS Security Hub"] {
         let mut hub_by_name = shaped("");
         hub_by_name["ProductName"] = json!(name);
         assert_eq!(

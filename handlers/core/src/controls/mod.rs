@@ -168,6 +168,7 @@ pub fn from_security_hub(f: &Finding) -> bool {
     }
     f.product_name.as_deref().is_none_or(|n| {
         let n = n.trim();
+        let n = n.strip_prefix("AWS ").unwrap_or(n);
         ["Security Hub", "Security Hub CSPM"]
             .iter()
             .any(|s| n.eq_ignore_ascii_case(s))
